@@ -1,0 +1,107 @@
+# lvsd - top-level build.  `make test` and `make demo` install what they
+# need (mk/deps.sh), build, and run.  Out-of-tree builds: make BUILD=dir.
+
+BUILD   ?= build
+CC      ?= gcc
+SAN     ?= 0
+OPT     ?= -O2
+CFLAGS_BASE := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-iquote src/core -iquote src/ctl -fno-strict-aliasing
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
+LDLIBS_CORE :=
+
+CORE_SRC := $(sort $(wildcard src/core/*.c))
+CTL_SRC  := $(sort $(wildcard src/ctl/*.c))
+LIB_SRC  := $(CORE_SRC) $(CTL_SRC)
+LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB      := $(BUILD)/liblvs.a
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+TOOLS := $(BUILD)/lvs-pcap
+
+.PHONY: all deps test unit unit-asan golden fuzz fuzz-short bench demo clean format tools
+
+all: $(LIB) $(TOOLS) $(UNIT_BIN)
+
+deps:
+	@sh mk/deps.sh
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/core/*.h src/ctl/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/unit/test_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote tests/unit -o $@ $< $(LIB) -lcmocka -lm $(LDFLAGS_SAN)
+
+$(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)
+
+tools: $(TOOLS)
+
+# Unit tests, plain and under ASan+UBSan.
+unit: $(UNIT_BIN)
+	@sh tests/run_unit.sh $(BUILD)/tests
+
+unit-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 unit
+
+# Golden packets: captures generated with scapy, replayed through lvs-pcap,
+# decoded and checked by tshark.
+golden: $(BUILD)/lvs-pcap
+	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/golden
+
+# libFuzzer target (clang, sanitizers on).
+FUZZ_BIN := build-fuzz/fuzz_director
+$(FUZZ_BIN): fuzz/fuzz_director.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
+	@mkdir -p build-fuzz
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ fuzz/fuzz_director.c $(LIB_SRC)
+
+FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus fuzz/corpus
+
+fuzz-short: $(FUZZ_BIN)
+	@sh fuzz/run_short.sh $(FUZZ_BIN)
+
+# In-memory benchmark of the core (one core, printed table).
+BENCH_BIN := build-bench/bench_core
+$(BENCH_BIN): bench/bench_core.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
+	@mkdir -p build-bench
+	$(CC) -std=gnu11 -O3 -g -march=native -DNDEBUG -D_GNU_SOURCE -iquote src/core -iquote src/ctl \
+	  -Wall -Wextra -Werror -o $@ bench/bench_core.c $(LIB_SRC) -lm
+
+bench: deps $(BENCH_BIN)
+	@$(BENCH_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory golden
+	@$(MAKE) --no-print-directory fuzz-short
+	@echo "make test: all tiers passed"
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lvs-pcap
+	@sh demo/demo.sh $(BUILD)/lvs-pcap
+
+format:
+	clang-format -i $(LIB_SRC) $(wildcard src/*/*.h) $(UNIT_SRC)
+
+clean:
+	rm -rf build build-asan build-fuzz build-bench

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Write the fuzzer's seed corpus (fuzz/corpus/): short conversations for each
+service in fuzz_director.c, in the target's record format
+[len_hi len_lo flags frame]."""
+import os
+import struct
+import sys
+
+from scapy.all import (Ether, GRE, ICMP, IP, IPv6, IPv6ExtHdrFragment,
+                       IPv6ExtHdrHopByHop, ICMPv6PacketTooBig, TCP, UDP, Dot1Q, raw)
+
+D = "02:00:00:00:00:01"
+C = "02:00:00:00:00:99"
+
+
+def rec(frame, flags=0):
+    b = raw(frame)
+    return struct.pack("!HB", len(b), flags) + b
+
+
+def tcp_conv(ip_c, ip_v, ip_r, vport, rport, ipcls=IP, sport=40000):
+    e = Ether(src=C, dst=D)
+    out = [e / ipcls(src=ip_c, dst=ip_v) / TCP(sport=sport, dport=vport, flags="S", seq=1)]
+    out.append(e / ipcls(src=ip_r, dst=ip_c) / TCP(sport=rport, dport=sport, flags="SA", seq=9, ack=2))
+    out.append(e / ipcls(src=ip_c, dst=ip_v) / TCP(sport=sport, dport=vport, flags="A", seq=2, ack=10) / b"GET / HTTP/1.0\r\n\r\n")
+    out.append(e / ipcls(src=ip_c, dst=ip_v) / TCP(sport=sport, dport=vport, flags="FA", seq=20, ack=10))
+    out.append(e / ipcls(src=ip_r, dst=ip_c) / TCP(sport=rport, dport=sport, flags="FA", seq=10, ack=21))
+    return out
+
+
+def main(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    seeds = {
+        "nat4": [rec(f) for f in tcp_conv("203.0.113.5", "10.0.0.1", "192.168.10.1", 80, 8080)],
+        "nat4-partial": [rec(f, 1) for f in tcp_conv("203.0.113.6", "10.0.0.1", "192.168.10.2", 80, 8080)],
+        "nat6": [rec(f) for f in tcp_conv("2001:db8::5", "fd00::1", "fd00:10::1", 80, 8080, IPv6)],
+        "tun-persist": [rec(f, 2 if i == 3 else 0) for i, f in
+                        enumerate(tcp_conv("203.0.113.7", "10.0.0.2", "192.168.20.1", 443, 443))],
+        "udp-ops": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.8", dst="10.0.0.1") / UDP(sport=5353, dport=53) / (b"q" * 20))] * 3,
+        "udp6": [rec(Ether(src=C, dst=D) / IPv6(src="2001:db8::8", dst="fd00::1") / IPv6ExtHdrHopByHop() / UDP(sport=5353, dport=53) / b"q")],
+        "vlan-frag": [rec(Ether(src=C, dst=D) / Dot1Q(vlan=5) / IP(src="203.0.113.9", dst="10.0.0.1", flags="MF", options=[]) / TCP(dport=80, flags="S")),
+                      rec(Ether(src=C, dst=D) / IPv6(src="2001:db8::9", dst="fd00::1") / IPv6ExtHdrFragment(offset=0, m=1, id=7) / TCP(dport=80, flags="S"))],
+        "fwmark": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.10", dst="10.9.9.9") / TCP(sport=1000, dport=25, flags="S"), 0x10)],
+        "icmp-err": [rec(f) for f in tcp_conv("203.0.113.11", "10.0.0.1", "192.168.10.1", 80, 8080)[:2]] + [
+            rec(Ether(src=C, dst=D) / IP(src="198.51.100.1", dst="10.0.0.1") / ICMP(type=3, code=4, nexthopmtu=1400) /
+                IP(src="10.0.0.1", dst="203.0.113.11") / TCP(sport=80, dport=40000, flags="SA")),
+            rec(Ether(src=C, dst=D) / IP(src="192.168.10.1", dst="203.0.113.11") / ICMP(type=3, code=3) /
+                IP(src="203.0.113.11", dst="192.168.10.1") / UDP(sport=40000, dport=8080)),
+            rec(Ether(src=C, dst=D) / IPv6(src="2001:db8::1", dst="fd00::1") / ICMPv6PacketTooBig(mtu=1280) /
+                IPv6(src="fd00::1", dst="2001:db8::5") / TCP(sport=80, dport=40000))],
+        "ttl1": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.12", dst="10.0.0.1", ttl=1) / TCP(dport=80, flags="S"))],
+        "big-df": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.13", dst="10.0.0.2", flags="DF") / TCP(dport=22, flags="S") / (b"x" * 1460))],
+        "gre-in": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.14", dst="10.0.0.1") / GRE() / IP() / TCP())],
+    }
+    for name, recs in seeds.items():
+        with open(os.path.join(outdir, "seed-" + name), "wb") as f:
+            f.write(b"".join(recs))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus"))

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Bounded fuzzing run for `make test`: the seed corpus plus FUZZ_SHORT
+# seconds (default 45) of new inputs.  Fails on any crash or sanitizer report.
+set -e
+bin=$1
+secs=${FUZZ_SHORT:-45}
+work=$(mktemp -d /tmp/lvs-fuzz.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+cp fuzz/corpus/* "$work"/ 2>/dev/null || true
+if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	-artifact_prefix="$work/" "$work" >"$work/log" 2>&1; then
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
+	echo "fuzz: ${runs:-?} executions in ${secs}s, 0 crashes"
+	echo "fuzz: 1 passed, 0 failed"
+else
+	tail -n 60 "$work/log"
+	ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null || true
+	mkdir -p build-fuzz/artifacts
+	cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* build-fuzz/artifacts/ 2>/dev/null || true
+	echo "fuzz: 0 passed, 1 failed"
+	exit 1
+fi

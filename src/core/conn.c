@@ -1,0 +1,1044 @@
+/*
+ * conn.c - the connection table (see conn.h for the contract and
+ * conn_priv.h for the layout and the concurrency scheme).
+ *
+ * Kernel IPVS behaviour kept here (net/netfilter/ipvs/ip_vs_conn.c,
+ * ip_vs_proto_tcp.c): a connection is found from the client side by
+ * (proto, caddr, cport, vaddr, vport) and from the real-server side by
+ * (proto, daddr, dport, caddr, cport); a persistence template is keyed by
+ * (proto, masked caddr, vaddr, vport) with cport 0 and is never returned by
+ * a connection lookup; a new entry starts inactive on its destination and
+ * moves to the active count while its TCP state is an active one; a
+ * template stays while connections it controls are alive (its timer is
+ * re-armed, as ip_vs_conn_expire does when n_control > 0).
+ *
+ * Fixed memory: entries, their IPv6 addresses and both bucket arrays are
+ * allocated once; the data path never allocates.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "conn_priv.h"
+
+#define LVS_CONN_DEFAULT_SEED 0x5bd1e9955bd1e995ull
+#define HK1 0x9e3779b97f4a7c15ull
+#define HK2 0xbf58476d1ce4e5b9ull
+#define HP0 0xa0761d6478bd642full
+#define HP1 0xe7037ed1a0b428dbull
+#define HP2 0x8ebc6af09c88c6e3ull
+#define HP3 0x589965cc75374cc3ull
+
+/* ---------------------------------------------------------------- hashing */
+
+/* 64x64->128 multiply folded to 64 bits: every input bit reaches every
+ * output bit in one multiply (the wyhash "mum" step). */
+static inline uint64_t mum(uint64_t x, uint64_t y)
+{
+	__uint128_t m = (__uint128_t)x * y;
+
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+static inline uint64_t addr_lo(const union lvs_addr *a)
+{
+	return ((uint64_t)a->w[1] << 32) | a->w[0];
+}
+
+static inline uint64_t addr_hi(const union lvs_addr *a)
+{
+	return ((uint64_t)a->w[3] << 32) | a->w[2];
+}
+
+/*
+ * Hash of a two-address, two-port key: one wide multiply of the address
+ * word (seeded) by the ports word, then a short xorshift-multiply so the
+ * low bits used as the bucket index see all of it.  IPv6 first folds each
+ * address with a wide multiply of its halves.  The ports word always has
+ * bits of HP1 left in bits 16..31, so it is never zero.  A plain
+ * multiply-xor of the two words is not enough: addresses and ports in
+ * network order vary in their top bits, which a multiply cannot carry
+ * down (measured: 1M clients x 16 ports gave chains of 64).
+ */
+static inline uint64_t key_hash(uint64_t seed, bool v6, const union lvs_addr *x,
+				const union lvs_addr *y, uint16_t px, uint16_t py, uint8_t proto)
+{
+	uint64_t b = ((uint64_t)px << 48) | ((uint64_t)py << 32) | ((uint64_t)proto << 8) | v6;
+	uint64_t a, h;
+
+	if (LVS_LIKELY(!v6))
+		a = ((uint64_t)x->w[0] << 32) | y->w[0];
+	else
+		a = mum(addr_lo(x) ^ HP2, addr_hi(x) ^ HP3) ^
+		    mum(addr_lo(y) ^ HP3, addr_hi(y) ^ HP2) * HK1;
+	h = mum(a ^ seed ^ HP0, b ^ HP1);
+	h ^= h >> 29;
+	h *= HK2;
+	h ^= h >> 32;
+	return h;
+}
+
+/* What an entry stores for an address: itself for IPv4, a fold for IPv6. */
+static inline uint32_t addr_fold(const union lvs_addr *a)
+{
+	return a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
+}
+
+static inline bool is_v6(uint8_t af)
+{
+	return af == AF_INET6;
+}
+
+/* ------------------------------------------------------------- the table */
+
+static void *alloc_lines(size_t n, size_t size, void **mem)
+{
+	/* calloc, not aligned_alloc + memset: large blocks come straight from
+	 * fresh zero pages, so unused parts of the table cost no RSS. */
+	uint8_t *p = calloc(1, n * size + 64);
+	uintptr_t a;
+
+	*mem = p;
+	if (!p)
+		return NULL;
+	a = ((uintptr_t)p + 63) & ~(uintptr_t)63;
+	return (void *)a;
+}
+
+static void timeouts_init(struct lvs_conn_table *t)
+{
+	for (int s = 0; s < LVS_TCP_S_LAST; s++)
+		t->tcp_ticks[s] = conn_sec_to_ticks(lvs_tcp_default_timeouts[s]);
+	t->udp_ticks = conn_sec_to_ticks(LVS_UDP_DEFAULT_TIMEOUT);
+	t->to_sec.tcp = lvs_tcp_default_timeouts[LVS_TCP_S_ESTABLISHED];
+	t->to_sec.tcp_fin = lvs_tcp_default_timeouts[LVS_TCP_S_FIN_WAIT];
+	t->to_sec.udp = LVS_UDP_DEFAULT_TIMEOUT;
+}
+
+struct lvs_conn_table *lvs_conn_table_new(uint32_t max_conns, uint32_t nworkers)
+{
+	struct lvs_conn_table *t;
+	uint32_t nb = 16, nlocks;
+	size_t tsz = (sizeof(*t) + 63) & ~(size_t)63;
+
+	/* Indices must stay below CONN_TPREV_HEAD. */
+	if (max_conns == 0 || max_conns > (1u << 30) || nworkers == 0 ||
+	    nworkers > LVS_MAX_WORKERS)
+		return NULL;
+	while (nb < max_conns)
+		nb <<= 1;
+	nlocks = nb >> 4;
+
+	t = aligned_alloc(64, tsz);
+	if (!t)
+		return NULL;
+	memset(t, 0, tsz);
+	t->max = max_conns;
+	t->hmask = nb - 1;
+	t->lock_shift = 4;
+	t->nworkers = nworkers;
+	t->seed = LVS_CONN_DEFAULT_SEED;
+	t->virgin = 1;
+	timeouts_init(t);
+
+	t->ents = alloc_lines((size_t)max_conns + 1, sizeof(struct lvs_conn), &t->ents_mem);
+	t->ext = calloc((size_t)max_conns + 1, sizeof(struct conn_ext));
+	t->in_heads = calloc(nb, sizeof(uint32_t));
+	t->out_heads = calloc(nb, sizeof(uint32_t));
+	t->in_locks = calloc(nlocks, sizeof(struct lvs_spinlock));
+	t->out_locks = calloc(nlocks, sizeof(struct lvs_spinlock));
+	t->w = alloc_lines(nworkers, sizeof(struct conn_worker), &t->workers_mem);
+	if (!t->ents || !t->ext || !t->in_heads || !t->out_heads || !t->in_locks ||
+	    !t->out_locks || !t->w)
+		goto fail;
+	for (uint32_t i = 0; i < nworkers; i++) {
+		t->w[i].wheel = calloc(CONN_WHEEL_SLOTS, sizeof(uint32_t));
+		if (!t->w[i].wheel)
+			goto fail;
+	}
+	t->mem_bytes = tsz + ((size_t)max_conns + 1) * (sizeof(struct lvs_conn) +
+							 sizeof(struct conn_ext)) +
+		       2 * (size_t)nb * sizeof(uint32_t) +
+		       2 * (size_t)nlocks * sizeof(struct lvs_spinlock) +
+		       nworkers * (sizeof(struct conn_worker) + CONN_WHEEL_SLOTS * sizeof(uint32_t));
+	return t;
+fail:
+	lvs_conn_table_free(t);
+	return NULL;
+}
+
+/* Entries are dropped without accounting or hooks: the table goes away
+ * with the daemon (or the test). */
+void lvs_conn_table_free(struct lvs_conn_table *t)
+{
+	if (!t)
+		return;
+	if (t->w) {
+		for (uint32_t i = 0; i < t->nworkers; i++)
+			free(t->w[i].wheel);
+	}
+	free(t->workers_mem);
+	free(t->in_locks);
+	free(t->out_locks);
+	free(t->in_heads);
+	free(t->out_heads);
+	free(t->ext);
+	free(t->ents_mem);
+	free(t);
+}
+
+uint32_t lvs_conn_table_max(const struct lvs_conn_table *t)
+{
+	return t->max;
+}
+
+uint32_t lvs_conn_table_count(const struct lvs_conn_table *t)
+{
+	int64_t n = 0;
+
+	for (uint32_t i = 0; i < t->nworkers; i++)
+		n += __atomic_load_n(&t->w[i].live, __ATOMIC_RELAXED);
+	return n < 0 ? 0 : (uint32_t)n;
+}
+
+size_t lvs_conn_table_entry_bytes(const struct lvs_conn_table *t)
+{
+	(void)t;
+	return sizeof(struct lvs_conn) + sizeof(struct conn_ext);
+}
+
+size_t lvs_conn_table_mem_bytes(const struct lvs_conn_table *t)
+{
+	return t->mem_bytes;
+}
+
+int lvs_conn_set_hash_seed(struct lvs_conn_table *t, uint64_t seed)
+{
+	if (lvs_conn_table_count(t) != 0)
+		return -EBUSY;
+	t->seed = seed;
+	return 0;
+}
+
+void lvs_conn_set_timeouts(struct lvs_conn_table *t, const struct lvs_timeouts *to)
+{
+	/* Any worker may call this when it notices a new snapshot; the
+	 * stores are idempotent. */
+	if (to->tcp) {
+		__atomic_store_n(&t->tcp_ticks[LVS_TCP_S_ESTABLISHED], conn_sec_to_ticks(to->tcp),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&t->to_sec.tcp, to->tcp, __ATOMIC_RELAXED);
+	}
+	if (to->tcp_fin) {
+		__atomic_store_n(&t->tcp_ticks[LVS_TCP_S_FIN_WAIT], conn_sec_to_ticks(to->tcp_fin),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&t->to_sec.tcp_fin, to->tcp_fin, __ATOMIC_RELAXED);
+	}
+	if (to->udp) {
+		__atomic_store_n(&t->udp_ticks, conn_sec_to_ticks(to->udp), __ATOMIC_RELAXED);
+		__atomic_store_n(&t->to_sec.udp, to->udp, __ATOMIC_RELAXED);
+	}
+}
+
+void lvs_conn_get_timeouts(const struct lvs_conn_table *t, struct lvs_timeouts *to)
+{
+	to->tcp = __atomic_load_n(&t->to_sec.tcp, __ATOMIC_RELAXED);
+	to->tcp_fin = __atomic_load_n(&t->to_sec.tcp_fin, __ATOMIC_RELAXED);
+	to->udp = __atomic_load_n(&t->to_sec.udp, __ATOMIC_RELAXED);
+}
+
+void lvs_conn_set_free_hook(struct lvs_conn_table *t,
+			    void (*hook)(void *arg, const struct lvs_conn_info *ci), void *arg)
+{
+	t->free_hook_arg = arg;
+	t->free_hook = hook;
+}
+
+/* ------------------------------------------------- entry allocation/reuse */
+
+static uint64_t min_observed_epoch(const struct lvs_conn_table *t)
+{
+	uint64_t m = UINT64_MAX;
+
+	for (uint32_t i = 0; i < t->nworkers; i++) {
+		uint64_t e = __atomic_load_n(&t->w[i].obs_epoch, __ATOMIC_SEQ_CST);
+		if (e < m)
+			m = e;
+	}
+	return m;
+}
+
+/* Hand a full batch of the worker's free list back to the shared pool. */
+static void give_back_batch(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	uint32_t head = w->free_head, tail = head;
+
+	for (uint32_t i = 1; i < CONN_FREE_BATCH; i++)
+		tail = conn_at(t, tail)->tnext;
+	w->free_head = conn_at(t, tail)->tnext;
+	w->free_count -= CONN_FREE_BATCH;
+	conn_at(t, tail)->tnext = 0;
+	lvs_spin_lock(&t->pool_lock);
+	conn_at(t, head)->kick_next = t->pool_batches;
+	t->pool_batches = head;
+	lvs_spin_unlock(&t->pool_lock);
+}
+
+/* Move limbo batches every worker has since passed a quiescent point for
+ * onto the free list. */
+static void conn_reclaim(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	uint64_t min;
+
+	if (!w->lb_count)
+		return;
+	min = min_observed_epoch(t);
+	while (w->lb_count) {
+		struct conn_limbo_batch *b = &w->limbo[w->lb_first];
+		if (b->epoch > min)
+			break;
+		conn_at(t, b->tail)->tnext = w->free_head;
+		w->free_head = b->head;
+		w->free_count += b->n;
+		w->lb_first = (w->lb_first + 1) % CONN_LIMBO_RING;
+		w->lb_count--;
+	}
+	while (w->free_count > 4 * CONN_FREE_BATCH)
+		give_back_batch(t, w);
+}
+
+/* Entries freed during this expire run become one limbo batch, stamped
+ * with a new epoch taken after all of them were unhashed. */
+void conn_limbo_close(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	struct conn_limbo_batch *b;
+	uint64_t e;
+
+	if (!w->fr_n)
+		return;
+	e = __atomic_add_fetch(&t->epoch, 1, __ATOMIC_SEQ_CST);
+	if (w->lb_count == CONN_LIMBO_RING) {
+		/* Ring full: merge into the newest batch (a later epoch is only
+		 * more conservative). */
+		b = &w->limbo[(w->lb_first + w->lb_count - 1) % CONN_LIMBO_RING];
+		conn_at(t, b->tail)->tnext = w->fr_head;
+		b->tail = w->fr_tail;
+		b->n += w->fr_n;
+	} else {
+		b = &w->limbo[(w->lb_first + w->lb_count) % CONN_LIMBO_RING];
+		b->head = w->fr_head;
+		b->tail = w->fr_tail;
+		b->n = w->fr_n;
+		w->lb_count++;
+	}
+	b->epoch = e;
+	w->fr_head = w->fr_tail = w->fr_n = 0;
+}
+
+static bool conn_refill(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	uint32_t b, cur, take, want;
+
+	conn_reclaim(t, w);
+	if (w->free_head)
+		return true;
+
+	lvs_spin_lock(&t->pool_lock);
+	b = t->pool_batches;
+	if (b)
+		t->pool_batches = conn_at(t, b)->kick_next;
+	lvs_spin_unlock(&t->pool_lock);
+	if (b) {
+		w->free_head = b;
+		w->free_count = CONN_FREE_BATCH;
+		return true;
+	}
+
+	/* Never-used entries: in batches while plenty are left, one at a
+	 * time near the end so no worker sits on entries another needs. */
+	cur = __atomic_load_n(&t->virgin, __ATOMIC_RELAXED);
+	do {
+		if (cur > t->max)
+			return false;
+		want = (t->max + 1 - cur > 4 * CONN_FREE_BATCH * t->nworkers) ? CONN_FREE_BATCH : 1;
+		take = want;
+	} while (!__atomic_compare_exchange_n(&t->virgin, &cur, cur + take, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	for (uint32_t i = 0; i < take; i++)
+		conn_at(t, cur + i)->tnext = i + 1 < take ? cur + i + 1 : 0;
+	w->free_head = cur;
+	w->free_count = take;
+	return true;
+}
+
+static uint32_t conn_alloc(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	uint32_t idx;
+
+	if (!w->free_head && !conn_refill(t, w))
+		return 0;
+	idx = w->free_head;
+	w->free_head = conn_at(t, idx)->tnext;
+	w->free_count--;
+	return idx;
+}
+
+void lvs_conn_quiescent(struct lvs_conn_table *t, unsigned worker)
+{
+	struct conn_worker *w;
+	uint64_t e;
+
+	if (worker >= t->nworkers)
+		return;
+	w = &t->w[worker];
+	e = __atomic_load_n(&t->epoch, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&w->obs_epoch, __ATOMIC_RELAXED) != e)
+		__atomic_store_n(&w->obs_epoch, e, __ATOMIC_SEQ_CST);
+	/* Scanning every worker's epoch is cheap but not free: do it when
+	 * entries wait and the free list runs low, or now and then. */
+	if (w->lb_count && (w->free_count < CONN_FREE_BATCH || (++w->qcalls & 15) == 0))
+		conn_reclaim(t, w);
+}
+
+/* ------------------------------------------------------------ hash chains */
+
+static inline uint32_t bucket_in(const struct lvs_conn_table *t, bool v6, uint8_t proto,
+				 const union lvs_addr *caddr, uint16_t cport,
+				 const union lvs_addr *vaddr, uint16_t vport)
+{
+	return (uint32_t)key_hash(t->seed, v6, caddr, vaddr, cport, vport, proto) & t->hmask;
+}
+
+static inline uint32_t bucket_out(const struct lvs_conn_table *t, bool v6, uint8_t proto,
+				  const union lvs_addr *daddr, uint16_t dport,
+				  const union lvs_addr *caddr, uint16_t cport)
+{
+	return (uint32_t)key_hash(t->seed, v6, daddr, caddr, dport, cport, proto) & t->hmask;
+}
+
+/* The entry's own addresses, full width. */
+static void entry_addrs(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *caddr, union lvs_addr *vaddr, union lvs_addr *daddr)
+{
+	if (conn_flags_load(c) & CONN_F_EXT) {
+		const struct conn_ext *x = &t->ext[conn_idx(t, c)];
+		*caddr = x->caddr;
+		*vaddr = x->vaddr;
+		*daddr = x->daddr;
+	} else {
+		lvs_addr_set4(caddr, c->caddr);
+		lvs_addr_set4(vaddr, c->vaddr);
+		lvs_addr_set4(daddr, c->daddr);
+	}
+}
+
+static void chain_insert(struct lvs_conn_table *t, bool out, uint32_t b, uint32_t idx)
+{
+	uint32_t *heads = out ? t->out_heads : t->in_heads;
+	struct lvs_spinlock *l = out ? &t->out_locks[b >> t->lock_shift]
+				     : &t->in_locks[b >> t->lock_shift];
+	struct lvs_conn *c = conn_at(t, idx);
+
+	lvs_spin_lock(l);
+	if (out)
+		c->out_next = heads[b];
+	else
+		c->in_next = heads[b];
+	/* Publishes the fully written entry to lock-free readers. */
+	__atomic_store_n(&heads[b], idx, __ATOMIC_RELEASE);
+	lvs_spin_unlock(l);
+}
+
+/* Unlink idx; its own next link stays intact for readers standing on it. */
+static void chain_remove(struct lvs_conn_table *t, bool out, uint32_t b, uint32_t idx)
+{
+	uint32_t *pp = out ? &t->out_heads[b] : &t->in_heads[b];
+	struct lvs_spinlock *l = out ? &t->out_locks[b >> t->lock_shift]
+				     : &t->in_locks[b >> t->lock_shift];
+	struct lvs_conn *c = conn_at(t, idx);
+	uint32_t cur;
+
+	lvs_spin_lock(l);
+	while ((cur = *pp) != 0) {
+		if (cur == idx) {
+			__atomic_store_n(pp, out ? c->out_next : c->in_next, __ATOMIC_RELEASE);
+			break;
+		}
+		pp = out ? &conn_at(t, cur)->out_next : &conn_at(t, cur)->in_next;
+	}
+	lvs_spin_unlock(l);
+}
+
+static void conn_hash(struct lvs_conn_table *t, uint32_t idx, const struct lvs_conn_param *p,
+		      bool tmpl)
+{
+	struct lvs_conn *c = conn_at(t, idx);
+	bool v6 = is_v6(p->af);
+
+	chain_insert(t, false, bucket_in(t, v6, c->proto, &p->caddr, c->cport, &p->vaddr, c->vport),
+		     idx);
+	if (!tmpl)
+		chain_insert(t, true,
+			     bucket_out(t, v6, c->proto, &p->daddr, c->dport, &p->caddr, c->cport),
+			     idx);
+}
+
+static void conn_unhash(struct lvs_conn_table *t, uint32_t idx)
+{
+	struct lvs_conn *c = conn_at(t, idx);
+	bool v6 = (c->bits & CONN_B_AF6) != 0;
+	union lvs_addr ca, va, da;
+
+	entry_addrs(t, c, &ca, &va, &da);
+	chain_remove(t, false, bucket_in(t, v6, c->proto, &ca, c->cport, &va, c->vport), idx);
+	if (!(conn_flags_load(c) & LVS_CONN_F_TEMPLATE))
+		chain_remove(t, true, bucket_out(t, v6, c->proto, &da, c->dport, &ca, c->cport),
+			     idx);
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+/*
+ * The in-table holds connections and templates under the same key shape;
+ * want_tmpl selects which kind matches.  Chains are short (buckets >=
+ * entries), the loop bound only guards against a corrupted table.
+ */
+static inline struct lvs_conn *find_in(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				       const union lvs_addr *caddr, uint16_t cport,
+				       const union lvs_addr *vaddr, uint16_t vport, bool want_tmpl)
+{
+	bool v6 = is_v6(af);
+	uint32_t fc = v6 ? addr_fold(caddr) : caddr->w[0];
+	uint32_t fv = v6 ? addr_fold(vaddr) : vaddr->w[0];
+	uint32_t b = bucket_in(t, v6, proto, caddr, cport, vaddr, vport);
+	uint32_t idx = __atomic_load_n(&t->in_heads[b], __ATOMIC_ACQUIRE);
+	uint32_t guard = t->max + 1;
+
+	while (idx && guard--) {
+		struct lvs_conn *c = conn_at(t, idx);
+		if (c->caddr == fc && c->vaddr == fv && c->cport == cport && c->vport == vport &&
+		    c->proto == proto && (c->bits & CONN_B_AF6) == (v6 ? CONN_B_AF6 : 0)) {
+			uint16_t fl = conn_flags_load(c);
+			bool tm = (fl & LVS_CONN_F_TEMPLATE) != 0;
+			if (tm == want_tmpl && !(tm && (fl & CONN_F_DYING))) {
+				const struct conn_ext *x = &t->ext[idx];
+				if (!(fl & CONN_F_EXT) || (lvs_addr_eq(&x->caddr, caddr) &&
+							   lvs_addr_eq(&x->vaddr, vaddr)))
+					return c;
+			}
+		}
+		idx = __atomic_load_n(&c->in_next, __ATOMIC_ACQUIRE);
+	}
+	return NULL;
+}
+
+struct lvs_conn *lvs_conn_lookup_in(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				    const union lvs_addr *caddr, uint16_t cport,
+				    const union lvs_addr *vaddr, uint16_t vport)
+{
+	return find_in(t, af, proto, caddr, cport, vaddr, vport, false);
+}
+
+struct lvs_conn *lvs_conn_tmpl_lookup(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				      const union lvs_addr *caddr,
+				      const union lvs_addr *vaddr, uint16_t vport)
+{
+	return find_in(t, af, proto, caddr, 0, vaddr, vport, true);
+}
+
+struct lvs_conn *lvs_conn_lookup_out(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				     const union lvs_addr *daddr, uint16_t dport,
+				     const union lvs_addr *caddr, uint16_t cport)
+{
+	bool v6 = is_v6(af);
+	uint32_t fd = v6 ? addr_fold(daddr) : daddr->w[0];
+	uint32_t fc = v6 ? addr_fold(caddr) : caddr->w[0];
+	uint32_t b = bucket_out(t, v6, proto, daddr, dport, caddr, cport);
+	uint32_t idx = __atomic_load_n(&t->out_heads[b], __ATOMIC_ACQUIRE);
+	uint32_t guard = t->max + 1;
+
+	while (idx && guard--) {
+		struct lvs_conn *c = conn_at(t, idx);
+		if (c->daddr == fd && c->caddr == fc && c->dport == dport && c->cport == cport &&
+		    c->proto == proto && (c->bits & CONN_B_AF6) == (v6 ? CONN_B_AF6 : 0)) {
+			const struct conn_ext *x = &t->ext[idx];
+			if (!(conn_flags_load(c) & CONN_F_EXT) ||
+			    (lvs_addr_eq(&x->daddr, daddr) && lvs_addr_eq(&x->caddr, caddr)))
+				return c;
+		}
+		idx = __atomic_load_n(&c->out_next, __ATOMIC_ACQUIRE);
+	}
+	return NULL;
+}
+
+void lvs_conn_prefetch_in(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+			  const union lvs_addr *caddr, uint16_t cport,
+			  const union lvs_addr *vaddr, uint16_t vport)
+{
+	__builtin_prefetch(&t->in_heads[bucket_in(t, is_v6(af), proto, caddr, cport, vaddr, vport)]);
+}
+
+void lvs_conn_prefetch_out(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+			   const union lvs_addr *daddr, uint16_t dport,
+			   const union lvs_addr *caddr, uint16_t cport)
+{
+	__builtin_prefetch(
+		&t->out_heads[bucket_out(t, is_v6(af), proto, daddr, dport, caddr, cport)]);
+}
+
+/* ------------------------------------------------------- create / import */
+
+static uint32_t default_ticks(const struct lvs_conn_table *t, const struct lvs_conn_param *p)
+{
+	if (p->flags & LVS_CONN_F_TEMPLATE)
+		return conn_sec_to_ticks(p->timeout ? p->timeout : 1);
+	if (p->proto == IPPROTO_TCP)
+		return __atomic_load_n(&t->tcp_ticks[LVS_TCP_S_NONE], __ATOMIC_RELAXED);
+	return __atomic_load_n(&t->udp_ticks, __ATOMIC_RELAXED);
+}
+
+/* Attach a connection to its template unless the template is being
+ * freed at this very moment.  Returns the template's index or 0. */
+static uint32_t control_get(struct lvs_conn_table *t, struct lvs_conn *ct)
+{
+	uint32_t v;
+
+	if (!ct || !(conn_flags_load(ct) & LVS_CONN_F_TEMPLATE))
+		return 0;
+	v = __atomic_load_n(&ct->out_next, __ATOMIC_RELAXED);
+	while (!(v & CONN_NCTL_DEAD)) {
+		if (__atomic_compare_exchange_n(&ct->out_next, &v, v + 1, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return conn_idx(t, ct);
+	}
+	return 0;
+}
+
+/*
+ * Allocate, fill, bind and hash an entry.  state/ticks/active as given
+ * (lvs_conn_create: NONE, the default timeout, inactive).  Nothing changes
+ * when the table is full.
+ */
+static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
+				 const struct lvs_conn_param *p, struct lvs_dest_state *ds,
+				 struct lvs_conn *control, lvs_time_t now, uint8_t state,
+				 uint32_t ticks, bool active, uint16_t extra_flags)
+{
+	struct conn_worker *w;
+	struct lvs_conn *c;
+	uint32_t idx;
+	bool tmpl, v6, dv6;
+	uint8_t daf;
+	uint16_t fl, s;
+
+	if (!t || !p || worker >= t->nworkers)
+		return NULL;
+	w = &t->w[worker];
+	conn_worker_clock(w, now);
+	idx = conn_alloc(t, w);
+	if (!idx)
+		return NULL;
+	c = conn_at(t, idx);
+	tmpl = (p->flags & LVS_CONN_F_TEMPLATE) != 0;
+	daf = p->daf ? p->daf : p->af;
+	v6 = is_v6(p->af);
+	dv6 = is_v6(daf);
+
+	fl = (uint16_t)((p->flags | extra_flags) & CONN_F_PUBLIC & ~LVS_CONN_F_INACTIVE);
+	fl |= CONN_F_LIVE;
+	if (!active)
+		fl |= LVS_CONN_F_INACTIVE;
+	if (v6 || dv6)
+		fl |= CONN_F_EXT;
+	/* The kernel's NOOUTPUT: DR/TUN replies never pass us, so client
+	 * packets use the INPUT_ONLY table until a reply shows up. */
+	if (!tmpl && (p->fwd & 3) != LVS_FWD_MASQ)
+		fl |= CONN_F_NOOUTPUT;
+
+	s = conn_seq_lock(c);
+	c->in_next = 0;
+	c->out_next = 0;
+	c->caddr = addr_fold(&p->caddr);
+	c->vaddr = addr_fold(&p->vaddr);
+	c->daddr = addr_fold(&p->daddr);
+	c->cport = tmpl ? 0 : p->cport;
+	c->vport = p->vport;
+	c->dport = p->dport;
+	c->proto = p->proto;
+	c->bits = (uint8_t)((v6 ? CONN_B_AF6 : 0) | (dv6 ? CONN_B_DAF6 : 0) |
+			    ((p->fwd & 3) << CONN_B_FWD_SHIFT));
+	__atomic_store_n(&c->flags, fl, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->state, state, __ATOMIC_RELAXED);
+	c->owner = (uint8_t)worker;
+	__atomic_store_n(&c->kicked, CONN_KICK_NONE, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->expires, (uint32_t)w->cur_tick + ticks, __ATOMIC_RELAXED);
+	c->tnext = c->tprev = 0;
+	c->kick_next = 0;
+	c->control = tmpl ? (p->timeout ? p->timeout : 1) : control_get(t, control);
+	c->dest = ds;
+	if (fl & CONN_F_EXT) {
+		struct conn_ext *x = &t->ext[idx];
+		x->caddr = p->caddr;
+		x->vaddr = p->vaddr;
+		x->daddr = p->daddr;
+	}
+	conn_seq_unlock(c, s);
+
+	if (ds)
+		lvs_dest_bind(ds, tmpl, active);
+	conn_hash(t, idx, p, tmpl);
+	conn_wheel_insert(t, w, idx, w->next_slot);
+	__atomic_store_n(&w->live, w->live + 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+struct lvs_conn *lvs_conn_create(struct lvs_conn_table *t, unsigned worker,
+				 const struct lvs_conn_param *p, struct lvs_dest_state *ds,
+				 struct lvs_conn *control, lvs_time_t now)
+{
+	if (!t || !p)
+		return NULL;
+	return conn_new(t, worker, p, ds, control, now, LVS_TCP_S_NONE, default_ticks(t, p), false,
+			0);
+}
+
+static uint32_t ms_to_ticks(uint32_t ms)
+{
+	uint64_t t = ((uint64_t)ms * CONN_TICKS_PER_SEC + 999) / 1000;
+
+	return t > CONN_MAX_TIMEOUT_TICKS ? CONN_MAX_TIMEOUT_TICKS : (uint32_t)t;
+}
+
+/* Move c to TCP state nxt under its lock, keeping the destination's
+ * active/inactive counts in step.  fl_clear: flags to drop at the same time. */
+static void conn_set_state_locked(struct lvs_conn *c, uint8_t nxt, uint16_t fl)
+{
+	uint8_t cur = c->state;
+
+	if (nxt != cur && (fl & CONN_F_LIVE) && c->dest && !(fl & LVS_CONN_F_TEMPLATE)) {
+		bool act = nxt < LVS_TCP_S_LAST && lvs_tcp_state_active[nxt];
+		if (!(fl & LVS_CONN_F_INACTIVE) && !act) {
+			fl |= LVS_CONN_F_INACTIVE;
+			lvs_dest_set_active(c->dest, false);
+		} else if ((fl & LVS_CONN_F_INACTIVE) && act) {
+			fl &= (uint16_t)~LVS_CONN_F_INACTIVE;
+			lvs_dest_set_active(c->dest, true);
+		}
+	}
+	__atomic_store_n(&c->state, nxt, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->flags, fl, __ATOMIC_RELAXED);
+}
+
+/* Store a new expiry and move the timer if that made it earlier. */
+static void conn_set_expiry(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+			    uint32_t nexp)
+{
+	uint32_t old = __atomic_load_n(&c->expires, __ATOMIC_RELAXED);
+
+	if (nexp == old)
+		return;
+	__atomic_store_n(&c->expires, nexp, __ATOMIC_RELAXED);
+	if ((int32_t)(nexp - old) < 0 && ((nexp ^ old) >> CONN_SLOT_SHIFT))
+		conn_timer_shorten(t, worker, c);
+}
+
+struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
+				 const struct lvs_conn_info *ci, lvs_time_t now)
+{
+	const struct lvs_conn_param *p;
+	struct lvs_conn *c;
+	bool tmpl;
+	uint8_t st = 0;
+	uint32_t ticks;
+
+	if (!t || !ci || worker >= t->nworkers)
+		return NULL;
+	p = &ci->p;
+	tmpl = (p->flags & LVS_CONN_F_TEMPLATE) != 0;
+	if (p->proto == IPPROTO_TCP && !tmpl && ci->state < LVS_TCP_S_LAST)
+		st = ci->state;
+	ticks = ms_to_ticks(ci->expires_ms);
+
+	c = tmpl ? lvs_conn_tmpl_lookup(t, p->af, p->proto, &p->caddr, &p->vaddr, p->vport)
+		 : lvs_conn_lookup_in(t, p->af, p->proto, &p->caddr, p->cport, &p->vaddr, p->vport);
+	if (c) {
+		uint16_t s = conn_seq_lock(c);
+		uint16_t fl = c->flags;
+		if (!c->dest && ci->dest && (fl & CONN_F_LIVE)) {
+			/* The backup learnt the destination after the entry. */
+			c->dest = ci->dest;
+			lvs_dest_bind(ci->dest, tmpl, !(fl & LVS_CONN_F_INACTIVE));
+		}
+		if (tmpl && p->timeout)
+			c->control = p->timeout;
+		conn_set_state_locked(c, st, fl | LVS_CONN_F_SYNCED);
+		conn_seq_unlock(c, s);
+		conn_set_expiry(t, worker, c, (uint32_t)conn_ns_to_tick(now) + ticks);
+		return c;
+	}
+	if (tmpl && !p->timeout) {
+		struct lvs_conn_param q = *p;
+		q.timeout = (ci->expires_ms + 999) / 1000;
+		return conn_new(t, worker, &q, ci->dest, NULL, now, 0, ticks, false,
+				LVS_CONN_F_SYNCED);
+	}
+	return conn_new(t, worker, p, ci->dest, NULL, now, st, ticks,
+			!tmpl && p->proto == IPPROTO_TCP && lvs_tcp_state_active[st],
+			LVS_CONN_F_SYNCED);
+}
+
+/* ----------------------------------------------------- data path updates */
+
+static inline unsigned tcp_table(enum lvs_conn_dir dir, uint16_t fl)
+{
+	if (dir == LVS_DIR_OUTPUT)
+		return 1;
+	if (dir == LVS_DIR_INPUT_ONLY || (fl & CONN_F_NOOUTPUT))
+		return 2;
+	return 0;
+}
+
+/* Slow path of a TCP packet that changes the state: redo the transition
+ * under the entry lock (another worker may have moved it meanwhile). */
+static uint8_t tcp_transition(struct lvs_conn *c, enum lvs_conn_dir dir, uint8_t tcp_flags)
+{
+	uint16_t s = conn_seq_lock(c);
+	uint16_t fl = c->flags;
+	uint8_t nxt = conn_tcp_next(tcp_table(dir, fl), tcp_flags, c->state);
+
+	if (dir == LVS_DIR_OUTPUT)
+		fl &= (uint16_t)~CONN_F_NOOUTPUT;
+	conn_set_state_locked(c, nxt, fl);
+	conn_seq_unlock(c, s);
+	return nxt;
+}
+
+void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+		     enum lvs_conn_dir dir, const struct lvs_pkt_info *pi, lvs_time_t now)
+{
+	uint16_t fl = conn_flags_load(c);
+	uint32_t ticks;
+
+	if (LVS_UNLIKELY(fl & LVS_CONN_F_TEMPLATE)) {
+		lvs_conn_touch(t, c, now);
+		return;
+	}
+	if (c->proto == IPPROTO_TCP) {
+		uint8_t tf = pi ? pi->tcp_flags : 0;
+		uint8_t cur = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+		uint8_t nxt = conn_tcp_next(tcp_table(dir, fl), tf, cur);
+		if (LVS_UNLIKELY(nxt != cur ||
+				 (dir == LVS_DIR_OUTPUT && (fl & CONN_F_NOOUTPUT))))
+			nxt = tcp_transition(c, dir, tf);
+		ticks = __atomic_load_n(&t->tcp_ticks[nxt], __ATOMIC_RELAXED);
+	} else {
+		ticks = __atomic_load_n(&t->udp_ticks, __ATOMIC_RELAXED);
+	}
+	if (LVS_UNLIKELY(fl & CONN_F_DYING))
+		return;
+	conn_set_expiry(t, worker, c, (uint32_t)conn_ns_to_tick(now) + ticks);
+}
+
+void lvs_conn_touch(struct lvs_conn_table *t, struct lvs_conn *c, lvs_time_t now)
+{
+	uint16_t fl = conn_flags_load(c);
+	uint32_t ticks;
+
+	if (fl & CONN_F_DYING)
+		return;
+	if (fl & LVS_CONN_F_TEMPLATE)
+		ticks = conn_sec_to_ticks(c->control);
+	else if (c->proto == IPPROTO_TCP)
+		ticks = __atomic_load_n(&t->tcp_ticks[__atomic_load_n(&c->state, __ATOMIC_RELAXED) %
+						      LVS_TCP_S_LAST],
+					__ATOMIC_RELAXED);
+	else
+		ticks = __atomic_load_n(&t->udp_ticks, __ATOMIC_RELAXED);
+	/* The caller's worker is unknown: an earlier expiry goes through the
+	 * owner's kick stack. */
+	conn_set_expiry(t, UINT32_MAX, c, (uint32_t)conn_ns_to_tick(now) + ticks);
+}
+
+void lvs_conn_expire_soon(struct lvs_conn_table *t, struct lvs_conn *c)
+{
+	struct conn_worker *w = &t->w[c->owner];
+	uint16_t s = conn_seq_lock(c);
+	uint32_t past;
+
+	__atomic_store_n(&c->flags, (uint16_t)(c->flags | CONN_F_DYING), __ATOMIC_RELAXED);
+	conn_seq_unlock(c, s);
+	/* Already due for the owner's clock; the kick moves it to the
+	 * owner's next slot. */
+	past = (uint32_t)__atomic_load_n(&w->cur_tick, __ATOMIC_RELAXED) - 1;
+	__atomic_store_n(&c->expires, past, __ATOMIC_RELAXED);
+	conn_timer_shorten(t, UINT32_MAX, c);
+}
+
+/* ----------------------------------------------------------------- free */
+
+bool conn_release(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx)
+{
+	struct lvs_conn *c = conn_at(t, idx);
+	uint8_t k = CONN_KICK_NONE;
+	uint16_t fl, s;
+	bool tmpl;
+
+	/* A queued kick still references the entry: let it be processed. */
+	if (!__atomic_compare_exchange_n(&c->kicked, &k, CONN_KICK_DEAD, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return false;
+	tmpl = (conn_flags_load(c) & LVS_CONN_F_TEMPLATE) != 0;
+	if (tmpl) {
+		uint32_t z = 0;
+		if (!__atomic_compare_exchange_n(&c->out_next, &z, CONN_NCTL_DEAD, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&c->kicked, CONN_KICK_NONE, __ATOMIC_RELEASE);
+			return false;
+		}
+	}
+	conn_unhash(t, idx);
+
+	s = conn_seq_lock(c);
+	fl = c->flags;
+	__atomic_store_n(&c->flags, (uint16_t)(fl & ~CONN_F_LIVE), __ATOMIC_RELAXED);
+	conn_seq_unlock(c, s);
+
+	if (!tmpl && c->control)
+		__atomic_sub_fetch(&conn_at(t, c->control)->out_next, 1, __ATOMIC_ACQ_REL);
+	if (c->dest)
+		lvs_dest_unbind(c->dest, tmpl, !(fl & LVS_CONN_F_INACTIVE));
+	if (t->free_hook) {
+		struct lvs_conn_info ci;
+		conn_fill_info(t, c, __atomic_load_n(&c->expires, __ATOMIC_RELAXED), &ci);
+		t->free_hook(t->free_hook_arg, &ci);
+	}
+
+	c->tnext = 0;
+	if (w->fr_tail)
+		conn_at(t, w->fr_tail)->tnext = idx;
+	else
+		w->fr_head = idx;
+	w->fr_tail = idx;
+	w->fr_n++;
+	__atomic_store_n(&w->live, w->live - 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* -------------------------------------------------------------- reading */
+
+uint8_t lvs_conn_af(const struct lvs_conn *c)
+{
+	return (c->bits & CONN_B_AF6) ? AF_INET6 : AF_INET;
+}
+
+uint8_t lvs_conn_proto(const struct lvs_conn *c)
+{
+	return c->proto;
+}
+
+uint8_t lvs_conn_fwd(const struct lvs_conn *c)
+{
+	return (uint8_t)((c->bits & CONN_B_FWD_MASK) >> CONN_B_FWD_SHIFT);
+}
+
+uint8_t lvs_conn_state(const struct lvs_conn *c)
+{
+	return __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+}
+
+uint16_t lvs_conn_flags(const struct lvs_conn *c)
+{
+	return conn_flags_load(c) & CONN_F_PUBLIC;
+}
+
+struct lvs_dest_state *lvs_conn_dest(const struct lvs_conn *c)
+{
+	return __atomic_load_n(&c->dest, __ATOMIC_RELAXED);
+}
+
+void lvs_conn_dest_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *daddr, uint16_t *dport)
+{
+	if (conn_flags_load(c) & CONN_F_EXT)
+		*daddr = t->ext[conn_idx(t, c)].daddr;
+	else
+		lvs_addr_set4(daddr, c->daddr);
+	*dport = c->dport;
+}
+
+void lvs_conn_virt_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *vaddr, uint16_t *vport)
+{
+	if (conn_flags_load(c) & CONN_F_EXT)
+		*vaddr = t->ext[conn_idx(t, c)].vaddr;
+	else
+		lvs_addr_set4(vaddr, c->vaddr);
+	*vport = c->vport;
+}
+
+void conn_fill_info(const struct lvs_conn_table *t, const struct lvs_conn *c, uint32_t now_tick,
+		    struct lvs_conn_info *out)
+{
+	uint16_t fl = conn_flags_load(c);
+	int32_t left = (int32_t)(__atomic_load_n(&c->expires, __ATOMIC_RELAXED) - now_tick);
+
+	memset(out, 0, sizeof(*out));
+	out->p.af = (c->bits & CONN_B_AF6) ? AF_INET6 : AF_INET;
+	out->p.daf = (c->bits & CONN_B_DAF6) ? AF_INET6 : AF_INET;
+	out->p.proto = c->proto;
+	out->p.fwd = lvs_conn_fwd(c);
+	out->p.flags = fl & CONN_F_PUBLIC;
+	out->p.cport = c->cport;
+	out->p.vport = c->vport;
+	out->p.dport = c->dport;
+	entry_addrs(t, c, &out->p.caddr, &out->p.vaddr, &out->p.daddr);
+	if (fl & LVS_CONN_F_TEMPLATE)
+		out->p.timeout = c->control;
+	else if (c->proto == IPPROTO_TCP)
+		out->state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+	out->expires_ms = left <= 0 ? 0 : (uint32_t)((uint64_t)left * 1000 / CONN_TICKS_PER_SEC);
+	out->dest = __atomic_load_n(&c->dest, __ATOMIC_RELAXED);
+}
+
+void lvs_conn_get_info(const struct lvs_conn_table *t, const struct lvs_conn *c, lvs_time_t now,
+		       struct lvs_conn_info *out)
+{
+	conn_fill_info(t, c, (uint32_t)conn_ns_to_tick(now), out);
+}
+
+/*
+ * Copy every live entry under its sequence word: a copy that raced with a
+ * writer is retried a few times, then the entry is skipped for this walk.
+ * Workers are never blocked.
+ */
+void lvs_conn_walk(struct lvs_conn_table *t, lvs_time_t now,
+		   int (*cb)(void *arg, const struct lvs_conn_info *ci), void *arg)
+{
+	uint32_t now_tick = (uint32_t)conn_ns_to_tick(now);
+	uint32_t hwm = __atomic_load_n(&t->virgin, __ATOMIC_ACQUIRE);
+	struct lvs_conn_info ci;
+
+	if (hwm > t->max + 1)
+		hwm = t->max + 1;
+	for (uint32_t idx = 1; idx < hwm; idx++) {
+		struct lvs_conn *c = conn_at(t, idx);
+		bool ok = false;
+
+		for (int tries = 0; tries < 8 && !ok; tries++) {
+			uint16_t s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+			if (s1 & 1) {
+				lvs_cpu_relax();
+				continue;
+			}
+			if (!(conn_flags_load(c) & CONN_F_LIVE))
+				break;
+			conn_fill_info(t, c, now_tick, &ci);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			ok = __atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1;
+		}
+		if (ok && cb(arg, &ci))
+			return;
+	}
+}

@@ -1,0 +1,202 @@
+/*
+ * conn.h - the connection table: every flow the director forwards, so that
+ * every packet of a flow reaches the same real server.
+ *
+ * Behaviour follows kernel IPVS: IPVS's TCP state machine and per-state
+ * timeouts (tcp_state_* below), UDP with one timeout, persistence templates
+ * (entries with LVS_CONN_F_TEMPLATE keyed on the client's network, that
+ * outlive their connections for the service's -p timeout), connection
+ * accounting on the destination (lvs_dest_bind & co in model.h).
+ *
+ * Memory: preallocated to a fixed maximum at creation; when full, creating
+ * a new entry fails (the caller counts LVS_DROP_CONN_TABLE_FULL) and existing
+ * entries are untouched.  An IPv4 entry is one 64-byte cache line; IPv6
+ * addresses live in a parallel array.
+ *
+ * Concurrency: several workers share one table.  Lookups take no lock;
+ * inserts and deletes contend only per hash bucket; an entry is reused only
+ * after every worker has passed a quiescent point (lvs_conn_quiescent), so a
+ * pointer returned by a lookup stays valid until the caller's next
+ * quiescent point.  Each entry's timer lives on the wheel of the worker that
+ * created it; another worker refreshing the timeout just stores a new expiry
+ * time and the owner re-arms lazily.
+ */
+#ifndef LVS_CONN_H
+#define LVS_CONN_H
+
+#include "model.h"
+#include "pkt.h"
+
+/* TCP states, numbered as the kernel's IP_VS_TCP_S_*. */
+enum lvs_tcp_state {
+	LVS_TCP_S_NONE = 0,
+	LVS_TCP_S_ESTABLISHED,
+	LVS_TCP_S_SYN_SENT,
+	LVS_TCP_S_SYN_RECV,
+	LVS_TCP_S_FIN_WAIT,
+	LVS_TCP_S_TIME_WAIT,
+	LVS_TCP_S_CLOSE,
+	LVS_TCP_S_CLOSE_WAIT,
+	LVS_TCP_S_LAST_ACK,
+	LVS_TCP_S_LISTEN,
+	LVS_TCP_S_SYNACK,
+	LVS_TCP_S_LAST
+};
+
+/* Packet direction relative to the connection (kernel IP_VS_DIR_*). */
+enum lvs_conn_dir {
+	LVS_DIR_INPUT = 0,      /* client -> director */
+	LVS_DIR_OUTPUT = 1,     /* real server -> director (NAT replies) */
+	LVS_DIR_INPUT_ONLY = 2, /* client -> director, replies bypass us (DR/TUN) */
+};
+
+/* lvs_conn.flags */
+#define LVS_CONN_F_TEMPLATE 0x01
+#define LVS_CONN_F_INACTIVE 0x02 /* counted in inactconns */
+#define LVS_CONN_F_NO_CPORT 0x04
+#define LVS_CONN_F_ONE_PACKET 0x08
+#define LVS_CONN_F_SYNCED 0x10   /* created from a sync message */
+
+/* Default timeouts in seconds, indexed by enum lvs_tcp_state. */
+extern const uint32_t lvs_tcp_default_timeouts[LVS_TCP_S_LAST];
+#define LVS_UDP_DEFAULT_TIMEOUT 300
+const char *lvs_tcp_state_name(int state);
+
+/* Everything needed to create (or import) a connection. */
+struct lvs_conn_param {
+	uint8_t af;     /* of the client side (service) */
+	uint8_t daf;    /* of the destination (differs only for tunnels) */
+	uint8_t proto;  /* IPPROTO_TCP/UDP/...; templates: the service's, 0 for fwmark */
+	uint8_t fwd;    /* enum lvs_fwd */
+	uint16_t flags; /* LVS_CONN_F_* */
+	uint16_t cport, vport, dport;
+	union lvs_addr caddr, vaddr, daddr;
+	uint32_t timeout; /* templates: persistence timeout, seconds */
+};
+
+/* A decoded copy of an entry, for listings and sync export/import. */
+struct lvs_conn_info {
+	struct lvs_conn_param p;
+	uint8_t state;           /* enum lvs_tcp_state, or 0 for UDP */
+	uint32_t expires_ms;     /* time left */
+	struct lvs_dest_state *dest;
+};
+
+struct lvs_conn;         /* a 64-byte entry, layout private to conn.c */
+struct lvs_conn_table;
+
+struct lvs_conn_table *lvs_conn_table_new(uint32_t max_conns, uint32_t nworkers);
+void lvs_conn_table_free(struct lvs_conn_table *t);
+uint32_t lvs_conn_table_max(const struct lvs_conn_table *t);
+uint32_t lvs_conn_table_count(const struct lvs_conn_table *t); /* live entries */
+/* Bytes of memory per entry (both arrays) and in total. */
+size_t lvs_conn_table_entry_bytes(const struct lvs_conn_table *t);
+size_t lvs_conn_table_mem_bytes(const struct lvs_conn_table *t);
+
+/* Override tcp ESTABLISHED / FIN_WAIT and udp timeouts (0 keeps). */
+void lvs_conn_set_timeouts(struct lvs_conn_table *t, const struct lvs_timeouts *to);
+void lvs_conn_get_timeouts(const struct lvs_conn_table *t, struct lvs_timeouts *to);
+
+/* Data path lookups; NULL if none. */
+struct lvs_conn *lvs_conn_lookup_in(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				    const union lvs_addr *caddr, uint16_t cport,
+				    const union lvs_addr *vaddr, uint16_t vport);
+struct lvs_conn *lvs_conn_lookup_out(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				     const union lvs_addr *daddr, uint16_t dport,
+				     const union lvs_addr *caddr, uint16_t cport);
+/* Persistence template for (client network, service): caddr already
+ * masked, vaddr/vport as the service (fwmark services: vaddr = fwmark in
+ * network order in ip4, vport 0, proto 0). */
+struct lvs_conn *lvs_conn_tmpl_lookup(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+				      const union lvs_addr *caddr,
+				      const union lvs_addr *vaddr, uint16_t vport);
+
+/*
+ * Create and hash a connection (or template) owned by `worker`, bound to
+ * ds (lvs_dest_bind).  `control`: the template this connection was created
+ * under (NULL if none); it cannot expire while connections reference it.
+ * The new entry starts in state NONE, inactive, with the NONE timeout for
+ * TCP, the UDP timeout for UDP and p->timeout for templates.  Returns NULL
+ * when the table is full.
+ */
+struct lvs_conn *lvs_conn_create(struct lvs_conn_table *t, unsigned worker,
+				 const struct lvs_conn_param *p, struct lvs_dest_state *ds,
+				 struct lvs_conn *control, lvs_time_t now);
+
+/*
+ * A packet of connection c passed in direction dir: run the protocol state
+ * machine (TCP flags from pi), move the destination between active and
+ * inactive accounting, and restart the timer with the new state's timeout.
+ * Data path.
+ */
+void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+		     enum lvs_conn_dir dir, const struct lvs_pkt_info *pi, lvs_time_t now);
+/* Restart a template's timer (it was used to pin a new connection). */
+void lvs_conn_touch(struct lvs_conn_table *t, struct lvs_conn *c, lvs_time_t now);
+/* Expire c at the next timer run (e.g. its destination became unusable). */
+void lvs_conn_expire_soon(struct lvs_conn_table *t, struct lvs_conn *c);
+
+/* Run `worker`'s timer wheel up to now: unhash, unbind and free expired
+ * entries (templates with live connections are re-armed).  Returns the
+ * number freed. Data path, bounded work per tick. */
+unsigned lvs_conn_expire_run(struct lvs_conn_table *t, unsigned worker, lvs_time_t now);
+/* Worker passed a point where it holds no entry pointers.  Every worker id
+ * below nworkers must call this regularly (idle ones too): freed entries
+ * are reused only once all of them have.  A worker id belongs to one
+ * thread at a time (create, import and expire_run use its private lists). */
+void lvs_conn_quiescent(struct lvs_conn_table *t, unsigned worker);
+
+/* Entry accessors (data path). */
+uint8_t lvs_conn_af(const struct lvs_conn *c);
+uint8_t lvs_conn_proto(const struct lvs_conn *c);
+uint8_t lvs_conn_fwd(const struct lvs_conn *c);
+uint8_t lvs_conn_state(const struct lvs_conn *c);
+uint16_t lvs_conn_flags(const struct lvs_conn *c);
+struct lvs_dest_state *lvs_conn_dest(const struct lvs_conn *c);
+/* The destination side (daddr:dport) and the virtual side (vaddr:vport) of
+ * c, for building the transform of a packet (data path). */
+void lvs_conn_dest_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *daddr, uint16_t *dport);
+void lvs_conn_virt_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *vaddr, uint16_t *vport);
+/* Real-server side (daddr, dport) and virtual side (vaddr, vport) of c. */
+void lvs_conn_dest_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *daddr, uint16_t *dport);
+void lvs_conn_virt_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
+			union lvs_addr *vaddr, uint16_t *vport);
+/* Warm the cache for a lookup coming a few packets later (burst loops). */
+void lvs_conn_prefetch_in(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+			  const union lvs_addr *caddr, uint16_t cport,
+			  const union lvs_addr *vaddr, uint16_t vport);
+void lvs_conn_prefetch_out(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+			   const union lvs_addr *daddr, uint16_t dport,
+			   const union lvs_addr *caddr, uint16_t cport);
+/* State as ipvsadm -L -c prints it: TCP state names, "UDP" for UDP,
+ * "NONE" for templates (kernel ip_vs_state_name). */
+const char *lvs_conn_state_name(uint16_t flags, uint8_t proto, uint8_t state);
+/* Replace the hash seed (a fixed default is used from creation, so tests
+ * are deterministic).  Only while the table is empty: 0 or -EBUSY. */
+int lvs_conn_set_hash_seed(struct lvs_conn_table *t, uint64_t seed);
+/* Fill the full decoded view (addresses, ports, state, time left). */
+void lvs_conn_get_info(const struct lvs_conn_table *t, const struct lvs_conn *c, lvs_time_t now,
+		       struct lvs_conn_info *out);
+
+/*
+ * Visit every live entry (templates included) without stopping forwarding:
+ * entries created or freed during the walk may or may not be seen.  cb
+ * returns non-zero to stop.  Control path.
+ */
+void lvs_conn_walk(struct lvs_conn_table *t, lvs_time_t now,
+		   int (*cb)(void *arg, const struct lvs_conn_info *ci), void *arg);
+
+/* Notified (on the expiring worker) for each entry freed, e.g. for sync. */
+void lvs_conn_set_free_hook(struct lvs_conn_table *t,
+			    void (*hook)(void *arg, const struct lvs_conn_info *ci), void *arg);
+
+/* Create an entry from an exported view (connection sync backup side):
+ * same as lvs_conn_create, but with the given state and time left; an
+ * existing entry with the same key is updated instead. NULL when full. */
+struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
+				 const struct lvs_conn_info *ci, lvs_time_t now);
+
+#endif

@@ -1,0 +1,419 @@
+/*
+ * director.c - one worker's packet pipeline (see director.h).
+ *
+ * Classification order, as kernel IPVS sees a packet:
+ *   1. a known connection, client side (lookup_in): forward to its server;
+ *   2. a known connection, server side (lookup_out): a NAT reply, rewrite
+ *      the source back to the virtual service and send it to the client;
+ *   3. an ICMP error quoting a known connection: translate and forward;
+ *   4. a packet to a virtual service: schedule a new connection.  Only a
+ *      TCP SYN (without RST) may start one, as in the kernel;
+ *   5. anything else belongs to the host (LVS_V_PASS).
+ * Persistence follows the kernel's ip_vs_sched_persist: a template keyed
+ * on the client's network (netmask) and the service pins new connections
+ * to the server chosen first, and lives for the -p timeout after its last
+ * connection.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "director.h"
+#include "sched.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+
+static enum lvs_verdict drop(struct lvs_worker *w, enum lvs_drop r, enum lvs_drop *why)
+{
+	w->drops.n[r]++;
+	w->dropped++;
+	*why = r;
+	return LVS_V_DROP;
+}
+
+static void sync_timeouts(struct lvs_director *d, const struct lvs_snapshot *s)
+{
+	if (LVS_UNLIKELY(__atomic_load_n(&d->timeouts_gen, __ATOMIC_RELAXED) != s->gen)) {
+		lvs_conn_set_timeouts(d->ct, &s->timeouts);
+		__atomic_store_n(&d->timeouts_gen, s->gen, __ATOMIC_RELAXED);
+	}
+}
+
+static void flow_from_dest(struct lvs_flow *f, const struct lvs_dest_state *ds)
+{
+	uint64_t x = __atomic_load_n(&ds->xmit, __ATOMIC_RELAXED);
+
+	f->daf = ds->af;
+	f->tun_type = lvs_xmit_tun_type(x);
+	f->tun_flags = lvs_xmit_tun_flags(x);
+	f->tun_port = lvs_xmit_tun_port(x);
+}
+
+/* Run the transform for a packet travelling client -> server. */
+static enum lvs_verdict xmit_to_server(struct lvs_director *d, struct lvs_pkt *p,
+				       const struct lvs_flow *f, enum lvs_drop *why)
+{
+	switch (f->fwd) {
+	case LVS_FWD_MASQ:
+		return lvs_xmit_nat_in(p, f, &d->env, why);
+	case LVS_FWD_ROUTE:
+		return lvs_xmit_dr(p, f, &d->env, why);
+	case LVS_FWD_TUNNEL:
+		return lvs_xmit_tun(p, f, &d->env, why);
+	default:
+		*why = LVS_DROP_FWD_UNSUPPORTED;
+		return LVS_V_DROP;
+	}
+}
+
+static void count_in(struct lvs_worker *w, struct lvs_dest_state *ds, uint32_t bytes)
+{
+	struct lvs_counters *dc = &ds->stats[w->id];
+	struct lvs_counters *sc = &ds->svc->stats[w->id];
+
+	dc->inpkts++;
+	dc->inbytes += bytes;
+	sc->inpkts++;
+	sc->inbytes += bytes;
+}
+
+static void count_out(struct lvs_worker *w, struct lvs_dest_state *ds, uint32_t bytes)
+{
+	struct lvs_counters *dc = &ds->stats[w->id];
+	struct lvs_counters *sc = &ds->svc->stats[w->id];
+
+	dc->outpkts++;
+	dc->outbytes += bytes;
+	sc->outpkts++;
+	sc->outbytes += bytes;
+}
+
+static void count_conn(struct lvs_worker *w, struct lvs_dest_state *ds)
+{
+	ds->stats[w->id].conns++;
+	ds->svc->stats[w->id].conns++;
+}
+
+/* Finish a verdict from a transform: count tx or the drop. */
+static enum lvs_verdict finish(struct lvs_worker *w, enum lvs_verdict v, enum lvs_drop *why)
+{
+	if (v == LVS_V_TX) {
+		w->tx++;
+		return v;
+	}
+	if (v == LVS_V_DROP)
+		return drop(w, *why, why);
+	w->pass++;
+	return v;
+}
+
+/* Packet of a known connection from the client side. */
+static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
+				 lvs_time_t now, enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	struct lvs_dest_state *ds = lvs_conn_dest(c);
+	struct lvs_flow f;
+	uint32_t bytes = p->pi.l3_len;
+
+	f.af = p->pi.af;
+	f.proto = p->pi.proto;
+	f.fwd = lvs_conn_fwd(c);
+	f.caddr = p->pi.saddr;
+	f.cport = p->pi.sport;
+	f.vaddr = p->pi.daddr;
+	f.vport = p->pi.dport;
+	lvs_conn_dest_addr(d->ct, c, &f.daddr, &f.dport);
+	flow_from_dest(&f, ds);
+	lvs_conn_update(d->ct, w->id, c, f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY,
+			&p->pi, now);
+	count_in(w, ds, bytes);
+	return finish(w, xmit_to_server(d, p, &f, why), why);
+}
+
+/* A NAT reply from a real server. */
+static enum lvs_verdict out_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
+				  lvs_time_t now, enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	struct lvs_dest_state *ds = lvs_conn_dest(c);
+	struct lvs_flow f;
+	uint32_t bytes = p->pi.l3_len;
+
+	if (lvs_conn_fwd(c) != LVS_FWD_MASQ) {
+		/* DR/TUN replies do not come through us; let the host have it. */
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	f.af = p->pi.af;
+	f.proto = p->pi.proto;
+	f.fwd = LVS_FWD_MASQ;
+	f.daddr = p->pi.saddr;
+	f.dport = p->pi.sport;
+	f.caddr = p->pi.daddr;
+	f.cport = p->pi.dport;
+	lvs_conn_virt_addr(d->ct, c, &f.vaddr, &f.vport);
+	flow_from_dest(&f, ds);
+	lvs_conn_update(d->ct, w->id, c, LVS_DIR_OUTPUT, &p->pi, now);
+	count_out(w, ds, bytes);
+	return finish(w, lvs_xmit_nat_out(p, &f, &d->env, why), why);
+}
+
+static void mask_addr(uint8_t af, const union lvs_addr *a, uint32_t netmask, union lvs_addr *out)
+{
+	*out = *a;
+	if (af == AF_INET) {
+		out->ip4 &= netmask;
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		int bits = (int)netmask - i * 32;
+		uint32_t m;
+		if (bits >= 32)
+			continue;
+		m = bits <= 0 ? 0 : htonl(~0u << (32 - bits));
+		out->w[i] &= m;
+	}
+}
+
+/*
+ * Choose the destination for a new connection of a persistent service:
+ * reuse the client network's template when its server is still in the
+ * configuration, else schedule and create a template.  Returns the dest
+ * state and the template (*tmpl), or NULL with *why set.
+ */
+static struct lvs_dest_state *sched_persist(struct lvs_worker *w, struct lvs_service *svc,
+					    const struct lvs_pkt_info *pi, lvs_time_t now,
+					    struct lvs_conn **tmpl, enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	struct lvs_conn_param tp;
+	struct lvs_conn *t;
+	struct lvs_dest *dest;
+
+	memset(&tp, 0, sizeof(tp));
+	tp.af = svc->c.af;
+	mask_addr(pi->af, &pi->saddr, svc->c.netmask, &tp.caddr);
+	if (svc->c.fwmark) {
+		tp.proto = 0;
+		tp.vaddr.ip4 = htonl(svc->c.fwmark);
+		tp.vport = 0;
+	} else {
+		tp.proto = svc->c.proto;
+		tp.vaddr = svc->c.addr;
+		tp.vport = svc->c.port; /* 0 for a port-zero service */
+	}
+	t = lvs_conn_tmpl_lookup(d->ct, tp.af, tp.proto, &tp.caddr, &tp.vaddr, tp.vport);
+	if (t) {
+		struct lvs_dest_state *ds = lvs_conn_dest(t);
+		/* The kernel drops a template whose server left the service. */
+		if (ds && (__atomic_load_n(&ds->flags, __ATOMIC_RELAXED) & LVS_DEST_F_AVAILABLE) &&
+		    ds->svc == svc->st) {
+			lvs_conn_touch(d->ct, t, now);
+			*tmpl = t;
+			return ds;
+		}
+		lvs_conn_expire_soon(d->ct, t);
+	}
+	dest = lvs_sched_pick(svc, pi, now);
+	if (!dest) {
+		*why = LVS_DROP_NO_DEST;
+		return NULL;
+	}
+	tp.daf = dest->c.af;
+	tp.fwd = dest->c.fwd;
+	tp.flags = LVS_CONN_F_TEMPLATE;
+	tp.daddr = dest->c.addr;
+	tp.dport = svc->c.port ? dest->c.port : 0;
+	tp.timeout = svc->c.timeout;
+	t = lvs_conn_create(d->ct, w->id, &tp, dest->st, NULL, now);
+	if (!t) {
+		*why = LVS_DROP_CONN_TABLE_FULL;
+		return NULL;
+	}
+	*tmpl = t;
+	return dest->st;
+}
+
+/* A packet that may start a new connection to svc. */
+static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
+				     struct lvs_service *svc, lvs_time_t now, enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	const struct lvs_pkt_info *pi = &p->pi;
+	struct lvs_conn *tmpl = NULL, *c;
+	struct lvs_dest_state *ds;
+	struct lvs_conn_param cp;
+	struct lvs_flow f;
+	uint64_t x;
+
+	if (pi->proto == IPPROTO_TCP && ((pi->tcp_flags & (TCP_SYN | TCP_RST)) != TCP_SYN))
+		return drop(w, LVS_DROP_NO_SYN, why);
+	if (svc->c.flags & LVS_SVC_F_PERSISTENT) {
+		ds = sched_persist(w, svc, pi, now, &tmpl, why);
+		if (!ds)
+			return drop(w, *why, why);
+	} else {
+		struct lvs_dest *dest = lvs_sched_pick(svc, pi, now);
+		if (!dest)
+			return drop(w, LVS_DROP_NO_DEST, why);
+		ds = dest->st;
+	}
+	x = __atomic_load_n(&ds->xmit, __ATOMIC_RELAXED);
+	memset(&cp, 0, sizeof(cp));
+	cp.af = pi->af;
+	cp.daf = ds->af;
+	cp.proto = pi->proto;
+	cp.fwd = lvs_xmit_fwd(x);
+	cp.caddr = pi->saddr;
+	cp.cport = pi->sport;
+	cp.vaddr = pi->daddr;
+	cp.vport = pi->dport;
+	cp.daddr = ds->addr;
+	/* Port-zero and fwmark services keep the packet's port. */
+	cp.dport = ds->port ? ds->port : pi->dport;
+
+	f.af = cp.af;
+	f.proto = cp.proto;
+	f.fwd = cp.fwd;
+	f.caddr = cp.caddr;
+	f.cport = cp.cport;
+	f.vaddr = cp.vaddr;
+	f.vport = cp.vport;
+	f.daddr = cp.daddr;
+	f.dport = cp.dport;
+	flow_from_dest(&f, ds);
+
+	count_conn(w, ds);
+	count_in(w, ds, pi->l3_len);
+	if ((svc->c.flags & LVS_SVC_F_ONEPACKET) && pi->proto == IPPROTO_UDP) {
+		/* One-packet scheduling: no connection entry is kept. */
+		return finish(w, xmit_to_server(d, p, &f, why), why);
+	}
+	c = lvs_conn_create(d->ct, w->id, &cp, ds, tmpl, now);
+	if (!c)
+		return drop(w, LVS_DROP_CONN_TABLE_FULL, why);
+	lvs_conn_update(d->ct, w->id, c, f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY,
+			pi, now);
+	return finish(w, xmit_to_server(d, p, &f, why), why);
+}
+
+/* An ICMP error: find the connection its quoted packet belongs to. */
+static enum lvs_verdict icmp_error(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
+				   enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	struct lvs_pkt_info in;
+	struct lvs_conn *c;
+	struct lvs_flow f;
+	enum lvs_drop r;
+	int dir;
+
+	r = lvs_pkt_parse_icmp_inner(p, &in);
+	if (r != LVS_DROP_NONE)
+		return drop(w, r, why);
+	if (in.proto != IPPROTO_TCP && in.proto != IPPROTO_UDP && in.proto != IPPROTO_SCTP) {
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	/* Quoted vaddr -> caddr: something we (or a DR/TUN server) sent to the
+	 * client; the error goes to the server. */
+	c = lvs_conn_lookup_in(d->ct, in.af, in.proto, &in.daddr, in.dport, &in.saddr, in.sport);
+	if (c) {
+		dir = LVS_DIR_INPUT;
+		f.caddr = in.daddr;
+		f.cport = in.dport;
+		f.vaddr = in.saddr;
+		f.vport = in.sport;
+		lvs_conn_dest_addr(d->ct, c, &f.daddr, &f.dport);
+	} else {
+		/* Quoted caddr -> daddr: a packet we forwarded to a NAT server. */
+		c = lvs_conn_lookup_out(d->ct, in.af, in.proto, &in.daddr, in.dport, &in.saddr,
+					in.sport);
+		if (!c || lvs_conn_fwd(c) != LVS_FWD_MASQ) {
+			w->pass++;
+			return LVS_V_PASS;
+		}
+		dir = LVS_DIR_OUTPUT;
+		f.caddr = in.saddr;
+		f.cport = in.sport;
+		f.daddr = in.daddr;
+		f.dport = in.dport;
+		lvs_conn_virt_addr(d->ct, c, &f.vaddr, &f.vport);
+	}
+	f.af = in.af;
+	f.proto = in.proto;
+	f.fwd = lvs_conn_fwd(c);
+	flow_from_dest(&f, lvs_conn_dest(c));
+	(void)now;
+	if (dir == LVS_DIR_INPUT)
+		count_in(w, lvs_conn_dest(c), p->pi.l3_len);
+	else
+		count_out(w, lvs_conn_dest(c), p->pi.l3_len);
+	return finish(w, lvs_xmit_icmp_error(p, &in, &f, dir, &d->env, why), why);
+}
+
+enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
+				      enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	const struct lvs_snapshot *s;
+	struct lvs_pkt_info *pi = &p->pi;
+	struct lvs_service *svc;
+	struct lvs_conn *c;
+	enum lvs_drop r;
+
+	w->rx++;
+	*why = LVS_DROP_NONE;
+	r = lvs_pkt_parse(p);
+	if (LVS_UNLIKELY(r != LVS_DROP_NONE))
+		return drop(w, r, why);
+	if (pi->af == 0) {
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	s = lvs_model_snapshot(d->model);
+	sync_timeouts(d, s);
+
+	if (pi->proto == IPPROTO_ICMP || pi->proto == IPPROTO_ICMPV6) {
+		if (pi->icmp_is_err && pi->frag != LVS_FRAG_LATER)
+			return icmp_error(w, p, now, why);
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	if (pi->proto != IPPROTO_TCP && pi->proto != IPPROTO_UDP && pi->proto != IPPROTO_SCTP) {
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	if (LVS_UNLIKELY(pi->frag == LVS_FRAG_LATER)) {
+		/* No ports without reassembly: not ours to guess. */
+		if (lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, 0, p->mark) ||
+		    lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark))
+			return drop(w, LVS_DROP_FRAG_NO_CONN, why);
+		w->pass++;
+		return LVS_V_PASS;
+	}
+
+	c = lvs_conn_lookup_in(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
+			       pi->dport);
+	if (c)
+		return in_known(w, p, c, now, why);
+	c = lvs_conn_lookup_out(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
+				pi->dport);
+	if (c)
+		return out_known(w, p, c, now, why);
+	svc = lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark);
+	if (!svc) {
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	return schedule_new(w, p, svc, now, why);
+}
+
+void lvs_worker_tick(struct lvs_worker *w, lvs_time_t now)
+{
+	lvs_conn_expire_run(w->d->ct, w->id, now);
+	lvs_conn_quiescent(w->d->ct, w->id);
+}

@@ -1,0 +1,47 @@
+/*
+ * director.h - the data path pipeline of one forwarding worker:
+ *
+ *   parse -> classify -> connection lookup --hit--> state/timer/stats -> transform
+ *                             |
+ *                             +--miss, new flow to a service--> persistence
+ *                                 template -> scheduler -> new connection -> transform
+ *
+ * Pure: the frame is rewritten in place and the verdict says what to do with
+ * it; the I/O driver (or lvs-pcap) does the sending.  One struct lvs_worker
+ * per forwarding thread; all workers share one director (model snapshot,
+ * connection table, environment).
+ */
+#ifndef LVS_DIRECTOR_H
+#define LVS_DIRECTOR_H
+
+#include "conn.h"
+#include "model.h"
+#include "xmit.h"
+
+struct lvs_director {
+	struct lvs_model *model;   /* read only through lvs_model_snapshot() */
+	struct lvs_conn_table *ct;
+	struct lvs_xmit_env env;
+	uint64_t timeouts_gen;     /* snapshot generation whose timeouts ct has */
+};
+
+struct lvs_worker {
+	struct lvs_director *d;
+	unsigned id;               /* < LVS_MAX_WORKERS */
+	struct lvs_drop_stats drops;
+	uint64_t rx, tx, pass, dropped;
+};
+
+/*
+ * Process one received frame.  Returns LVS_V_TX (p holds the frame to send
+ * on p->ifindex), LVS_V_PASS (not ours: hand to the host stack) or
+ * LVS_V_DROP (counted in w->drops under *why).  Data path: no locks but the
+ * scheduler's on new connections, no allocation, no syscalls.
+ */
+enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
+				      enum lvs_drop *why);
+
+/* Timers: expire connections due by now.  Call at least every ~100 ms. */
+void lvs_worker_tick(struct lvs_worker *w, lvs_time_t now);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * model.h - virtual services and their destinations (real servers).
+ *
+ * Three layers of objects:
+ *   - configuration (struct lvs_svc_conf / lvs_dest_conf): what an operator
+ *     sets with ipvsadm or keepalived.conf;
+ *   - stable runtime state (struct lvs_svc_state / lvs_dest_state): counters
+ *     and connection references that outlive configuration changes (a
+ *     destination deleted while connections still use it stays alive, like
+ *     the kernel's "trash" list, until its last connection is gone);
+ *   - the published snapshot (struct lvs_snapshot): an immutable view of all
+ *     services, built by the control thread after each successful change and
+ *     read by the workers without locks.
+ *
+ * Changes go through struct lvs_model operations which either apply whole
+ * and publish a new snapshot, or fail with a negative errno and change
+ * nothing.  The errnos are the kernel's, so ipvsadm's messages map 1:1
+ * (lvs_model_strerror).  Defaults and validation follow ipvsadm/kernel IPVS.
+ */
+#ifndef LVS_MODEL_H
+#define LVS_MODEL_H
+
+#include "lvs_types.h"
+
+/* Forwarding methods (kernel IP_VS_CONN_F_* values). */
+enum lvs_fwd {
+	LVS_FWD_MASQ = 0,   /* -m: NAT */
+	LVS_FWD_LOCAL = 1,  /* local node (not forwarded) */
+	LVS_FWD_TUNNEL = 2, /* -i: IPIP / GUE / GRE */
+	LVS_FWD_ROUTE = 3,  /* -g: direct routing (default) */
+};
+
+/* Tunnel types (kernel IP_VS_CONN_F_TUNNEL_TYPE_* values). */
+enum lvs_tun_type {
+	LVS_TUN_IPIP = 0,
+	LVS_TUN_GUE = 1,
+	LVS_TUN_GRE = 2,
+};
+#define LVS_TUN_F_NOCSUM 0x0
+#define LVS_TUN_F_CSUM 0x1
+#define LVS_TUN_F_REMCSUM 0x2
+
+/* Service flags (kernel IP_VS_SVC_F_* values). */
+#define LVS_SVC_F_PERSISTENT 0x0001
+#define LVS_SVC_F_HASHED 0x0002
+#define LVS_SVC_F_ONEPACKET 0x0004
+#define LVS_SVC_F_SCHED1 0x0008 /* sh-fallback, mh-fallback */
+#define LVS_SVC_F_SCHED2 0x0010 /* sh-port, mh-port */
+#define LVS_SVC_F_SCHED3 0x0020
+#define LVS_SVC_F_SCHED_SH_FALLBACK LVS_SVC_F_SCHED1
+#define LVS_SVC_F_SCHED_SH_PORT LVS_SVC_F_SCHED2
+#define LVS_SVC_F_SCHED_MH_FALLBACK LVS_SVC_F_SCHED1
+#define LVS_SVC_F_SCHED_MH_PORT LVS_SVC_F_SCHED2
+
+/* Destination runtime flags (lvs_dest_state.flags). */
+#define LVS_DEST_F_AVAILABLE 0x1 /* in the configuration */
+#define LVS_DEST_F_OVERLOAD 0x2  /* u_threshold reached */
+
+#define LVS_SCHED_NAME_MAX 16
+#define LVS_DEF_SCHED "wlc"
+#define LVS_DEF_PERSIST_TIMEOUT 360 /* what ipvsadm sends for a bare -p */
+#define LVS_MAX_WEIGHT 2147483647
+
+struct lvs_svc_conf {
+	uint8_t af;     /* AF_INET / AF_INET6 */
+	uint8_t proto;  /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP; 0 for fwmark */
+	uint16_t port;  /* network order; 0 only for a persistent service */
+	uint32_t fwmark;/* >0: firewall-mark service (addr/port unused) */
+	union lvs_addr addr;
+	char sched[LVS_SCHED_NAME_MAX];
+	uint32_t flags;   /* LVS_SVC_F_* */
+	uint32_t timeout; /* persistence timeout, seconds (flags & PERSISTENT) */
+	uint32_t netmask; /* persistence: IPv4 mask (network order) / IPv6 prefix length */
+};
+
+/* Identity of a service: (af, proto, addr, port) or (af, fwmark). */
+struct lvs_svc_key {
+	uint8_t af;
+	uint8_t proto;
+	uint16_t port;
+	uint32_t fwmark;
+	union lvs_addr addr;
+};
+
+struct lvs_dest_conf {
+	uint8_t af;       /* may differ from the service's (IPv6 svc, IPv4 tunnel dest) */
+	uint8_t fwd;      /* enum lvs_fwd */
+	uint8_t tun_type; /* enum lvs_tun_type */
+	uint8_t pad;
+	uint16_t port;    /* network order */
+	uint16_t tun_port;/* network order; GUE destination port */
+	uint16_t tun_flags;/* LVS_TUN_F_* */
+	int32_t weight;   /* 0..LVS_MAX_WEIGHT; 0 = quiescent */
+	uint32_t u_threshold; /* 0 = none */
+	uint32_t l_threshold;
+	union lvs_addr addr;
+};
+
+/* Per-state timeouts, seconds (lvsadm --set / --timeout). */
+struct lvs_timeouts {
+	uint32_t tcp;     /* ESTABLISHED */
+	uint32_t tcp_fin; /* FIN_WAIT */
+	uint32_t udp;
+};
+
+/* Traffic counters; one set per worker, summed when read. */
+struct lvs_counters {
+	uint64_t conns;
+	uint64_t inpkts;
+	uint64_t outpkts;
+	uint64_t inbytes;
+	uint64_t outbytes;
+};
+
+struct lvs_service;
+struct lvs_dest;
+
+/*
+ * Stable per-destination state.  Connection entries point at it.  The
+ * connection counters are changed on connection state transitions only (not
+ * per packet) with relaxed atomics through lvs_dest_bind() & co; traffic
+ * counters are per worker and plain.
+ */
+struct lvs_dest_state {
+	int32_t activeconns;  /* atomics: lvs_dest_active() etc. */
+	int32_t inactconns;
+	int32_t persistconns;
+	uint32_t flags;       /* LVS_DEST_F_*, atomic */
+	uint32_t id;
+	uint8_t af;
+	uint16_t port;
+	union lvs_addr addr;
+	struct lvs_svc_state *svc;
+	/* Forwarding parameters as last configured, packed so a worker reads them
+	 * in one atomic load: fwd | tun_type<<8 | tun_flags<<16 | tun_port<<32. */
+	uint64_t xmit;
+	uint32_t u_threshold, l_threshold;
+	struct lvs_dest *cur; /* the dest in the current snapshot, NULL once deleted */
+	struct lvs_dest_state *next; /* model's list (control thread only) */
+	struct lvs_counters zbase;   /* sums at the last -Z (subtracted when read) */
+	struct lvs_counters stats[LVS_MAX_WORKERS];
+};
+
+struct lvs_svc_state {
+	uint32_t id;
+	struct lvs_svc_key key;
+	struct lvs_svc_state *next; /* model's list (control thread only) */
+	bool in_config;
+	struct lvs_counters zbase;  /* sums at the last -Z (subtracted when read) */
+	struct lvs_counters stats[LVS_MAX_WORKERS];
+};
+
+/* A destination as published in a snapshot (immutable). */
+struct lvs_dest {
+	struct lvs_dest_conf c;
+	struct lvs_dest_state *st;
+	struct lvs_service *svc;
+	uint32_t pos; /* index in svc->dests: 0 = head of the kernel's list = newest */
+};
+
+struct lvs_sched_ops;
+
+/* A service as published in a snapshot.  Only sched_data/sched_lock change
+ * after publication, and only inside the scheduler. */
+struct lvs_service {
+	struct lvs_svc_conf c;
+	struct lvs_svc_state *st;
+	const struct lvs_sched_ops *sched;
+	void *sched_data;
+	struct lvs_spinlock sched_lock;
+	uint32_t ndests;
+	struct lvs_dest **dests; /* kernel list order: most recently added first */
+	struct lvs_service *hnext;
+	uint32_t order; /* creation order, for --nosort listings */
+};
+
+struct lvs_snapshot {
+	uint64_t gen;
+	struct lvs_timeouts timeouts;
+	uint32_t nsvcs;
+	struct lvs_service **svcs; /* creation order */
+	uint32_t hmask;            /* hash tables have hmask+1 buckets */
+	struct lvs_service **htab; /* by (af, proto, addr, port) */
+	struct lvs_service **ftab; /* by (af, fwmark) */
+};
+
+/*
+ * Find the service for a packet: a fwmark service first when mark != 0,
+ * then (proto, addr, port), then a persistent port-0 service on (proto,
+ * addr), as kernel IPVS does.  Data path; returns NULL when none.
+ */
+struct lvs_service *lvs_svc_lookup(const struct lvs_snapshot *s, uint8_t af, uint8_t proto,
+				   const union lvs_addr *addr, uint16_t port, uint32_t mark);
+
+/* Connection counter helpers, read with relaxed atomics. */
+static inline int32_t lvs_dest_active(const struct lvs_dest *d)
+{
+	return __atomic_load_n(&d->st->activeconns, __ATOMIC_RELAXED);
+}
+static inline int32_t lvs_dest_inactive(const struct lvs_dest *d)
+{
+	return __atomic_load_n(&d->st->inactconns, __ATOMIC_RELAXED);
+}
+static inline int32_t lvs_dest_persist(const struct lvs_dest *d)
+{
+	return __atomic_load_n(&d->st->persistconns, __ATOMIC_RELAXED);
+}
+static inline bool lvs_dest_overloaded(const struct lvs_dest *d)
+{
+	return __atomic_load_n(&d->st->flags, __ATOMIC_RELAXED) & LVS_DEST_F_OVERLOAD;
+}
+static inline uint8_t lvs_xmit_fwd(uint64_t x) { return (uint8_t)x; }
+static inline uint8_t lvs_xmit_tun_type(uint64_t x) { return (uint8_t)(x >> 8); }
+static inline uint16_t lvs_xmit_tun_flags(uint64_t x) { return (uint16_t)(x >> 16); }
+static inline uint16_t lvs_xmit_tun_port(uint64_t x) { return (uint16_t)(x >> 32); }
+
+/*
+ * Connection accounting, called by the connection table (any worker):
+ * bind when a connection (or template) starts using ds, unbind when it
+ * ends, and set_active when a connection moves between active and
+ * inactive.  They maintain activeconns/inactconns/persistconns, the
+ * overload flag (u_threshold / l_threshold as the kernel computes them) and
+ * notify the current scheduler.  A new connection starts inactive unless
+ * `active` is set.
+ */
+void lvs_dest_bind(struct lvs_dest_state *ds, bool is_template, bool active);
+void lvs_dest_unbind(struct lvs_dest_state *ds, bool is_template, bool active);
+void lvs_dest_set_active(struct lvs_dest_state *ds, bool active);
+
+/* ---- control path: the mutable model ---- */
+
+struct lvs_model;
+
+struct lvs_model *lvs_model_new(void);
+void lvs_model_free(struct lvs_model *m);
+
+/* The current snapshot (never NULL).  The caller (worker) must hold its RCU
+ * read side; in single-threaded use (tests, lvs-pcap) just call it. */
+const struct lvs_snapshot *lvs_model_snapshot(const struct lvs_model *m);
+
+/*
+ * Called after each published change with the replaced snapshot; the
+ * default frees it at once (single-threaded use).  The daemon installs a
+ * hook that frees it after an RCU grace period.
+ */
+void lvs_model_set_retire(struct lvs_model *m,
+			  void (*retire)(void *arg, struct lvs_snapshot *old), void *arg);
+void lvs_snapshot_free(struct lvs_snapshot *s);
+
+/* Fill defaults as ipvsadm does: sched wlc, netmask /32 or /128, timeout 360
+ * when persistent with timeout 0. */
+void lvs_svc_conf_defaults(struct lvs_svc_conf *c);
+void lvs_dest_conf_defaults(struct lvs_dest_conf *d); /* route, weight 1 */
+void lvs_svc_conf_key(const struct lvs_svc_conf *c, struct lvs_svc_key *k);
+
+/*
+ * Operations.  Each returns 0 and publishes a new snapshot, or a negative
+ * errno and changes nothing:
+ *   -EEXIST  service / destination already exists
+ *   -ESRCH   no such service
+ *   -ENOENT  no such destination; unknown scheduler (add/edit service)
+ *   -EINVAL  invalid parameters (port 0 without persistence, bad weight,
+ *            thresholds, netmask, address family mix...)
+ *   -ENOMEM
+ */
+int lvs_model_add_service(struct lvs_model *m, const struct lvs_svc_conf *c);
+int lvs_model_edit_service(struct lvs_model *m, const struct lvs_svc_conf *c);
+int lvs_model_del_service(struct lvs_model *m, const struct lvs_svc_key *k);
+int lvs_model_add_dest(struct lvs_model *m, const struct lvs_svc_key *k,
+		       const struct lvs_dest_conf *d);
+int lvs_model_edit_dest(struct lvs_model *m, const struct lvs_svc_key *k,
+			const struct lvs_dest_conf *d);
+int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
+		       const struct lvs_dest_conf *d);
+int lvs_model_flush(struct lvs_model *m);
+/* Zero traffic counters of one service (k != NULL) or all. */
+int lvs_model_zero(struct lvs_model *m, const struct lvs_svc_key *k);
+/* 0 in a field keeps the current value, as ipvsadm --set does. */
+int lvs_model_set_timeouts(struct lvs_model *m, const struct lvs_timeouts *t);
+
+/*
+ * Batches: between lvs_model_begin and lvs_model_commit, operations
+ * validate and change the configuration as usual but publish nothing;
+ * commit publishes one snapshot with all of them (a rules file of 10,000
+ * lines then costs one snapshot build, not 10,000).  lvs_model_abort
+ * restores the configuration as it was at begin, so a batch applies whole
+ * or not at all.  Counter zeroing inside a batch is not undone.  Batches do
+ * not nest: begin returns -EBUSY inside one.  commit returns 0 or -ENOMEM
+ * (and then rolls back like abort).
+ */
+int lvs_model_begin(struct lvs_model *m);
+int lvs_model_commit(struct lvs_model *m);
+void lvs_model_abort(struct lvs_model *m);
+
+/* Free destination states that are deleted and have no connection left
+ * (the kernel's trash); control thread, after a grace period. */
+void lvs_model_gc(struct lvs_model *m);
+
+/* Sum per-worker counters. */
+void lvs_counters_sum(const struct lvs_counters *per_worker, struct lvs_counters *out);
+/* Counters since the last zeroing (lvsadm --stats). */
+void lvs_svc_state_stats(const struct lvs_svc_state *st, struct lvs_counters *out);
+void lvs_dest_state_stats(const struct lvs_dest_state *st, struct lvs_counters *out);
+
+enum lvs_model_op {
+	LVS_OP_ADD_SERVICE,
+	LVS_OP_EDIT_SERVICE,
+	LVS_OP_DEL_SERVICE,
+	LVS_OP_ZERO,
+	LVS_OP_ADD_DEST,
+	LVS_OP_EDIT_DEST,
+	LVS_OP_DEL_DEST,
+	LVS_OP_OTHER,
+};
+/* ipvsadm's wording for an error of an operation ("Service already exists",
+ * "No such destination", ...). */
+const char *lvs_model_strerror(enum lvs_model_op op, int err);
+
+#endif

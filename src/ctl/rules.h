@@ -1,0 +1,44 @@
+/*
+ * rules.h - ipvsadm rules files: what `ipvsadm -S -n` writes and
+ * `ipvsadm -R` / `ipvsadm-restore` read, one ipvsadm command per line.
+ */
+#ifndef LVS_RULES_H
+#define LVS_RULES_H
+
+#include <stdio.h>
+
+#include "ipvsadm_cmd.h"
+#include "model.h"
+
+/*
+ * Load a rules file into m.  Each line is split into words at blanks
+ * (the word "ipvsadm" is skipped, as ipvsadm -R does, and a word starting
+ * with '#' starts a comment -- an lvsd extension, ipvsadm has none) and
+ * parsed as an ipvsadm command; -A -E -D -C -a -e -d -Z and --set are
+ * allowed.  All or nothing: every line is parsed first, then the commands
+ * are tried on a scratch copy of the model, and only if all succeed are
+ * they applied to m (ipvsadm -R instead applies line by line, stops at the
+ * first syntax error and carries on after a kernel error).
+ * Returns LVS_EXIT_OK, or the ipvsadm exit code of the first failing line
+ * (2 bad line, 255 refused by the model or unreadable input) with
+ * "fname:LINE: message" in err; m is unchanged then (unless memory runs
+ * out while applying to m, after the dry run succeeded).  fname may be
+ * NULL ("-").
+ */
+int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, size_t errlen);
+
+/* lvs_rules_save flags. */
+#define LVS_RULES_SAVE_THRESHOLDS 0x1 /* lvsd extension: append -x/-y when set */
+
+/*
+ * Write the snapshot as `ipvsadm -S -n` does, byte for byte: services and
+ * their servers sorted as ipvsadm sorts them (by fwmark, family, protocol,
+ * address, port), "-A" lines with scheduler, persistence, netmask when not
+ * the default, -o and -b flags, "-a" lines with forwarding method, weight
+ * and tunnel options.  ipvsadm does not save -x/-y thresholds; flags can
+ * ask for them.  Returns 0, -ENOMEM, or -EIO when writing failed.
+ */
+int lvs_rules_save(const struct lvs_snapshot *s, FILE *out);
+int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags);
+
+#endif

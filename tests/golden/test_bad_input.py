@@ -1,0 +1,107 @@
+"""Bad input: a broken rules file, a file that is not a capture, malformed
+frames.  Each gets a clear message or a named, counted drop -- never a
+crash, never output."""
+import subprocess
+
+from scapy.all import Ether, IP, TCP, Raw
+
+from conftest import (CLIENT, GW_MAC, LVS_PCAP, OUR_MAC, VIP, c2v,
+                      default_env_args, parse_counts)
+
+RULES = ["-A -t 10.0.0.1:80 -s rr",
+         "-a -t 10.0.0.1:80 -r 192.168.10.1:8080 -m -w 1"]
+
+
+def test_rules_syntax_error_names_the_line(replay):
+    rules = RULES + ["-a -t 10.0.0.1:80 -r 192.168.10.2:8080 -m -w banana"]
+    r = replay(rules, [c2v(40000, "S")])
+    assert r.rc != 0
+    assert ":3:" in r.stderr, r.stderr
+    assert r.rows == []
+
+
+def test_rules_unknown_option_names_the_line(replay):
+    rules = ["-A -t 10.0.0.1:80 -s rr", "", "-a -t 10.0.0.1:80 -r 192.168.10.2:8080 --bogus"]
+    r = replay(rules, [c2v(40000, "S")])
+    assert r.rc != 0
+    assert ":3:" in r.stderr, r.stderr
+
+
+def test_rules_semantic_error_names_the_line(replay):
+    """A destination for a service that does not exist (the kernel's
+    ESRCH, ipvsadm's "Service not defined")."""
+    rules = RULES + ["-a -t 10.0.0.9:80 -r 192.168.10.2:8080 -m"]
+    r = replay(rules, [c2v(40000, "S")])
+    assert r.rc != 0
+    assert ":3:" in r.stderr, r.stderr
+
+
+def test_missing_rules_file(tmp_path):
+    (tmp_path / "in.pcap").write_bytes(b"")
+    r = subprocess.run([LVS_PCAP, "-r", str(tmp_path / "nope.rules"), "-i",
+                        str(tmp_path / "in.pcap"), "-o", str(tmp_path / "o.pcap")] +
+                       default_env_args(), capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "nope.rules" in r.stderr
+
+
+def test_input_not_a_pcap(replay):
+    r = replay(RULES, None, raw_input=b"this is not a capture file\n" * 4)
+    assert r.rc != 0
+    assert str(r.in_pcap) in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "Sanitizer" not in r.stderr
+
+
+def test_bad_command_line_exits_2(tmp_path):
+    r = subprocess.run([LVS_PCAP, "--mtu", "12"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    r = subprocess.run([LVS_PCAP, "-r", "x", "-i", "y", "-o", "z", "--mac", "02:00:00:00:00"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "--mac" in r.stderr
+
+
+def test_truncated_ipv4_header_is_dropped_and_counted(replay):
+    bad = Ether(src=GW_MAC, dst=OUR_MAC, type=0x0800) / Raw(bytes(IP(src=CLIENT, dst=VIP))[:12])
+    r = replay(RULES, [bad, c2v(40000, "S")])
+    assert r.rc == 0, r.stderr
+    assert "lvs-pcap: drop ipv4_truncated 1" in r.stderr.splitlines(), r.stderr
+    assert len(r.rows) == 1     # the good SYN after it still goes through
+    c = parse_counts(r.stderr)
+    assert c["rx"] == 2 and c["drop"] == 1 and c["tx"] == 1
+
+
+def test_bad_ipv4_header_checksum_is_dropped(replay):
+    bad = c2v(40000, "S")
+    bad[IP].chksum = 0x1234
+    r = replay(RULES, [bad])
+    assert r.rc == 0, r.stderr
+    assert r.rows == []
+    assert r.drops() == {"ipv4_bad_header_checksum": 1}, r.stderr
+
+
+def test_truncated_tcp_header_is_dropped(replay):
+    tcp = bytes(TCP(sport=40000, dport=80, flags="S"))[:10]
+    # The IP header is honest (total length 30): only the TCP header is short.
+    bad = Ether(src=GW_MAC, dst=OUR_MAC) / IP(src=CLIENT, dst=VIP, proto=6, len=30) / Raw(tcp)
+    r = replay(RULES, [bad])
+    assert r.rc == 0, r.stderr
+    assert r.rows == []
+    assert r.drops() == {"tcp_truncated": 1}, r.stderr
+
+
+def test_ip_total_length_beyond_frame_is_truncated(replay):
+    bad = c2v(40000, "S")
+    bad[IP].len = 400
+    r = replay(RULES, [bad])
+    assert r.rc == 0, r.stderr
+    assert r.rows == []
+    assert r.drops() == {"ipv4_truncated": 1}, r.stderr
+
+
+def test_ip_total_length_below_header_is_dropped(replay):
+    bad = c2v(40000, "S")
+    bad[IP].len = 16
+    r = replay(RULES, [bad])
+    assert r.rc == 0, r.stderr
+    assert r.rows == []
+    assert r.drops() == {"ipv4_bad_total_length": 1}, r.stderr
