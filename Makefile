@@ -6,7 +6,7 @@ CC      ?= gcc
 SAN     ?= 0
 OPT     ?= -O2
 CFLAGS_BASE := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-iquote src/core -iquote src/ctl -fno-strict-aliasing
+	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -fno-strict-aliasing
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -20,10 +20,21 @@ LIB_SRC  := $(CORE_SRC) $(CTL_SRC)
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB      := $(BUILD)/liblvs.a
 
+# The daemon's own layers: packet I/O drivers and the network view.
+DAEMON_SRC := $(sort $(wildcard src/io/*.c src/net/*.c))
+DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread
+
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 TOOLS := $(BUILD)/lvs-pcap
+ifneq ($(wildcard src/lvsd.c),)
+TOOLS += $(BUILD)/lvsd
+endif
+ifneq ($(wildcard src/lvsadm.c),)
+TOOLS += $(BUILD)/lvsadm
+endif
 
 .PHONY: all deps test unit unit-asan golden fuzz fuzz-short bench demo clean format tools
 
@@ -32,7 +43,7 @@ all: $(LIB) $(TOOLS) $(UNIT_BIN)
 deps:
 	@sh mk/deps.sh
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/core/*.h src/ctl/*.h)
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -48,6 +59,14 @@ $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)
 
+$(BUILD)/lvsd: src/lvsd.c $(DAEMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote src/io -iquote src/net -o $@ $< $(DAEMON_OBJ) $(LIB) $(DAEMON_LIBS) $(LDFLAGS_SAN)
+
+$(BUILD)/lvsadm: src/lvsadm.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS_SAN)
+
 tools: $(TOOLS)
 
 # Unit tests, plain and under ASan+UBSan.
@@ -60,7 +79,7 @@ unit-asan:
 # Golden packets: captures generated with scapy, replayed through lvs-pcap,
 # decoded and checked by tshark.
 golden: $(BUILD)/lvs-pcap
-	@/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/golden
+	@LVS_PCAP=$(abspath $(BUILD)/lvs-pcap) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/golden
 
 # libFuzzer target (clang, sanitizers on).
 FUZZ_BIN := build-fuzz/fuzz_director

@@ -22,7 +22,8 @@ for need in "$py" tshark; do
 	command -v "$need" >/dev/null 2>&1 || { echo "demo: $need not found" >&2; exit 1; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lvs-demo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 cat >"$tmp/rules" <<'EOF'
 -A -t 10.0.0.1:80 -s wrr

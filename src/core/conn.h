@@ -93,6 +93,11 @@ uint32_t lvs_conn_table_count(const struct lvs_conn_table *t); /* live entries *
 size_t lvs_conn_table_entry_bytes(const struct lvs_conn_table *t);
 size_t lvs_conn_table_mem_bytes(const struct lvs_conn_table *t);
 
+/* Map the table's memory now (entries and buckets; the IPv6 address array
+ * too if ipv6) so the data path never takes a page fault on first use.
+ * Control path, right after creation; costs the RSS of the whole table. */
+int lvs_conn_table_prefault(struct lvs_conn_table *t, bool ipv6);
+
 /* Override tcp ESTABLISHED / FIN_WAIT and udp timeouts (0 keeps). */
 void lvs_conn_set_timeouts(struct lvs_conn_table *t, const struct lvs_timeouts *to);
 void lvs_conn_get_timeouts(const struct lvs_conn_table *t, struct lvs_timeouts *to);
@@ -159,11 +164,28 @@ void lvs_conn_dest_addr(const struct lvs_conn_table *t, const struct lvs_conn *c
 			union lvs_addr *daddr, uint16_t *dport);
 void lvs_conn_virt_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
 			union lvs_addr *vaddr, uint16_t *vport);
-/* Real-server side (daddr, dport) and virtual side (vaddr, vport) of c. */
-void lvs_conn_dest_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
-			union lvs_addr *daddr, uint16_t *dport);
-void lvs_conn_virt_addr(const struct lvs_conn_table *t, const struct lvs_conn *c,
-			union lvs_addr *vaddr, uint16_t *vport);
+/*
+ * Burst lookups for the data path: the cache misses of n lookups overlap
+ * (hash and prefetch every bucket, then every first entry, then compare),
+ * several times faster than one lookup after the other on a table larger
+ * than the caches.  Best with n <= LVS_CONN_BURST_MAX (more is done in
+ * chunks).  Keys are the
+ * packets' tuples as parsed: for lookup_in (saddr, sport) is the client
+ * and (daddr, dport) the virtual service; for lookup_out (saddr, sport) is
+ * the real server and (daddr, dport) the client.  res[i] is the entry or
+ * NULL, exactly as the single lookups; returns the number found.
+ */
+#define LVS_CONN_BURST_MAX 64
+struct lvs_conn_key {
+	uint8_t af;
+	uint8_t proto;
+	uint16_t sport, dport;
+	union lvs_addr saddr, daddr;
+};
+unsigned lvs_conn_lookup_in_burst(struct lvs_conn_table *t, const struct lvs_conn_key *k,
+				  unsigned n, struct lvs_conn **res);
+unsigned lvs_conn_lookup_out_burst(struct lvs_conn_table *t, const struct lvs_conn_key *k,
+				   unsigned n, struct lvs_conn **res);
 /* Warm the cache for a lookup coming a few packets later (burst loops). */
 void lvs_conn_prefetch_in(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
 			  const union lvs_addr *caddr, uint16_t cport,

@@ -133,6 +133,11 @@ struct conn_worker {
 	uint32_t kick_head __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
+struct conn_mem {
+	void *base; /* mapping (len > 0) or calloc block (len == 0) */
+	size_t len;
+};
+
 struct lvs_conn_table {
 	struct lvs_conn *ents;      /* max + 1 entries, [0] unused */
 	struct conn_ext *ext;       /* parallel to ents */
@@ -143,7 +148,7 @@ struct lvs_conn_table {
 	uint32_t lock_shift;        /* bucket >> lock_shift = lock index */
 	uint32_t nworkers;
 	uint64_t seed;
-	void *ents_mem, *workers_mem;
+	struct conn_mem ents_mem, ext_mem, heads_mem;
 	struct conn_worker *w;
 	size_t mem_bytes;
 

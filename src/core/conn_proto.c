@@ -69,12 +69,16 @@ const char *lvs_conn_state_name(uint16_t flags, uint8_t proto, uint8_t state)
 }
 
 /*
- * Only ESTABLISHED moves a connection to the destination's active count.
- * (Kernels since 4.7 also count SYN_SENT, SYN_RECV and SYNACK as active;
- * flip those three to follow them.)
+ * States counted in the destination's active connections.  Since Linux
+ * 4.8 ("ipvs: count pre-established TCP states as active") the kernel
+ * counts the handshake states too, so a burst of new connections weighs on
+ * lc/wlc at once instead of only after their handshakes complete.
  */
 const bool lvs_tcp_state_active[LVS_TCP_S_LAST] = {
 	[LVS_TCP_S_ESTABLISHED] = true,
+	[LVS_TCP_S_SYN_SENT] = true,
+	[LVS_TCP_S_SYN_RECV] = true,
+	[LVS_TCP_S_SYNACK] = true,
 };
 
 /* Short names so the tables below read as a grid. */

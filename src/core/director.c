@@ -295,6 +295,7 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 	c = lvs_conn_create(d->ct, w->id, &cp, ds, tmpl, now);
 	if (!c)
 		return drop(w, LVS_DROP_CONN_TABLE_FULL, why);
+	w->conns_created++;
 	lvs_conn_update(d->ct, w->id, c, f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY,
 			pi, now);
 	return finish(w, xmit_to_server(d, p, &f, why), why);
@@ -355,21 +356,36 @@ static enum lvs_verdict icmp_error(struct lvs_worker *w, struct lvs_pkt *p, lvs_
 	return finish(w, lvs_xmit_icmp_error(p, &in, &f, dir, &d->env, why), why);
 }
 
-enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
-				      enum lvs_drop *why)
+/* Is a later fragment (no ports) addressed to a virtual service? Rare:
+ * a scan over the services is fine. */
+static bool frag_to_vip(const struct lvs_snapshot *s, const struct lvs_pkt_info *pi,
+			uint32_t mark)
+{
+	if (mark && lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, 0, mark))
+		return true;
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		const struct lvs_service *svc = s->svcs[i];
+		if (!svc->c.fwmark && svc->c.af == pi->af && svc->c.proto == pi->proto &&
+		    lvs_addr_eq(&svc->c.addr, &pi->daddr))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Everything after parsing.  in_hit: the result of a client-side lookup
+ * already done by the burst path (valid when looked_up).
+ */
+static enum lvs_verdict process_parsed(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
+				       enum lvs_drop *why, struct lvs_conn *in_hit,
+				       struct lvs_conn *out_hit, bool looked_up)
 {
 	struct lvs_director *d = w->d;
 	const struct lvs_snapshot *s;
 	struct lvs_pkt_info *pi = &p->pi;
 	struct lvs_service *svc;
 	struct lvs_conn *c;
-	enum lvs_drop r;
 
-	w->rx++;
-	*why = LVS_DROP_NONE;
-	r = lvs_pkt_parse(p);
-	if (LVS_UNLIKELY(r != LVS_DROP_NONE))
-		return drop(w, r, why);
 	if (pi->af == 0) {
 		w->pass++;
 		return LVS_V_PASS;
@@ -388,20 +404,22 @@ enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, l
 		return LVS_V_PASS;
 	}
 	if (LVS_UNLIKELY(pi->frag == LVS_FRAG_LATER)) {
-		/* No ports without reassembly: not ours to guess. */
-		if (lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, 0, p->mark) ||
-		    lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark))
+		/* No ports without reassembly: a fragment to a virtual address is
+		 * dropped (counted), anything else belongs to the host. */
+		if (frag_to_vip(s, pi, p->mark))
 			return drop(w, LVS_DROP_FRAG_NO_CONN, why);
 		w->pass++;
 		return LVS_V_PASS;
 	}
 
-	c = lvs_conn_lookup_in(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
-			       pi->dport);
+	c = looked_up ? in_hit
+		      : lvs_conn_lookup_in(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport,
+					   &pi->daddr, pi->dport);
 	if (c)
 		return in_known(w, p, c, now, why);
-	c = lvs_conn_lookup_out(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
-				pi->dport);
+	c = looked_up ? out_hit
+		      : lvs_conn_lookup_out(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport,
+					    &pi->daddr, pi->dport);
 	if (c)
 		return out_known(w, p, c, now, why);
 	svc = lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark);
@@ -410,6 +428,100 @@ enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, l
 		return LVS_V_PASS;
 	}
 	return schedule_new(w, p, svc, now, why);
+}
+
+enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
+				      enum lvs_drop *why)
+{
+	enum lvs_drop r;
+
+	w->rx++;
+	*why = LVS_DROP_NONE;
+	r = lvs_pkt_parse(p);
+	if (LVS_UNLIKELY(r != LVS_DROP_NONE))
+		return drop(w, r, why);
+	return process_parsed(w, p, now, why, NULL, NULL, false);
+}
+
+static bool burst_lookup_eligible(const struct lvs_pkt_info *pi)
+{
+	return (pi->proto == IPPROTO_TCP || pi->proto == IPPROTO_UDP ||
+		pi->proto == IPPROTO_SCTP) &&
+	       pi->frag != LVS_FRAG_LATER;
+}
+
+void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, unsigned n,
+				lvs_time_t now, enum lvs_verdict *verdict, enum lvs_drop *why)
+{
+	struct lvs_director *d = w->d;
+	struct lvs_conn_key keys[LVS_DIRECTOR_BURST];
+	struct lvs_conn *hits[LVS_DIRECTOR_BURST], *outs[LVS_DIRECTOR_BURST];
+	struct lvs_conn_key okeys[LVS_DIRECTOR_BURST];
+	uint8_t slot[LVS_DIRECTOR_BURST], oslot[LVS_DIRECTOR_BURST];
+	enum lvs_drop perr[LVS_DIRECTOR_BURST];
+	unsigned nk = 0, no = 0;
+	uint64_t created;
+
+	while (n > LVS_DIRECTOR_BURST) {
+		lvs_director_process_burst(w, pkts, LVS_DIRECTOR_BURST, now, verdict, why);
+		pkts += LVS_DIRECTOR_BURST;
+		verdict += LVS_DIRECTOR_BURST;
+		why += LVS_DIRECTOR_BURST;
+		n -= LVS_DIRECTOR_BURST;
+	}
+	/* Pass 1: parse everything and collect the client-side keys. */
+	for (unsigned i = 0; i < n; i++) {
+		const struct lvs_pkt_info *pi = &pkts[i]->pi;
+
+		slot[i] = 0xff;
+		perr[i] = lvs_pkt_parse(pkts[i]);
+		if (perr[i] != LVS_DROP_NONE || !burst_lookup_eligible(pi))
+			continue;
+		keys[nk].af = pi->af;
+		keys[nk].proto = pi->proto;
+		keys[nk].sport = pi->sport;
+		keys[nk].dport = pi->dport;
+		keys[nk].saddr = pi->saddr;
+		keys[nk].daddr = pi->daddr;
+		slot[i] = (uint8_t)nk++;
+	}
+	/* Pass 2: the lookups of the burst overlap their cache misses: the
+	 * client-side table for all, then the server-side table (NAT
+	 * replies) for the misses. */
+	if (nk)
+		lvs_conn_lookup_in_burst(d->ct, keys, nk, hits);
+	for (unsigned j = 0; j < nk; j++) {
+		outs[j] = NULL;
+		if (!hits[j]) {
+			okeys[no] = keys[j];
+			oslot[no++] = (uint8_t)j;
+		}
+	}
+	if (no) {
+		struct lvs_conn *ores[LVS_DIRECTOR_BURST];
+		lvs_conn_lookup_out_burst(d->ct, okeys, no, ores);
+		for (unsigned j = 0; j < no; j++)
+			outs[oslot[j]] = ores[j];
+	}
+	/* Pass 3: in order.  A miss is looked up again only if this burst
+	 * created connections (a later packet of a flow whose SYN came
+	 * earlier in the same burst). */
+	created = w->conns_created;
+	for (unsigned i = 0; i < n; i++) {
+		struct lvs_pkt *p = pkts[i];
+		unsigned k = slot[i];
+
+		w->rx++;
+		why[i] = LVS_DROP_NONE;
+		if (LVS_UNLIKELY(perr[i] != LVS_DROP_NONE)) {
+			verdict[i] = drop(w, perr[i], &why[i]);
+			continue;
+		}
+		if (k != 0xff && (hits[k] || outs[k] || w->conns_created == created))
+			verdict[i] = process_parsed(w, p, now, &why[i], hits[k], outs[k], true);
+		else
+			verdict[i] = process_parsed(w, p, now, &why[i], NULL, NULL, false);
+	}
 }
 
 void lvs_worker_tick(struct lvs_worker *w, lvs_time_t now)

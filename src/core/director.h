@@ -30,6 +30,7 @@ struct lvs_worker {
 	unsigned id;               /* < LVS_MAX_WORKERS */
 	struct lvs_drop_stats drops;
 	uint64_t rx, tx, pass, dropped;
+	uint64_t conns_created;
 };
 
 /*
@@ -40,6 +41,17 @@ struct lvs_worker {
  */
 enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
 				      enum lvs_drop *why);
+
+/*
+ * The same for a burst of frames: parsing and the connection lookups of
+ * the whole burst are done first so their cache misses overlap, then every
+ * frame is processed in order.  verdict[i] / why[i] as for
+ * lvs_director_process.  Any n; work is done in chunks of
+ * LVS_DIRECTOR_BURST.
+ */
+#define LVS_DIRECTOR_BURST 32
+void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, unsigned n,
+				lvs_time_t now, enum lvs_verdict *verdict, enum lvs_drop *why);
 
 /* Timers: expire connections due by now.  Call at least every ~100 ms. */
 void lvs_worker_tick(struct lvs_worker *w, lvs_time_t now);

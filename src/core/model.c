@@ -45,6 +45,7 @@ struct lvs_model {
 	uint32_t next_order;
 	uint32_t next_svc_id;
 	uint32_t next_dest_id;
+	uint32_t ntrash; /* states without AVAILABLE (upper bound): revive scan needed */
 	void (*retire)(void *arg, struct lvs_snapshot *old);
 	void *retire_arg;
 	/* batch: configuration as it was at lvs_model_begin */
@@ -168,6 +169,22 @@ void lvs_dest_set_active(struct lvs_dest_state *ds, bool active)
 	dest_notify(ds);
 }
 
+
+static void dest_avail_clear(struct lvs_model *m, struct lvs_dest_state *ds)
+{
+	if (__atomic_fetch_and(&ds->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED) &
+	    LVS_DEST_F_AVAILABLE)
+		m->ntrash++;
+}
+
+static void dest_avail_set(struct lvs_model *m, struct lvs_dest_state *ds)
+{
+	if (!(__atomic_fetch_or(&ds->flags, LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED) &
+	      LVS_DEST_F_AVAILABLE) &&
+	    m->ntrash)
+		m->ntrash--;
+}
+
 /* ---- keys and lookup ---- */
 
 void lvs_svc_conf_key(const struct lvs_svc_conf *c, struct lvs_svc_key *k)
@@ -279,12 +296,13 @@ static uint64_t pack_xmit(const struct lvs_dest_conf *c)
  * (nothing published, nothing changed).  Destination objects of a service
  * are allocated in one block whose address is dests[0].
  */
-static struct lvs_snapshot *snapshot_build(struct lvs_model *m)
+static struct lvs_snapshot *snapshot_build(struct lvs_model *m, int *err)
 {
 	struct lvs_snapshot *s = calloc(1, sizeof(*s));
 	uint32_t n = 0, nb = 16;
 	struct msvc *ms;
 
+	*err = -ENOMEM;
 	if (!s)
 		return NULL;
 	for (ms = m->svcs; ms; ms = ms->next)
@@ -331,9 +349,13 @@ static struct lvs_snapshot *snapshot_build(struct lvs_model *m)
 			svc->dests[i] = d;
 		}
 		svc->ndests = nd;
-		if (svc->sched && svc->sched->init && svc->sched->init(svc) != 0) {
-			svc->sched = NULL; /* nothing to undo in done() */
-			goto fail;
+		if (svc->sched && svc->sched->init) {
+			int e = svc->sched->init(svc);
+			if (e) {
+				svc->sched = NULL; /* nothing to undo in done() */
+				*err = e;
+				goto fail;
+			}
 		}
 		if (svc->c.fwmark) {
 			uint32_t h = fwm_hash(svc->c.af, svc->c.fwmark) & s->hmask;
@@ -365,11 +387,13 @@ static int publish(struct lvs_model *m)
 	struct lvs_snapshot *s, *old;
 	struct lvs_dest_state *ds;
 
+	int err;
+
 	if (m->in_batch)
 		return 0; /* lvs_model_commit publishes */
-	s = snapshot_build(m);
+	s = snapshot_build(m, &err);
 	if (!s)
-		return -ENOMEM;
+		return err;
 	for (ds = m->dest_states; ds; ds = ds->next)
 		__atomic_store_n(&ds->cur, NULL, __ATOMIC_RELEASE);
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
@@ -385,6 +409,19 @@ static int publish(struct lvs_model *m)
 	old = m->cur;
 	__atomic_store_n(&m->cur, s, __ATOMIC_RELEASE);
 	m->gen = s->gen;
+	/* Counter changes between the schedulers' init and the publication
+	 * went to the old snapshot's schedulers: bring the new ones up to date. */
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		struct lvs_service *svc = s->svcs[i];
+		if (!svc->sched || !svc->sched->counts_changed)
+			continue;
+		if (svc->sched->locked)
+			lvs_spin_lock(&svc->sched_lock);
+		for (uint32_t j = 0; j < svc->ndests; j++)
+			svc->sched->counts_changed(svc, svc->dests[j]);
+		if (svc->sched->locked)
+			lvs_spin_unlock(&svc->sched_lock);
+	}
 	if (old)
 		m->retire(m->retire_arg, old);
 	return 0;
@@ -471,11 +508,11 @@ static void states_resync(struct lvs_model *m)
 	for (struct lvs_svc_state *ss = m->svc_states; ss; ss = ss->next)
 		ss->in_config = false;
 	for (struct lvs_dest_state *ds = m->dest_states; ds; ds = ds->next)
-		__atomic_and_fetch(&ds->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED);
+		dest_avail_clear(m, ds);
 	for (struct msvc *ms = m->svcs; ms; ms = ms->next) {
 		ms->st->in_config = true;
 		for (struct mdest *md = ms->dests; md; md = md->next)
-			__atomic_or_fetch(&md->st->flags, LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED);
+			dest_avail_set(m, md->st);
 	}
 }
 
@@ -777,8 +814,7 @@ int lvs_model_del_service(struct lvs_model *m, const struct lvs_svc_key *k)
 	}
 	ms->st->in_config = false;
 	for (struct mdest *md = ms->dests; md; md = md->next)
-		__atomic_and_fetch(&md->st->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE,
-				   __ATOMIC_RELAXED);
+		dest_avail_clear(m, md->st);
 	msvc_free(ms);
 	return 0;
 }
@@ -798,8 +834,7 @@ int lvs_model_flush(struct lvs_model *m)
 		nx = ms->next;
 		ms->st->in_config = false;
 		for (struct mdest *md = ms->dests; md; md = md->next)
-			__atomic_and_fetch(&md->st->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE,
-					   __ATOMIC_RELAXED);
+			dest_avail_clear(m, md->st);
 		msvc_free(ms);
 	}
 	return 0;
@@ -812,7 +847,7 @@ static struct lvs_dest_state *dest_state_get(struct lvs_model *m, struct msvc *m
 {
 	struct lvs_dest_state *ds;
 
-	for (ds = m->dest_states; ds; ds = ds->next)
+	for (ds = m->ntrash ? m->dest_states : NULL; ds; ds = ds->next)
 		if (ds->svc == ms->st && !(ds->flags & LVS_DEST_F_AVAILABLE) && ds->af == d->af &&
 		    ds->port == d->port && lvs_addr_eq(&ds->addr, &d->addr))
 			return ds;
@@ -820,6 +855,7 @@ static struct lvs_dest_state *dest_state_get(struct lvs_model *m, struct msvc *m
 	if (!ds)
 		return NULL;
 	ds->id = m->next_dest_id++;
+	ds->flags = LVS_DEST_F_AVAILABLE; /* never counted as trash */
 	ds->af = d->af;
 	ds->port = d->port;
 	ds->addr = d->addr;
@@ -858,12 +894,11 @@ int lvs_model_add_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	/* The kernel adds at the head of the list. */
 	md->next = ms->dests;
 	ms->dests = md;
-	__atomic_or_fetch(&md->st->flags, LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED);
+	dest_avail_set(m, md->st);
 	err = publish(m);
 	if (err) {
 		ms->dests = md->next;
-		__atomic_and_fetch(&md->st->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE,
-				   __ATOMIC_RELAXED);
+		dest_avail_clear(m, md->st);
 		free(md);
 	}
 	return err;
@@ -922,7 +957,7 @@ int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 		*link = md;
 		return err;
 	}
-	__atomic_and_fetch(&md->st->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED);
+	dest_avail_clear(m, md->st);
 	free(md);
 	return 0;
 }
@@ -979,6 +1014,10 @@ void lvs_model_gc(struct lvs_model *m)
 			pp = &ds->next;
 		}
 	}
+	m->ntrash = 0;
+	for (ds = m->dest_states; ds; ds = ds->next)
+		if (!(ds->flags & LVS_DEST_F_AVAILABLE))
+			m->ntrash++;
 	while ((ss = *sp)) {
 		bool used = ss->in_config;
 		for (ds = m->dest_states; ds && !used; ds = ds->next)

@@ -39,14 +39,32 @@
 
 #include "sched_tree.h"
 
-#define MH_SIZE     4093u
+#define MH_KERNEL_SIZE 4093u /* CONFIG_IP_VS_MH_TAB_INDEX 12 */
 #define MH_TAB_BITS 6 /* CONFIG_IP_VS_MH_TAB_INDEX / 2 */
 #define MH_NONE     0xffffu
 
-_Static_assert(MH_SIZE < MH_NONE, "mh entries fit in 16 bits");
+/*
+ * Beyond the kernel: the kernel refuses more destinations than its fixed
+ * table has entries.  Up to 4093 destinations we use the kernel's size, so
+ * tables are the kernel's; above it the table grows to the next prime of
+ * the kernel's list that leaves about eight entries per destination (the
+ * Maglev paper's balance needs M >> N), up to 131071.
+ */
+static const uint32_t mh_big_sizes[] = { 8191, 16381, 32749, 65521, 131071 };
+
+static uint32_t mh_table_size(uint32_t ndests)
+{
+	if (ndests <= MH_KERNEL_SIZE)
+		return MH_KERNEL_SIZE;
+	for (size_t i = 0; i < sizeof(mh_big_sizes) / sizeof(mh_big_sizes[0]); i++)
+		if (mh_big_sizes[i] >= 8 * ndests)
+			return mh_big_sizes[i];
+	return 131071;
+}
 
 struct mh_state {
-	uint16_t entry[MH_SIZE]; /* index into svc->dests, MH_NONE = empty */
+	uint32_t size;    /* M, a prime */
+	uint16_t entry[]; /* index into svc->dests, MH_NONE = empty */
 };
 
 struct mh_setup {
@@ -122,7 +140,7 @@ static void mh_populate(struct mh_state *s, const struct lvs_service *svc, struc
 	int rshift;
 	uint32_t filled = 0;
 
-	for (uint32_t i = 0; i < MH_SIZE; i++)
+	for (uint32_t i = 0; i < s->size; i++)
 		s->entry[i] = MH_NONE;
 	for (uint32_t i = 0; i < svc->ndests; i++) {
 		int64_t w = svc->dests[i]->c.weight;
@@ -142,25 +160,25 @@ static void mh_populate(struct mh_state *s, const struct lvs_service *svc, struc
 		int64_t w = d->c.weight > 0 ? d->c.weight : 0;
 		uint16_t port = ntohs(d->c.port);
 
-		ds[i].perm = mh_hash(mh_key1, &d->c.addr, port, 0) % MH_SIZE;
-		ds[i].skip = mh_hash(mh_key2, &d->c.addr, port, 0) % (MH_SIZE - 1) + 1;
+		ds[i].perm = mh_hash(mh_key1, &d->c.addr, port, 0) % s->size;
+		ds[i].skip = mh_hash(mh_key2, &d->c.addr, port, 0) % (s->size - 1) + 1;
 		ds[i].turns = (w / g) >> rshift;
 		if (ds[i].turns == 0 && w != 0)
 			ds[i].turns = 1;
 	}
-	while (filled < MH_SIZE) {
+	while (filled < s->size) {
 		for (uint32_t i = 0; i < svc->ndests; i++) {
 			for (int64_t t = 0; t < ds[i].turns; t++) {
 				uint32_t c = ds[i].perm;
 				while (taken[c]) {
 					ds[i].perm += ds[i].skip;
-					if (ds[i].perm >= MH_SIZE)
-						ds[i].perm -= MH_SIZE;
+					if (ds[i].perm >= s->size)
+						ds[i].perm -= s->size;
 					c = ds[i].perm;
 				}
 				taken[c] = 1;
 				s->entry[c] = (uint16_t)i;
-				if (++filled == MH_SIZE)
+				if (++filled == s->size)
 					return;
 			}
 		}
@@ -173,11 +191,15 @@ static int mh_init(struct lvs_service *svc)
 	struct mh_setup *ds;
 	uint8_t *taken;
 
-	if (svc->ndests > MH_SIZE)
-		return -EINVAL; /* as the kernel: more servers than entries */
-	s = malloc(sizeof(*s));
+	uint32_t size = mh_table_size(svc->ndests);
+
+	if (svc->ndests >= MH_NONE || svc->ndests > size)
+		return -EINVAL; /* more servers than entries */
+	s = malloc(sizeof(*s) + size * sizeof(s->entry[0]));
+	if (s)
+		s->size = size;
 	ds = calloc(svc->ndests ? svc->ndests : 1, sizeof(*ds));
-	taken = calloc(MH_SIZE, 1);
+	taken = calloc(size, 1);
 	if (!s || !ds || !taken) {
 		free(s);
 		free(ds);
@@ -208,7 +230,7 @@ static struct lvs_dest *mh_pick(struct lvs_service *svc, const struct lvs_pkt_in
 	(void)now;
 	if (LVS_UNLIKELY(!s))
 		return NULL;
-	ih = mh_hash(mh_key1, &pi->saddr, port, 0) % MH_SIZE;
+	ih = mh_hash(mh_key1, &pi->saddr, port, 0) % s->size;
 	e = s->entry[ih];
 	if (e == MH_NONE)
 		return NULL;
@@ -216,9 +238,9 @@ static struct lvs_dest *mh_pick(struct lvs_service *svc, const struct lvs_pkt_in
 		return svc->dests[e];
 	if (!(svc->c.flags & LVS_SVC_F_SCHED_MH_FALLBACK))
 		return NULL;
-	for (uint32_t k = 0; k < MH_SIZE; k++) {
-		uint32_t roff = (k + ih) % MH_SIZE;
-		e = s->entry[mh_hash(mh_key1, &pi->saddr, port, roff) % MH_SIZE];
+	for (uint32_t k = 0; k < s->size; k++) {
+		uint32_t roff = (k + ih) % s->size;
+		e = s->entry[mh_hash(mh_key1, &pi->saddr, port, roff) % s->size];
 		if (e == MH_NONE)
 			break;
 		if (lvs_sched_usable(svc->dests[e]))
@@ -233,9 +255,9 @@ uint32_t lvs_sched_mh_table(const struct lvs_service *svc, uint16_t *entries, ui
 
 	if (!s || svc->sched != &lvs_sched_mh)
 		return 0;
-	for (uint32_t c = 0; c < MH_SIZE && c < max; c++)
+	for (uint32_t c = 0; c < s->size && c < max; c++)
 		entries[c] = s->entry[c];
-	return MH_SIZE;
+	return s->size;
 }
 
 const struct lvs_sched_ops lvs_sched_mh = {

@@ -6,7 +6,8 @@
  * (its print_title / print_service_entry / print_conn / list_timeout /
  * list_daemon formats).  `-S` (rules) output lives in rules.c.
  *
- * Sample (-L -n):
+ * Sample (-L -n; destination lines end in the padding of their last
+ * column, "%-10u", as ipvsadm's do):
  *
  *   IP Virtual Server version 1.2.1 (size=4096)
  *   Prot LocalAddress:Port Scheduler Flags

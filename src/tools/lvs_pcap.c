@@ -155,6 +155,28 @@ static void mark_partial(struct lvs_pkt *p)
 	p->csum_offset = off;
 }
 
+/*
+ * Complete a checksum-partial frame the way a NIC does: sum everything
+ * from csum_start to the end of the IP datagram with the field as it is
+ * (holding the pseudo-header sum) and store the complement there.  Unlike
+ * lvs_pkt_l4_csum_complete this trusts the field, so a transform that
+ * left a wrong pseudo-header sum produces a wrong checksum, as on a wire.
+ */
+static void nic_csum_complete(struct lvs_pkt *p)
+{
+	uint32_t end = p->pi.l3_off + p->pi.l3_len;
+	uint8_t *field = p->data + p->csum_start + p->csum_offset;
+	uint16_t c;
+
+	if (end > p->len || p->csum_start + p->csum_offset + 2u > end)
+		return;
+	c = lvs_csum_finish(lvs_csum_partial(p->data + p->csum_start, end - p->csum_start, 0));
+	if (c == 0 && p->pi.proto == IPPROTO_UDP)
+		c = 0xffff;
+	memcpy(field, &c, 2);
+	p->flags &= ~LVS_PKT_F_CSUM_PARTIAL;
+}
+
 static void print_summary(const struct lvs_snapshot *s)
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
@@ -384,9 +406,9 @@ int main(int argc, char **argv)
 		v = lvs_director_process(&w, &p, now, &why);
 		if (v != LVS_V_TX)
 			continue;
-		/* A NIC would complete a checksum-partial frame on transmit. */
+		/* A NIC completes a checksum-partial frame on transmit. */
 		if (p.flags & LVS_PKT_F_CSUM_PARTIAL)
-			lvs_pkt_l4_csum_complete(&p);
+			nic_csum_complete(&p);
 		struct pcap_pkthdr oh = *hdr;
 		oh.caplen = oh.len = p.len;
 		pcap_dump((u_char *)pout, &oh, p.data);

@@ -165,6 +165,9 @@ def run_replay(rules, frames, extra_args=(), env=True, workdir=None,
         args += default_env_args()
     args += list(extra_args)
     r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    # A sanitizer build (make SAN=1) may report without failing the exit code.
+    assert "runtime error:" not in r.stderr and "Sanitizer" not in r.stderr, r.stderr
+    assert r.returncode >= 0, "lvs-pcap killed by signal %d\n%s" % (-r.returncode, r.stderr)
     rows = []
     if r.returncode == 0:
         assert out_pcap.exists(), "lvs-pcap exited 0 without writing %s" % out_pcap

@@ -105,3 +105,26 @@ def test_ip_total_length_below_header_is_dropped(replay):
     assert r.rc == 0, r.stderr
     assert r.rows == []
     assert r.drops() == {"ipv4_bad_total_length": 1}, r.stderr
+
+
+def test_later_fragment_to_a_service_is_dropped(replay):
+    """A non-first fragment has no ports: without reassembly it cannot be
+    matched to a connection, and it is not the host's either."""
+    frag = Ether(src=GW_MAC, dst=OUR_MAC) / IP(src=CLIENT, dst=VIP, proto=6, frag=185,
+                                               id=0x10) / Raw(b"f" * 64)
+    other = Ether(src=GW_MAC, dst=OUR_MAC) / IP(src=CLIENT, dst="10.0.0.99", proto=6,
+                                                frag=185, id=0x11) / Raw(b"f" * 64)
+    r = replay(RULES, [frag, other])
+    assert r.rc == 0, r.stderr
+    assert r.rows == []
+    assert r.drops() == {"fragment_without_connection": 1}, r.stderr
+    assert parse_counts(r.stderr)["pass"] == 1
+
+
+def test_unresolved_next_hop_is_dropped(replay):
+    """No --neigh for the server and no --gw: counted, not sent anywhere."""
+    r = replay(RULES, [c2v(40000, "S")], ["--mac", OUR_MAC, "--src", "10.0.0.254"],
+               env=False)
+    assert r.rc == 0, r.stderr
+    assert r.rows == []
+    assert r.drops() == {"next_hop_unresolved": 1}, r.stderr

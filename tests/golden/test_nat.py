@@ -209,3 +209,35 @@ def test_traffic_not_for_a_service_passes(replay):
     assert rows == []
     c = parse_counts(err)
     assert c == {"rx": 2, "tx": 0, "pass": 2, "drop": 0, "conns": 0}, err
+
+
+def test_nat_too_big_for_mtu_sends_frag_needed(replay):
+    """A DF packet larger than the server side's MTU: the client is told
+    the MTU (path MTU discovery through the director), nothing forwarded."""
+    fr = [c2v(40000, "S", seq=1000),
+          c2v(40000, "PA", seq=1001, ack=1, payload=b"z" * 1460, df=True, ip_id=0x42)]
+    r = replay(TCP_RULES, fr, ["--mtu", "1400"])
+    assert r.rc == 0, r.stderr
+    assert len(r.rows) == 2, r.stderr
+    assert r.rows[0]["ip.dst"] == [RS[0]]
+    row = r.rows[1]
+    assert row["eth.dst"] == [GW_MAC]
+    assert row["ip.dst"] == [CLIENT, VIP]
+    assert row["icmp.type"] == ["3"] and row["icmp.code"] == ["4"]
+    assert row["icmp.mtu"] == ["1400"]
+    assert row["ip.id"][1] == "0x0042"
+    assert row["tcp.dstport"] == ["80"]      # quotes the packet as the client sent it
+    assert int(row["ip.len"][0]) <= 576
+    assert_csums_good(row, allow={"tcp.checksum.status": {"0", "2"}})
+    assert row["icmp.checksum.status"] == [GOOD]
+
+
+def test_nat_fits_mtu_exactly(replay):
+    fr = [c2v(40000, "S", seq=1000),
+          c2v(40000, "PA", seq=1001, ack=1, payload=b"z" * 1360, df=True)]
+    assert len(fr[1][IP]) == 1400
+    r = replay(TCP_RULES, fr, ["--mtu", "1400"])
+    assert r.rc == 0, r.stderr
+    assert len(r.rows) == 2, r.stderr
+    assert r.rows[1]["ip.dst"] == [RS[0]] and r.rows[1]["ip.len"] == ["1400"]
+    assert_csums_good(r.rows[1])

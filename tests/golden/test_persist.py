@@ -71,3 +71,23 @@ def test_persistence_template_expires(replay):
     assert r.rc == 0, r.stderr
     got = [dst_rs(x) for x in r.rows]
     assert got == [B, B, A]
+
+
+def test_port_zero_persistent_service_keeps_the_port(replay):
+    """A persistent service on port 0 takes every port of the VIP; one client
+    sticks to one server across ports, and the packet keeps its port."""
+    from conftest import c2v
+    rules0 = ["-A -t 10.0.0.1:0 -s rr -p 300",
+              "-a -t 10.0.0.1:0 -r 192.168.10.1:0 -m -w 1",
+              "-a -t 10.0.0.1:0 -r 192.168.10.2:0 -m -w 1"]
+    fr = [c2v(40000, "S", vport=80), c2v(40001, "S", vport=443),
+          c2v(40002, "S", vport=8443),
+          c2v(40003, "S", vport=443, client="198.51.100.7")]
+    r = replay(rules0, fr)
+    assert r.rc == 0, r.stderr
+    assert len(r.rows) == 4, r.stderr
+    assert [dst_rs(x) for x in r.rows] == [B, B, B, A]
+    assert [x["tcp.dstport"][0] for x in r.rows] == ["80", "443", "8443", "443"]
+    for x in r.rows:
+        assert x["ip.dst"] == [dst_rs(x)]
+        assert_csums_good(x)

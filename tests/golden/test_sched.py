@@ -4,7 +4,8 @@ server (destination MAC) each new connection's SYN is sent to.
 Kernel facts relied on: a new destination goes to the head of its
 service's list, so rr/wrr start with the one added last; lc picks the least
 (activeconns << 8) + inactconns, the first in list order on a tie; a TCP
-connection is inactive until it reaches ESTABLISHED; weight 0 takes no new
+connection counts as active in ESTABLISHED and, since Linux 4.8, in the
+handshake states (SYN_RECV, SYN_SENT, SYNACK), and inactive once closing; weight 0 takes no new
 connections; -x marks a server overloaded once active + inactive reaches it,
 and with no -y it becomes available again below 3/4 of -x."""
 from collections import Counter
@@ -56,21 +57,22 @@ def test_wrr_3_2_1_over_600_syns(replay):
 
 
 def test_lc_counts_active_connections_256_times(replay):
-    """Three SYNs spread C, B, A (all inactive, ties go to the list head).
-    The first connection to C then completes its handshake and becomes
-    active, so the next SYNs go to B and A (overhead 1) rather than C (256)."""
+    """Three SYNs spread C, B, A; each connection is active from its SYN
+    (SYN_RECV, as kernels since 4.8 count it).  Resets close the ones on B
+    and A, which become inactive (overhead 1) while C stays active (256),
+    so the next two SYNs go to B then A.  Had handshaking connections been
+    inactive, all three would tie at 1 and C would be chosen first."""
     fr = syns(3)                                        # -> C, B, A
-    fr += [s2c(C, 8080, 40000, "SA", seq=5000, ack=1001),
-           c2v(40000, "A", seq=1001, ack=5001)]         # C's conn established
-    fr += syns(3, first_port=41000)                     # -> B, A, B
+    for port in (40001, 40002):                         # B's and A's: ESTABLISHED, then RST
+        fr += [c2v(port, "A", seq=1001, ack=5001), c2v(port, "R", seq=1001)]
+    fr += syns(2, first_port=41000)                     # -> B, A
     r = replay(nat_rules("lc", [1, 1, 1]), fr)
     assert r.rc == 0, r.stderr
-    assert len(r.rows) == 8, r.stderr
+    assert len(r.rows) == 9, r.stderr
     got = [dst_rs(x) for x in r.rows]
     assert got[:3] == [C, B, A]
-    assert r.rows[3]["ip.src"] == ["10.0.0.1"]          # the SYN-ACK went out
-    assert got[4] == C                                   # the ACK followed its conn
-    assert got[5:] == [B, A, B]
+    assert got[3:7] == [B, B, A, A]                      # ACKs and resets follow their conns
+    assert got[7:] == [B, A]
 
 
 def test_weight_zero_gets_no_new_connections(replay):

@@ -190,3 +190,23 @@ def test_tun_ipv6_too_big_sends_packet_too_big(replay):
     assert 40 + int(row["ipv6.plen"][0]) <= 1280       # RFC 4443 2.4(c)
     assert row["icmpv6.checksum.status"] == [GOOD]
     assert_csums_good(row, allow={"tcp.checksum.status": {"0", "2"}})
+
+
+def test_tun_ipv6_service_ipv4_server(replay):
+    """Mixed families (kernel 4.x+, ipvsadm 1.28+): an IPv6 service tunnelled
+    to an IPv4 real server, IPv6 inside IPv4 (protocol 41)."""
+    rules = ["-A -t [fd00::1]:80 -s rr",
+             "-a -t [fd00::1]:80 -r 192.168.10.3:80 -i -w 1"]
+    fr = [c2v(40000, "S", client=CLIENT6, ttl=30)]
+    r = replay(rules, fr)
+    assert r.rc == 0, r.stderr
+    assert len(r.rows) == 1, r.stderr
+    row = r.rows[0]
+    assert_csums_good(row)
+    assert row["eth.dst"] == [RS_MAC[2]]
+    assert row["ip.src"] == [SRC4] and row["ip.dst"] == [RS[2]]
+    assert row["ip.proto"] == ["41"]
+    assert row["ip.len"] == [str(20 + len(fr[0]["IPv6"]))]
+    assert row["ipv6.src"] == [CLIENT6] and row["ipv6.dst"] == [VIP6]
+    assert row["ipv6.hlim"] == ["29"]
+    assert row["tcp.checksum.status"] == [GOOD]

@@ -103,6 +103,37 @@ static unsigned expire_all(struct lvs_conn_table *t, unsigned w, lvs_time_t now)
 	return n;
 }
 
+/* Burst lookups must agree with the single ones, hits and misses. */
+static void check_bursts(struct lvs_conn_table *t, const struct lvs_conn_param *ps, unsigned n)
+{
+	struct lvs_conn_key *ki = calloc(n, sizeof(*ki)), *ko = calloc(n, sizeof(*ko));
+	struct lvs_conn **ri = calloc(n, sizeof(*ri)), **ro = calloc(n, sizeof(*ro));
+	unsigned hi = 0, ho = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct lvs_conn_param *p = &ps[i];
+		ki[i] = (struct lvs_conn_key){.af = p->af, .proto = p->proto, .sport = p->cport,
+					      .dport = p->vport, .saddr = p->caddr, .daddr = p->vaddr};
+		ko[i] = (struct lvs_conn_key){.af = p->af, .proto = p->proto, .sport = p->dport,
+					      .dport = p->cport, .saddr = p->daddr, .daddr = p->caddr};
+		ri[i] = ro[i] = (struct lvs_conn *)&ki[i]; /* must be overwritten */
+	}
+	unsigned nhi = lvs_conn_lookup_in_burst(t, ki, n, ri);
+	unsigned nho = lvs_conn_lookup_out_burst(t, ko, n, ro);
+	for (unsigned i = 0; i < n; i++) {
+		assert_ptr_equal(ri[i], find(t, &ps[i]));
+		assert_ptr_equal(ro[i], find_out(t, &ps[i]));
+		hi += ri[i] != NULL;
+		ho += ro[i] != NULL;
+	}
+	assert_int_equal(nhi, hi);
+	assert_int_equal(nho, ho);
+	free(ki);
+	free(ko);
+	free(ri);
+	free(ro);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void test_layout(void **state)
@@ -119,6 +150,37 @@ static void test_layout(void **state)
 	assert_null(lvs_conn_table_new(0, 1));
 	assert_null(lvs_conn_table_new(10, 0));
 	assert_null(lvs_conn_table_new(10, LVS_MAX_WORKERS + 1));
+	lvs_conn_table_free(t);
+}
+
+static void test_burst_lookup(void **state)
+{
+	(void)state;
+	struct lvs_conn_table *t = lvs_conn_table_new(512, 1);
+	struct lvs_conn_param ps[150];
+	unsigned hits = 0;
+
+	for (unsigned i = 0; i < 150; i++) {
+		if (i % 3 == 2)
+			ps[i] = mkp(AF_INET6, IPPROTO_UDP, LVS_FWD_MASQ, "2001:db8::9",
+				    (uint16_t)(5000 + i), "2001:db8::1", 53, "fd00::3", 53);
+		else
+			ps[i] = nat4(i & 1 ? "172.16.0.5" : "172.16.9.9", (uint16_t)(2000 + i));
+		/* Every fourth key is left out: misses in the same bursts. */
+		if (i % 4 != 3) {
+			assert_non_null(lvs_conn_create(t, 0, &ps[i], NULL, NULL, T0));
+			hits++;
+		}
+	}
+	/* A template on one key's (caddr, vport) with cport 0 never shows up. */
+	struct lvs_conn_param tp = nat4("172.16.0.5", 0);
+	tp.flags = LVS_CONN_F_TEMPLATE;
+	tp.timeout = 60;
+	assert_non_null(lvs_conn_create(t, 0, &tp, NULL, NULL, T0));
+	ps[149] = nat4("172.16.0.5", 0);
+	check_bursts(t, ps, 150); /* more than LVS_CONN_BURST_MAX: chunks */
+	check_bursts(t, ps + 7, 5);
+	assert_int_equal(lvs_conn_table_count(t), hits + 1);
 	lvs_conn_table_free(t);
 }
 
@@ -281,14 +343,17 @@ static void test_lookup_v6(void **state)
 		q.caddr.w[2] ^= htonl(i);
 		assert_null(find(t, &q));
 		assert_null(find_out(t, &q));
+		check_bursts(t, &q, 1);
 		q = p;
 		q.vaddr.w[0] ^= htonl(i);
 		q.vaddr.w[3] ^= htonl(i);
 		assert_null(find(t, &q));
+		check_bursts(t, &q, 1);
 		q = p;
 		q.daddr.w[0] ^= htonl(i << 8);
 		q.daddr.w[2] ^= htonl(i << 8);
 		assert_null(find_out(t, &q));
+		check_bursts(t, &q, 1);
 	}
 	assert_ptr_equal(find(t, &p), c);
 	lvs_conn_table_free(t);
@@ -363,8 +428,9 @@ static void test_tcp_nat_states(void **state)
 	pkt(t, 0, c, LVS_DIR_INPUT, F_SYN, now);
 	assert_int_equal(lvs_conn_state(c), LVS_TCP_S_SYN_RECV);
 	assert_int_equal(left_ms(t, c, now), 60000);
-	assert_int_equal(ds.activeconns, 0);
-	assert_int_equal(ds.inactconns, 1);
+	/* Handshake states count as active (Linux >= 4.8). */
+	assert_int_equal(ds.activeconns, 1);
+	assert_int_equal(ds.inactconns, 0);
 	pkt(t, 0, c, LVS_DIR_OUTPUT, F_SYN | F_ACK, now);
 	assert_int_equal(lvs_conn_state(c), LVS_TCP_S_SYN_RECV);
 	pkt(t, 0, c, LVS_DIR_INPUT, F_ACK, now);
@@ -440,8 +506,9 @@ static void test_tcp_nat_states(void **state)
 	pkt(t, 0, c, LVS_DIR_INPUT, F_SYN | F_FIN, now);
 	assert_int_equal(lvs_conn_state(c), LVS_TCP_S_SYN_RECV);
 
-	assert_int_equal(ds.activeconns, 0);
-	assert_int_equal(ds.inactconns, 6);
+	/* Three are in SYN_RECV (active), three closing or closed. */
+	assert_int_equal(ds.activeconns, 3);
+	assert_int_equal(ds.inactconns, 3);
 	lvs_conn_table_free(t);
 }
 
@@ -497,8 +564,8 @@ static void test_tcp_dr_states(void **state)
 	pkt(t, 0, c, LVS_DIR_INPUT_ONLY, F_SYN, now);
 	pkt(t, 0, c, LVS_DIR_INPUT_ONLY, F_RST, now);
 	assert_int_equal(lvs_conn_state(c), LVS_TCP_S_SYN_RECV);
-	assert_int_equal(ds.activeconns, 0);
-	assert_int_equal(ds.inactconns, 4);
+	assert_int_equal(ds.activeconns, 1); /* the one in SYN_RECV */
+	assert_int_equal(ds.inactconns, 3);
 	lvs_conn_table_free(t);
 }
 
@@ -846,7 +913,8 @@ static void test_import_and_hook(void **state)
 	assert_int_equal(lvs_conn_state(ib), LVS_TCP_S_SYN_RECV);
 	assert_int_equal(left_ms(b, ib, T0), 50000);
 	assert_true(lvs_conn_flags(ib) & LVS_CONN_F_SYNCED);
-	assert_int_equal(dsb.inactconns, 1);
+	assert_int_equal(dsb.activeconns, 1); /* SYN_RECV counts as active */
+	assert_int_equal(dsb.inactconns, 0);
 	/* Update: same entry, new state and accounting. */
 	ci.state = LVS_TCP_S_ESTABLISHED;
 	ci.expires_ms = 900000;
@@ -977,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_defaults),
 		cmocka_unit_test(test_lookup_v4),
 		cmocka_unit_test(test_lookup_v6),
+		cmocka_unit_test(test_burst_lookup),
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_tcp_nat_states),
 		cmocka_unit_test(test_tcp_dr_states),
