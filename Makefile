@@ -36,7 +36,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden fuzz fuzz-short bench demo clean format tools
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench demo clean format tools install uninstall
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -67,6 +67,14 @@ $(BUILD)/lvsadm: src/lvsadm.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS_SAN)
 
+# The TUN real-server helper (tc BPF decapsulation).
+$(BUILD)/lvs_decap.bpf.o: src/rshelper/lvs_decap.bpf.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -Wall -Wextra -Werror -target bpf \
+	  -I/usr/include/$(shell gcc -print-multiarch) -c -o $@ $<
+
+TOOLS += $(BUILD)/lvs_decap.bpf.o
+
 tools: $(TOOLS)
 
 # Unit tests, plain and under ASan+UBSan.
@@ -80,6 +88,11 @@ unit-asan:
 # decoded and checked by tshark.
 golden: $(BUILD)/lvs-pcap
 	@LVS_PCAP=$(abspath $(BUILD)/lvs-pcap) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/golden
+
+# End-to-end: the namespace lab with real clients and servers (root).
+e2e: $(TOOLS)
+	@LVS_BUILD=$(abspath $(BUILD)) LVS_DECAP_OBJ=$(abspath $(BUILD)/lvs_decap.bpf.o) \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # libFuzzer target (clang, sanitizers on).
 FUZZ_BIN := build-fuzz/fuzz_director
@@ -113,6 +126,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory golden
 	@$(MAKE) --no-print-directory fuzz-short
+	@$(MAKE) --no-print-directory e2e
 	@echo "make test: all tiers passed"
 
 demo: deps

@@ -2,8 +2,9 @@
 # Install the Debian packages the build and the tests need, when missing.
 # Runs `apt-get update` once, only if something must be installed.
 set -e
-PKGS="build-essential clang libclang-rt-14-dev pkg-config libcmocka-dev libpcap-dev \
-liburcu-dev tshark python3 python3-scapy python3-pytest"
+PKGS="build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev libpcap-dev \
+liburcu-dev libmnl-dev libbpf-dev bpftool tshark python3 python3-scapy python3-pytest \
+iproute2 nftables ethtool curl socat wrk nginx-light"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||

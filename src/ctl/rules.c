@@ -12,8 +12,8 @@
  * ipvsadm sorts services and destinations with comparators that subtract
  * 32-bit values and return the difference as an int (so addresses more
  * than 2^31 apart compare "backwards"), using glibc's qsort, which is a
- * top-down merge sort.  Both are reproduced here so the output matches
- * byte for byte.  (Destinations reach the sort in the kernel's list order,
+ * top-down merge sort.  Both are reproduced by ipvsadm_list.c's ordering
+ * functions, shared with the listings, so the output matches byte for byte.  (Destinations reach the sort in the kernel's list order,
  * as here; services in the kernel's hash order, for which creation order
  * stands in -- the result differs only when three or more service
  * addresses are so far apart that the comparator is not transitive.)
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "ipvsadm_list.h"
 #include "rules.h"
 
 /* ---- loading ---- */
@@ -216,88 +217,7 @@ out:
 
 /* ---- saving ---- */
 
-/* ipvsadm's comparators: differences of 32-bit values read as int. */
-static int diff32(uint32_t a, uint32_t b)
-{
-	return (int)(a - b);
-}
-
-static int addr_cmp(uint8_t af, const union lvs_addr *a, const union lvs_addr *b)
-{
-	int r = 0;
-
-	if (af == AF_INET6) {
-		for (int i = 0; !r && i < 4; i++)
-			r = diff32(ntohl(a->w[i]), ntohl(b->w[i]));
-		return r;
-	}
-	return diff32(ntohl(a->ip4), ntohl(b->ip4));
-}
-
-static int svc_cmp(const void *pa, const void *pb)
-{
-	const struct lvs_svc_conf *a = &((const struct lvs_service *)pa)->c;
-	const struct lvs_svc_conf *b = &((const struct lvs_service *)pb)->c;
-	int r;
-
-	if ((r = diff32(a->fwmark, b->fwmark)))
-		return r;
-	if ((r = (int)a->af - (int)b->af))
-		return r;
-	if ((r = (int)a->proto - (int)b->proto))
-		return r;
-	if ((r = addr_cmp(a->af, &a->addr, &b->addr)))
-		return r;
-	return (int)ntohs(a->port) - (int)ntohs(b->port);
-}
-
-static int dest_cmp(const void *pa, const void *pb)
-{
-	const struct lvs_dest_conf *a = &((const struct lvs_dest *)pa)->c;
-	const struct lvs_dest_conf *b = &((const struct lvs_dest *)pb)->c;
-	int r = addr_cmp(a->af, &a->addr, &b->addr);
-
-	if (r)
-		return r;
-	return (int)ntohs(a->port) - (int)ntohs(b->port);
-}
-
-/* glibc's qsort merge: halves of n/2 and n - n/2, ties from the left. */
-static void merge_sort(const void **v, const void **tmp, size_t n,
-                       int (*cmp)(const void *, const void *))
-{
-	size_t n1 = n / 2, n2 = n - n1;
-	const void **b1 = v, **b2 = v + n1, **t = tmp;
-
-	if (n <= 1)
-		return;
-	merge_sort(b1, tmp, n1, cmp);
-	merge_sort(b2, tmp, n2, cmp);
-	while (n1 > 0 && n2 > 0) {
-		if (cmp(*b1, *b2) <= 0) {
-			*t++ = *b1++;
-			n1--;
-		} else {
-			*t++ = *b2++;
-			n2--;
-		}
-	}
-	if (n1 > 0)
-		memcpy(t, b1, n1 * sizeof(*t));
-	memcpy(v, tmp, (n - n2) * sizeof(*v));
-}
-
-static const void **sorted_copy(void *const *items, size_t n,
-                                int (*cmp)(const void *, const void *))
-{
-	const void **v = malloc((n ? n : 1) * 2 * sizeof(*v));
-
-	if (!v)
-		return NULL;
-	memcpy(v, items, n * sizeof(*v));
-	merge_sort(v, v + n, n, cmp);
-	return v;
-}
+/* Sorting: ipvsadm sorts -S output like its listings (ipvsadm_list.c). */
 
 /* "a.b.c.d:port" or "[v6]:port", numeric, as ipvsadm -n. */
 static const char *addrport_str(uint8_t af, const union lvs_addr *a, uint16_t port_be, char *buf,
@@ -399,7 +319,7 @@ static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags
 {
 	const struct lvs_svc_conf *c = &svc->c;
 	char name[INET6_ADDRSTRLEN + 40], ap[INET6_ADDRSTRLEN + 16];
-	const void **dests;
+	const struct lvs_dest **dests;
 
 	if (c->fwmark) {
 		/* %d as ipvsadm prints it, even for marks above 2^31 */
@@ -432,22 +352,26 @@ static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags
 	}
 	fputc('\n', out);
 
-	dests = sorted_copy((void *const *)svc->dests, svc->ndests, dest_cmp);
-	if (!dests)
+	dests = malloc((svc->ndests ? svc->ndests : 1) * sizeof(*dests));
+	if (!dests || lvs_list_order_dests(svc, false, dests)) {
+		free(dests);
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < svc->ndests; i++)
-		save_dest(out, name, &((const struct lvs_dest *)dests[i])->c, flags);
+		save_dest(out, name, &dests[i]->c, flags);
 	free(dests);
 	return 0;
 }
 
 int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
 {
-	const void **svcs = sorted_copy((void *const *)s->svcs, s->nsvcs, svc_cmp);
+	const struct lvs_service **svcs = malloc((s->nsvcs ? s->nsvcs : 1) * sizeof(*svcs));
 	int rc = 0;
 
-	if (!svcs)
+	if (!svcs || lvs_list_order_services(s, false, svcs)) {
+		free(svcs);
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; !rc && i < s->nsvcs; i++)
 		rc = save_service(out, svcs[i], flags);
 	free(svcs);

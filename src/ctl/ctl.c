@@ -1,0 +1,497 @@
+/*
+ * ctl.c - run one lvsadm (ipvsadm) command line against lvsd's state, and
+ * keep the per-service / per-destination rate estimators behind --rate.
+ *
+ * Dispatch follows ipvsadm 1.31's process_options(): the line is parsed
+ * (ipvsadm_cmd.c); a listing picks -c, else one service (-L -t ...), else
+ * --timeout, else --daemon, else the whole table; -S prints the rules, -R
+ * loads the rules sent as lvsadm's stdin (all or nothing, rules.c); every
+ * other command is one model operation that applies whole or fails with
+ * the kernel's message and exit 255 (ipvsadm_apply.c).  Exit codes and
+ * texts are ipvsadm's, including its exit 1 and "No such service" when
+ * -L names a service that does not exist.
+ *
+ * Rates: the kernel runs an estimator per service and per destination
+ * every 2 s (ip_vs_est.c) and -Z resets it along with the counters
+ * (ip_vs_zero_stats).  Here lvs_ctl_tick samples every service and
+ * destination of the current snapshot, keyed by its stable state id, so
+ * edits keep the estimate and a deleted object's estimator is dropped.
+ *
+ * Control thread only: nothing here locks.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "ctl_proto.h"
+#include "estimator.h"
+#include "ipvsadm_list.h"
+#include "rules.h"
+
+/* ---- estimators: id -> struct lvs_est, open addressing ---- */
+
+#define EST_KEY_SVC  (UINT64_C(1) << 32)
+#define EST_KEY_DEST (UINT64_C(2) << 32)
+
+struct est_ent {
+	uint64_t key;  /* EST_KEY_* | state id; 0 = free slot */
+	uint32_t seen; /* tick that last found the object in the snapshot */
+	struct lvs_est e;
+};
+
+struct lvs_ctl_est {
+	struct est_ent *tab;
+	uint32_t mask; /* tab has mask + 1 slots, a power of two */
+	uint32_t n;
+	uint32_t tick;
+};
+
+static uint32_t est_hash(uint64_t key)
+{
+	key *= UINT64_C(0x9e3779b97f4a7c15);
+	return (uint32_t)(key >> 32);
+}
+
+static struct est_ent *est_find(const struct lvs_ctl_est *E, uint64_t key)
+{
+	if (!E || !E->tab)
+		return NULL;
+	for (uint32_t i = est_hash(key) & E->mask;; i = (i + 1) & E->mask) {
+		if (E->tab[i].key == key)
+			return &E->tab[i];
+		if (!E->tab[i].key)
+			return NULL;
+	}
+}
+
+/* Rebuild with room for `want` entries, keeping those seen at `keep_tick`
+ * (or all when keep_all). 0 or -ENOMEM (E unchanged). */
+static int est_rebuild(struct lvs_ctl_est *E, uint32_t want, bool keep_all)
+{
+	uint32_t cap = 16, n = 0;
+	struct est_ent *t;
+
+	while (cap < want * 2)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t i = 0; E->tab && i <= E->mask; i++) {
+		const struct est_ent *o = &E->tab[i];
+		uint32_t j;
+
+		if (!o->key || (!keep_all && o->seen != E->tick))
+			continue;
+		for (j = est_hash(o->key) & (cap - 1); t[j].key; j = (j + 1) & (cap - 1))
+			;
+		t[j] = *o;
+		n++;
+	}
+	free(E->tab);
+	E->tab = t;
+	E->mask = cap - 1;
+	E->n = n;
+	return 0;
+}
+
+static struct est_ent *est_insert(struct lvs_ctl_est *E, uint64_t key)
+{
+	uint32_t i;
+
+	if ((!E->tab || (E->n + 1) * 2 > E->mask + 1) && est_rebuild(E, E->n + 1, true))
+		return NULL;
+	for (i = est_hash(key) & E->mask; E->tab[i].key; i = (i + 1) & E->mask)
+		;
+	E->tab[i].key = key;
+	E->n++;
+	return &E->tab[i];
+}
+
+/* Sample one object's raw counter sums (the estimator wants totals, not
+ * the values since the last -Z). */
+static void est_sample(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker,
+                       lvs_time_t now)
+{
+	struct est_ent *ent = est_find(E, key);
+	struct lvs_counters sum;
+
+	lvs_counters_sum(per_worker, &sum);
+	if (!ent) {
+		ent = est_insert(E, key);
+		if (!ent)
+			return; /* no memory: this object shows rate 0 */
+		lvs_est_init(&ent->e, &sum, now);
+	} else {
+		lvs_est_update(&ent->e, &sum, now);
+	}
+	ent->seen = E->tick;
+}
+
+static void est_zero_one(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker)
+{
+	struct est_ent *ent = est_find(E, key);
+	struct lvs_counters sum;
+
+	if (!ent)
+		return;
+	lvs_counters_sum(per_worker, &sum);
+	lvs_est_zero(&ent->e, &sum);
+}
+
+/* -Z: the estimators of one service (k) or all, with their destinations. */
+static void est_zero(struct lvs_ctl_state *st, const struct lvs_svc_key *k)
+{
+	const struct lvs_snapshot *s = lvs_model_snapshot(st->model);
+
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		const struct lvs_service *svc = s->svcs[i];
+		struct lvs_svc_key sk;
+
+		lvs_svc_conf_key(&svc->c, &sk);
+		if (k && memcmp(&sk, k, sizeof(sk)) != 0)
+			continue;
+		est_zero_one(st->est, EST_KEY_SVC | svc->st->id, svc->st->stats);
+		for (uint32_t j = 0; j < svc->ndests; j++)
+			est_zero_one(st->est, EST_KEY_DEST | svc->dests[j]->st->id,
+			             svc->dests[j]->st->stats);
+	}
+}
+
+static lvs_time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (lvs_time_t)ts.tv_sec * LVS_NS_PER_SEC + (lvs_time_t)ts.tv_nsec;
+}
+
+static lvs_time_t st_now(const struct lvs_ctl_state *st)
+{
+	return st->now ? st->now() : mono_now();
+}
+
+int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs_conn_table *ct,
+                       lvs_time_t (*now)(void))
+{
+	memset(st, 0, sizeof(*st));
+	st->model = m;
+	st->ct = ct;
+	st->now = now;
+	st->est = calloc(1, sizeof(*st->est));
+	return st->est ? 0 : -ENOMEM;
+}
+
+void lvs_ctl_state_done(struct lvs_ctl_state *st)
+{
+	if (st->est)
+		free(st->est->tab);
+	free(st->est);
+	st->est = NULL;
+}
+
+void lvs_ctl_tick(struct lvs_ctl_state *st)
+{
+	const struct lvs_snapshot *s = lvs_model_snapshot(st->model);
+	struct lvs_ctl_est *E = st->est;
+	lvs_time_t now = st_now(st);
+	uint32_t live = 0;
+
+	if (E) {
+		E->tick++;
+		for (uint32_t i = 0; i < s->nsvcs; i++) {
+			const struct lvs_service *svc = s->svcs[i];
+
+			est_sample(E, EST_KEY_SVC | svc->st->id, svc->st->stats, now);
+			live++;
+			for (uint32_t j = 0; j < svc->ndests; j++) {
+				est_sample(E, EST_KEY_DEST | svc->dests[j]->st->id,
+				           svc->dests[j]->st->stats, now);
+				live++;
+			}
+		}
+		/* drop the estimators of deleted objects */
+		if (E->n > live)
+			est_rebuild(E, live, false);
+	}
+	lvs_model_gc(st->model);
+}
+
+/* ---- listing hooks ---- */
+
+struct exec_ctx {
+	struct lvs_ctl_state *st;
+	const struct lvs_ctl_names *known;
+	struct lvs_ctl_names *missing;
+	struct lvs_rate svc_r, dest_r;
+};
+
+static const struct lvs_rate *hook_svc_rate(void *arg, const struct lvs_svc_state *ss)
+{
+	struct exec_ctx *x = arg;
+	struct est_ent *ent = est_find(x->st->est, EST_KEY_SVC | ss->id);
+
+	if (!ent)
+		return NULL;
+	lvs_est_read(&ent->e, &x->svc_r);
+	return &x->svc_r;
+}
+
+static const struct lvs_rate *hook_dest_rate(void *arg, const struct lvs_dest_state *ds)
+{
+	struct exec_ctx *x = arg;
+	struct est_ent *ent = est_find(x->st->est, EST_KEY_DEST | ds->id);
+
+	if (!ent)
+		return NULL;
+	lvs_est_read(&ent->e, &x->dest_r);
+	return &x->dest_r;
+}
+
+/* A name from the client's table; a miss is recorded for it to resolve. */
+static int name_lookup(struct exec_ctx *x, const struct lvs_ctl_name *key, char *buf, size_t len)
+{
+	const struct lvs_ctl_name *e = x->known ? lvs_ctl_names_find(x->known, key) : NULL;
+
+	if (e) {
+		if (!e->name)
+			return -1;
+		snprintf(buf, len, "%s", e->name);
+		return 0;
+	}
+	if (x->missing)
+		lvs_ctl_names_add(x->missing, key, NULL); /* full: prints the number */
+	return -1;
+}
+
+static int hook_host_name(void *arg, int af, const union lvs_addr *a, char *buf, size_t len)
+{
+	struct lvs_ctl_name key = {.kind = LVS_CTL_NAME_HOST, .fam = (uint8_t)af, .addr = *a};
+
+	return name_lookup(arg, &key, buf, len);
+}
+
+static int hook_serv_name(void *arg, uint16_t port, uint8_t proto, char *buf, size_t len)
+{
+	struct lvs_ctl_name key = {.kind = LVS_CTL_NAME_SERV, .fam = proto, .port = port};
+
+	return name_lookup(arg, &key, buf, len);
+}
+
+/* ---- commands ---- */
+
+static const char *base_name(const char *prog)
+{
+	const char *s = prog && *prog ? strrchr(prog, '/') : NULL;
+
+	if (!prog || !*prog)
+		return "lvsadm";
+	return s ? s + 1 : prog;
+}
+
+static void print_version(FILE *out, const char *prog)
+{
+	fprintf(out, "%s " LVSADM_VERSION " (lvsd; ipvsadm v1.31 compatible, IPVS v1.2.1)\n",
+	        base_name(prog));
+}
+
+/* ipvsadm prints each message on a line of its own. */
+static void put_msg(FILE *err, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (!n)
+		return;
+	fputs(msg, err);
+	if (msg[n - 1] != '\n')
+		fputc('\n', err);
+}
+
+struct conn_vec {
+	struct lvs_conn_info *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static int conn_collect(void *arg, const struct lvs_conn_info *ci)
+{
+	struct conn_vec *cv = arg;
+
+	if (cv->n == cv->cap) {
+		size_t ncap = cv->cap ? cv->cap * 2 : 256;
+		struct lvs_conn_info *nv = realloc(cv->v, ncap * sizeof(*nv));
+
+		if (!nv) {
+			cv->nomem = true;
+			return 1;
+		}
+		cv->v = nv;
+		cv->cap = ncap;
+	}
+	cv->v[cv->n++] = *ci;
+	return 0;
+}
+
+static int list_fail(FILE *err, int rc)
+{
+	put_msg(err, rc == -ENOMEM ? "Memory allocation problem" : strerror(-rc));
+	return LVS_EXIT_FAIL;
+}
+
+static int do_list(struct lvs_ctl_state *st, const struct lvs_cmd *cmd,
+                   const struct lvs_list_hooks *hooks, FILE *out, FILE *err)
+{
+	const struct lvs_snapshot *s = lvs_model_snapshot(st->model);
+	unsigned fmt = lvs_list_opts_from_cmd(cmd->opts);
+	uint32_t size = st->ct ? lvs_conn_table_max(st->ct) : 0;
+	int rc = 0;
+
+	if (cmd->opts & LVS_OPT_CONNECTION) {
+		struct conn_vec cv = {0};
+
+		if (st->ct)
+			lvs_conn_walk(st->ct, st_now(st), conn_collect, &cv);
+		rc = cv.nomem ? -ENOMEM : lvs_list_conns(out, cv.v, cv.n, fmt, hooks);
+		free(cv.v);
+	} else if (cmd->have_svc) {
+		struct lvs_svc_key k;
+
+		lvs_svc_conf_key(&cmd->svc, &k);
+		rc = lvs_list_services(out, s, size, fmt, &k, hooks);
+		if (rc == -ESRCH) {
+			/* ipvsadm's list_service(): the get-service error, exit(1) */
+			put_msg(err, "No such service");
+			return 1;
+		}
+	} else if (cmd->opts & LVS_OPT_TIMEOUT) {
+		rc = lvs_list_timeout(out, &s->timeouts);
+	} else if (cmd->opts & LVS_OPT_DAEMON) {
+		rc = lvs_list_daemon(out, NULL, 0); /* no sync daemon runs (yet) */
+	} else {
+		rc = lvs_list_services(out, s, size, fmt, NULL, hooks);
+	}
+	return rc ? list_fail(err, rc) : LVS_EXIT_OK;
+}
+
+/* The conn table follows the model's timeouts (the workers do so too when
+ * they see the new snapshot; the store is idempotent). */
+static void sync_timeouts(struct lvs_ctl_state *st)
+{
+	if (st->ct)
+		lvs_conn_set_timeouts(st->ct, &lvs_model_snapshot(st->model)->timeouts);
+}
+
+static int do_restore(struct lvs_ctl_state *st, const char *in, size_t in_len, FILE *err)
+{
+	char msg[512];
+	FILE *f;
+	int rc;
+
+	if (!in || !in_len)
+		return LVS_EXIT_OK; /* empty stdin: nothing to restore */
+	f = fmemopen((void *)in, in_len, "r");
+	if (!f) {
+		put_msg(err, "Memory allocation problem");
+		return LVS_EXIT_FAIL;
+	}
+	rc = lvs_rules_load(st->model, f, "stdin", msg, sizeof(msg));
+	fclose(f);
+	if (rc != LVS_EXIT_OK) {
+		put_msg(err, msg);
+		return rc;
+	}
+	sync_timeouts(st);
+	return LVS_EXIT_OK;
+}
+
+int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
+                       size_t in_len, const struct lvs_ctl_names *known,
+                       struct lvs_ctl_names *missing, FILE *out, FILE *err)
+{
+	struct exec_ctx x = {.st = st, .known = known, .missing = missing};
+	struct lvs_list_hooks hooks = {
+	        .svc_rate = hook_svc_rate,
+	        .dest_rate = hook_dest_rate,
+	        .ctx = &x,
+	};
+	const char *prog = argc > 0 ? argv[0] : NULL;
+	struct lvs_cmd cmd;
+	char msg[512];
+	int rc;
+
+	if (known || missing) {
+		hooks.host_name = hook_host_name;
+		hooks.serv_name = hook_serv_name;
+	}
+	rc = lvs_cmd_parse(argc, argv, &cmd, msg, sizeof(msg));
+	if (rc != LVS_EXIT_OK) {
+		put_msg(err, msg);
+		return rc;
+	}
+	switch (cmd.cmd) {
+	case LVS_CMD_HELP:
+		print_version(out, prog);
+		lvs_cmd_usage(out, prog);
+		return LVS_EXIT_OK;
+	case LVS_CMD_VERSION:
+		print_version(out, prog);
+		return LVS_EXIT_OK;
+	case LVS_CMD_LIST:
+		return do_list(st, &cmd, &hooks, out, err);
+	case LVS_CMD_SAVE:
+		rc = lvs_rules_save(lvs_model_snapshot(st->model), out);
+		return rc ? list_fail(err, rc) : LVS_EXIT_OK;
+	case LVS_CMD_RESTORE:
+		return do_restore(st, in, in_len, err);
+	default:
+		break;
+	}
+	rc = lvs_cmd_apply(st->model, &cmd, msg, sizeof(msg));
+	if (rc != LVS_EXIT_OK) {
+		put_msg(err, msg);
+		return rc;
+	}
+	if (cmd.cmd == LVS_CMD_ZERO) {
+		struct lvs_svc_key k;
+
+		lvs_svc_conf_key(&cmd.svc, &k);
+		est_zero(st, cmd.have_svc ? &k : NULL);
+	} else if (cmd.cmd == LVS_CMD_SET_TIMEOUT) {
+		sync_timeouts(st);
+	}
+	return LVS_EXIT_OK;
+}
+
+int lvs_ctl_exec(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
+                 size_t in_len, FILE *out, FILE *err)
+{
+	return lvs_ctl_exec_names(st, argc, argv, in, in_len, NULL, NULL, out, err);
+}
+
+int lvs_ctl_local(int argc, char *const argv[], FILE *out, FILE *err, enum lvs_cmd_kind *kind)
+{
+	const char *prog = argc > 0 ? argv[0] : NULL;
+	struct lvs_cmd cmd;
+	char msg[512];
+	int rc;
+
+	rc = lvs_cmd_parse(argc, argv, &cmd, msg, sizeof(msg));
+	if (kind)
+		*kind = rc == LVS_EXIT_OK ? cmd.cmd : LVS_CMD_NONE;
+	if (rc != LVS_EXIT_OK) {
+		put_msg(err, msg);
+		return rc;
+	}
+	switch (cmd.cmd) {
+	case LVS_CMD_HELP:
+		print_version(out, prog);
+		lvs_cmd_usage(out, prog);
+		return LVS_EXIT_OK;
+	case LVS_CMD_VERSION:
+		print_version(out, prog);
+		return LVS_EXIT_OK;
+	default:
+		return -1;
+	}
+}

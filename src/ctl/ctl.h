@@ -1,0 +1,92 @@
+/*
+ * ctl.h - the control socket between lvsadm and lvsd, and the executor that
+ * runs one lvsadm command line against the daemon's state.
+ *
+ * The socket is an abstract Unix socket (LVS_CTL_SOCKET), so it is scoped to
+ * the network namespace: `ip netns exec NS lvsadm -Ln` reaches the lvsd
+ * running in NS.  Only root (SO_PEERCRED uid 0) is served.  A request
+ * carries lvsadm's argv (and, for -R, the rules read from its stdin); the
+ * reply carries the exit code and the text for stdout and stderr, so lvsadm
+ * prints exactly what lvsd's executor produced.  Wire format: ctl_proto.h;
+ * executor: ctl.c; socket: ctl_sock.c.
+ */
+#ifndef LVS_CTL_H
+#define LVS_CTL_H
+
+#include <stdio.h>
+
+#include "conn.h"
+#include "ipvsadm_cmd.h"
+#include "model.h"
+
+#define LVS_CTL_SOCKET "lvsd-ctl" /* abstract name: "\0lvsd-ctl" */
+/* Tests (and a second lvsd for experiments) pick another abstract name
+ * with this environment variable, read by both sides. */
+#define LVS_CTL_SOCKET_ENV "LVSD_CTL_SOCKET"
+#define LVSADM_VERSION     "0.1" /* printed by -v and -h */
+
+struct lvs_ctl_est; /* per-service/destination rate estimators (private) */
+
+/* What the executor works on; owned by the daemon's control thread. */
+struct lvs_ctl_state {
+	struct lvs_model *model;
+	struct lvs_conn_table *ct; /* NULL: connection listings are empty */
+	lvs_time_t (*now)(void);   /* monotonic clock, ns; NULL: CLOCK_MONOTONIC */
+	struct lvs_ctl_est *est;   /* created by lvs_ctl_state_init */
+};
+
+int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs_conn_table *ct,
+                       lvs_time_t (*now)(void));
+void lvs_ctl_state_done(struct lvs_ctl_state *st);
+
+/*
+ * Run one lvsadm command line (argv[0] is the program name) against st:
+ * parse, apply to the model, or print a listing.  in/in_len: the rules for
+ * -R (lvsadm's stdin), may be NULL.  Output goes to out and err exactly as
+ * ipvsadm would print it.  Returns the exit code (0, 2 or 255, see
+ * ipvsadm_cmd.h; 1 as ipvsadm's list_service() when -L names a missing
+ * service).  Names in listings without -n come from the system resolver
+ * here; over the socket lvsadm resolves them (ctl_proto.h).  Control
+ * thread only.
+ */
+int lvs_ctl_exec(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
+                 size_t in_len, FILE *out, FILE *err);
+
+/* Every ~2 s from the control thread: rate estimators, model gc.
+ * lvs_model_gc frees deleted destination states without connections, so
+ * call this only where no worker can still read a snapshot older than
+ * the current one (e.g. after an RCU grace period). */
+void lvs_ctl_tick(struct lvs_ctl_state *st);
+
+/*
+ * Client side (lvsadm), before contacting lvsd: answer what needs no
+ * daemon -- a command line ipvsadm would refuse (its message and exit
+ * code on err), -h (usage on out) and -v (version on out).  Returns the
+ * exit code when the command was answered here, or -1 when it must go to
+ * lvsd; *kind (may be NULL) receives the parsed command then (e.g.
+ * LVS_CMD_RESTORE: send stdin along).
+ */
+int lvs_ctl_local(int argc, char *const argv[], FILE *out, FILE *err, enum lvs_cmd_kind *kind);
+
+/* ---- the socket ---- */
+
+/* Daemon: listen on the abstract socket. Returns the fd or -errno
+ * (-EADDRINUSE: another lvsd runs in this network namespace). */
+int lvs_ctl_listen(void);
+/* Daemon: accept and serve one client on listen_fd (non-blocking; the
+ * request must arrive within ~2 s, never blocks the control thread for
+ * long).  0 when served; -EAGAIN when no client was waiting; -EPERM when
+ * the peer was not root (it got ipvsadm's "Permission denied" and exit
+ * 255); -EPROTO / -ETIMEDOUT / -EMSGSIZE for a bad or slow request
+ * (connection closed, nothing run). */
+int lvs_ctl_serve_one(struct lvs_ctl_state *st, int listen_fd);
+
+/* Client (lvsadm): send argv and stdin data, receive the exit code and the
+ * output, which is written to out/err.  Returns the exit code, or -errno
+ * when no daemon answers (-ECONNREFUSED / -ENOENT), it did not answer in
+ * time (-ETIMEDOUT) or its answer was not understood (-EPROTO).  Listings
+ * without -n take two round trips: lvsadm resolves the names itself (see
+ * ctl_proto.h). */
+int lvs_ctl_call(int argc, char *const argv[], const char *in, size_t in_len, FILE *out, FILE *err);
+
+#endif
