@@ -130,11 +130,40 @@ test: deps
 	@echo "make test: all tiers passed"
 
 demo: deps
+	@$(MAKE) --no-print-directory tools
+	@sh demo/demo.sh $(BUILD)
+
+# The same spread shown without a network: a capture replayed through the core.
+demo-replay: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lvs-pcap
-	@sh demo/demo.sh $(BUILD)/lvs-pcap
+	@sh demo/replay.sh $(BUILD)/lvs-pcap
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard src/*/*.h) $(UNIT_SRC)
 
 clean:
 	rm -rf build build-asan build-fuzz build-bench
+
+# Installation: lvsd, lvsadm, man pages, the systemd unit, and the ipvsadm
+# names for lvsadm where no real ipvsadm is installed.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MAN8DIR ?= $(PREFIX)/share/man/man8
+UNITDIR ?= /etc/systemd/system
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/lvsd $(BUILD)/lvsadm $(DESTDIR)$(SBINDIR)/
+	install -m 644 man/lvsd.8 man/lvsadm.8 $(DESTDIR)$(MAN8DIR)/
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' lvsd.service > $(DESTDIR)$(UNITDIR)/lvsd.service
+	@p=$$(PATH=$$PATH:/sbin:/usr/sbin command -v ipvsadm || true); \
+	if [ -z "$$p" ] || [ "$$(readlink "$$p")" = lvsadm ]; then \
+	  for n in ipvsadm ipvsadm-save ipvsadm-restore; do \
+	    ln -sf lvsadm $(DESTDIR)$(SBINDIR)/$$n; ln -sf lvsadm.8 $(DESTDIR)$(MAN8DIR)/$$n.8; done; \
+	else echo "ipvsadm found at $$p: not installing the ipvsadm names"; fi
+
+uninstall:
+	for n in ipvsadm ipvsadm-save ipvsadm-restore; do \
+	  [ "$$(readlink $(DESTDIR)$(SBINDIR)/$$n)" = lvsadm ] && rm -f $(DESTDIR)$(SBINDIR)/$$n $(DESTDIR)$(MAN8DIR)/$$n.8; done; true
+	rm -f $(DESTDIR)$(SBINDIR)/lvsd $(DESTDIR)$(SBINDIR)/lvsadm \
+	  $(DESTDIR)$(MAN8DIR)/lvsd.8 $(DESTDIR)$(MAN8DIR)/lvsadm.8 $(DESTDIR)$(UNITDIR)/lvsd.service

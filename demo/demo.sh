@@ -1,93 +1,76 @@
 #!/bin/sh
-# demo.sh - show the lvsd forwarding core at work, with no network needed.
+# demo.sh - lvsd in front of three real nginx servers, in a network-namespace
+# lab on this machine.
 #
-#   sh demo/demo.sh build/lvs-pcap
+#   sh demo/demo.sh BUILD_DIR
 #
-# 300 short HTTP connections from varied clients to the NAT service
-# 10.0.0.1:80 (wrr over three real servers, weights 3:2:1) are generated
-# with scapy, together with the servers' replies, replayed through lvs-pcap
-# (the daemon's pipeline, fed from a capture), and the result is shown:
-# how many connections each real server got, and the first frames in and
-# out as tshark decodes them.  Needs python3-scapy and tshark (Debian).
+# Builds the NAT lab (lab/lab.sh: client, director, three servers), starts
+# lvsd on the director's interfaces, configures a wrr service 3:2:1 with
+# lvsadm, sends 120 HTTP requests (a new connection each) with curl from the
+# client, prints which server answered how often and `lvsadm -Ln --stats`,
+# then tears everything down (also on failure or Ctrl-C).  Needs root.
 set -eu
 
-tool=${1:-}
-if [ -z "$tool" ] || [ ! -x "$tool" ]; then
-	echo "usage: sh demo/demo.sh path/to/lvs-pcap" >&2
-	exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-py=${PYTHON:-/usr/bin/python3}
-for need in "$py" tshark; do
-	command -v "$need" >/dev/null 2>&1 || { echo "demo: $need not found" >&2; exit 1; }
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+lvsd="$build/lvsd"
+lvsadm="$build/lvsadm"
+for b in "$lvsd" "$lvsadm"; do
+	[ -x "$b" ] || { echo "demo: $b not built (make)" >&2; exit 1; }
 done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/lvs-demo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
+[ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces)" >&2; exit 1; }
 
-cat >"$tmp/rules" <<'EOF'
--A -t 10.0.0.1:80 -s wrr
--a -t 10.0.0.1:80 -r 192.168.10.1:8080 -m -w 3
--a -t 10.0.0.1:80 -r 192.168.10.2:8080 -m -w 2
--a -t 10.0.0.1:80 -r 192.168.10.3:8080 -m -w 1
-EOF
-env_args="--mac 02:00:00:00:00:01 --gw 02:00:00:00:00:fe --src 10.0.0.254
-	--neigh 192.168.10.1=02:00:00:00:10:01
-	--neigh 192.168.10.2=02:00:00:00:10:02
-	--neigh 192.168.10.3=02:00:00:00:10:03"
-
-echo "== lvsd demo: NAT service 10.0.0.1:80, wrr, real servers weighted 3:2:1"
-sed 's/^/   /' "$tmp/rules"
-echo
-
-# Pass 1: the clients' SYNs alone tell which server each connection gets,
-# so that pass 2 can have the right server answer.
-"$py" "$here/gen_traffic.py" syn "$tmp/syn.pcap"
-# shellcheck disable=SC2086
-"$tool" -q -r "$tmp/rules" -i "$tmp/syn.pcap" -o "$tmp/syn-out.pcap" $env_args \
-	2>"$tmp/pass1.err" || { cat "$tmp/pass1.err" >&2; exit 1; }
-"$py" "$here/gen_traffic.py" full "$tmp/syn-out.pcap" "$tmp/in.pcap"
-
-# Pass 2: whole conversations, both directions.
-# shellcheck disable=SC2086
-"$tool" -r "$tmp/rules" -i "$tmp/in.pcap" -o "$tmp/out.pcap" $env_args \
-	>"$tmp/summary" 2>"$tmp/stderr" || { cat "$tmp/stderr" >&2; exit 1; }
-
-echo "== replay: $(sed -n 's/^lvs-pcap: //p' "$tmp/stderr" | head -n 1)"
-grep '^lvs-pcap: drop' "$tmp/stderr" | sed 's/^lvs-pcap: /   /' || true
-echo
-echo "== connections per real server (from lvs-pcap's summary)"
-awk '
-	/^(TCP|UDP|SCTP|FWM)/ { printf "   service %s %s\n", $2, $3; next }
-	/->/ {
-		split($0, f, " "); srv = f[2]; w = c = ip = op = "";
-		for (i = 3; i <= NF; i++) {
-			split($i, kv, "=");
-			if (kv[1] == "weight") w = kv[2];
-			if (kv[1] == "conns") c = kv[2];
-			if (kv[1] == "inpkts") ip = kv[2];
-			if (kv[1] == "outpkts") op = kv[2];
-		}
-		printf "   -> %-20s weight %-2s %4s connections  (%s packets in, %s out)\n",
-		    srv, w, c, ip, op;
-	}' "$tmp/summary"
-echo
-
-excerpt() {
-	tshark -n -r "$1" -c "$2" -T fields -E separator=/t \
-		-e frame.number -e eth.dst -e ip.src -e ip.dst -e ip.ttl -e _ws.col.Info \
-		2>/dev/null |
-	awk -F '\t' '{ printf "   %3s  %-17s  %-15s -> %-15s ttl %-3s %s\n", $1, $2, $3, $4, $5, $6 }'
+prefix="lvdemo$$"
+lvsd_pid=""
+cleanup() {
+	if [ -n "$lvsd_pid" ]; then
+		kill -TERM "$lvsd_pid" 2>/dev/null || true
+		i=0
+		while kill -0 "$lvsd_pid" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+	fi
+	bash "$here/lab/lab.sh" down --prefix "$prefix" >/dev/null 2>&1 || true
 }
-header="   no.  dst MAC            IP source          IP destination"
-echo "== first frames IN (as the director receives them)"
-echo "$header"
-excerpt "$tmp/in.pcap" 10
-echo
-echo "== the same frames OUT (as the director sends them)"
-echo "$header"
-excerpt "$tmp/out.pcap" 10
-echo
-echo "   Client -> VIP frames leave for a real server's MAC and address (port"
-echo "   8080); the servers' replies leave with the VIP (port 80) as source,"
-echo "   toward the gateway's MAC; every TTL is one less."
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+echo "== building the NAT lab (client, director, 3 nginx servers)"
+env=$(bash "$here/lab/lab.sh" up nat --prefix "$prefix")
+. "$env"
+dir() { ip netns exec "$NS_DIRECTOR" "$@"; }
+
+echo "== starting lvsd on the director ($DIR_IFS)"
+ifargs=""
+for i in $DIR_IFS; do ifargs="$ifargs -i $i"; done
+# shellcheck disable=SC2086
+ip netns exec "$NS_DIRECTOR" "$lvsd" -f $ifargs 2>"/tmp/$prefix-lvsd.log" &
+lvsd_pid=$!
+i=0
+until dir "$lvsadm" -L -n >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { echo "demo: lvsd did not start:" >&2; cat "/tmp/$prefix-lvsd.log" >&2; exit 1; }
+	sleep 0.1
+done
+rm -f "/tmp/$prefix-lvsd.log"
+
+echo "== configuring: wrr service $VIP4:80, real servers weighted 3:2:1 (NAT)"
+dir "$lvsadm" -A -t "$VIP4:80" -s wrr
+w=3
+for r in $RIPS4; do
+	echo "   lvsadm -a -t $VIP4:80 -r $r:80 -m -w $w"
+	dir "$lvsadm" -a -t "$VIP4:80" -r "$r:80" -m -w $w
+	w=$((w - 1))
+done
+
+echo "== 120 requests from the client, a new connection each"
+urls=""
+n=0
+while [ $n -lt 120 ]; do urls="$urls http://$VIP4/"; n=$((n + 1)); done
+# shellcheck disable=SC2086
+ip netns exec "$NS_CLIENT" curl -s --max-time 20 -H 'Connection: close' $urls |
+	sort | uniq -c | awk '{ printf "   %-10s answered %3d requests\n", $2, $1 }'
+
+echo "== lvsadm -Ln --stats"
+dir "$lvsadm" -L -n --stats
+echo "== lvsadm -Ln"
+dir "$lvsadm" -L -n
+echo "== tearing down"

@@ -1,0 +1,67 @@
+/*
+ * vip.h - lvsd owns its virtual addresses (VIPs): the set of service
+ * addresses of the current model snapshot.
+ *
+ *  - ARP (RFC 826) and IPv6 neighbour discovery (RFC 4861): a worker
+ *    answers requests / solicitations for a VIP on the interface they came
+ *    in on, with that interface's MAC, and learns the asker's MAC as the
+ *    kernel would (lvs_netstate_learn); ICMP / ICMPv6 echo requests to a
+ *    VIP are answered too, as a director with the VIP configured would.
+ *  - Takeover: when a VIP appears, the control thread announces it on
+ *    every served interface: gratuitous ARP (an ARP announcement, RFC 5227
+ *    2.3) and an unsolicited neighbour advertisement with the override
+ *    flag (RFC 4861 7.2.6), three times one second apart; for IPv6 VIPs it
+ *    joins the solicited-node multicast group on each served interface so
+ *    solicitations reach us.
+ *  - Host guard: see vip.c (an nftables netdev ingress table per served
+ *    interface that keeps the host's own stack from answering, resetting
+ *    or forwarding what lvsd handles).
+ *
+ * A VIP that is also one of the host's own addresses (a "shared" VIP,
+ * e.g. the director's address with only port 80 virtualised) stays the
+ * host's for everything but the services on it: the host answers ARP,
+ * ping and its other ports, and the guard drops only the services'
+ * traffic.
+ */
+#ifndef LVS_VIP_H
+#define LVS_VIP_H
+
+#include "model.h"
+#include "netstate.h"
+
+struct lvs_vips;
+
+/*
+ * Control thread.  ifindex[0..nif): the served interfaces.  guard: install
+ * the host guard (tables are created at once, empty, and replaced when
+ * the VIPs change).  Returns NULL (logged) on failure.
+ */
+struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, unsigned nif,
+			      bool guard);
+/* Remove the guard tables, leave the multicast groups, free. */
+void lvs_vips_free(struct lvs_vips *v);
+/* The model published snapshot s: recompute VIPs, announce new ones,
+ * rewrite the guard if it changed.  0 or -errno (guard not applied). */
+int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s);
+/* Links changed (LVS_NS_CHG_*): re-announce the VIPs on served interfaces
+ * that came up.  (When addresses change, call lvs_vips_update again: a VIP
+ * may have become or stopped being one of the host's addresses.) */
+void lvs_vips_net_changed(struct lvs_vips *v, unsigned chg);
+/* Every ~100 ms: repeated announcements. */
+void lvs_vips_tick(struct lvs_vips *v, lvs_time_t now);
+
+/*
+ * Data path: p is a parsed frame the director passed (LVS_V_PASS).  If it
+ * is an ARP request / neighbour solicitation / echo request for an owned
+ * VIP, rewrite p into the answer (to send on p->ifindex) and return true.
+ * The caller must be a registered RCU reader.
+ */
+bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p);
+
+/* What the worker answered, for a status command (summed by readers). */
+struct lvs_vip_stats {
+	uint64_t arp_replies, na_replies, echo_replies;
+};
+void lvs_vip_stats_add(struct lvs_vips *v, struct lvs_vip_stats *out);
+
+#endif
