@@ -13,8 +13,11 @@
  *     through the core's pipeline (lvs_director_process_burst) and sends what it
  *     returns; frames the director passes are the host's (AF_PACKET is a
  *     tap, the host got its copy), except ARP / neighbour solicitations /
- *     echo requests for a VIP, which vip.c answers.  A worker sleeps in
- *     poll() when idle (100 ms timeout for its timers), never spins.
+ *     echo requests for a VIP, which vip.c answers.  A frame whose next
+ *     hop is not resolved yet waits in the worker's hold queue (holdq.h)
+ *     until it is, as the kernel's neighbour layer keeps it.  A worker
+ *     sleeps in poll() when idle (100 ms timeout for its timers, 10 ms
+ *     while it holds frames), never spins.
  *   - the control thread (main): the control socket, rtnetlink
  *     (netstate), the VIP set and host guard (vip.c), timers.  It publishes
  *     model snapshots; workers read them under RCU (liburcu-qsbr), and
@@ -47,6 +50,7 @@
 
 #include "ctl.h"
 #include "director.h"
+#include "holdq.h"
 #include "io.h"
 #include "log.h"
 #include "netstate.h"
@@ -69,6 +73,7 @@ struct worker {
 	struct lvs_pkt *tx[LVS_IO_BURST];
 	uint64_t vip_answers;
 	uint64_t io_errors; /* socket errors reported by poll (interface down...) */
+	struct lvs_holdq *hq; /* frames waiting for their next hop's MAC */
 };
 
 static struct {
@@ -102,6 +107,14 @@ static lvs_time_t mono_ns(void)
 
 /* ---- workers ---- */
 
+/* Held frames a later run forwarded: AF_PACKET sends on any interface. */
+static void worker_tx_held(void *arg, struct lvs_pkt *const *pkts, unsigned n)
+{
+	struct worker *wk = arg;
+
+	io_ops->tx(wk->q[0], pkts, n);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -117,6 +130,10 @@ static void *worker_main(void *arg)
 		lvs_time_t now = mono_ns();
 		bool busy = false;
 
+		/* Held frames first (they came before anything received now).
+		 * The generation is read before this loop's routes: a resolution
+		 * they miss shows as a new generation next time. */
+		lvs_holdq_run(wk->hq, lvs_netstate_neigh_gen(netstate), now);
 		for (unsigned i = 0; i < wk->nq; i++) {
 			unsigned n = io_ops->rx(wk->q[i], wk->pkts, LVS_IO_BURST), ntx = 0;
 			struct lvs_pkt *pp[LVS_IO_BURST];
@@ -137,6 +154,9 @@ static void *worker_main(void *arg)
 				} else if (v == LVS_V_PASS && lvs_vip_input(vips, p)) {
 					wk->vip_answers++;
 					wk->tx[ntx++] = p;
+				} else if (v == LVS_V_DROP && why[k] == LVS_DROP_NO_NEIGH) {
+					/* the frame is as received: routing failed first */
+					lvs_holdq_add(wk->hq, p, now);
 				}
 			}
 			/* AF_PACKET sends on any interface (p->ifindex) */
@@ -153,7 +173,8 @@ static void *worker_main(void *arg)
 			continue;
 		/* idle: sleep; an offline thread does not hold up grace periods */
 		rcu_thread_offline();
-		if (poll(pfd, wk->nq, WORKER_POLL_MS) > 0) {
+		if (poll(pfd, wk->nq, lvs_holdq_len(wk->hq) ? LVS_HOLDQ_POLL_MS : WORKER_POLL_MS) >
+		    0) {
 			for (unsigned i = 0; i < wk->nq; i++) {
 				int e;
 				socklen_t l = sizeof(e);
@@ -168,6 +189,7 @@ static void *worker_main(void *arg)
 		}
 		rcu_thread_online();
 	}
+	lvs_holdq_drop_all(wk->hq);
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -478,6 +500,7 @@ static int open_queues(void)
 static void log_summary(void)
 {
 	struct lvs_drop_stats d;
+	struct lvs_holdq_stats h, hs = { 0 };
 	uint64_t rx = 0, tx = 0, pass = 0, drop = 0, vipa = 0;
 
 	memset(&d, 0, sizeof(d));
@@ -489,6 +512,12 @@ static void log_summary(void)
 		vipa += workers[w].vip_answers;
 		for (int r = 0; r < LVS_DROP__COUNT; r++)
 			d.n[r] += workers[w].w.drops.n[r];
+		lvs_holdq_get_stats(workers[w].hq, &h);
+		hs.held += h.held;
+		hs.sent += h.sent;
+		hs.expired += h.expired;
+		hs.overflow += h.overflow;
+		hs.nomem += h.nomem;
 	}
 	lvs_info("forwarded %llu of %llu frames, passed %llu, dropped %llu, answered %llu for VIPs",
 		 (unsigned long long)tx, (unsigned long long)rx, (unsigned long long)pass,
@@ -496,6 +525,12 @@ static void log_summary(void)
 	for (int r = 1; r < LVS_DROP__COUNT; r++)
 		if (d.n[r])
 			lvs_info("  drop %s: %llu", lvs_drop_name(r), (unsigned long long)d.n[r]);
+	if (hs.held || hs.nomem)
+		lvs_info("held %llu frames for next-hop resolution: %llu sent later, %llu timed out, "
+			 "%llu pushed out, %llu not held (no memory)",
+			 (unsigned long long)hs.held, (unsigned long long)hs.sent,
+			 (unsigned long long)hs.expired, (unsigned long long)hs.overflow,
+			 (unsigned long long)hs.nomem);
 	for (unsigned w = 0; w < opt.nworkers; w++)
 		for (unsigned k = 0; k < workers[w].nq; k++) {
 			struct lvs_io_stats s;
@@ -658,6 +693,11 @@ int main(int argc, char **argv)
 	for (unsigned w = 0; w < opt.nworkers; w++) {
 		workers[w].w.d = &dir;
 		workers[w].w.id = w;
+		workers[w].hq = lvs_holdq_new(&workers[w].w, worker_tx_held, &workers[w]);
+		if (!workers[w].hq) {
+			lvs_err("out of memory (hold queues)");
+			goto out;
+		}
 	}
 	if ((err = open_queues())) {
 		lvs_err("cannot open packet I/O (%s): %s", io_ops->name, strerror(-err));
@@ -728,6 +768,8 @@ out:
 	lvs_netstate_free(netstate);
 	lvs_conn_table_free(dir.ct);
 	lvs_model_free(dir.model);
+	for (unsigned w = 0; workers && w < opt.nworkers; w++)
+		lvs_holdq_free(workers[w].hq);
 	free(workers);
 	if (pidfile_written)
 		unlink(opt.pidfile);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ipvsadm_list.h"
 #include "ctl_proto.h"
 
 #define LVS_CTL_RECV_TIMEOUT_MS 2000  /* daemon: the whole request */
@@ -279,20 +280,6 @@ int lvs_ctl_names_decode(struct lvs_ctl_names *t, const uint8_t *buf, size_t len
 	return 0;
 }
 
-static const char *proto_db_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	default:
-		return NULL;
-	}
-}
-
 /* What ipvsadm's addr_to_host() / port_to_service() find. */
 void lvs_ctl_names_resolve(struct lvs_ctl_names *t)
 {
@@ -319,7 +306,7 @@ void lvs_ctl_names_resolve(struct lvs_ctl_names *t)
 			if (getnameinfo(sa, salen, buf, sizeof(buf), NULL, 0, NI_NAMEREQD))
 				buf[0] = '\0';
 		} else {
-			const char *pn = proto_db_name(e->fam);
+			const char *pn = lvs_list_proto_db_name(e->fam);
 			struct servent se, *res = NULL;
 			char tmp[1024];
 

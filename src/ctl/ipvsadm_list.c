@@ -96,7 +96,7 @@ static int sys_host_name(int af, const union lvs_addr *a, char *buf, size_t len)
 	return getnameinfo(sa, salen, buf, (socklen_t)len, NULL, 0, NI_NAMEREQD) ? -1 : 0;
 }
 
-static const char *proto_db_name(uint8_t proto)
+const char *lvs_list_proto_db_name(uint8_t proto)
 {
 	switch (proto) {
 	case IPPROTO_TCP:
@@ -112,7 +112,7 @@ static const char *proto_db_name(uint8_t proto)
 
 static int sys_serv_name(uint16_t port, uint8_t proto, char *buf, size_t len)
 {
-	const char *pname = proto_db_name(proto);
+	const char *pname = lvs_list_proto_db_name(proto);
 	struct servent se, *res = NULL;
 	char tmp[1024];
 
@@ -141,7 +141,7 @@ static void addrport_name(char *buf, int af, const union lvs_addr *a, uint16_t p
 		host[sizeof(host) - 1] = '\0';
 		if (rc || !host[0])
 			host[0] = '\0';
-		if (proto_db_name(proto)) {
+		if (lvs_list_proto_db_name(proto)) {
 			if (h && h->serv_name)
 				rc = h->serv_name(h->ctx, port, proto, serv, sizeof(serv));
 			else
@@ -647,7 +647,7 @@ int lvs_list_conns(FILE *out, const struct lvs_conn_info *ci, size_t n, unsigned
 	for (size_t i = 0; i < n; i++) {
 		const struct lvs_conn_param *p = &ci[i].p;
 		uint8_t daf = p->daf ? p->daf : p->af;
-		uint8_t nproto = proto_db_name(p->proto) ? p->proto : 0;
+		uint8_t nproto = lvs_list_proto_db_name(p->proto) ? p->proto : 0;
 		char cname[NAME_LEN], vname[NAME_LEN], dname[NAME_LEN], pbuf[16], expire[24];
 		unsigned secs = ci[i].expires_ms / 1000;
 

@@ -128,4 +128,8 @@ int lvs_list_order_services(const struct lvs_snapshot *s, bool nosort,
 			    const struct lvs_service **v);
 int lvs_list_order_dests(const struct lvs_service *svc, bool nosort, const struct lvs_dest **v);
 
+/* The protocol's name in the services database ("tcp", "udp", "sctp"),
+ * as getservbyport wants it; NULL for others. */
+const char *lvs_list_proto_db_name(uint8_t proto);
+
 #endif

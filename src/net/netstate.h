@@ -16,12 +16,14 @@
  * reader (rcu_register_thread) and stay online while it does.
  *
  * Resolution: a route whose next hop has no usable neighbour entry
- * returns -EAGAIN (the data path drops the packet as next_hop_unresolved)
- * after asking the control thread, at most once a second per next hop, to
- * have the kernel resolve it (RTM_NEWNEIGH with NTF_USE: the kernel sends
- * the ARP request / neighbour solicitation and reports the answer as a
- * neighbour update).  Entries lvsd uses are re-validated the same way when
- * the kernel considers them stale, since the kernel cannot see lvsd's use.
+ * returns -EAGAIN (the worker holds the packet, holdq.h) after asking the
+ * control thread, at most once a second per next hop, to have the kernel
+ * resolve it (RTM_NEWNEIGH with NTF_USE: the kernel sends the ARP request /
+ * neighbour solicitation and reports the answer as a neighbour update).
+ * Every entry that becomes usable bumps a generation counter
+ * (lvs_netstate_neigh_gen), which tells workers to retry what they hold.
+ * Entries lvsd uses are re-validated the same way when the kernel
+ * considers them stale, since the kernel cannot see lvsd's use.
  *
  * Not followed: policy routing rules (only the main table is read),
  * multipath routes (the first next hop is used), nexthop objects, VRFs.
@@ -91,6 +93,15 @@ int lvs_netstate_src_addr(void *ctx, int af, const union lvs_addr *dst, union lv
  */
 void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 			const union lvs_addr *a, const uint8_t mac[LVS_ETH_ALEN]);
+
+/*
+ * Neighbour generation: changes (after the entry is visible to routes)
+ * whenever a neighbour entry becomes usable -- a resolution answered, an
+ * entry learnt -- never otherwise.  A worker that read it before routing
+ * and sees another value later knows a next hop that was unresolved may
+ * be resolved now.  One atomic load.
+ */
+uint64_t lvs_netstate_neigh_gen(const struct lvs_netstate *ns);
 
 /* Counters for a status command. */
 struct lvs_netstate_stats {

@@ -111,6 +111,12 @@ struct lvs_netstate {
 
 	uint64_t coarse_now; /* ns, advanced by the control thread */
 
+	/* lvs_netstate_neigh_gen: read by every worker on every loop, written
+	 * rarely; a cache line of its own */
+	char pad0[64];
+	uint64_t neigh_gen;
+	char pad1[64 - sizeof(uint64_t)];
+
 	struct lvs_spinlock req_lock;
 	unsigned req_head, req_tail;
 	struct ns_req req[REQ_RING];
@@ -591,6 +597,7 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 {
 	struct nb_slot e;
 	struct ns_req r;
+	bool usable = false;
 	int k;
 
 	k = nb_lookup(ns, af, ifindex, a, &e);
@@ -602,11 +609,14 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 	nb_write_begin(ns);
 	k = nb_get_locked(ns, af, ifindex, a);
 	if (k >= 0) {
+		usable = nud_usable(ns->nb[k].state);
 		memcpy(ns->nb[k].mac, mac, LVS_ETH_ALEN);
 		ns->nb[k].state = NUD_STALE;
 	}
 	nb_write_end(ns);
 	lvs_spin_unlock(&ns->nb_lock);
+	if (k >= 0 && !usable)
+		__atomic_fetch_add(&ns->neigh_gen, 1, __ATOMIC_RELEASE);
 	memset(&r, 0, sizeof(r));
 	r.kind = REQ_LEARN;
 	r.af = (uint8_t)af;
@@ -843,6 +853,7 @@ static void on_route(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	bool resolved = false;
 	union lvs_addr a;
 	struct attrs at;
 	int k;
@@ -873,6 +884,8 @@ static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 		k = nb_get_locked(ns, ndm->ndm_family, (uint32_t)ndm->ndm_ifindex, &a);
 		if (k >= 0) {
 			struct nb_slot *e = &ns->nb[k];
+			/* a new slot starts as a placeholder (state 0): unusable */
+			resolved = !nud_usable(e->state) && nud_usable(ndm->ndm_state);
 			e->state = ndm->ndm_state;
 			e->gen = ns->nb_gen;
 			if (at.tb[NDA_LLADDR] &&
@@ -883,6 +896,10 @@ static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 	}
 	nb_write_end(ns);
 	lvs_spin_unlock(&ns->nb_lock);
+	/* after the entry is visible: a worker that sees the new generation
+	 * finds the MAC when it routes again */
+	if (resolved)
+		__atomic_fetch_add(&ns->neigh_gen, 1, __ATOMIC_RELEASE);
 }
 
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
@@ -1221,6 +1238,11 @@ int lvs_netstate_prime(struct lvs_netstate *ns, int af, const union lvs_addr *ds
 		return 0;
 	}
 	return err;
+}
+
+uint64_t lvs_netstate_neigh_gen(const struct lvs_netstate *ns)
+{
+	return __atomic_load_n(&ns->neigh_gen, __ATOMIC_ACQUIRE);
 }
 
 void lvs_netstate_get_stats(struct lvs_netstate *ns, struct lvs_netstate_stats *out)
