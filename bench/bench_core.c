@@ -7,13 +7,25 @@
  *     the connection table is not cache resident;
  *   - new connections per second (SYN -> schedule -> create -> transform) for
  *     rr, wlc, sh and mh with 10, 1,000 and 10,000 destinations;
- *   - bytes per connection entry and memory for a 10M-connection table.
+ *   - bytes per connection (IPv4 entry, IPv6 extra, bucket heads) and the
+ *     memory of a 10M-connection table.
  * Frames are processed in bursts of 32 (lvs_director_process_burst), each
  * copied from a template into its buffer first (a driver hands over fresh
- * frames); that copy is included.
+ * frames); that copy is included.  Templates lie in arrival order, as in a
+ * NIC's rx ring, so the copy reads memory sequentially while the flows
+ * (hence the connection entries) come in random order.
  * The environment's route lookup is a constant (the daemon resolves next
- * hops from a cache), so the figures are the core's own cost.
+ * hops from a cache), so the figures are the core's own cost.  Established
+ * flows are first moved to ESTABLISHED by one untimed pass.
  * Figures are medians of BENCH_ROUNDS (default 3) runs.
+ *
+ * Environment: BENCH_ONLY=established|new|memory, BENCH_ROUNDS=n,
+ * BENCH_SMALL=1 (100k connections / SYNs), BENCH_MODE=<tag> (one row:
+ * nat-in, nat-out, dr, tun, or <scheduler>-<dests> such as wlc-1000),
+ * BENCH_VERBOSE=1 (every round on stderr).  Instructions per packet,
+ * reproducibly: valgrind --tool=callgrind --toggle-collect='run_frames*'
+ * with BENCH_SMALL=1 BENCH_ROUNDS=1 and one BENCH_MODE (a build without
+ * -march=native AVX-512, which valgrind does not know), divided by 100000.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -181,12 +193,21 @@ static uint32_t xrand(void)
 	return (uint32_t)rng;
 }
 
+/* BENCH_MODE: run only the row with this tag (nat-in, nat-out, dr, tun;
+ * <scheduler>-<dests> as wlc-1000). */
+static bool mode_selected(const char *tag)
+{
+	const char *m = getenv("BENCH_MODE");
+
+	return !m || !strcmp(tag, m);
+}
+
 /*
  * Process template frames[idx[i]] for i in [0,n) in bursts of
  * LVS_DIRECTOR_BURST, as a driver hands them over; returns seconds.
  */
-static double run_frames(struct setup *s, const uint8_t *frames, const uint32_t *idx, uint32_t n,
-			 lvs_time_t now, uint64_t *tx)
+static inline double frames_loop(struct setup *s, const uint8_t *frames, const uint32_t *idx,
+				 uint32_t n, lvs_time_t now, uint64_t *tx)
 {
 	static uint8_t buf[LVS_DIRECTOR_BURST][BUFSZ];
 	struct lvs_pkt pk[LVS_DIRECTOR_BURST], *pp[LVS_DIRECTOR_BURST];
@@ -211,24 +232,42 @@ static double run_frames(struct setup *s, const uint8_t *frames, const uint32_t 
 	return now_s() - t0;
 }
 
+/* The measured loops.  Setup goes through feed_frames, so
+ * `valgrind --tool=callgrind --toggle-collect=run_frames` counts exactly
+ * the measured work. */
+static __attribute__((noinline)) double run_frames(struct setup *s, const uint8_t *frames,
+						   const uint32_t *idx, uint32_t n, lvs_time_t now,
+						   uint64_t *tx)
+{
+	return frames_loop(s, frames, idx, n, now, tx);
+}
+
+static __attribute__((noinline)) void feed_frames(struct setup *s, const uint8_t *frames,
+						  const uint32_t *idx, uint32_t n, lvs_time_t now,
+						  uint64_t *tx)
+{
+	(void)frames_loop(s, frames, idx, n, now, tx);
+}
+
 static void bench_established(int rounds, uint32_t nconns)
 {
 	static const struct {
-		const char *name;
+		const char *name, *tag;
 		int fwd;
 		bool reply;
 	} modes[] = {
-		{ "NAT client->server", LVS_FWD_MASQ, false },
-		{ "NAT server->client", LVS_FWD_MASQ, true },
-		{ "DR", LVS_FWD_ROUTE, false },
-		{ "TUN (ipip)", LVS_FWD_TUNNEL, false },
+		{ "NAT client->server", "nat-in", LVS_FWD_MASQ, false },
+		{ "NAT server->client", "nat-out", LVS_FWD_MASQ, true },
+		{ "DR", "dr", LVS_FWD_ROUTE, false },
+		{ "TUN (ipip)", "tun", LVS_FWD_TUNNEL, false },
 	};
-	uint8_t *syn = malloc((size_t)nconns * FRAME_LEN);
-	uint8_t *est = malloc((size_t)nconns * FRAME_LEN);
+	uint8_t *syn = aligned_alloc(64, (size_t)nconns * FRAME_LEN);
+	uint8_t *est = aligned_alloc(64, (size_t)nconns * FRAME_LEN);
+	uint8_t *ring = aligned_alloc(64, (size_t)nconns * FRAME_LEN);
 	uint32_t *seq = malloc(sizeof(uint32_t) * nconns);
 	uint32_t *perm = malloc(sizeof(uint32_t) * nconns);
 
-	if (!syn || !est || !seq || !perm) {
+	if (!syn || !est || !ring || !seq || !perm) {
 		fprintf(stderr, "bench: out of memory\n");
 		exit(1);
 	}
@@ -254,11 +293,13 @@ static void bench_established(int rounds, uint32_t nconns)
 		double v[16];
 		uint64_t tx;
 
+		if (!mode_selected(modes[mi].tag))
+			continue;
 		if (setup_new(&s, nconns + nconns / 2) || add_service(&s, "rr", modes[mi].fwd, 10)) {
 			fprintf(stderr, "bench: setup failed\n");
 			exit(1);
 		}
-		run_frames(&s, syn, seq, nconns, LVS_NS_PER_SEC, &tx);
+		feed_frames(&s, syn, seq, nconns, LVS_NS_PER_SEC, &tx);
 		if (tx != nconns || lvs_conn_table_count(s.d.ct) != nconns) {
 			fprintf(stderr, "bench: %s: %llu of %u SYNs forwarded, %u conns\n",
 				modes[mi].name, (unsigned long long)tx, nconns,
@@ -286,14 +327,26 @@ static void bench_established(int rounds, uint32_t nconns)
 				build_tcp(f, caddr, cport, htonl(0x0a000001), htons(80), 0x10);
 			}
 		}
+		/* Once untimed: the handshake's last ACK moves every flow to
+		 * ESTABLISHED; the rounds then measure established flows only. */
+		feed_frames(&s, est, seq, nconns, 2 * LVS_NS_PER_SEC, &tx);
+		/* The measured frames arrive in random flow order from a ring
+		 * laid out in arrival order, as a NIC's rx ring is: the copy
+		 * reads it sequentially (copying from random places of a 64 MB
+		 * array instead adds cache misses no driver has). */
+		for (uint32_t i = 0; i < nconns; i++)
+			memcpy(ring + (size_t)i * FRAME_LEN, est + (size_t)perm[i] * FRAME_LEN,
+			       FRAME_LEN);
 		for (int r = 0; r < rounds; r++) {
-			double t = run_frames(&s, est, perm, nconns, 2 * LVS_NS_PER_SEC, &tx);
+			double t = run_frames(&s, ring, seq, nconns, 2 * LVS_NS_PER_SEC, &tx);
 			if (tx != nconns) {
 				fprintf(stderr, "bench: %s: only %llu of %u forwarded\n",
 					modes[mi].name, (unsigned long long)tx, nconns);
 				exit(1);
 			}
 			v[r] = nconns / t / 1e6;
+			if (getenv("BENCH_VERBOSE"))
+				fprintf(stderr, "%s round %d: %.2f Mpps\n", modes[mi].tag, r, v[r]);
 		}
 		double mp = median(v, rounds);
 		printf("| %s | %.2f | %.0f |\n", modes[mi].name, mp, 1e3 / mp);
@@ -301,6 +354,7 @@ static void bench_established(int rounds, uint32_t nconns)
 	}
 	free(syn);
 	free(est);
+	free(ring);
 	free(seq);
 	free(perm);
 }
@@ -309,7 +363,7 @@ static void bench_new_conns(int rounds, uint32_t nsyn)
 {
 	static const char *const scheds[] = { "rr", "wlc", "sh", "mh" };
 	static const uint32_t ndests[] = { 10, 1000, 10000 };
-	uint8_t *syn = malloc((size_t)nsyn * FRAME_LEN);
+	uint8_t *syn = aligned_alloc(64, (size_t)nsyn * FRAME_LEN);
 	uint32_t *seq = malloc(sizeof(uint32_t) * nsyn);
 
 	if (!syn || !seq)
@@ -330,6 +384,13 @@ static void bench_new_conns(int rounds, uint32_t nsyn)
 		printf("| %s |", scheds[si]);
 		for (size_t di = 0; di < 3; di++) {
 			double v[16];
+			char name[32];
+
+			snprintf(name, sizeof(name), "%s-%u", scheds[si], ndests[di]);
+			if (!mode_selected(name)) {
+				printf(" - |");
+				continue;
+			}
 			for (int r = 0; r < rounds; r++) {
 				struct setup s;
 				uint64_t tx;
@@ -341,6 +402,8 @@ static void bench_new_conns(int rounds, uint32_t nsyn)
 				double t = run_frames(&s, syn, seq, nsyn, LVS_NS_PER_SEC, &tx);
 				/* Duplicate (client, port) pairs are existing flows. */
 				v[r] = lvs_conn_table_count(s.d.ct) / t / 1e6;
+				if (getenv("BENCH_VERBOSE"))
+					fprintf(stderr, "%s round %d: %.2f M/s\n", name, r, v[r]);
 				setup_free(&s);
 			}
 			printf(" %.2f |", median(v, rounds));
@@ -354,18 +417,31 @@ static void bench_new_conns(int rounds, uint32_t nsyn)
 
 static void bench_memory(void)
 {
-	struct lvs_conn_table *t = lvs_conn_table_new(10000000, 1);
+	const uint32_t n = 10000000;
+	struct lvs_conn_table *t = lvs_conn_table_new(n, 1), *t4 = lvs_conn_table_new_v6(n, 0, 1);
 
-	printf("\nConnection table memory\n\n| item | value |\n|---|---:|\n");
-	if (!t) {
-		printf("| 10M-entry table | allocation failed |\n");
+	printf("\nConnection table memory (%u-connection table)\n\n| item | value |\n|---|---:|\n",
+	       n);
+	if (!t || !t4) {
+		printf("| %u-entry table | allocation failed |\n", n);
+		lvs_conn_table_free(t);
+		lvs_conn_table_free(t4);
 		return;
 	}
-	printf("| bytes per entry (all arrays, incl. IPv6 side array and buckets) | %zu |\n",
-	       lvs_conn_table_entry_bytes(t));
-	printf("| memory for a 10,000,000-entry table | %.1f MiB |\n",
+	printf("| bytes per IPv4 connection (its entry) | %zu |\n", lvs_conn_table_entry_bytes(t));
+	printf("| extra bytes per IPv6 connection (IPv6 pool slot) | %zu |\n",
+	       lvs_conn_table_v6_bytes(t));
+	printf("| bucket heads, bytes per connection of the maximum "
+	       "(%.0f M buckets x 2 tables x 4 B) | %.1f |\n",
+	       (double)lvs_conn_table_bucket_bytes(t) / 8 / 1e6,
+	       (double)lvs_conn_table_bucket_bytes(t) / n);
+	printf("| whole table, IPv4 only (IPv6 pool of 0) | %.1f MiB |\n",
+	       (double)lvs_conn_table_mem_bytes(t4) / (1024.0 * 1024.0));
+	printf("| whole table, IPv6 pool for every connection (default; mapped as used) "
+	       "| %.1f MiB |\n",
 	       (double)lvs_conn_table_mem_bytes(t) / (1024.0 * 1024.0));
 	lvs_conn_table_free(t);
+	lvs_conn_table_free(t4);
 }
 
 static void print_machine(void)

@@ -12,7 +12,7 @@
  * template stays while connections it controls are alive (its timer is
  * re-armed, as ip_vs_conn_expire does when n_control > 0).
  *
- * Fixed memory: entries, their IPv6 addresses and both bucket arrays are
+ * Fixed memory: entries, the IPv6 address pool and both bucket arrays are
  * allocated once; the data path never allocates.
  */
 #include <errno.h>
@@ -25,84 +25,17 @@
 #include "conn_priv.h"
 
 #define LVS_CONN_DEFAULT_SEED 0x5bd1e9955bd1e995ull
-#define HK1 0x9e3779b97f4a7c15ull
-#define HK2 0xbf58476d1ce4e5b9ull
-#define HP0 0xa0761d6478bd642full
-#define HP1 0xe7037ed1a0b428dbull
-#define HP2 0x8ebc6af09c88c6e3ull
-#define HP3 0x589965cc75374cc3ull
-
-/* ---------------------------------------------------------------- hashing */
-
-/* 64x64->128 multiply folded to 64 bits: every input bit reaches every
- * output bit in one multiply (the wyhash "mum" step). */
-static inline uint64_t mum(uint64_t x, uint64_t y)
-{
-	__uint128_t m = (__uint128_t)x * y;
-
-	return (uint64_t)m ^ (uint64_t)(m >> 64);
-}
-
-static inline uint64_t addr_lo(const union lvs_addr *a)
-{
-	return ((uint64_t)a->w[1] << 32) | a->w[0];
-}
-
-static inline uint64_t addr_hi(const union lvs_addr *a)
-{
-	return ((uint64_t)a->w[3] << 32) | a->w[2];
-}
-
-/*
- * Hash of a two-address, two-port key: one wide multiply of the address
- * word (seeded) by the ports word, then a short xorshift-multiply so the
- * low bits used as the bucket index see all of it.  IPv6 first folds each
- * address with a wide multiply of its halves.  The ports word always has
- * bits of HP1 left in bits 16..31, so it is never zero.  A plain
- * multiply-xor of the two words is not enough: addresses and ports in
- * network order vary in their top bits, which a multiply cannot carry
- * down (measured: 1M clients x 16 ports gave chains of 64).
- */
-static inline uint64_t key_hash(uint64_t seed, bool v6, const union lvs_addr *x,
-				const union lvs_addr *y, uint16_t px, uint16_t py, uint8_t proto)
-{
-	uint64_t b = ((uint64_t)px << 48) | ((uint64_t)py << 32) | ((uint64_t)proto << 8) | v6;
-	uint64_t a, h;
-
-	if (LVS_LIKELY(!v6))
-		a = ((uint64_t)x->w[0] << 32) | y->w[0];
-	else
-		a = mum(addr_lo(x) ^ HP2, addr_hi(x) ^ HP3) ^
-		    mum(addr_lo(y) ^ HP3, addr_hi(y) ^ HP2) * HK1;
-	h = mum(a ^ seed ^ HP0, b ^ HP1);
-	h ^= h >> 29;
-	h *= HK2;
-	h ^= h >> 32;
-	return h;
-}
-
-/* What an entry stores for an address: itself for IPv4, a fold for IPv6. */
-static inline uint32_t addr_fold(const union lvs_addr *a)
-{
-	return a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
-}
-
-static inline bool is_v6(uint8_t af)
-{
-	return af == AF_INET6;
-}
-
 /* ------------------------------------------------------------- the table */
 
 #define BIG_ALIGN (2u << 20)
 
 /*
- * The big arrays (entries, IPv6 addresses, bucket heads) come from
- * anonymous mappings aligned to 2 MB and marked for transparent huge
- * pages: lookups touch random entries of a table that is often far larger
- * than the TLB reach of 4 KB pages (measured 3.5x more lookups/s on a VM
- * with 1M entries).  Pages are zero and mapped lazily, so a table costs
- * RSS only where entries were used.  Falls back to calloc.
+ * The big arrays (entries, IPv6 pool, bucket heads) come from anonymous
+ * mappings aligned to 2 MB and marked for transparent huge pages: lookups
+ * touch random entries of a table that is often far larger than the TLB
+ * reach of 4 KB pages (measured 3.5x more lookups/s on a VM with 1M
+ * entries).  Pages are zero and mapped lazily, so a table costs RSS only
+ * where entries were used.  Falls back to calloc.
  */
 static void *big_alloc(size_t size, struct conn_mem *m)
 {
@@ -152,7 +85,7 @@ int lvs_conn_table_prefault(struct lvs_conn_table *t, bool ipv6)
 	big_populate(&t->ents_mem);
 	big_populate(&t->heads_mem);
 	if (ipv6)
-		big_populate(&t->ext_mem);
+		big_populate(&t->v6_mem);
 	return 0;
 }
 
@@ -177,55 +110,77 @@ static void timeouts_init(struct lvs_conn_table *t)
 	t->to_sec.udp = LVS_UDP_DEFAULT_TIMEOUT;
 }
 
+/* The kernel's transition tables re-indexed by the flag bits themselves
+ * (conn_tcp_flag_idx), a packet without a usable flag going to CLOSE: one
+ * load per packet instead of the flag priority branches. */
+static void tcp_next_init(struct lvs_conn_table *t)
+{
+	for (unsigned tb = 0; tb < 3; tb++)
+		for (unsigned fi = 0; fi < 16; fi++) {
+			uint8_t fl = (uint8_t)((fi & 7) | ((fi & 8) << 1));
+			for (unsigned s = 0; s < LVS_TCP_S_LAST; s++)
+				t->tcp_next[tb][fi][s] = conn_tcp_next(tb, fl, (uint8_t)s);
+		}
+}
+
 struct lvs_conn_table *lvs_conn_table_new(uint32_t max_conns, uint32_t nworkers)
 {
-	struct lvs_conn_table *t;
-	uint32_t nb = 16, nlocks;
-	size_t tsz = (sizeof(*t) + 63) & ~(size_t)63;
+	return lvs_conn_table_new_v6(max_conns, max_conns, nworkers);
+}
 
-	/* Indices must stay below CONN_TPREV_HEAD. */
+struct lvs_conn_table *lvs_conn_table_new_v6(uint32_t max_conns, uint32_t max_v6,
+					     uint32_t nworkers)
+{
+	struct lvs_conn_table *t;
+	uint32_t nb = 16;
+	size_t tsz = (sizeof(*t) + 63) & ~(size_t)63, v6sz;
+
+	/* Indices must stay below CONN_TPREV_HEAD and CONN_HEAD_LOCK. */
 	if (max_conns == 0 || max_conns > (1u << 30) || nworkers == 0 ||
 	    nworkers > LVS_MAX_WORKERS)
 		return NULL;
+	if (max_v6 > max_conns)
+		max_v6 = max_conns;
 	while (nb < max_conns)
 		nb <<= 1;
-	nlocks = nb >> 4;
 
 	t = aligned_alloc(64, tsz);
 	if (!t)
 		return NULL;
 	memset(t, 0, tsz);
 	t->max = max_conns;
+	t->v6_max = max_v6;
 	t->hmask = nb - 1;
-	t->lock_shift = 4;
 	t->nworkers = nworkers;
 	t->seed = LVS_CONN_DEFAULT_SEED;
 	t->virgin = 1;
+	t->v6_virgin = 1;
 	timeouts_init(t);
+	tcp_next_init(t);
 
 	t->ents = big_alloc(((size_t)max_conns + 1) * sizeof(struct lvs_conn), &t->ents_mem);
-	t->ext = big_alloc(((size_t)max_conns + 1) * sizeof(struct conn_ext), &t->ext_mem);
-	/* in and out heads in one mapping. */
-	t->in_heads = big_alloc(2 * (size_t)nb * sizeof(uint32_t), &t->heads_mem);
-	t->out_heads = t->in_heads ? t->in_heads + nb : NULL;
-	t->in_locks = calloc(nlocks, sizeof(struct lvs_spinlock));
-	t->out_locks = calloc(nlocks, sizeof(struct lvs_spinlock));
+	/* The pool's slots, then its links, in one mapping. */
+	v6sz = ((size_t)max_v6 + 1) * sizeof(struct conn_ext);
+	if (max_v6) {
+		t->v6 = big_alloc(v6sz + ((size_t)max_v6 + 1) * sizeof(uint32_t), &t->v6_mem);
+		t->v6_link = t->v6 ? (uint32_t *)((uint8_t *)t->v6 + v6sz) : NULL;
+	}
+	t->heads = big_alloc(2 * (size_t)nb * sizeof(uint32_t), &t->heads_mem);
 	t->w = aligned_alloc(64, nworkers * sizeof(struct conn_worker));
 	if (t->w)
 		memset(t->w, 0, nworkers * sizeof(struct conn_worker));
-	if (!t->ents || !t->ext || !t->in_heads || !t->out_heads || !t->in_locks ||
-	    !t->out_locks || !t->w)
+	if (!t->ents || (max_v6 && !t->v6) || !t->heads || !t->w)
 		goto fail;
 	for (uint32_t i = 0; i < nworkers; i++) {
 		t->w[i].wheel = calloc(CONN_WHEEL_SLOTS, sizeof(uint32_t));
 		if (!t->w[i].wheel)
 			goto fail;
 	}
-	t->mem_bytes = tsz + ((size_t)max_conns + 1) * (sizeof(struct lvs_conn) +
-							 sizeof(struct conn_ext)) +
+	t->mem_bytes = tsz + ((size_t)max_conns + 1) * sizeof(struct lvs_conn) +
+		       (max_v6 ? ((size_t)max_v6 + 1) * CONN_V6_SLOT_BYTES : 0) +
 		       2 * (size_t)nb * sizeof(uint32_t) +
-		       2 * (size_t)nlocks * sizeof(struct lvs_spinlock) +
-		       nworkers * (sizeof(struct conn_worker) + CONN_WHEEL_SLOTS * sizeof(uint32_t));
+		       nworkers * (sizeof(struct conn_worker) +
+				   CONN_WHEEL_SLOTS * sizeof(uint32_t));
 	return t;
 fail:
 	lvs_conn_table_free(t);
@@ -243,10 +198,8 @@ void lvs_conn_table_free(struct lvs_conn_table *t)
 			free(t->w[i].wheel);
 	}
 	free(t->w);
-	free(t->in_locks);
-	free(t->out_locks);
 	big_free(&t->heads_mem);
-	big_free(&t->ext_mem);
+	big_free(&t->v6_mem);
 	big_free(&t->ents_mem);
 	free(t);
 }
@@ -254,6 +207,11 @@ void lvs_conn_table_free(struct lvs_conn_table *t)
 uint32_t lvs_conn_table_max(const struct lvs_conn_table *t)
 {
 	return t->max;
+}
+
+uint32_t lvs_conn_table_v6_max(const struct lvs_conn_table *t)
+{
+	return t->v6_max;
 }
 
 uint32_t lvs_conn_table_count(const struct lvs_conn_table *t)
@@ -268,7 +226,18 @@ uint32_t lvs_conn_table_count(const struct lvs_conn_table *t)
 size_t lvs_conn_table_entry_bytes(const struct lvs_conn_table *t)
 {
 	(void)t;
-	return sizeof(struct lvs_conn) + sizeof(struct conn_ext);
+	return sizeof(struct lvs_conn);
+}
+
+size_t lvs_conn_table_v6_bytes(const struct lvs_conn_table *t)
+{
+	(void)t;
+	return CONN_V6_SLOT_BYTES;
+}
+
+size_t lvs_conn_table_bucket_bytes(const struct lvs_conn_table *t)
+{
+	return 2 * ((size_t)t->hmask + 1) * sizeof(uint32_t);
 }
 
 size_t lvs_conn_table_mem_bytes(const struct lvs_conn_table *t)
@@ -348,10 +317,26 @@ static void give_back_batch(struct lvs_conn_table *t, struct conn_worker *w)
 	lvs_spin_unlock(&t->pool_lock);
 }
 
+/* Append list b to list a (both linked through the pool's links). */
+static void v6_list_cat(struct lvs_conn_table *t, struct conn_v6_list *a,
+			const struct conn_v6_list *b)
+{
+	if (!b->n)
+		return;
+	if (a->n)
+		t->v6_link[a->tail] = b->head;
+	else
+		a->head = b->head;
+	a->tail = b->tail;
+	a->n += b->n;
+}
+
 /* Move limbo batches every worker has since passed a quiescent point for
- * onto the free list. */
+ * onto the free list; their IPv6 slots go to the shared pool, where any
+ * worker can take them. */
 static void conn_reclaim(struct lvs_conn_table *t, struct conn_worker *w)
 {
+	struct conn_v6_list v6 = { 0, 0, 0 };
 	uint64_t min;
 
 	if (!w->lb_count)
@@ -364,8 +349,14 @@ static void conn_reclaim(struct lvs_conn_table *t, struct conn_worker *w)
 		conn_at(t, b->tail)->tnext = w->free_head;
 		w->free_head = b->head;
 		w->free_count += b->n;
+		v6_list_cat(t, &v6, &b->v6);
 		w->lb_first = (w->lb_first + 1) % CONN_LIMBO_RING;
 		w->lb_count--;
+	}
+	if (v6.n) {
+		lvs_spin_lock(&t->pool_lock);
+		v6_list_cat(t, &t->v6_pool, &v6);
+		lvs_spin_unlock(&t->pool_lock);
 	}
 	while (w->free_count > 4 * CONN_FREE_BATCH)
 		give_back_batch(t, w);
@@ -388,15 +379,18 @@ void conn_limbo_close(struct lvs_conn_table *t, struct conn_worker *w)
 		conn_at(t, b->tail)->tnext = w->fr_head;
 		b->tail = w->fr_tail;
 		b->n += w->fr_n;
+		v6_list_cat(t, &b->v6, &w->fr_v6);
 	} else {
 		b = &w->limbo[(w->lb_first + w->lb_count) % CONN_LIMBO_RING];
 		b->head = w->fr_head;
 		b->tail = w->fr_tail;
 		b->n = w->fr_n;
+		b->v6 = w->fr_v6;
 		w->lb_count++;
 	}
 	b->epoch = e;
 	w->fr_head = w->fr_tail = w->fr_n = 0;
+	w->fr_v6.head = w->fr_v6.tail = w->fr_v6.n = 0;
 }
 
 static bool conn_refill(struct lvs_conn_table *t, struct conn_worker *w)
@@ -444,7 +438,80 @@ static uint32_t conn_alloc(struct lvs_conn_table *t, struct conn_worker *w)
 	idx = w->free_head;
 	w->free_head = conn_at(t, idx)->tnext;
 	w->free_count--;
+	/* The next creation reads (and writes) that one: start the miss now. */
+	if (w->free_head)
+		__builtin_prefetch(conn_at(t, w->free_head), 1);
 	return idx;
+}
+
+/*
+ * IPv6 pool slots: released slots past their grace period, taken from the
+ * shared pool a chunk at a time; never-used ones after that (a chunk
+ * while plenty are left, then one at a time).  Slots are handed out from
+ * low indices up, so the pool's memory is mapped only as far as the most
+ * IPv6 connections ever live at once.  Returns 0 when the pool is
+ * exhausted.
+ */
+static bool v6_refill(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	uint32_t head, last = 0, take = 0, cur, want;
+
+	if (!t->v6_max)
+		return false;
+	lvs_spin_lock(&t->pool_lock);
+	head = t->v6_pool.head;
+	/* A chunk while plenty are there, else one: no worker sits on slots
+	 * another one needs. */
+	want = t->v6_pool.n > 4 * CONN_V6_CHUNK * t->nworkers ? CONN_V6_CHUNK : 1;
+	for (uint32_t s = head; s && take < want; s = t->v6_link[s]) {
+		last = s;
+		take++;
+	}
+	if (take) {
+		t->v6_pool.head = t->v6_link[last];
+		t->v6_pool.n -= take;
+		if (!t->v6_pool.n)
+			t->v6_pool.head = t->v6_pool.tail = 0;
+		t->v6_link[last] = 0;
+	}
+	lvs_spin_unlock(&t->pool_lock);
+	if (take) {
+		w->v6_free = head;
+		w->v6_count = take;
+		return true;
+	}
+	cur = __atomic_load_n(&t->v6_virgin, __ATOMIC_RELAXED);
+	do {
+		if (cur > t->v6_max)
+			return false;
+		want = (t->v6_max + 1 - cur > 4 * CONN_V6_CHUNK * t->nworkers) ? CONN_V6_CHUNK : 1;
+		take = want;
+	} while (!__atomic_compare_exchange_n(&t->v6_virgin, &cur, cur + take, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	for (uint32_t i = 0; i < take; i++)
+		t->v6_link[cur + i] = i + 1 < take ? cur + i + 1 : 0;
+	w->v6_free = cur;
+	w->v6_count = take;
+	return true;
+}
+
+static uint32_t v6_alloc(struct lvs_conn_table *t, struct conn_worker *w)
+{
+	uint32_t s;
+
+	if (!w->v6_free && !v6_refill(t, w))
+		return 0;
+	s = w->v6_free;
+	w->v6_free = t->v6_link[s];
+	w->v6_count--;
+	return s;
+}
+
+static void v6_unalloc(struct lvs_conn_table *t, struct conn_worker *w, uint32_t s)
+{
+	t->v6_link[s] = w->v6_free;
+	w->v6_free = s;
+	w->v6_count++;
 }
 
 void lvs_conn_quiescent(struct lvs_conn_table *t, unsigned worker)
@@ -462,295 +529,6 @@ void lvs_conn_quiescent(struct lvs_conn_table *t, unsigned worker)
 	 * entries wait and the free list runs low, or now and then. */
 	if (w->lb_count && (w->free_count < CONN_FREE_BATCH || (++w->qcalls & 15) == 0))
 		conn_reclaim(t, w);
-}
-
-/* ------------------------------------------------------------ hash chains */
-
-static inline uint32_t bucket_in(const struct lvs_conn_table *t, bool v6, uint8_t proto,
-				 const union lvs_addr *caddr, uint16_t cport,
-				 const union lvs_addr *vaddr, uint16_t vport)
-{
-	return (uint32_t)key_hash(t->seed, v6, caddr, vaddr, cport, vport, proto) & t->hmask;
-}
-
-static inline uint32_t bucket_out(const struct lvs_conn_table *t, bool v6, uint8_t proto,
-				  const union lvs_addr *daddr, uint16_t dport,
-				  const union lvs_addr *caddr, uint16_t cport)
-{
-	return (uint32_t)key_hash(t->seed, v6, daddr, caddr, dport, cport, proto) & t->hmask;
-}
-
-/* The entry's own addresses, full width. */
-static void entry_addrs(const struct lvs_conn_table *t, const struct lvs_conn *c,
-			union lvs_addr *caddr, union lvs_addr *vaddr, union lvs_addr *daddr)
-{
-	if (conn_flags_load(c) & CONN_F_EXT) {
-		const struct conn_ext *x = &t->ext[conn_idx(t, c)];
-		*caddr = x->caddr;
-		*vaddr = x->vaddr;
-		*daddr = x->daddr;
-	} else {
-		lvs_addr_set4(caddr, c->caddr);
-		lvs_addr_set4(vaddr, c->vaddr);
-		lvs_addr_set4(daddr, c->daddr);
-	}
-}
-
-static void chain_insert(struct lvs_conn_table *t, bool out, uint32_t b, uint32_t idx)
-{
-	uint32_t *heads = out ? t->out_heads : t->in_heads;
-	struct lvs_spinlock *l = out ? &t->out_locks[b >> t->lock_shift]
-				     : &t->in_locks[b >> t->lock_shift];
-	struct lvs_conn *c = conn_at(t, idx);
-
-	lvs_spin_lock(l);
-	if (out)
-		c->out_next = heads[b];
-	else
-		c->in_next = heads[b];
-	/* Publishes the fully written entry to lock-free readers. */
-	__atomic_store_n(&heads[b], idx, __ATOMIC_RELEASE);
-	lvs_spin_unlock(l);
-}
-
-/* Unlink idx; its own next link stays intact for readers standing on it. */
-static void chain_remove(struct lvs_conn_table *t, bool out, uint32_t b, uint32_t idx)
-{
-	uint32_t *pp = out ? &t->out_heads[b] : &t->in_heads[b];
-	struct lvs_spinlock *l = out ? &t->out_locks[b >> t->lock_shift]
-				     : &t->in_locks[b >> t->lock_shift];
-	struct lvs_conn *c = conn_at(t, idx);
-	uint32_t cur;
-
-	lvs_spin_lock(l);
-	while ((cur = *pp) != 0) {
-		if (cur == idx) {
-			__atomic_store_n(pp, out ? c->out_next : c->in_next, __ATOMIC_RELEASE);
-			break;
-		}
-		pp = out ? &conn_at(t, cur)->out_next : &conn_at(t, cur)->in_next;
-	}
-	lvs_spin_unlock(l);
-}
-
-static void conn_hash(struct lvs_conn_table *t, uint32_t idx, const struct lvs_conn_param *p,
-		      bool tmpl)
-{
-	struct lvs_conn *c = conn_at(t, idx);
-	bool v6 = is_v6(p->af);
-
-	chain_insert(t, false, bucket_in(t, v6, c->proto, &p->caddr, c->cport, &p->vaddr, c->vport),
-		     idx);
-	if (!tmpl)
-		chain_insert(t, true,
-			     bucket_out(t, v6, c->proto, &p->daddr, c->dport, &p->caddr, c->cport),
-			     idx);
-}
-
-static void conn_unhash(struct lvs_conn_table *t, uint32_t idx)
-{
-	struct lvs_conn *c = conn_at(t, idx);
-	bool v6 = (c->bits & CONN_B_AF6) != 0;
-	union lvs_addr ca, va, da;
-
-	entry_addrs(t, c, &ca, &va, &da);
-	chain_remove(t, false, bucket_in(t, v6, c->proto, &ca, c->cport, &va, c->vport), idx);
-	if (!(conn_flags_load(c) & LVS_CONN_F_TEMPLATE))
-		chain_remove(t, true, bucket_out(t, v6, c->proto, &da, c->dport, &ca, c->cport),
-			     idx);
-}
-
-/* ---------------------------------------------------------------- lookups */
-
-/*
- * The in-table holds connections and templates under the same key shape;
- * want_tmpl selects which kind matches.  Chains are short (buckets >=
- * entries), the loop bound only guards against a corrupted table.
- */
-static inline struct lvs_conn *find_in(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
-				       const union lvs_addr *caddr, uint16_t cport,
-				       const union lvs_addr *vaddr, uint16_t vport, bool want_tmpl)
-{
-	bool v6 = is_v6(af);
-	uint32_t fc = v6 ? addr_fold(caddr) : caddr->w[0];
-	uint32_t fv = v6 ? addr_fold(vaddr) : vaddr->w[0];
-	uint32_t b = bucket_in(t, v6, proto, caddr, cport, vaddr, vport);
-	uint32_t idx = __atomic_load_n(&t->in_heads[b], __ATOMIC_ACQUIRE);
-	uint32_t guard = t->max + 1;
-
-	while (idx && guard--) {
-		struct lvs_conn *c = conn_at(t, idx);
-		if (c->caddr == fc && c->vaddr == fv && c->cport == cport && c->vport == vport &&
-		    c->proto == proto && (c->bits & CONN_B_AF6) == (v6 ? CONN_B_AF6 : 0)) {
-			uint16_t fl = conn_flags_load(c);
-			bool tm = (fl & LVS_CONN_F_TEMPLATE) != 0;
-			if (tm == want_tmpl && !(tm && (fl & CONN_F_DYING))) {
-				const struct conn_ext *x = &t->ext[idx];
-				if (!(fl & CONN_F_EXT) || (lvs_addr_eq(&x->caddr, caddr) &&
-							   lvs_addr_eq(&x->vaddr, vaddr)))
-					return c;
-			}
-		}
-		idx = __atomic_load_n(&c->in_next, __ATOMIC_ACQUIRE);
-	}
-	return NULL;
-}
-
-struct lvs_conn *lvs_conn_lookup_in(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
-				    const union lvs_addr *caddr, uint16_t cport,
-				    const union lvs_addr *vaddr, uint16_t vport)
-{
-	return find_in(t, af, proto, caddr, cport, vaddr, vport, false);
-}
-
-struct lvs_conn *lvs_conn_tmpl_lookup(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
-				      const union lvs_addr *caddr,
-				      const union lvs_addr *vaddr, uint16_t vport)
-{
-	return find_in(t, af, proto, caddr, 0, vaddr, vport, true);
-}
-
-struct lvs_conn *lvs_conn_lookup_out(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
-				     const union lvs_addr *daddr, uint16_t dport,
-				     const union lvs_addr *caddr, uint16_t cport)
-{
-	bool v6 = is_v6(af);
-	uint32_t fd = v6 ? addr_fold(daddr) : daddr->w[0];
-	uint32_t fc = v6 ? addr_fold(caddr) : caddr->w[0];
-	uint32_t b = bucket_out(t, v6, proto, daddr, dport, caddr, cport);
-	uint32_t idx = __atomic_load_n(&t->out_heads[b], __ATOMIC_ACQUIRE);
-	uint32_t guard = t->max + 1;
-
-	while (idx && guard--) {
-		struct lvs_conn *c = conn_at(t, idx);
-		if (c->daddr == fd && c->caddr == fc && c->dport == dport && c->cport == cport &&
-		    c->proto == proto && (c->bits & CONN_B_AF6) == (v6 ? CONN_B_AF6 : 0)) {
-			const struct conn_ext *x = &t->ext[idx];
-			if (!(conn_flags_load(c) & CONN_F_EXT) ||
-			    (lvs_addr_eq(&x->daddr, daddr) && lvs_addr_eq(&x->caddr, caddr)))
-				return c;
-		}
-		idx = __atomic_load_n(&c->out_next, __ATOMIC_ACQUIRE);
-	}
-	return NULL;
-}
-
-/*
- * Burst lookups: the lookups of a burst overlap their cache misses
- * instead of paying them one after the other.  Pass 1 hashes every key
- * and prefetches its bucket, pass 2 reads the (now cached) bucket heads
- * and prefetches the first entries, pass 3 compares.
- */
-static inline bool key_match_in(const struct lvs_conn_table *t, const struct lvs_conn *c,
-				uint32_t idx, bool v6, uint8_t proto, const union lvs_addr *caddr,
-				uint32_t fc, uint16_t cport, const union lvs_addr *vaddr, uint32_t fv,
-				uint16_t vport)
-{
-	uint16_t fl;
-
-	if (c->caddr != fc || c->vaddr != fv || c->cport != cport || c->vport != vport ||
-	    c->proto != proto || (c->bits & CONN_B_AF6) != (v6 ? CONN_B_AF6 : 0))
-		return false;
-	fl = conn_flags_load(c);
-	if (fl & LVS_CONN_F_TEMPLATE)
-		return false;
-	return !(fl & CONN_F_EXT) || (lvs_addr_eq(&t->ext[idx].caddr, caddr) &&
-				      lvs_addr_eq(&t->ext[idx].vaddr, vaddr));
-}
-
-static inline bool key_match_out(const struct lvs_conn_table *t, const struct lvs_conn *c,
-				 uint32_t idx, bool v6, uint8_t proto, const union lvs_addr *daddr,
-				 uint32_t fd, uint16_t dport, const union lvs_addr *caddr,
-				 uint32_t fc, uint16_t cport)
-{
-	if (c->daddr != fd || c->caddr != fc || c->dport != dport || c->cport != cport ||
-	    c->proto != proto || (c->bits & CONN_B_AF6) != (v6 ? CONN_B_AF6 : 0))
-		return false;
-	return !(conn_flags_load(c) & CONN_F_EXT) ||
-	       (lvs_addr_eq(&t->ext[idx].daddr, daddr) && lvs_addr_eq(&t->ext[idx].caddr, caddr));
-}
-
-static unsigned lookup_burst(struct lvs_conn_table *t, bool out, const struct lvs_conn_key *k,
-			     unsigned n, struct lvs_conn **res)
-{
-	uint32_t *heads = out ? t->out_heads : t->in_heads;
-	uint32_t b[LVS_CONN_BURST_MAX], first[LVS_CONN_BURST_MAX];
-	unsigned hits = 0;
-
-	if (n > LVS_CONN_BURST_MAX)
-		n = LVS_CONN_BURST_MAX;
-	for (unsigned i = 0; i < n; i++) {
-		b[i] = (uint32_t)key_hash(t->seed, is_v6(k[i].af), &k[i].saddr, &k[i].daddr,
-					  k[i].sport, k[i].dport, k[i].proto) &
-		       t->hmask;
-		__builtin_prefetch(&heads[b[i]]);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		first[i] = __atomic_load_n(&heads[b[i]], __ATOMIC_ACQUIRE);
-		if (first[i]) {
-			__builtin_prefetch(conn_at(t, first[i]));
-			if (is_v6(k[i].af))
-				__builtin_prefetch(&t->ext[first[i]]);
-		}
-	}
-	for (unsigned i = 0; i < n; i++) {
-		bool v6 = is_v6(k[i].af);
-		uint32_t fs = v6 ? addr_fold(&k[i].saddr) : k[i].saddr.w[0];
-		uint32_t fd = v6 ? addr_fold(&k[i].daddr) : k[i].daddr.w[0];
-		uint32_t idx = first[i], guard = t->max + 1;
-
-		res[i] = NULL;
-		while (idx && guard--) {
-			struct lvs_conn *c = conn_at(t, idx);
-			if (out ? key_match_out(t, c, idx, v6, k[i].proto, &k[i].saddr, fs, k[i].sport,
-						&k[i].daddr, fd, k[i].dport)
-				: key_match_in(t, c, idx, v6, k[i].proto, &k[i].saddr, fs, k[i].sport,
-					       &k[i].daddr, fd, k[i].dport)) {
-				res[i] = c;
-				hits++;
-				break;
-			}
-			idx = __atomic_load_n(out ? &c->out_next : &c->in_next, __ATOMIC_ACQUIRE);
-		}
-	}
-	return hits;
-}
-
-static unsigned lookup_bursts(struct lvs_conn_table *t, bool out, const struct lvs_conn_key *k,
-			      unsigned n, struct lvs_conn **res)
-{
-	unsigned hits = 0;
-
-	for (unsigned i = 0; i < n; i += LVS_CONN_BURST_MAX)
-		hits += lookup_burst(t, out, k + i, n - i, res + i);
-	return hits;
-}
-
-unsigned lvs_conn_lookup_in_burst(struct lvs_conn_table *t, const struct lvs_conn_key *k,
-				  unsigned n, struct lvs_conn **res)
-{
-	return lookup_bursts(t, false, k, n, res);
-}
-
-unsigned lvs_conn_lookup_out_burst(struct lvs_conn_table *t, const struct lvs_conn_key *k,
-				   unsigned n, struct lvs_conn **res)
-{
-	return lookup_bursts(t, true, k, n, res);
-}
-
-void lvs_conn_prefetch_in(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
-			  const union lvs_addr *caddr, uint16_t cport,
-			  const union lvs_addr *vaddr, uint16_t vport)
-{
-	__builtin_prefetch(&t->in_heads[bucket_in(t, is_v6(af), proto, caddr, cport, vaddr, vport)]);
-}
-
-void lvs_conn_prefetch_out(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
-			   const union lvs_addr *daddr, uint16_t dport,
-			   const union lvs_addr *caddr, uint16_t cport)
-{
-	__builtin_prefetch(
-		&t->out_heads[bucket_out(t, is_v6(af), proto, daddr, dport, caddr, cport)]);
 }
 
 /* ------------------------------------------------------- create / import */
@@ -781,54 +559,93 @@ static uint32_t control_get(struct lvs_conn_table *t, struct lvs_conn *ct)
 	return 0;
 }
 
+/* The TCP table a packet in direction dir uses, given the entry's flags. */
+static inline unsigned tcp_table(enum lvs_conn_dir dir, uint16_t fl)
+{
+	if (dir == LVS_DIR_OUTPUT)
+		return 1;
+	if (dir == LVS_DIR_INPUT_ONLY || (fl & CONN_F_NOOUTPUT))
+		return 2;
+	return 0;
+}
+
+static inline uint8_t tcp_next(const struct lvs_conn_table *t, unsigned table, uint8_t tcp_flags,
+			       uint8_t cur)
+{
+	if (LVS_UNLIKELY(cur >= LVS_TCP_S_LAST))
+		return LVS_TCP_S_CLOSE;
+	return t->tcp_next[table][conn_tcp_flag_idx(tcp_flags)][cur];
+}
+
 /*
- * Allocate, fill, bind and hash an entry.  state/ticks/active as given
- * (lvs_conn_create: NONE, the default timeout, inactive).  Nothing changes
- * when the table is full.
+ * Allocate, fill, bind and hash an entry with the given state, expiry
+ * (absolute tick) and accounting (active or not); its timer is first
+ * looked at in the wheel slot of tick `arm` (<= expires).  Nothing changes
+ * when the table (or, for IPv6, the IPv6 pool) is full.
  */
 static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 				 const struct lvs_conn_param *p, struct lvs_dest_state *ds,
 				 struct lvs_conn *control, lvs_time_t now, uint8_t state,
-				 uint32_t ticks, bool active, uint16_t extra_flags)
+				 uint32_t expires, uint32_t arm, bool active, uint16_t fl)
 {
 	struct conn_worker *w;
 	struct lvs_conn *c;
-	uint32_t idx;
+	uint32_t idx, slot = 0, bin, bout = 0;
 	bool tmpl, v6, dv6;
+	uint16_t cport, s;
 	uint8_t daf;
-	uint16_t fl, s;
 
 	if (!t || !p || worker >= t->nworkers)
 		return NULL;
 	w = &t->w[worker];
 	conn_worker_clock(w, now);
-	idx = conn_alloc(t, w);
-	if (!idx)
-		return NULL;
-	c = conn_at(t, idx);
 	tmpl = (p->flags & LVS_CONN_F_TEMPLATE) != 0;
 	daf = p->daf ? p->daf : p->af;
-	v6 = is_v6(p->af);
-	dv6 = is_v6(daf);
+	v6 = conn_is_v6(p->af);
+	dv6 = conn_is_v6(daf);
+	if (LVS_UNLIKELY(v6 || dv6)) {
+		slot = v6_alloc(t, w);
+		if (!slot)
+			return NULL;
+	}
+	idx = conn_alloc(t, w);
+	if (!idx) {
+		if (slot)
+			v6_unalloc(t, w, slot);
+		return NULL;
+	}
+	c = conn_at(t, idx);
+	cport = tmpl ? 0 : p->cport;
+	/* Both buckets first: their lines load while the entry is written. */
+	bin = conn_key_bucket(t, v6, p->proto, &p->caddr, cport, &p->vaddr, p->vport);
+	__builtin_prefetch(conn_head_in(t, bin), 1);
+	if (!tmpl) {
+		bout = conn_key_bucket(t, v6, p->proto, &p->daddr, p->dport, &p->caddr, cport);
+		__builtin_prefetch(conn_head_out(t, bout), 1);
+	}
 
-	fl = (uint16_t)((p->flags | extra_flags) & CONN_F_PUBLIC & ~LVS_CONN_F_INACTIVE);
+	fl = (uint16_t)((p->flags | fl) & CONN_F_PUBLIC & ~LVS_CONN_F_INACTIVE);
 	fl |= CONN_F_LIVE;
 	if (!active)
 		fl |= LVS_CONN_F_INACTIVE;
-	if (v6 || dv6)
+	if (slot)
 		fl |= CONN_F_EXT;
 	/* The kernel's NOOUTPUT: DR/TUN replies never pass us, so client
 	 * packets use the INPUT_ONLY table until a reply shows up. */
 	if (!tmpl && (p->fwd & 3) != LVS_FWD_MASQ)
 		fl |= CONN_F_NOOUTPUT;
 
-	s = conn_seq_lock(c);
+	/* A free entry has no other writer: no need for the locked
+	 * instruction of conn_seq_lock, only the seqlock ordering. */
+	s = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->seq, (uint16_t)(s + 1), __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	c->in_next = 0;
 	c->out_next = 0;
-	c->caddr = addr_fold(&p->caddr);
-	c->vaddr = addr_fold(&p->vaddr);
-	c->daddr = addr_fold(&p->daddr);
-	c->cport = tmpl ? 0 : p->cport;
+	c->caddr = conn_addr_fold(&p->caddr);
+	c->vaddr = conn_addr_fold(&p->vaddr);
+	c->daddr = slot ? slot : p->daddr.ip4;
+	c->cport = cport;
 	c->vport = p->vport;
 	c->dport = p->dport;
 	c->proto = p->proto;
@@ -838,13 +655,13 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 	__atomic_store_n(&c->state, state, __ATOMIC_RELAXED);
 	c->owner = (uint8_t)worker;
 	__atomic_store_n(&c->kicked, CONN_KICK_NONE, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->expires, (uint32_t)w->cur_tick + ticks, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->expires, expires, __ATOMIC_RELAXED);
 	c->tnext = c->tprev = 0;
 	c->kick_next = 0;
 	c->control = tmpl ? (p->timeout ? p->timeout : 1) : control_get(t, control);
 	c->dest = ds;
-	if (fl & CONN_F_EXT) {
-		struct conn_ext *x = &t->ext[idx];
+	if (slot) {
+		struct conn_ext *x = &t->v6[slot];
 		x->caddr = p->caddr;
 		x->vaddr = p->vaddr;
 		x->daddr = p->daddr;
@@ -853,8 +670,10 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 
 	if (ds)
 		lvs_dest_bind(ds, tmpl, active);
-	conn_hash(t, idx, p, tmpl);
-	conn_wheel_insert(t, w, idx, w->next_slot);
+	conn_chain_insert(conn_head_in(t, bin), &c->in_next, idx);
+	if (!tmpl)
+		conn_chain_insert(conn_head_out(t, bout), &c->out_next, idx);
+	conn_wheel_insert_at(t, w, idx, arm, w->next_slot);
 	__atomic_store_n(&w->live, w->live + 1, __ATOMIC_RELAXED);
 	return c;
 }
@@ -863,10 +682,61 @@ struct lvs_conn *lvs_conn_create(struct lvs_conn_table *t, unsigned worker,
 				 const struct lvs_conn_param *p, struct lvs_dest_state *ds,
 				 struct lvs_conn *control, lvs_time_t now)
 {
-	if (!t || !p)
+	uint32_t exp;
+
+	if (!t || !p || worker >= t->nworkers)
 		return NULL;
-	return conn_new(t, worker, p, ds, control, now, LVS_TCP_S_NONE, default_ticks(t, p), false,
-			0);
+	conn_worker_clock(&t->w[worker], now);
+	exp = (uint32_t)t->w[worker].cur_tick + default_ticks(t, p);
+	return conn_new(t, worker, p, ds, control, now, LVS_TCP_S_NONE, exp, exp, false, 0);
+}
+
+/*
+ * lvs_conn_create followed by lvs_conn_update for the packet that made the
+ * connection, in one step: the TCP transition from NONE is looked up
+ * first, so the entry starts in its state, with that state's timeout, and
+ * is bound to ds as active or inactive once (one scheduler update instead
+ * of two).  The result is the same as the two calls.
+ */
+struct lvs_conn *lvs_conn_create_pkt(struct lvs_conn_table *t, unsigned worker,
+				     const struct lvs_conn_param *p, struct lvs_dest_state *ds,
+				     struct lvs_conn *control, enum lvs_conn_dir dir,
+				     const struct lvs_pkt_info *pi, lvs_time_t now)
+{
+	struct lvs_conn *c;
+	uint8_t st = LVS_TCP_S_NONE;
+	uint32_t ticks, exp, arm;
+
+	if (!t || !p || worker >= t->nworkers)
+		return NULL;
+	if (p->flags & LVS_CONN_F_TEMPLATE)
+		return lvs_conn_create(t, worker, p, ds, control, now);
+	if (p->proto == IPPROTO_TCP) {
+		/* The entry's flags as conn_new will set them, for the table. */
+		uint16_t nf = (p->fwd & 3) != LVS_FWD_MASQ ? CONN_F_NOOUTPUT : 0;
+		st = tcp_next(t, tcp_table(dir, nf), pi ? pi->tcp_flags : 0, LVS_TCP_S_NONE);
+		ticks = __atomic_load_n(&t->tcp_ticks[st], __ATOMIC_RELAXED);
+	} else {
+		ticks = __atomic_load_n(&t->udp_ticks, __ATOMIC_RELAXED);
+	}
+	/* The timer is first looked at when a bare lvs_conn_create's would
+	 * be (then moved lazily to the real expiry), so entries are released
+	 * in the same order as with create + update. */
+	conn_worker_clock(&t->w[worker], now);
+	exp = (uint32_t)conn_ns_to_tick(now) + ticks;
+	arm = (uint32_t)t->w[worker].cur_tick + default_ticks(t, p);
+	if ((int32_t)(exp - arm) < 0)
+		arm = exp;
+	c = conn_new(t, worker, p, ds, control, now, st, exp, arm,
+		     p->proto == IPPROTO_TCP && lvs_tcp_state_active[st], 0);
+	if (c && p->proto == IPPROTO_TCP && dir == LVS_DIR_OUTPUT) {
+		/* A reply seen: as tcp_transition, the entry leaves NOOUTPUT. */
+		uint16_t s = conn_seq_lock(c);
+		__atomic_store_n(&c->flags, (uint16_t)(c->flags & ~CONN_F_NOOUTPUT),
+				 __ATOMIC_RELAXED);
+		conn_seq_unlock(c, s);
+	}
+	return c;
 }
 
 static uint32_t ms_to_ticks(uint32_t ms)
@@ -877,7 +747,7 @@ static uint32_t ms_to_ticks(uint32_t ms)
 }
 
 /* Move c to TCP state nxt under its lock, keeping the destination's
- * active/inactive counts in step.  fl_clear: flags to drop at the same time. */
+ * active/inactive counts in step.  fl: the flags to store with it. */
 static void conn_set_state_locked(struct lvs_conn *c, uint8_t nxt, uint16_t fl)
 {
 	uint8_t cur = c->state;
@@ -897,8 +767,8 @@ static void conn_set_state_locked(struct lvs_conn *c, uint8_t nxt, uint16_t fl)
 }
 
 /* Store a new expiry and move the timer if that made it earlier. */
-static void conn_set_expiry(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
-			    uint32_t nexp)
+static inline void conn_set_expiry(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+				   uint32_t nexp)
 {
 	uint32_t old = __atomic_load_n(&c->expires, __ATOMIC_RELAXED);
 
@@ -943,35 +813,30 @@ struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
 		conn_set_expiry(t, worker, c, (uint32_t)conn_ns_to_tick(now) + ticks);
 		return c;
 	}
+	conn_worker_clock(&t->w[worker], now);
 	if (tmpl && !p->timeout) {
 		struct lvs_conn_param q = *p;
 		q.timeout = (ci->expires_ms + 999) / 1000;
-		return conn_new(t, worker, &q, ci->dest, NULL, now, 0, ticks, false,
-				LVS_CONN_F_SYNCED);
+		return conn_new(t, worker, &q, ci->dest, NULL, now, 0,
+				(uint32_t)t->w[worker].cur_tick + ticks,
+				(uint32_t)t->w[worker].cur_tick + ticks, false, LVS_CONN_F_SYNCED);
 	}
-	return conn_new(t, worker, p, ci->dest, NULL, now, st, ticks,
+	ticks += (uint32_t)t->w[worker].cur_tick;
+	return conn_new(t, worker, p, ci->dest, NULL, now, st, ticks, ticks,
 			!tmpl && p->proto == IPPROTO_TCP && lvs_tcp_state_active[st],
 			LVS_CONN_F_SYNCED);
 }
 
 /* ----------------------------------------------------- data path updates */
 
-static inline unsigned tcp_table(enum lvs_conn_dir dir, uint16_t fl)
-{
-	if (dir == LVS_DIR_OUTPUT)
-		return 1;
-	if (dir == LVS_DIR_INPUT_ONLY || (fl & CONN_F_NOOUTPUT))
-		return 2;
-	return 0;
-}
-
 /* Slow path of a TCP packet that changes the state: redo the transition
  * under the entry lock (another worker may have moved it meanwhile). */
-static uint8_t tcp_transition(struct lvs_conn *c, enum lvs_conn_dir dir, uint8_t tcp_flags)
+static uint8_t tcp_transition(const struct lvs_conn_table *t, struct lvs_conn *c,
+			      enum lvs_conn_dir dir, uint8_t tcp_flags)
 {
 	uint16_t s = conn_seq_lock(c);
 	uint16_t fl = c->flags;
-	uint8_t nxt = conn_tcp_next(tcp_table(dir, fl), tcp_flags, c->state);
+	uint8_t nxt = tcp_next(t, tcp_table(dir, fl), tcp_flags, c->state);
 
 	if (dir == LVS_DIR_OUTPUT)
 		fl &= (uint16_t)~CONN_F_NOOUTPUT;
@@ -980,10 +845,10 @@ static uint8_t tcp_transition(struct lvs_conn *c, enum lvs_conn_dir dir, uint8_t
 	return nxt;
 }
 
-void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
-		     enum lvs_conn_dir dir, const struct lvs_pkt_info *pi, lvs_time_t now)
+static inline void conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+			       uint16_t fl, enum lvs_conn_dir dir, uint8_t tcp_flags,
+			       lvs_time_t now)
 {
-	uint16_t fl = conn_flags_load(c);
 	uint32_t ticks;
 
 	if (LVS_UNLIKELY(fl & LVS_CONN_F_TEMPLATE)) {
@@ -991,12 +856,11 @@ void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn 
 		return;
 	}
 	if (c->proto == IPPROTO_TCP) {
-		uint8_t tf = pi ? pi->tcp_flags : 0;
 		uint8_t cur = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
-		uint8_t nxt = conn_tcp_next(tcp_table(dir, fl), tf, cur);
+		uint8_t nxt = tcp_next(t, tcp_table(dir, fl), tcp_flags, cur);
 		if (LVS_UNLIKELY(nxt != cur ||
 				 (dir == LVS_DIR_OUTPUT && (fl & CONN_F_NOOUTPUT))))
-			nxt = tcp_transition(c, dir, tf);
+			nxt = tcp_transition(t, c, dir, tcp_flags);
 		ticks = __atomic_load_n(&t->tcp_ticks[nxt], __ATOMIC_RELAXED);
 	} else {
 		ticks = __atomic_load_n(&t->udp_ticks, __ATOMIC_RELAXED);
@@ -1004,6 +868,42 @@ void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn 
 	if (LVS_UNLIKELY(fl & CONN_F_DYING))
 		return;
 	conn_set_expiry(t, worker, c, (uint32_t)conn_ns_to_tick(now) + ticks);
+}
+
+void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+		     enum lvs_conn_dir dir, const struct lvs_pkt_info *pi, lvs_time_t now)
+{
+	conn_update(t, worker, c, conn_flags_load(c), dir, pi ? pi->tcp_flags : 0, now);
+}
+
+struct lvs_dest_state *lvs_conn_hit(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+				    bool reply, const struct lvs_pkt_info *pi, lvs_time_t now,
+				    uint8_t *fwd, union lvs_addr *addr, uint16_t *port)
+{
+	uint16_t fl = conn_flags_load(c);
+	uint8_t f = (uint8_t)((c->bits & CONN_B_FWD_MASK) >> CONN_B_FWD_SHIFT);
+	enum lvs_conn_dir dir;
+
+	*fwd = f;
+	if (reply) {
+		if (f != LVS_FWD_MASQ)
+			return __atomic_load_n(&c->dest, __ATOMIC_RELAXED);
+		if (LVS_UNLIKELY(fl & CONN_F_EXT))
+			*addr = conn_ext_of(t, c)->vaddr;
+		else
+			lvs_addr_set4(addr, c->vaddr);
+		*port = c->vport;
+		dir = LVS_DIR_OUTPUT;
+	} else {
+		if (LVS_UNLIKELY(fl & CONN_F_EXT))
+			*addr = conn_ext_of(t, c)->daddr;
+		else
+			lvs_addr_set4(addr, c->daddr);
+		*port = c->dport;
+		dir = f == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY;
+	}
+	conn_update(t, worker, c, fl, dir, pi->tcp_flags, now);
+	return __atomic_load_n(&c->dest, __ATOMIC_RELAXED);
 }
 
 void lvs_conn_touch(struct lvs_conn_table *t, struct lvs_conn *c, lvs_time_t now)
@@ -1087,6 +987,13 @@ bool conn_release(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx)
 		w->fr_head = idx;
 	w->fr_tail = idx;
 	w->fr_n++;
+	if (fl & CONN_F_EXT) {
+		/* The slot waits out the grace period with its entry (readers may
+		 * still compare its addresses); the entry keeps naming it. */
+		struct conn_v6_list one = { c->daddr, c->daddr, 1 };
+		t->v6_link[c->daddr] = 0;
+		v6_list_cat(t, &w->fr_v6, &one);
+	}
 	__atomic_store_n(&w->live, w->live - 1, __ATOMIC_RELAXED);
 	return true;
 }
@@ -1127,7 +1034,7 @@ void lvs_conn_dest_addr(const struct lvs_conn_table *t, const struct lvs_conn *c
 			union lvs_addr *daddr, uint16_t *dport)
 {
 	if (conn_flags_load(c) & CONN_F_EXT)
-		*daddr = t->ext[conn_idx(t, c)].daddr;
+		*daddr = conn_ext_of(t, c)->daddr;
 	else
 		lvs_addr_set4(daddr, c->daddr);
 	*dport = c->dport;
@@ -1137,7 +1044,7 @@ void lvs_conn_virt_addr(const struct lvs_conn_table *t, const struct lvs_conn *c
 			union lvs_addr *vaddr, uint16_t *vport)
 {
 	if (conn_flags_load(c) & CONN_F_EXT)
-		*vaddr = t->ext[conn_idx(t, c)].vaddr;
+		*vaddr = conn_ext_of(t, c)->vaddr;
 	else
 		lvs_addr_set4(vaddr, c->vaddr);
 	*vport = c->vport;
@@ -1158,7 +1065,7 @@ void conn_fill_info(const struct lvs_conn_table *t, const struct lvs_conn *c, ui
 	out->p.cport = c->cport;
 	out->p.vport = c->vport;
 	out->p.dport = c->dport;
-	entry_addrs(t, c, &out->p.caddr, &out->p.vaddr, &out->p.daddr);
+	conn_entry_addrs(t, c, &out->p.caddr, &out->p.vaddr, &out->p.daddr);
 	if (fl & LVS_CONN_F_TEMPLATE)
 		out->p.timeout = c->control;
 	else if (c->proto == IPPROTO_TCP)

@@ -10,8 +10,11 @@
  *
  * Memory: preallocated to a fixed maximum at creation; when full, creating
  * a new entry fails (the caller counts LVS_DROP_CONN_TABLE_FULL) and existing
- * entries are untouched.  An IPv4 entry is one 64-byte cache line; IPv6
- * addresses live in a parallel array.
+ * entries are untouched.  A connection is one 64-byte cache line; an IPv6
+ * one (either side IPv6) also takes a slot of a separate IPv6 address pool
+ * (lvs_conn_table_v6_bytes), which has its own maximum: when the pool is
+ * exhausted new IPv6 connections fail the same way while IPv4 ones (and
+ * every existing flow) go on.
  *
  * Concurrency: several workers share one table.  Lookups take no lock;
  * inserts and deletes contend only per hash bucket; an entry is reused only
@@ -85,16 +88,35 @@ struct lvs_conn_info {
 struct lvs_conn;         /* a 64-byte entry, layout private to conn.c */
 struct lvs_conn_table;
 
+/* A table for max_conns connections (templates included), any of which
+ * may be IPv6 (the IPv6 pool has max_conns slots). */
 struct lvs_conn_table *lvs_conn_table_new(uint32_t max_conns, uint32_t nworkers);
+/* The same with at most max_v6 IPv6 connections at once (0: none; more
+ * than max_conns is max_conns).  The pool is address space mapped as it is
+ * used, so a large max_v6 costs memory only when that many IPv6
+ * connections are alive at once. */
+struct lvs_conn_table *lvs_conn_table_new_v6(uint32_t max_conns, uint32_t max_v6,
+					     uint32_t nworkers);
 void lvs_conn_table_free(struct lvs_conn_table *t);
 uint32_t lvs_conn_table_max(const struct lvs_conn_table *t);
+uint32_t lvs_conn_table_v6_max(const struct lvs_conn_table *t);
 uint32_t lvs_conn_table_count(const struct lvs_conn_table *t); /* live entries */
-/* Bytes of memory per entry (both arrays) and in total. */
+/*
+ * Memory, part by part: entry_bytes is what one connection takes (an IPv4
+ * connection takes nothing else; 64), v6_bytes what an IPv6 connection
+ * takes on top in the IPv6 pool, bucket_bytes the bucket heads of both
+ * tables (a power of two >= max_conns buckets, 4 bytes per table each).
+ * mem_bytes is the whole table as reserved: entries, the full IPv6 pool,
+ * buckets and the per-worker wheels (pages are mapped on first use unless
+ * prefaulted).
+ */
 size_t lvs_conn_table_entry_bytes(const struct lvs_conn_table *t);
+size_t lvs_conn_table_v6_bytes(const struct lvs_conn_table *t);
+size_t lvs_conn_table_bucket_bytes(const struct lvs_conn_table *t);
 size_t lvs_conn_table_mem_bytes(const struct lvs_conn_table *t);
 
-/* Map the table's memory now (entries and buckets; the IPv6 address array
- * too if ipv6) so the data path never takes a page fault on first use.
+/* Map the table's memory now (entries and buckets; the IPv6 pool too if
+ * ipv6) so the data path never takes a page fault on first use.
  * Control path, right after creation; costs the RSS of the whole table. */
 int lvs_conn_table_prefault(struct lvs_conn_table *t, bool ipv6);
 
@@ -129,6 +151,18 @@ struct lvs_conn *lvs_conn_create(struct lvs_conn_table *t, unsigned worker,
 				 struct lvs_conn *control, lvs_time_t now);
 
 /*
+ * lvs_conn_create and then lvs_conn_update(dir, pi) for the packet that
+ * starts the connection, in one step with the same result: the entry is
+ * created in the state (and with the timeout) that packet gives it and is
+ * bound to ds once, as active or not, instead of inactive then moved.
+ * Templates (p->flags) are created as by lvs_conn_create.  Data path.
+ */
+struct lvs_conn *lvs_conn_create_pkt(struct lvs_conn_table *t, unsigned worker,
+				     const struct lvs_conn_param *p, struct lvs_dest_state *ds,
+				     struct lvs_conn *control, enum lvs_conn_dir dir,
+				     const struct lvs_pkt_info *pi, lvs_time_t now);
+
+/*
  * A packet of connection c passed in direction dir: run the protocol state
  * machine (TCP flags from pi), move the destination between active and
  * inactive accounting, and restart the timer with the new state's timeout.
@@ -136,6 +170,20 @@ struct lvs_conn *lvs_conn_create(struct lvs_conn_table *t, unsigned worker,
  */
 void lvs_conn_update(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
 		     enum lvs_conn_dir dir, const struct lvs_pkt_info *pi, lvs_time_t now);
+/*
+ * A packet of a known connection c (not a template), in one call: reply
+ * false for a packet from the client, true for one from the real server.
+ * *fwd gets the entry's forwarding method.  A reply on a connection that
+ * is not NAT is left alone (replies bypass the director; the caller hands
+ * the packet on).  Otherwise runs lvs_conn_update for direction
+ * LVS_DIR_INPUT (NAT) / LVS_DIR_INPUT_ONLY (others) or LVS_DIR_OUTPUT and
+ * fills what the transform needs: the destination's address and port for a
+ * client packet, the virtual address and port for a reply.  Returns the
+ * entry's destination state (may be NULL).  Data path.
+ */
+struct lvs_dest_state *lvs_conn_hit(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c,
+				    bool reply, const struct lvs_pkt_info *pi, lvs_time_t now,
+				    uint8_t *fwd, union lvs_addr *addr, uint16_t *port);
 /* Restart a template's timer (it was used to pin a new connection). */
 void lvs_conn_touch(struct lvs_conn_table *t, struct lvs_conn *c, lvs_time_t now);
 /* Expire c at the next timer run (e.g. its destination became unusable). */
@@ -186,6 +234,43 @@ unsigned lvs_conn_lookup_in_burst(struct lvs_conn_table *t, const struct lvs_con
 				  unsigned n, struct lvs_conn **res);
 unsigned lvs_conn_lookup_out_burst(struct lvs_conn_table *t, const struct lvs_conn_key *k,
 				   unsigned n, struct lvs_conn **res);
+/*
+ * The director's burst lookup, split in stages so the caller can put a
+ * packet's worth of its own work between them and every cache miss of a
+ * burst overlaps: start hashes a parsed packet and prefetches its bucket;
+ * fetch, a few packets later, reads the bucket and prefetches the first
+ * entry; check (optional), a few packets later again, compares that entry
+ * and, when it is not the one, prefetches the next of the chain; finish
+ * gives the result.  finish returns what lvs_conn_lookup_in(packet's
+ * saddr, sport, daddr, dport) returns, and when that is NULL, sets *out to
+ * what lvs_conn_lookup_out (same tuple) returns.  `replies`: do the same
+ * for the reply (out) table from the start (the caller has seen NAT
+ * replies or new flows lately; otherwise the out table is read only by
+ * finish, on a miss).  Slot i of st holds one packet, each slot in stage
+ * order; pi must stay as parsed until finish.  lvs_conn_lookup_unchanged
+ * (between fetch and finish) tells whether slot i's buckets are still as
+ * fetch read them: if not, an entry was inserted since and finish may
+ * miss it, look up again.
+ */
+struct lvs_conn_burst {
+	uint32_t b[LVS_CONN_BURST_MAX];  /* bucket */
+	uint32_t ih[LVS_CONN_BURST_MAX]; /* first entries as read by fetch */
+	uint32_t oh[LVS_CONN_BURST_MAX];
+	uint32_t iw[LVS_CONN_BURST_MAX]; /* in chain: where the walk goes on */
+	uint32_t ow[LVS_CONN_BURST_MAX]; /* out chain: the same */
+	uint8_t hit[LVS_CONN_BURST_MAX]; /* what check found (private to conn.c) */
+};
+void lvs_conn_lookup_start(const struct lvs_conn_table *t, struct lvs_conn_burst *st, unsigned i,
+			   const struct lvs_pkt_info *pi, bool replies);
+void lvs_conn_lookup_fetch(const struct lvs_conn_table *t, struct lvs_conn_burst *st, unsigned i,
+			   bool replies);
+void lvs_conn_lookup_check(const struct lvs_conn_table *t, struct lvs_conn_burst *st, unsigned i,
+			   const struct lvs_pkt_info *pi);
+struct lvs_conn *lvs_conn_lookup_finish(const struct lvs_conn_table *t, struct lvs_conn_burst *st,
+					unsigned i, const struct lvs_pkt_info *pi,
+					struct lvs_conn **out);
+bool lvs_conn_lookup_unchanged(const struct lvs_conn_table *t, const struct lvs_conn_burst *st,
+			       unsigned i);
 /* Warm the cache for a lookup coming a few packets later (burst loops). */
 void lvs_conn_prefetch_in(const struct lvs_conn_table *t, uint8_t af, uint8_t proto,
 			  const union lvs_addr *caddr, uint16_t cport,

@@ -1,20 +1,25 @@
 /*
  * conn_priv.h - private layout of the connection table, shared by conn.c
- * (table, hashing, lookups, lifetime), conn_timer.c (per-worker timer
- * wheels, expiry) and conn_proto.c (TCP state tables).  Nothing outside
- * those three files may include it.
+ * (table, memory, creation, updates, release), conn_timer.c (per-worker timer
+ * wheels, expiry), conn_lookup.c (hash chains and lookups) and
+ * conn_proto.c (TCP state tables).  Nothing outside those files may
+ * include it.
  *
  * Memory model, in short:
  *   - entries live in one preallocated array and are named by 32-bit
  *     indices; index 0 is a never-used sentinel so that 0 means "none" and
  *     freshly calloc'ed (untouched, lazily mapped) memory is a valid empty
  *     state for bucket heads, wheel slots and links;
- *   - hash chains are RCU-style singly linked lists: writers link and
- *     unlink under a striped bucket spinlock and publish with release
- *     stores, readers walk without any lock.  A removed entry keeps its
- *     next link and is reused only after every worker passed a quiescent
- *     point (epoch scheme), so a reader inside a removed entry can always
- *     finish its walk;
+ *   - hash chains are RCU-style singly linked lists: an insert pushes at
+ *     the head with one compare-and-swap, an unlink holds the bucket's lock
+ *     bit (bit 31 of the head word, so the lock costs no extra cache line)
+ *     and publishes with release stores; readers walk without any lock and
+ *     ignore the bit.  A removed entry keeps its next link and is reused
+ *     only after every worker passed a quiescent point (epoch scheme), so a
+ *     reader inside a removed entry can always finish its walk;
+ *   - IPv6 addresses live in a separate pool of 48-byte slots, taken only
+ *     by IPv6 (or IPv6-destination) entries and named from the entry; a
+ *     released slot goes through the same epoch limbo as its entry;
  *   - each entry has a 16-bit sequence word: odd while a writer holds it
  *     (creation, TCP state transition, free), which both serialises the
  *     rare state changes between workers and lets the listing skip torn
@@ -72,10 +77,22 @@
 /* tprev of the first entry of a wheel slot: this bit | slot index. */
 #define CONN_TPREV_HEAD 0x80000000u
 
+/* Bucket head word: entry index | this bit while an unlink holds it. */
+#define CONN_HEAD_LOCK 0x80000000u
+
+/* IPv6 pool slots are handed to workers in chunks of this many. */
+#define CONN_V6_CHUNK 32u
+/* Memory one IPv6 connection takes in the pool: the slot and its link. */
+#define CONN_V6_SLOT_BYTES (sizeof(struct conn_ext) + sizeof(uint32_t))
+
 /*
- * One entry: exactly one cache line for IPv4.  Addresses are the IPv4
- * address, or for IPv6 (CONN_F_EXT) the xor of the four words, which
- * rejects almost every non-matching entry without touching the ext array.
+ * One entry: exactly one cache line.  caddr / vaddr are the IPv4 address,
+ * or for an entry with CONN_F_EXT the xor of the address's four words,
+ * which rejects almost every non-matching entry without touching the
+ * pool.  daddr is the IPv4 destination, or for CONN_F_EXT the index of the
+ * entry's IPv6 pool slot (which keeps all three full addresses); a
+ * released entry keeps flags and slot until the slot is handed back after
+ * the grace period.
  */
 struct lvs_conn {
 	uint32_t in_next;  /* in-table chain (client side key) */
@@ -103,15 +120,21 @@ struct lvs_conn {
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct lvs_conn) == 64, "a connection entry is one cache line");
 
-/* Full addresses of an entry with CONN_F_EXT (48 bytes). */
+/* Full addresses of an entry with CONN_F_EXT: one IPv6 pool slot. */
 struct conn_ext {
 	union lvs_addr caddr, vaddr, daddr;
 };
 _Static_assert(sizeof(struct conn_ext) == 48, "ext entry is 48 bytes");
 
+/* A list of released IPv6 pool slots linked through v6_link. */
+struct conn_v6_list {
+	uint32_t head, tail, n;
+};
+
 struct conn_limbo_batch {
 	uint32_t head, tail, n;
-	uint64_t epoch; /* reusable once every worker observed >= epoch */
+	struct conn_v6_list v6; /* slots released with these entries */
+	uint64_t epoch;         /* reusable once every worker observed >= epoch */
 };
 
 /* Per-worker state.  The first part is touched by the owner only. */
@@ -124,6 +147,8 @@ struct conn_worker {
 	bool started;
 	uint32_t pend_kicks;    /* kicks popped but not yet processed */
 	uint32_t fr_head, fr_tail, fr_n; /* freed during this expire run */
+	struct conn_v6_list fr_v6;       /* their IPv6 slots */
+	uint32_t v6_free, v6_count;      /* IPv6 slots ready for this worker */
 	uint32_t lb_first, lb_count;
 	struct conn_limbo_batch limbo[CONN_LIMBO_RING];
 	uint32_t qcalls;
@@ -140,20 +165,23 @@ struct conn_mem {
 
 struct lvs_conn_table {
 	struct lvs_conn *ents;      /* max + 1 entries, [0] unused */
-	struct conn_ext *ext;       /* parallel to ents */
-	uint32_t *in_heads, *out_heads;
-	struct lvs_spinlock *in_locks, *out_locks;
+	uint32_t *heads;            /* bucket b: in chain [b], out chain [nb + b];
+				     * each CONN_HEAD_LOCK | first entry */
+	struct conn_ext *v6;        /* IPv6 pool: v6_max + 1 slots, [0] unused */
+	uint32_t *v6_link;          /* free / limbo list links of the pool */
 	uint32_t max;
+	uint32_t v6_max;
 	uint32_t hmask;             /* buckets - 1 */
-	uint32_t lock_shift;        /* bucket >> lock_shift = lock index */
 	uint32_t nworkers;
 	uint64_t seed;
-	struct conn_mem ents_mem, ext_mem, heads_mem;
+	struct conn_mem ents_mem, v6_mem, heads_mem;
 	struct conn_worker *w;
 	size_t mem_bytes;
 
 	/* Timeouts, in ticks (read relaxed by the data path). */
 	uint32_t tcp_ticks[LVS_TCP_S_LAST];
+	/* lvs_tcp_trans by table, conn_tcp_flag_idx() and current state. */
+	uint8_t tcp_next[3][16][LVS_TCP_S_LAST];
 	uint32_t udp_ticks;
 	struct lvs_timeouts to_sec;
 
@@ -164,6 +192,8 @@ struct lvs_conn_table {
 	struct lvs_spinlock pool_lock __attribute__((aligned(64)));
 	uint32_t pool_batches;      /* stack of full free batches */
 	uint32_t virgin;            /* next never-used index (atomic) */
+	struct conn_v6_list v6_pool;/* released IPv6 slots past their grace period */
+	uint32_t v6_virgin;         /* next never-used IPv6 slot (atomic) */
 	uint64_t epoch __attribute__((aligned(64)));
 };
 
@@ -190,6 +220,12 @@ static inline int conn_tcp_row(uint8_t tcp_flags)
 	return -1;
 }
 
+/* The flag bits that choose a row (FIN SYN RST ACK) packed into 4 bits. */
+static inline unsigned conn_tcp_flag_idx(uint8_t tcp_flags)
+{
+	return (tcp_flags & 0x07u) | ((tcp_flags >> 1) & 0x08u);
+}
+
 static inline uint8_t conn_tcp_next(unsigned table, uint8_t tcp_flags, uint8_t cur)
 {
 	int row = conn_tcp_row(tcp_flags);
@@ -197,6 +233,108 @@ static inline uint8_t conn_tcp_next(unsigned table, uint8_t tcp_flags, uint8_t c
 	if (row < 0 || cur >= LVS_TCP_S_LAST)
 		return LVS_TCP_S_CLOSE;
 	return lvs_tcp_trans[table][row][cur];
+}
+
+/* ---- hashing and bucket heads (conn.c, conn_lookup.c) ---- */
+
+#define CONN_HK1 0x9e3779b97f4a7c15ull
+#define CONN_HK2 0xbf58476d1ce4e5b9ull
+#define CONN_HP0 0xa0761d6478bd642full
+#define CONN_HP1 0xe7037ed1a0b428dbull
+#define CONN_HP2 0x8ebc6af09c88c6e3ull
+#define CONN_HP3 0x589965cc75374cc3ull
+
+/* 64x64->128 multiply folded to 64 bits: every input bit reaches every
+ * output bit in one multiply (the wyhash "mum" step). */
+static inline uint64_t conn_mum(uint64_t x, uint64_t y)
+{
+	__uint128_t m = (__uint128_t)x * y;
+
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+static inline uint64_t conn_addr_lo(const union lvs_addr *a)
+{
+	return ((uint64_t)a->w[1] << 32) | a->w[0];
+}
+
+static inline uint64_t conn_addr_hi(const union lvs_addr *a)
+{
+	return ((uint64_t)a->w[3] << 32) | a->w[2];
+}
+
+/*
+ * Hash of a two-address, two-port key: one wide multiply of the address
+ * word (seeded) by the ports word, then a short xorshift-multiply so the
+ * low bits used as the bucket index see all of it.  IPv6 first folds each
+ * address with a wide multiply of its halves.  The ports word always has
+ * bits of CONN_HP1 left in bits 16..31, so it is never zero.  A plain
+ * multiply-xor of the two words is not enough: addresses and ports in
+ * network order vary in their top bits, which a multiply cannot carry
+ * down (measured: 1M clients x 16 ports gave chains of 64).
+ */
+static inline uint64_t conn_key_hash(uint64_t seed, bool v6, const union lvs_addr *x,
+				const union lvs_addr *y, uint16_t px, uint16_t py, uint8_t proto)
+{
+	uint64_t b = ((uint64_t)px << 48) | ((uint64_t)py << 32) | ((uint64_t)proto << 8) | v6;
+	uint64_t a, h;
+
+	if (LVS_LIKELY(!v6))
+		a = ((uint64_t)x->w[0] << 32) | y->w[0];
+	else
+		a = conn_mum(conn_addr_lo(x) ^ CONN_HP2, conn_addr_hi(x) ^ CONN_HP3) ^
+		    conn_mum(conn_addr_lo(y) ^ CONN_HP3, conn_addr_hi(y) ^ CONN_HP2) * CONN_HK1;
+	h = conn_mum(a ^ seed ^ CONN_HP0, b ^ CONN_HP1);
+	h ^= h >> 29;
+	h *= CONN_HK2;
+	h ^= h >> 32;
+	return h;
+}
+
+/* What an entry stores for an address: itself for IPv4, a fold for IPv6. */
+static inline uint32_t conn_addr_fold(const union lvs_addr *a)
+{
+	return a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
+}
+
+static inline bool conn_is_v6(uint8_t af)
+{
+	return af == AF_INET6;
+}
+
+/*
+ * One hash for both tables: a packet's in key (caddr, cport, vaddr, vport)
+ * and out key (daddr, dport, caddr, cport) are both its (saddr, sport,
+ * daddr, dport), so its two lookups use the same bucket number b, in two
+ * arrays: heads[b] (in) and heads[nb + b] (out).  Kept apart rather than
+ * interleaved, client-side lookups (most packets) touch half the memory.
+ */
+static inline uint32_t conn_key_bucket(const struct lvs_conn_table *t, bool v6, uint8_t proto,
+				  const union lvs_addr *s, uint16_t sport, const union lvs_addr *d,
+				  uint16_t dport)
+{
+	return (uint32_t)conn_key_hash(t->seed, v6, s, d, sport, dport, proto) & t->hmask;
+}
+
+static inline uint32_t *conn_head_in(const struct lvs_conn_table *t, uint32_t b)
+{
+	return &t->heads[b];
+}
+
+static inline uint32_t *conn_head_out(const struct lvs_conn_table *t, uint32_t b)
+{
+	return &t->heads[(size_t)t->hmask + 1 + b];
+}
+
+static inline uint32_t conn_head_load(const uint32_t *h)
+{
+	return __atomic_load_n(h, __ATOMIC_ACQUIRE) & ~CONN_HEAD_LOCK;
+}
+
+static inline const struct conn_ext *conn_ext_of(const struct lvs_conn_table *t,
+						 const struct lvs_conn *c)
+{
+	return &t->v6[c->daddr];
 }
 
 /* ---- shared helpers ---- */
@@ -250,11 +388,24 @@ static inline void conn_seq_unlock(struct lvs_conn *c, uint16_t s)
 /* conn_timer.c */
 void conn_wheel_insert(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx,
 		       uint64_t min_slot);
+/* The same into the slot of tick `when` rather than of c->expires (an
+ * entry whose timer is first looked at before its expiry). */
+void conn_wheel_insert_at(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx,
+			  uint32_t when, uint64_t min_slot);
 void conn_wheel_unlink(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx);
 void conn_worker_clock(struct conn_worker *w, lvs_time_t now);
 /* The expiry of c became earlier: move its timer (owner) or ask the owner
  * to (anyone else). */
 void conn_timer_shorten(struct lvs_conn_table *t, unsigned worker, struct lvs_conn *c);
+
+/* conn_lookup.c */
+/* Push idx on a chain (head: one of heads[], link: its in_next/out_next). */
+void conn_chain_insert(uint32_t *head, uint32_t *link, uint32_t idx);
+/* Unlink idx from both chains. */
+void conn_unhash(struct lvs_conn_table *t, uint32_t idx);
+/* The entry's own addresses, full width. */
+void conn_entry_addrs(const struct lvs_conn_table *t, const struct lvs_conn *c,
+		      union lvs_addr *caddr, union lvs_addr *vaddr, union lvs_addr *daddr);
 
 /* conn.c */
 /* Release an expired entry: unhash, unbind, hook, limbo.  Owner only.

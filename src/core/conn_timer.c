@@ -41,8 +41,15 @@ void conn_worker_clock(struct conn_worker *w, lvs_time_t now)
 void conn_wheel_insert(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx,
 		       uint64_t min_slot)
 {
+	conn_wheel_insert_at(t, w, idx, __atomic_load_n(&conn_at(t, idx)->expires, __ATOMIC_RELAXED),
+			     min_slot);
+}
+
+void conn_wheel_insert_at(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx,
+			  uint32_t when, uint64_t min_slot)
+{
 	struct lvs_conn *c = conn_at(t, idx);
-	int32_t d = (int32_t)(__atomic_load_n(&c->expires, __ATOMIC_RELAXED) - (uint32_t)w->cur_tick);
+	int32_t d = (int32_t)(when - (uint32_t)w->cur_tick);
 	int64_t tk = (int64_t)w->cur_tick + d;
 	uint64_t slot = tk < 0 ? 0 : (uint64_t)tk >> CONN_SLOT_SHIFT;
 	uint64_t max_slot = w->next_slot + CONN_WHEEL_SLOTS - 1;

@@ -13,6 +13,14 @@
  * on the client's network (netmask) and the service pins new connections
  * to the server chosen first, and lives for the -p timeout after its last
  * connection.
+ *
+ * Speed (measured by bench/bench_core.c): the burst path parses the common
+ * frame shape itself (parse_fast), spreads the stages of each connection
+ * lookup over the parsing of the following packets so that the cache
+ * misses of a burst (bucket, entry, next entry of the chain) overlap with
+ * work, takes the snapshot once per burst, and creates a connection with
+ * its first packet's state applied (one scheduler update,
+ * lvs_conn_create_pkt).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -109,27 +117,33 @@ static enum lvs_verdict finish(struct lvs_worker *w, enum lvs_verdict v, enum lv
 	return v;
 }
 
+/* A connection entry without a destination (a synced entry whose
+ * server the backup does not know yet) has nowhere to go. */
+static enum lvs_verdict no_dest(struct lvs_worker *w, enum lvs_drop *why)
+{
+	return drop(w, LVS_DROP_NO_DEST, why);
+}
+
 /* Packet of a known connection from the client side. */
 static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
 				 lvs_time_t now, enum lvs_drop *why)
 {
 	struct lvs_director *d = w->d;
-	struct lvs_dest_state *ds = lvs_conn_dest(c);
+	const struct lvs_pkt_info *pi = &p->pi;
+	struct lvs_dest_state *ds;
 	struct lvs_flow f;
-	uint32_t bytes = p->pi.l3_len;
 
-	f.af = p->pi.af;
-	f.proto = p->pi.proto;
-	f.fwd = lvs_conn_fwd(c);
-	f.caddr = p->pi.saddr;
-	f.cport = p->pi.sport;
-	f.vaddr = p->pi.daddr;
-	f.vport = p->pi.dport;
-	lvs_conn_dest_addr(d->ct, c, &f.daddr, &f.dport);
+	ds = lvs_conn_hit(d->ct, w->id, c, false, pi, now, &f.fwd, &f.daddr, &f.dport);
+	if (LVS_UNLIKELY(!ds))
+		return no_dest(w, why);
+	f.af = pi->af;
+	f.proto = pi->proto;
+	f.caddr = pi->saddr;
+	f.cport = pi->sport;
+	f.vaddr = pi->daddr;
+	f.vport = pi->dport;
 	flow_from_dest(&f, ds);
-	lvs_conn_update(d->ct, w->id, c, f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY,
-			&p->pi, now);
-	count_in(w, ds, bytes);
+	count_in(w, ds, pi->l3_len);
 	return finish(w, xmit_to_server(d, p, &f, why), why);
 }
 
@@ -138,26 +152,26 @@ static enum lvs_verdict out_known(struct lvs_worker *w, struct lvs_pkt *p, struc
 				  lvs_time_t now, enum lvs_drop *why)
 {
 	struct lvs_director *d = w->d;
-	struct lvs_dest_state *ds = lvs_conn_dest(c);
+	const struct lvs_pkt_info *pi = &p->pi;
+	struct lvs_dest_state *ds;
 	struct lvs_flow f;
-	uint32_t bytes = p->pi.l3_len;
 
-	if (lvs_conn_fwd(c) != LVS_FWD_MASQ) {
+	ds = lvs_conn_hit(d->ct, w->id, c, true, pi, now, &f.fwd, &f.vaddr, &f.vport);
+	if (f.fwd != LVS_FWD_MASQ) {
 		/* DR/TUN replies do not come through us; let the host have it. */
 		w->pass++;
 		return LVS_V_PASS;
 	}
-	f.af = p->pi.af;
-	f.proto = p->pi.proto;
-	f.fwd = LVS_FWD_MASQ;
-	f.daddr = p->pi.saddr;
-	f.dport = p->pi.sport;
-	f.caddr = p->pi.daddr;
-	f.cport = p->pi.dport;
-	lvs_conn_virt_addr(d->ct, c, &f.vaddr, &f.vport);
+	if (LVS_UNLIKELY(!ds))
+		return no_dest(w, why);
+	f.af = pi->af;
+	f.proto = pi->proto;
+	f.daddr = pi->saddr;
+	f.dport = pi->sport;
+	f.caddr = pi->daddr;
+	f.cport = pi->dport;
 	flow_from_dest(&f, ds);
-	lvs_conn_update(d->ct, w->id, c, LVS_DIR_OUTPUT, &p->pi, now);
-	count_out(w, ds, bytes);
+	count_out(w, ds, pi->l3_len);
 	return finish(w, lvs_xmit_nat_out(p, &f, &d->env, why), why);
 }
 
@@ -247,6 +261,7 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 	struct lvs_dest_state *ds;
 	struct lvs_conn_param cp;
 	struct lvs_flow f;
+	enum lvs_conn_dir dir;
 	uint64_t x;
 
 	if (pi->proto == IPPROTO_TCP && ((pi->tcp_flags & (TCP_SYN | TCP_RST)) != TCP_SYN))
@@ -292,12 +307,11 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 		/* One-packet scheduling: no connection entry is kept. */
 		return finish(w, xmit_to_server(d, p, &f, why), why);
 	}
-	c = lvs_conn_create(d->ct, w->id, &cp, ds, tmpl, now);
+	dir = f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY;
+	c = lvs_conn_create_pkt(d->ct, w->id, &cp, ds, tmpl, dir, pi, now);
 	if (!c)
 		return drop(w, LVS_DROP_CONN_TABLE_FULL, why);
 	w->conns_created++;
-	lvs_conn_update(d->ct, w->id, c, f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY,
-			pi, now);
 	return finish(w, xmit_to_server(d, p, &f, why), why);
 }
 
@@ -372,27 +386,37 @@ static bool frag_to_vip(const struct lvs_snapshot *s, const struct lvs_pkt_info 
 	return false;
 }
 
-/*
- * Everything after parsing.  in_hit: the result of a client-side lookup
- * already done by the burst path (valid when looked_up).
- */
-static enum lvs_verdict process_parsed(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
-				       enum lvs_drop *why, struct lvs_conn *in_hit,
-				       struct lvs_conn *out_hit, bool looked_up)
+/* A packet of a flow no connection knows: a new connection to a
+ * service, or the host's. */
+static enum lvs_verdict process_new(struct lvs_worker *w, struct lvs_pkt *p,
+				    const struct lvs_snapshot *s, lvs_time_t now,
+				    enum lvs_drop *why)
+{
+	const struct lvs_pkt_info *pi = &p->pi;
+	struct lvs_service *svc;
+
+	svc = lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark);
+	if (!svc) {
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	return schedule_new(w, p, svc, now, why);
+}
+
+/* Everything after parsing, with single lookups (s: the snapshot, its
+ * timeouts already synced). */
+static enum lvs_verdict process_parsed(struct lvs_worker *w, struct lvs_pkt *p,
+				       const struct lvs_snapshot *s, lvs_time_t now,
+				       enum lvs_drop *why)
 {
 	struct lvs_director *d = w->d;
-	const struct lvs_snapshot *s;
 	struct lvs_pkt_info *pi = &p->pi;
-	struct lvs_service *svc;
 	struct lvs_conn *c;
 
 	if (pi->af == 0) {
 		w->pass++;
 		return LVS_V_PASS;
 	}
-	s = lvs_model_snapshot(d->model);
-	sync_timeouts(d, s);
-
 	if (pi->proto == IPPROTO_ICMP || pi->proto == IPPROTO_ICMPV6) {
 		if (pi->icmp_is_err && pi->frag != LVS_FRAG_LATER)
 			return icmp_error(w, p, now, why);
@@ -412,22 +436,25 @@ static enum lvs_verdict process_parsed(struct lvs_worker *w, struct lvs_pkt *p, 
 		return LVS_V_PASS;
 	}
 
-	c = looked_up ? in_hit
-		      : lvs_conn_lookup_in(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport,
-					   &pi->daddr, pi->dport);
+	c = lvs_conn_lookup_in(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
+			       pi->dport);
 	if (c)
 		return in_known(w, p, c, now, why);
-	c = looked_up ? out_hit
-		      : lvs_conn_lookup_out(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport,
-					    &pi->daddr, pi->dport);
+	c = lvs_conn_lookup_out(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
+				pi->dport);
 	if (c)
 		return out_known(w, p, c, now, why);
-	svc = lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark);
-	if (!svc) {
-		w->pass++;
-		return LVS_V_PASS;
-	}
-	return schedule_new(w, p, svc, now, why);
+	return process_new(w, p, s, now, why);
+}
+
+/* The snapshot for this packet or burst, with the table's timeouts in
+ * step with it. */
+static const struct lvs_snapshot *snapshot(struct lvs_director *d)
+{
+	const struct lvs_snapshot *s = lvs_model_snapshot(d->model);
+
+	sync_timeouts(d, s);
+	return s;
 }
 
 enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, lvs_time_t now,
@@ -440,9 +467,96 @@ enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, l
 	r = lvs_pkt_parse(p);
 	if (LVS_UNLIKELY(r != LVS_DROP_NONE))
 		return drop(w, r, why);
-	return process_parsed(w, p, now, why, NULL, NULL, false);
+	if (p->pi.af == 0) {
+		w->pass++;
+		return LVS_V_PASS;
+	}
+	return process_parsed(w, p, snapshot(w->d), now, why);
 }
 
+/*
+ * lvs_pkt_parse for the frame most traffic is: untagged Ethernet, IPv4
+ * without options, not a fragment, TCP or UDP.  Every check the parser
+ * makes on such a frame is made here too, and pi comes out identical; a
+ * frame of any other shape, or failing any check, returns false and goes
+ * through lvs_pkt_parse, which finds the drop reason.  Roughly half the
+ * general parser's instructions, on every packet.  (tests/unit/
+ * test_director.c holds the burst path, which uses it, to the packet path,
+ * which does not, on mutated frames.)
+ */
+static inline bool parse_fast(struct lvs_pkt *p)
+{
+	const uint8_t *d = p->data, *h = d + 14, *l4 = h + 20;
+	struct lvs_pkt_info *pi = &p->pi;
+	uint32_t len = p->len, tot, l4len, w[5];
+	uint16_t type, v16;
+	uint64_t sum;
+	uint8_t proto;
+
+	if (len < 14 + 20)
+		return false;
+	memcpy(&type, d + 12, 2);
+	if (type != htons(0x0800) || h[0] != 0x45)
+		return false;
+	memcpy(w, h, 20);
+	memcpy(&v16, h + 2, 2);
+	tot = ntohs(v16);
+	memcpy(&v16, h + 6, 2);
+	/* tot >= 20 + the L4 header checked below; no MF, no offset */
+	if (tot > len - 14 || tot < 20 || (v16 & htons(0x3fff)))
+		return false;
+	/* The header sums to all ones (RFC 1071), as ip4_hdr_sum_ok. */
+	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	if (sum != 0xffff)
+		return false;
+	/* multicast 224/4 or limited broadcast source (RFC 1812 5.3.7) */
+	if ((w[3] & htonl(0xf0000000)) == htonl(0xe0000000) || w[3] == 0xffffffffu)
+		return false;
+	proto = h[9];
+	l4len = tot - 20;
+	if (proto == IPPROTO_TCP) {
+		uint32_t doff = (uint32_t)(l4[12] >> 4) * 4;
+
+		if (l4len < 20 || doff < 20 || doff > l4len ||
+		    ((l4[13] & 0x02) && (l4[13] & 0x05)))
+			return false;
+	} else if (proto == IPPROTO_UDP) {
+		uint16_t ulen;
+
+		if (l4len < 8)
+			return false;
+		memcpy(&ulen, l4 + 4, 2);
+		if (ntohs(ulen) < 8 || ntohs(ulen) > l4len)
+			return false;
+	} else {
+		return false;
+	}
+	memset(pi, 0, sizeof(*pi));
+	pi->eth_type = 0x0800;
+	pi->af = AF_INET;
+	pi->l3_off = 14;
+	pi->l3_len = (uint16_t)tot;
+	pi->ttl = h[8];
+	pi->proto = proto;
+	memcpy(&type, h + 4, 2);
+	pi->frag_id = ntohs(type);
+	pi->ip4_df = (v16 & htons(0x4000)) != 0;
+	pi->l4_off = 34;
+	pi->l4_len = (uint16_t)l4len;
+	if (proto == IPPROTO_TCP)
+		pi->tcp_flags = l4[13];
+	memcpy(&pi->sport, l4, 2);
+	memcpy(&pi->dport, l4 + 2, 2);
+	pi->saddr.w[0] = w[3];
+	pi->daddr.w[0] = w[4];
+	return true;
+}
+
+/* Packets the burst path looks up itself (the others go the single way). */
 static bool burst_lookup_eligible(const struct lvs_pkt_info *pi)
 {
 	return (pi->proto == IPPROTO_TCP || pi->proto == IPPROTO_UDP ||
@@ -450,66 +564,64 @@ static bool burst_lookup_eligible(const struct lvs_pkt_info *pi)
 	       pi->frag != LVS_FRAG_LATER;
 }
 
-void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, unsigned n,
-				lvs_time_t now, enum lvs_verdict *verdict, enum lvs_drop *why)
+/*
+ * The lookup stages (conn.h) run this many packets apart in pass 1: fetch
+ * (read the bucket, prefetch the first entry) after start (hash, prefetch
+ * the bucket), check (compare the first entry, prefetch the next) after
+ * fetch.  Eight packets of parsing (~250 ns here) cover a memory access;
+ * measured against 3, 6, 10 and 16.
+ */
+#define BURST_FETCH_LAG 8
+#define BURST_CHECK_LAG 8
+
+/*
+ * One chunk (n <= LVS_DIRECTOR_BURST).  Pass 1 parses each packet, starts
+ * its lookup, and runs the later stages of the packets BURST_FETCH_LAG and
+ * twice that earlier; the stages not run yet follow (the checks one per
+ * packet of pass 2, still ahead of their packets).  Pass 2 finishes each
+ * lookup and processes the packet, in order.
+ */
+static void process_chunk(struct lvs_worker *w, struct lvs_pkt **pkts, unsigned n,
+			  lvs_time_t now, enum lvs_verdict *verdict, enum lvs_drop *why)
 {
 	struct lvs_director *d = w->d;
-	struct lvs_conn_key keys[LVS_DIRECTOR_BURST];
-	struct lvs_conn *hits[LVS_DIRECTOR_BURST], *outs[LVS_DIRECTOR_BURST];
-	struct lvs_conn_key okeys[LVS_DIRECTOR_BURST];
-	uint8_t slot[LVS_DIRECTOR_BURST], oslot[LVS_DIRECTOR_BURST];
+	const struct lvs_snapshot *s = snapshot(d);
+	struct lvs_conn_burst st;
+	const struct lvs_pkt_info *kp[LVS_DIRECTOR_BURST];
+	uint8_t slot[LVS_DIRECTOR_BURST];
 	enum lvs_drop perr[LVS_DIRECTOR_BURST];
-	unsigned nk = 0, no = 0;
+	/* The reply table is looked at early when at least a quarter of the
+	 * last burst needed it (NAT replies, new flows): for the others that
+	 * is a cache line fetched for nothing. */
+	bool replies = w->burst_hint * 4 >= n;
+	unsigned nk = 0, fetched = 0, checked = 0, reply_table = 0;
 	uint64_t created;
 
-	while (n > LVS_DIRECTOR_BURST) {
-		lvs_director_process_burst(w, pkts, LVS_DIRECTOR_BURST, now, verdict, why);
-		pkts += LVS_DIRECTOR_BURST;
-		verdict += LVS_DIRECTOR_BURST;
-		why += LVS_DIRECTOR_BURST;
-		n -= LVS_DIRECTOR_BURST;
-	}
-	/* Pass 1: parse everything and collect the client-side keys. */
 	for (unsigned i = 0; i < n; i++) {
 		const struct lvs_pkt_info *pi = &pkts[i]->pi;
 
 		slot[i] = 0xff;
-		perr[i] = lvs_pkt_parse(pkts[i]);
-		if (perr[i] != LVS_DROP_NONE || !burst_lookup_eligible(pi))
-			continue;
-		keys[nk].af = pi->af;
-		keys[nk].proto = pi->proto;
-		keys[nk].sport = pi->sport;
-		keys[nk].dport = pi->dport;
-		keys[nk].saddr = pi->saddr;
-		keys[nk].daddr = pi->daddr;
-		slot[i] = (uint8_t)nk++;
-	}
-	/* Pass 2: the lookups of the burst overlap their cache misses: the
-	 * client-side table for all, then the server-side table (NAT
-	 * replies) for the misses. */
-	if (nk)
-		lvs_conn_lookup_in_burst(d->ct, keys, nk, hits);
-	for (unsigned j = 0; j < nk; j++) {
-		outs[j] = NULL;
-		if (!hits[j]) {
-			okeys[no] = keys[j];
-			oslot[no++] = (uint8_t)j;
+		perr[i] = parse_fast(pkts[i]) ? LVS_DROP_NONE : lvs_pkt_parse(pkts[i]);
+		if (perr[i] == LVS_DROP_NONE && burst_lookup_eligible(pi)) {
+			kp[nk] = pi;
+			lvs_conn_lookup_start(d->ct, &st, nk, pi, replies);
+			slot[i] = (uint8_t)nk++;
+		}
+		if (nk > fetched + BURST_FETCH_LAG)
+			lvs_conn_lookup_fetch(d->ct, &st, fetched++, replies);
+		if (fetched > checked + BURST_CHECK_LAG) {
+			lvs_conn_lookup_check(d->ct, &st, checked, kp[checked]);
+			checked++;
 		}
 	}
-	if (no) {
-		struct lvs_conn *ores[LVS_DIRECTOR_BURST];
-		lvs_conn_lookup_out_burst(d->ct, okeys, no, ores);
-		for (unsigned j = 0; j < no; j++)
-			outs[oslot[j]] = ores[j];
-	}
-	/* Pass 3: in order.  A miss is looked up again only if this burst
-	 * created connections (a later packet of a flow whose SYN came
-	 * earlier in the same burst). */
+	while (fetched < nk)
+		lvs_conn_lookup_fetch(d->ct, &st, fetched++, replies);
+
 	created = w->conns_created;
 	for (unsigned i = 0; i < n; i++) {
 		struct lvs_pkt *p = pkts[i];
 		unsigned k = slot[i];
+		struct lvs_conn *c, *o = NULL;
 
 		w->rx++;
 		why[i] = LVS_DROP_NONE;
@@ -517,10 +629,50 @@ void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, uns
 			verdict[i] = drop(w, perr[i], &why[i]);
 			continue;
 		}
-		if (k != 0xff && (hits[k] || outs[k] || w->conns_created == created))
-			verdict[i] = process_parsed(w, p, now, &why[i], hits[k], outs[k], true);
+		if (k == 0xff) {
+			verdict[i] = process_parsed(w, p, s, now, &why[i]);
+			continue;
+		}
+		if (checked < nk) {
+			lvs_conn_lookup_check(d->ct, &st, checked, kp[checked]);
+			checked++;
+		}
+		/* A connection created earlier in this burst may be what this
+		 * packet finds (a later packet of the same flow), or shadow what
+		 * the lookup found (a newer NAT entry with the same reply tuple,
+		 * found first as in the kernel): look up again, the packet way,
+		 * when the buckets changed since they were read. */
+		if (LVS_UNLIKELY(w->conns_created != created) &&
+		    !lvs_conn_lookup_unchanged(d->ct, &st, k)) {
+			reply_table++;
+			verdict[i] = process_parsed(w, p, s, now, &why[i]);
+			continue;
+		}
+		c = lvs_conn_lookup_finish(d->ct, &st, k, &p->pi, &o);
+		if (LVS_LIKELY(c != NULL)) {
+			verdict[i] = in_known(w, p, c, now, &why[i]);
+			continue;
+		}
+		reply_table++;
+		if (o)
+			verdict[i] = out_known(w, p, o, now, &why[i]);
 		else
-			verdict[i] = process_parsed(w, p, now, &why[i], NULL, NULL, false);
+			verdict[i] = process_new(w, p, s, now, &why[i]);
+	}
+	w->burst_hint = reply_table;
+}
+
+void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, unsigned n,
+				lvs_time_t now, enum lvs_verdict *verdict, enum lvs_drop *why)
+{
+	while (n) {
+		unsigned k = n < LVS_DIRECTOR_BURST ? n : LVS_DIRECTOR_BURST;
+
+		process_chunk(w, pkts, k, now, verdict, why);
+		pkts += k;
+		verdict += k;
+		why += k;
+		n -= k;
 	}
 }
 

@@ -16,29 +16,7 @@
 
 bool lvs_xmit_dec_ttl(struct lvs_pkt *p)
 {
-	uint8_t *ip = p->data + p->pi.l3_off;
-
-	if (p->pi.af == AF_INET) {
-		uint16_t old, new_;
-
-		if (ip[8] <= 1)
-			return false;
-		/* TTL shares its 16-bit word with the protocol byte */
-		old = htons((uint16_t)(ip[8] << 8 | ip[9]));
-		ip[8]--;
-		new_ = htons((uint16_t)(ip[8] << 8 | ip[9]));
-		xm_csum_replace2(ip + 10, old, new_);
-		p->pi.ttl = ip[8];
-		return true;
-	}
-	if (p->pi.af == AF_INET6) {
-		if (ip[7] <= 1)
-			return false;
-		ip[7]--;
-		p->pi.ttl = ip[7];
-		return true;
-	}
-	return false;
+	return xm_dec_ttl(p);
 }
 
 int lvs_xmit_rebase(struct lvs_pkt *p, uint8_t *newdata, uint32_t newlen)
@@ -120,12 +98,16 @@ bool lvs_xmit_prepare(struct lvs_pkt *p, int af, const union lvs_addr *dst, uint
                       const struct lvs_xmit_env *env, struct lvs_nexthop *nh, enum lvs_verdict *v,
                       enum lvs_drop *why)
 {
+	return xm_prepare(p, af, dst, overhead, env, nh, v, why);
+}
+
+bool lvs_xmit_prepare_checks(struct lvs_pkt *p, int err, uint32_t overhead,
+                             const struct lvs_xmit_env *env, struct lvs_nexthop *nh,
+                             enum lvs_verdict *v, enum lvs_drop *why)
+{
 	bool v4 = p->pi.af == AF_INET;
 	uint32_t mtu;
-	int err;
 
-	memset(nh, 0, sizeof(*nh));
-	err = env->route ? env->route(env->ctx, af, dst, nh) : -EHOSTUNREACH;
 	if (err) {
 		if (err == -EHOSTUNREACH)
 			*v = lvs_icmp_send_error(p, v4 ? XM_ICMP_UNREACH : XM_ICMP6_UNREACH,

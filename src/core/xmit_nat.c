@@ -139,6 +139,51 @@ static int nat_l4(struct lvs_pkt *p, bool src, const union lvs_addr *oa, const u
 	return port;
 }
 
+/*
+ * What nat_l4, the TTL decrement and the IP header update below do for the
+ * common packet (IPv4, TCP or UDP with a complete checksum, not a
+ * fragment; the parser guarantees the L4 header is there), with one
+ * checksum update per header.  After xm_prepare, so the TTL is > 1.
+ */
+static enum lvs_verdict nat4_fast(struct lvs_pkt *p, const struct lvs_nexthop *nh, uint32_t oa,
+                                  const union lvs_addr *nap, uint16_t np, bool in,
+                                  enum lvs_drop *why)
+{
+	struct lvs_pkt_info *pi = &p->pi;
+	uint8_t *ip = p->data + pi->l3_off, *l4 = p->data + pi->l4_off;
+	uint8_t *cf = l4 + (pi->proto == IPPROTO_TCP ? 16 : 6), *pf = l4 + (in ? 2 : 0);
+	uint16_t c = xm_rd16(cf), ttl_old, ttl_new;
+	uint32_t na = nap->ip4;
+
+	/* RFC 768: an IPv4 UDP checksum of 0 means none, and stays so */
+	if (!(pi->proto == IPPROTO_UDP && c == 0)) {
+		c = xm_csum_upd4_2(c, oa, na, xm_rd16(pf), np);
+		/* RFC 768: a zero result is sent as all ones */
+		if (pi->proto == IPPROTO_UDP && c == 0)
+			c = 0xffff;
+		xm_wr16(cf, c);
+	}
+	xm_wr16(pf, np);
+	ttl_old = htons((uint16_t)(ip[8] << 8 | ip[9]));
+	ip[8]--;
+	ttl_new = htons((uint16_t)(ip[8] << 8 | ip[9]));
+	xm_wr16(ip + 10, xm_csum_upd4_2(xm_rd16(ip + 10), oa, na, ttl_old, ttl_new));
+	xm_wr32(ip + (in ? 16 : 12), na);
+	pi->ttl = ip[8];
+	if (in) {
+		pi->daddr = *nap;
+		pi->dport = np;
+	} else {
+		pi->saddr = *nap;
+		pi->sport = np;
+	}
+	if (xm_set_l2(p, nh, XM_ETHT_IP4)) {
+		*why = LVS_DROP_NO_ROOM;
+		return LVS_V_DROP;
+	}
+	return LVS_V_TX;
+}
+
 static enum lvs_verdict nat_xmit(struct lvs_pkt *p, const struct lvs_flow *f,
                                  const struct lvs_xmit_env *env, enum lvs_drop *why, bool in)
 {
@@ -159,14 +204,17 @@ static enum lvs_verdict nat_xmit(struct lvs_pkt *p, const struct lvs_flow *f,
 		*why = LVS_DROP_FWD_UNSUPPORTED;
 		return LVS_V_DROP;
 	}
-	if (!lvs_xmit_prepare(p, pi->af, in ? &f->daddr : &pi->daddr, 0, env, &nh, &v, why))
+	if (!xm_prepare(p, pi->af, in ? &f->daddr : &pi->daddr, 0, env, &nh, &v, why))
 		return v;
+	if (LVS_LIKELY(v4 && !(p->flags & LVS_PKT_F_CSUM_PARTIAL) && pi->frag == LVS_FRAG_NONE &&
+	               (pi->proto == IPPROTO_TCP || pi->proto == IPPROTO_UDP)))
+		return nat4_fast(p, &nh, oa.ip4, na, np, in, why);
 	r = nat_l4(p, !in, &oa, na, np);
 	if (r < 0) {
 		*why = LVS_DROP_L4_CSUM;
 		return LVS_V_DROP;
 	}
-	lvs_xmit_dec_ttl(p);
+	xm_dec_ttl(p);
 	ip = p->data + pi->l3_off;
 	if (v4) {
 		xm_csum_replace_addr(ip + 10, AF_INET, &oa, na);
@@ -187,7 +235,7 @@ static enum lvs_verdict nat_xmit(struct lvs_pkt *p, const struct lvs_flow *f,
 		else
 			pi->sport = np;
 	}
-	if (lvs_xmit_set_l2(p, &nh, v4 ? XM_ETHT_IP4 : XM_ETHT_IP6)) {
+	if (xm_set_l2(p, &nh, v4 ? XM_ETHT_IP4 : XM_ETHT_IP6)) {
 		*why = LVS_DROP_NO_ROOM;
 		return LVS_V_DROP;
 	}

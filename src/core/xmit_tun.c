@@ -104,6 +104,84 @@ static void write_udp_csum(uint8_t *udp, uint32_t ulen, int af, const union lvs_
 	xm_wr16(udp + 6, c ? c : 0xffff); /* RFC 768: computed zero is all ones */
 }
 
+/*
+ * IPIP of an IPv4 packet over IPv4 with nothing to offload (the default
+ * and most common tunnel): what the general code below does for it, with
+ * the header built in place and one move of the frame.
+ */
+static enum lvs_verdict tun_ipip4(struct lvs_pkt *p, const struct lvs_flow *f,
+                                  const struct lvs_xmit_env *env, enum lvs_drop *why)
+{
+	struct lvs_pkt_info *pi = &p->pi;
+	uint32_t ilen = xm_ip_len(p), l2;
+	uint8_t *start = p->data - p->headroom, *end = p->data + p->len + p->tailroom, *o;
+	uint8_t ds, ttl;
+	union lvs_addr src;
+	struct lvs_nexthop nh;
+	enum lvs_verdict v;
+	uint16_t id;
+	bool df;
+
+	if (ilen + 20 > 65535) {
+		*why = LVS_DROP_TOO_BIG;
+		return LVS_V_DROP;
+	}
+	if (!env->src_addr || env->src_addr(env->ctx, AF_INET, &f->daddr, &src)) {
+		*why = LVS_DROP_NO_NEIGH;
+		return LVS_V_DROP;
+	}
+	if (!xm_prepare(p, AF_INET, &f->daddr, 20, env, &nh, &v, why))
+		return v;
+	l2 = xm_l2_len(&nh);
+	if (p->headroom + pi->l3_off < 20 + l2) {
+		*why = LVS_DROP_NO_ROOM;
+		return LVS_V_DROP;
+	}
+	xm_dec_ttl(p);
+	ttl = pi->ttl;
+	ds = outer_dsfield(p);
+	df = pi->ip4_df;
+	id = tun_ip_id(p);
+
+	/* lvs_xmit_rebase to the new Ethernet header; no checksum offset to
+	 * carry (not partial, not GSO) and pi is rebuilt below */
+	o = p->data + pi->l3_off - 20;
+	p->data = o - l2;
+	p->len = l2 + 20 + ilen;
+	p->headroom = (uint32_t)(p->data - start);
+	p->tailroom = (uint32_t)(end - p->data - p->len);
+
+	o[0] = 0x45;
+	o[1] = ds;
+	xm_wr16(o + 2, htons((uint16_t)(20 + ilen)));
+	xm_wr16(o + 4, id);
+	xm_wr16(o + 6, htons(df ? XM_IP4_DF : 0));
+	o[8] = ttl;
+	o[9] = IPPROTO_IPIP;
+	xm_wr16(o + 10, 0);
+	xm_wr32(o + 12, src.ip4);
+	xm_wr32(o + 16, f->daddr.ip4);
+	xm_wr16(o + 10, xm_ip4_hdr_csum20(o));
+
+	memset(pi, 0, sizeof(*pi));
+	pi->af = AF_INET;
+	pi->proto = IPPROTO_IPIP;
+	pi->l3_off = (uint16_t)l2;
+	pi->l3_len = (uint16_t)(20 + ilen);
+	pi->l4_off = (uint16_t)(l2 + 20);
+	pi->l4_len = (uint16_t)ilen;
+	pi->ttl = ttl;
+	pi->ip4_df = df;
+	pi->frag_id = ntohs(id);
+	pi->saddr = src;
+	pi->daddr = f->daddr;
+	if (xm_set_l2(p, &nh, XM_ETHT_IP4)) {
+		*why = LVS_DROP_NO_ROOM;
+		return LVS_V_DROP;
+	}
+	return LVS_V_TX;
+}
+
 enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
                               const struct lvs_xmit_env *env, enum lvs_drop *why)
 {
@@ -111,7 +189,7 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 	int iaf = pi->af, oaf = f->daf ? f->daf : f->af;
 	bool partial = p->flags & LVS_PKT_F_CSUM_PARTIAL, gso = p->gso_size != 0;
 	bool remcsum = false, ucsum = false, gcsum = false, df;
-	uint32_t ohl, encl, overhead, ilen, rstart = 0, roff = 0;
+	uint32_t ohl, encl, overhead, ilen, rstart = 0, roff = 0, l2;
 	uint8_t iproto, oproto, ds, ttl, *o, *e;
 	uint16_t id = 0, sport = 0;
 	union lvs_addr src;
@@ -119,6 +197,9 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 	enum lvs_verdict v;
 
 	*why = LVS_DROP_NONE;
+	if (LVS_LIKELY(iaf == AF_INET && oaf == AF_INET && f->tun_type == LVS_TUN_IPIP &&
+	               !partial && !gso))
+		return tun_ipip4(p, f, env, why);
 	if ((iaf != AF_INET && iaf != AF_INET6) || (oaf != AF_INET && oaf != AF_INET6))
 		goto unsupported;
 	iproto = iaf == AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
@@ -162,7 +243,7 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 		*why = LVS_DROP_NO_NEIGH;
 		return LVS_V_DROP;
 	}
-	if (!lvs_xmit_prepare(p, oaf, &f->daddr, overhead, env, &nh, &v, why))
+	if (!xm_prepare(p, oaf, &f->daddr, overhead, env, &nh, &v, why))
 		return v;
 	if (p->headroom + pi->l3_off < overhead + xm_l2_len(&nh)) {
 		*why = LVS_DROP_NO_ROOM;
@@ -175,7 +256,7 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 		}
 	}
 
-	lvs_xmit_dec_ttl(p);
+	xm_dec_ttl(p);
 	ttl = pi->ttl;
 	ds = outer_dsfield(p);
 	df = iaf == AF_INET && pi->ip4_df;
@@ -184,8 +265,11 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 	if (oproto == IPPROTO_UDP)
 		sport = tun_sport(pi);
 
+	/* One move: the frame now starts with the new Ethernet header, the
+	 * outer IP header at o follows it. */
+	l2 = xm_l2_len(&nh);
 	o = p->data + pi->l3_off - overhead;
-	if (lvs_xmit_rebase(p, o, overhead + ilen)) {
+	if (lvs_xmit_rebase(p, o - l2, l2 + overhead + ilen)) {
 		*why = LVS_DROP_NO_ROOM;
 		return LVS_V_DROP;
 	}
@@ -228,7 +312,8 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 		o[9] = oproto;
 		xm_wr32(o + 12, src.ip4);
 		xm_wr32(o + 16, f->daddr.ip4);
-		xm_wr16(o + 10, lvs_ip4_hdr_csum(o, 20));
+		xm_wr16(o + 10, 0);
+		xm_wr16(o + 10, xm_ip4_hdr_csum20(o));
 	} else {
 		xm_wr32(o, htonl(0x60000000u | (uint32_t)ds << 20));
 		xm_wr16(o + 4, htons((uint16_t)(encl + ilen)));
@@ -243,9 +328,9 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 	memset(pi, 0, sizeof(*pi));
 	pi->af = (uint8_t)oaf;
 	pi->proto = oproto;
-	pi->l3_off = 0;
+	pi->l3_off = (uint16_t)l2;
 	pi->l3_len = (uint16_t)(overhead + ilen);
-	pi->l4_off = (uint16_t)ohl;
+	pi->l4_off = (uint16_t)(l2 + ohl);
 	pi->l4_len = (uint16_t)(encl + ilen);
 	pi->ttl = ttl;
 	pi->ip4_df = oaf == AF_INET && df;
@@ -256,7 +341,7 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 		pi->sport = sport;
 		pi->dport = f->tun_port;
 	}
-	if (lvs_xmit_set_l2(p, &nh, oaf == AF_INET ? XM_ETHT_IP4 : XM_ETHT_IP6)) {
+	if (xm_set_l2(p, &nh, oaf == AF_INET ? XM_ETHT_IP4 : XM_ETHT_IP6)) {
 		*why = LVS_DROP_NO_ROOM;
 		return LVS_V_DROP;
 	}

@@ -134,6 +134,181 @@ static void check_bursts(struct lvs_conn_table *t, const struct lvs_conn_param *
 	free(ro);
 }
 
+
+static struct lvs_conn_param nat6(uint16_t cp)
+{
+	return mkp(AF_INET6, IPPROTO_TCP, LVS_FWD_MASQ, "2001:db8:c::10", cp, "2001:db8::1", 80,
+		   "2001:db8:1::1", 8080);
+}
+
+/*
+ * The IPv6 pool has its own maximum: when it is exhausted IPv6 creations
+ * fail (the caller counts connection_table_full) while IPv4 ones go on and
+ * existing IPv6 flows are untouched; a released slot comes back only after
+ * every worker passed a quiescent point, as entries do.
+ */
+static void test_v6_pool_full(void **state)
+{
+	(void)state;
+	struct lvs_conn_table *t = lvs_conn_table_new_v6(64, 3, 2);
+	struct lvs_dest_state ds = {0};
+	struct lvs_conn_param p, q;
+	struct lvs_conn *c[3];
+	struct lvs_conn_info ci;
+
+	assert_non_null(t);
+	assert_int_equal(lvs_conn_table_v6_max(t), 3);
+	for (int i = 0; i < 3; i++) {
+		p = nat6((uint16_t)(1000 + i));
+		c[i] = lvs_conn_create(t, 0, &p, &ds, NULL, T0);
+		assert_non_null(c[i]);
+	}
+	p = nat6(2000);
+	assert_null(lvs_conn_create(t, 0, &p, &ds, NULL, T0));
+	assert_null(lvs_conn_create(t, 1, &p, &ds, NULL, T0));
+	/* an IPv4 service with an IPv6 (tunnel) destination needs a slot too */
+	q = dr4("172.16.0.5", 3000);
+	q.daf = AF_INET6;
+	q.daddr = t_ip6("2001:db8:1::9");
+	assert_null(lvs_conn_create(t, 0, &q, &ds, NULL, T0));
+	/* IPv4 goes on; nothing was counted for the failures */
+	q = nat4("172.16.0.5", 3000);
+	assert_non_null(lvs_conn_create(t, 0, &q, &ds, NULL, T0));
+	assert_int_equal(lvs_conn_table_count(t), 4);
+	assert_int_equal(ds.inactconns, 4);
+	assert_null(find(t, &p));
+	for (int i = 0; i < 3; i++) {
+		p = nat6((uint16_t)(1000 + i));
+		assert_ptr_equal(find(t, &p), c[i]);
+		assert_ptr_equal(find_out(t, &p), c[i]);
+		lvs_conn_get_info(t, c[i], T0, &ci);
+		assert_memory_equal(&ci.p.caddr, &p.caddr, 16);
+		assert_memory_equal(&ci.p.vaddr, &p.vaddr, 16);
+		assert_memory_equal(&ci.p.daddr, &p.daddr, 16);
+	}
+	/* One goes; its slot waits for both workers' quiescent points. */
+	lvs_conn_quiescent(t, 0);
+	lvs_conn_quiescent(t, 1);
+	lvs_conn_expire_soon(t, c[1]);
+	assert_int_equal(lvs_conn_expire_run(t, 0, T0 + SEC(0.5)), 1);
+	p = nat6(2000);
+	for (int i = 0; i < 20; i++)
+		lvs_conn_quiescent(t, 0);
+	assert_null(lvs_conn_create(t, 0, &p, &ds, NULL, T0 + SEC(0.5)));
+	lvs_conn_quiescent(t, 1);
+	lvs_conn_quiescent(t, 0);
+	c[1] = lvs_conn_create(t, 0, &p, &ds, NULL, T0 + SEC(0.5));
+	assert_non_null(c[1]);
+	assert_ptr_equal(find(t, &p), c[1]);
+	assert_ptr_equal(find_out(t, &p), c[1]);
+	p = nat6(1001);
+	assert_null(find(t, &p));
+	lvs_conn_table_free(t);
+
+	/* No pool at all: IPv6 connections are refused from the start. */
+	t = lvs_conn_table_new_v6(16, 0, 1);
+	assert_non_null(t);
+	p = nat6(1000);
+	assert_null(lvs_conn_create(t, 0, &p, NULL, NULL, T0));
+	q = nat4("172.16.0.5", 3000);
+	assert_non_null(lvs_conn_create(t, 0, &q, NULL, NULL, T0));
+	assert_true(lvs_conn_table_mem_bytes(t) < 17 * 64 + 2 * 16 * 4 + 64 * 1024);
+	lvs_conn_table_free(t);
+}
+
+/* lvs_conn_create_pkt == lvs_conn_create + lvs_conn_update for the first
+ * packet: same state, timeout and accounting, one bind. */
+static void test_create_pkt(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t fwd, proto, flags;
+		enum lvs_conn_dir dir;
+	} cases[] = {
+		{ LVS_FWD_ROUTE, IPPROTO_TCP, F_SYN, LVS_DIR_INPUT_ONLY },
+		{ LVS_FWD_MASQ, IPPROTO_TCP, F_SYN, LVS_DIR_INPUT },
+		{ LVS_FWD_MASQ, IPPROTO_TCP, F_ACK, LVS_DIR_INPUT },
+		{ LVS_FWD_TUNNEL, IPPROTO_TCP, F_RST, LVS_DIR_INPUT_ONLY },
+		{ LVS_FWD_MASQ, IPPROTO_TCP, F_SYN | F_ACK, LVS_DIR_OUTPUT },
+		{ LVS_FWD_ROUTE, IPPROTO_TCP, 0, LVS_DIR_INPUT_ONLY },
+		{ LVS_FWD_MASQ, IPPROTO_UDP, 0, LVS_DIR_INPUT },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct lvs_conn_table *a = lvs_conn_table_new(64, 1), *b = lvs_conn_table_new(64, 1);
+		struct lvs_dest_state da = {0}, db = {0};
+		struct lvs_conn_param p = mkp(AF_INET, cases[k].proto, cases[k].fwd, "172.16.0.5",
+					      4000, "10.0.0.1", 80, "192.168.10.1", 8080);
+		struct lvs_pkt_info pi;
+		struct lvs_conn *ca, *cb;
+		struct lvs_conn_info ia, ib;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.tcp_flags = cases[k].flags;
+		ca = lvs_conn_create(a, 0, &p, &da, NULL, T0);
+		lvs_conn_update(a, 0, ca, cases[k].dir, &pi, T0);
+		cb = lvs_conn_create_pkt(b, 0, &p, &db, NULL, cases[k].dir, &pi, T0);
+		assert_non_null(cb);
+		lvs_conn_get_info(a, ca, T0, &ia);
+		lvs_conn_get_info(b, cb, T0, &ib);
+		assert_int_equal(ia.state, ib.state);
+		assert_int_equal(ia.expires_ms, ib.expires_ms);
+		assert_int_equal(ia.p.flags, ib.p.flags);
+		assert_int_equal(da.activeconns, db.activeconns);
+		assert_int_equal(da.inactconns, db.inactconns);
+		/* the next packet moves both the same way */
+		pi.tcp_flags = F_ACK;
+		lvs_conn_update(a, 0, ca, LVS_DIR_OUTPUT, &pi, T0 + SEC(1));
+		lvs_conn_update(b, 0, cb, LVS_DIR_OUTPUT, &pi, T0 + SEC(1));
+		lvs_conn_get_info(a, ca, T0 + SEC(1), &ia);
+		lvs_conn_get_info(b, cb, T0 + SEC(1), &ib);
+		assert_int_equal(ia.state, ib.state);
+		assert_int_equal(ia.expires_ms, ib.expires_ms);
+		/* and both are released at the same run */
+		assert_int_equal(expire_all(a, 0, T0 + SEC(1000)), 1);
+		assert_int_equal(expire_all(b, 0, T0 + SEC(1000)), 1);
+		assert_int_equal(db.activeconns + db.inactconns, 0);
+		lvs_conn_table_free(a);
+		lvs_conn_table_free(b);
+	}
+}
+
+/* lvs_conn_hit: one call for the known-connection path. */
+static void test_hit(void **state)
+{
+	(void)state;
+	struct lvs_conn_table *t = lvs_conn_table_new(64, 1);
+	struct lvs_dest_state ds = {0};
+	struct lvs_conn_param p = nat4("172.16.0.5", 4000), q = dr4("172.16.0.6", 4001);
+	struct lvs_conn *c = lvs_conn_create(t, 0, &p, &ds, NULL, T0);
+	struct lvs_conn *d = lvs_conn_create(t, 0, &q, &ds, NULL, T0);
+	struct lvs_pkt_info pi;
+	union lvs_addr a;
+	uint16_t port = 0;
+	uint8_t fwd = 99;
+
+	memset(&pi, 0, sizeof(pi));
+	pi.tcp_flags = F_SYN;
+	assert_ptr_equal(lvs_conn_hit(t, 0, c, false, &pi, T0, &fwd, &a, &port), &ds);
+	assert_int_equal(fwd, LVS_FWD_MASQ);
+	assert_memory_equal(&a, &p.daddr, 16);
+	assert_int_equal(port, p.dport);
+	assert_int_equal(lvs_conn_state(c), LVS_TCP_S_SYN_RECV);
+	pi.tcp_flags = F_SYN | F_ACK;
+	assert_ptr_equal(lvs_conn_hit(t, 0, c, true, &pi, T0, &fwd, &a, &port), &ds);
+	assert_memory_equal(&a, &p.vaddr, 16);
+	assert_int_equal(port, p.vport);
+	assert_int_equal(lvs_conn_state(c), LVS_TCP_S_SYN_RECV);
+	assert_int_equal(ds.activeconns, 1);
+	/* a "reply" on a DR connection is not ours: nothing changes */
+	pi.tcp_flags = F_RST;
+	assert_ptr_equal(lvs_conn_hit(t, 0, d, true, &pi, T0, &fwd, &a, &port), &ds);
+	assert_int_equal(fwd, LVS_FWD_ROUTE);
+	assert_int_equal(lvs_conn_state(d), LVS_TCP_S_NONE);
+	assert_int_equal(left_ms(t, d, T0), 2000);
+	lvs_conn_table_free(t);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void test_layout(void **state)
@@ -143,8 +318,14 @@ static void test_layout(void **state)
 
 	assert_int_equal(sizeof(struct lvs_conn), 64);
 	assert_non_null(t);
-	assert_int_equal(lvs_conn_table_entry_bytes(t), 64 + 48);
-	assert_true(lvs_conn_table_mem_bytes(t) >= 1000 * (64 + 48) + 2 * 1024 * 4);
+	/* An IPv4 connection is one cache line; an IPv6 one adds a pool slot
+	 * (48 bytes of addresses and a 4-byte link); buckets: 1024 per table. */
+	assert_int_equal(lvs_conn_table_entry_bytes(t), 64);
+	assert_int_equal(lvs_conn_table_v6_bytes(t), 48 + 4);
+	assert_int_equal(lvs_conn_table_bucket_bytes(t), 2 * 1024 * 4);
+	assert_int_equal(lvs_conn_table_v6_max(t), 1000);
+	assert_true(lvs_conn_table_mem_bytes(t) >= 1001 * 64 + 1001 * 52 + 2 * 1024 * 4);
+	assert_true(lvs_conn_table_mem_bytes(t) < 1001 * 64 + 1001 * 52 + 2 * 1024 * 4 + 64 * 1024);
 	assert_int_equal(lvs_conn_table_max(t), 1000);
 	assert_int_equal(lvs_conn_table_count(t), 0);
 	assert_null(lvs_conn_table_new(0, 1));
@@ -1058,6 +1239,9 @@ int main(void)
 		cmocka_unit_test(test_import_and_hook),
 		cmocka_unit_test(test_quiescent_reuse),
 		cmocka_unit_test(test_million),
+		cmocka_unit_test(test_v6_pool_full),
+		cmocka_unit_test(test_create_pkt),
+		cmocka_unit_test(test_hit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
