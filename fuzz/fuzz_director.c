@@ -7,7 +7,9 @@
  * Input format: a sequence of records [len_hi len_lo flags frame[len]].
  * flags bit 0: mark the frame checksum-partial; bits 1-3: advance the clock
  * by 2^(bits) seconds before the frame (timers fire); bit 4: fwmark 1.
- * The connection table is deliberately small so "table full" is reached.
+ * Frames go through lvs_director_process_burst (as in lvsd) in bursts of
+ * up to 8; a clock step ends a burst.  The connection table is deliberately
+ * small so "table full" is reached.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,45 +154,72 @@ static void setup(void)
 	worker.d = &dir;
 }
 
+#define FZ_BURST 8
+
+/* Run the collected frames through the burst path (what lvsd uses); every
+ * frame it returns for transmission must itself be well formed. */
+static void flush(struct lvs_pkt *pk, unsigned n, uint8_t (*bufs)[LVS_PKT_HEADROOM + 65536 + 256])
+{
+	struct lvs_pkt *pp[FZ_BURST];
+	enum lvs_verdict v[FZ_BURST];
+	enum lvs_drop why[FZ_BURST];
+
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		pp[i] = &pk[i];
+	lvs_director_process_burst(&worker, pp, n, clock_ns, v, why);
+	for (unsigned i = 0; i < n; i++) {
+		if (v[i] != LVS_V_TX)
+			continue;
+		if (pk[i].data < bufs[i] || pk[i].data + pk[i].len > bufs[i] + sizeof(bufs[i]))
+			abort();
+		if (lvs_pkt_parse(&pk[i]) != LVS_DROP_NONE)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t buf[LVS_PKT_HEADROOM + 65536 + 256];
+	static uint8_t bufs[FZ_BURST][LVS_PKT_HEADROOM + 65536 + 256];
+	struct lvs_pkt pk[FZ_BURST];
+	unsigned n = 0;
 
 	if (!model)
 		setup();
 	while (size >= 3) {
 		size_t len = (size_t)data[0] << 8 | data[1];
 		uint8_t flags = data[2];
-		struct lvs_pkt p;
-		enum lvs_drop why;
+		struct lvs_pkt *p;
 
 		data += 3;
 		size -= 3;
 		if (len > size)
 			len = size;
-		memcpy(buf + LVS_PKT_HEADROOM, data, len);
-		lvs_pkt_init(&p, buf, sizeof(buf), LVS_PKT_HEADROOM, (uint32_t)len);
+		/* A clock step ends the burst: timers run between bursts. */
+		if ((flags & 0x0e) || n == FZ_BURST) {
+			flush(pk, n, bufs);
+			n = 0;
+		}
 		if (flags & 0x0e)
 			clock_ns += (1ull << ((flags >> 1) & 7)) * LVS_NS_PER_SEC;
 		lvs_worker_tick(&worker, clock_ns);
+		p = &pk[n];
+		memcpy(bufs[n] + LVS_PKT_HEADROOM, data, len);
+		lvs_pkt_init(p, bufs[n], sizeof(bufs[n]), LVS_PKT_HEADROOM, (uint32_t)len);
 		if (flags & 0x10)
-			p.mark = 1;
-		if ((flags & 1) && lvs_pkt_parse(&p) == LVS_DROP_NONE && p.pi.l4_off &&
-		    p.pi.frag == LVS_FRAG_NONE &&
-		    (p.pi.proto == IPPROTO_TCP || p.pi.proto == IPPROTO_UDP)) {
-			p.flags |= LVS_PKT_F_CSUM_PARTIAL;
-			p.csum_start = p.pi.l4_off;
-			p.csum_offset = p.pi.proto == IPPROTO_TCP ? 16 : 6;
+			p->mark = 1;
+		if ((flags & 1) && lvs_pkt_parse(p) == LVS_DROP_NONE && p->pi.l4_off &&
+		    p->pi.frag == LVS_FRAG_NONE &&
+		    (p->pi.proto == IPPROTO_TCP || p->pi.proto == IPPROTO_UDP)) {
+			p->flags |= LVS_PKT_F_CSUM_PARTIAL;
+			p->csum_start = p->pi.l4_off;
+			p->csum_offset = p->pi.proto == IPPROTO_TCP ? 16 : 6;
 		}
-		if (lvs_director_process(&worker, &p, clock_ns, &why) == LVS_V_TX) {
-			/* The output must itself be a well-formed frame. */
-			if (p.len > sizeof(buf) || p.data < buf)
-				abort();
-			if (lvs_pkt_parse(&p) != LVS_DROP_NONE)
-				abort();
-		}
+		n++;
 		data += len;
 		size -= len;
 	}
+	flush(pk, n, bufs);
 	return 0;
 }
