@@ -62,19 +62,7 @@ int lvs_xmit_set_l2(struct lvs_pkt *p, const struct lvs_nexthop *nh, uint16_t et
 	if (lvs_xmit_rebase(p, ip - l2, l2 + iplen))
 		return -ENOBUFS;
 	e = p->data;
-	memcpy(e, nh->mac, LVS_ETH_ALEN);
-	memcpy(e + 6, nh->src_mac, LVS_ETH_ALEN);
-	if (nh->vlan_tci) {
-		xm_wr16(e + 12, htons(XM_ETHT_VLAN));
-		xm_wr16(e + 14, htons(nh->vlan_tci));
-		xm_wr16(e + 16, htons(eth_type));
-	} else {
-		xm_wr16(e + 12, htons(eth_type));
-	}
-	p->pi.eth_type = eth_type;
-	p->pi.nr_vlan = nh->vlan_tci ? 1 : 0;
-	p->pi.vlan_tci = nh->vlan_tci;
-	p->ifindex = nh->ifindex;
+	xm_write_eth(p, e, nh, eth_type);
 	return 0;
 }
 

@@ -222,18 +222,13 @@ static inline bool xm_dec_ttl(struct lvs_pkt *p)
  */
 _Static_assert(offsetof(struct lvs_nexthop, src_mac) == LVS_ETH_ALEN,
                "next hop MACs are contiguous (dst, src) as in the header");
-static inline int xm_set_l2(struct lvs_pkt *p, const struct lvs_nexthop *nh, uint16_t eth_type)
+/* Write the Ethernet header (and VLAN tag) at e = p->data for nh; record
+ * it in p->pi and the egress in p->ifindex. */
+static inline void xm_write_eth(struct lvs_pkt *p, uint8_t *e, const struct lvs_nexthop *nh,
+				uint16_t eth_type)
 {
-	uint32_t l2 = nh->vlan_tci ? 18 : 14;
-	uint8_t *e = p->data;
-	uint32_t room;
-
-	if (LVS_UNLIKELY(p->pi.l3_off != l2))
-		return lvs_xmit_set_l2(p, nh, eth_type);
-	room = p->len + p->tailroom;
-	p->len = l2 + xm_ip_len(p);
-	p->tailroom = room - p->len;
-	memcpy(e, nh->mac, 2 * LVS_ETH_ALEN);
+	memcpy(e, nh->mac, LVS_ETH_ALEN);
+	memcpy(e + LVS_ETH_ALEN, nh->src_mac, LVS_ETH_ALEN);
 	if (nh->vlan_tci) {
 		xm_wr16(e + 12, htons(XM_ETHT_VLAN));
 		xm_wr16(e + 14, htons(nh->vlan_tci));
@@ -245,6 +240,20 @@ static inline int xm_set_l2(struct lvs_pkt *p, const struct lvs_nexthop *nh, uin
 	p->pi.nr_vlan = nh->vlan_tci ? 1 : 0;
 	p->pi.vlan_tci = nh->vlan_tci;
 	p->ifindex = nh->ifindex;
+}
+
+static inline int xm_set_l2(struct lvs_pkt *p, const struct lvs_nexthop *nh, uint16_t eth_type)
+{
+	uint32_t l2 = nh->vlan_tci ? 18 : 14;
+	uint8_t *e = p->data;
+	uint32_t room;
+
+	if (LVS_UNLIKELY(p->pi.l3_off != l2))
+		return lvs_xmit_set_l2(p, nh, eth_type);
+	room = p->len + p->tailroom;
+	p->len = l2 + xm_ip_len(p);
+	p->tailroom = room - p->len;
+	xm_write_eth(p, e, nh, eth_type);
 	return 0;
 }
 
