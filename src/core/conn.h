@@ -186,7 +186,9 @@ struct lvs_dest_state *lvs_conn_hit(struct lvs_conn_table *t, unsigned worker, s
 				    uint8_t *fwd, union lvs_addr *addr, uint16_t *port);
 /* Restart a template's timer (it was used to pin a new connection). */
 void lvs_conn_touch(struct lvs_conn_table *t, struct lvs_conn *c, lvs_time_t now);
-/* Expire c at the next timer run (e.g. its destination became unusable). */
+/* Retire c: no lookup finds it any more (a new entry with the same key may
+ * be created at once) and it is freed at the next timer run (e.g. its
+ * destination became unusable, or its port is reused by a new SYN). */
 void lvs_conn_expire_soon(struct lvs_conn_table *t, struct lvs_conn *c);
 
 /* Run `worker`'s timer wheel up to now: unhash, unbind and free expired

@@ -138,8 +138,9 @@ static inline void kw_init(struct conn_kw *k, uint8_t af, uint8_t proto, const u
 /*
  * In-table entry c against (caddr, cport, vaddr, vport) = (s, sport, d,
  * dport).  The in table holds connections and templates under the same
- * key shape; want_tmpl selects which kind matches (a dying template never
- * does).
+ * key shape; want_tmpl selects which kind matches.  A dying entry
+ * (lvs_conn_expire_soon) never matches, so a new one with the same key can
+ * take its place at once.
  */
 static inline bool match_in(const struct lvs_conn_table *t, const struct lvs_conn *c,
                             const struct conn_kw *k, bool want_tmpl)
@@ -152,7 +153,7 @@ static inline bool match_in(const struct lvs_conn_table *t, const struct lvs_con
 		return false;
 	fl = conn_flags_load(c);
 	tm = (fl & LVS_CONN_F_TEMPLATE) != 0;
-	if (tm != want_tmpl || (tm && (fl & CONN_F_DYING)))
+	if (tm != want_tmpl || (fl & CONN_F_DYING))
 		return false;
 	if (LVS_LIKELY(!(fl & CONN_F_EXT)))
 		return true;
@@ -171,6 +172,8 @@ static inline bool match_out(const struct lvs_conn_table *t, const struct lvs_co
 	    c->proto != k->proto || (c->bits & CONN_B_AF6) != k->af6)
 		return false;
 	fl = conn_flags_load(c);
+	if (LVS_UNLIKELY(fl & CONN_F_DYING))
+		return false;
 	if (LVS_LIKELY(!(fl & CONN_F_EXT)))
 		return c->daddr == k->fs;
 	return lvs_addr_eq(&conn_ext_of(t, c)->daddr, k->s) &&

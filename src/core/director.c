@@ -32,6 +32,7 @@
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 static enum lvs_verdict drop(struct lvs_worker *w, enum lvs_drop r, enum lvs_drop *why)
 {
@@ -124,6 +125,9 @@ static enum lvs_verdict no_dest(struct lvs_worker *w, enum lvs_drop *why)
 	return drop(w, LVS_DROP_NO_DEST, why);
 }
 
+static enum lvs_verdict process_new(struct lvs_worker *w, struct lvs_pkt *p,
+				    const struct lvs_snapshot *s, lvs_time_t now, enum lvs_drop *why);
+
 /* Packet of a known connection from the client side. */
 static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
 				 lvs_time_t now, enum lvs_drop *why)
@@ -133,6 +137,17 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 	struct lvs_dest_state *ds;
 	struct lvs_flow f;
 
+	/* Port reuse, as the kernel with conn_reuse_mode 1: a SYN that finds
+	 * an entry in TIME_WAIT starts a new connection.  The old entry is
+	 * retired (no lookup finds it any more) and the SYN is scheduled like
+	 * any new flow, so a server set to weight 0 or deleted since gets no
+	 * new connection through an old port. */
+	if (LVS_UNLIKELY(pi->proto == IPPROTO_TCP &&
+			 (pi->tcp_flags & (TCP_SYN | TCP_RST | TCP_FIN | TCP_ACK)) == TCP_SYN &&
+			 lvs_conn_state(c) == LVS_TCP_S_TIME_WAIT)) {
+		lvs_conn_expire_soon(d->ct, c);
+		return process_new(w, p, lvs_model_snapshot(d->model), now, why);
+	}
 	ds = lvs_conn_hit(d->ct, w->id, c, false, pi, now, &f.fwd, &f.daddr, &f.dport);
 	if (LVS_UNLIKELY(!ds))
 		return no_dest(w, why);

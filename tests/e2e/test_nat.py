@@ -307,12 +307,6 @@ def test_first_syn_after_neigh_flush(director, fam):
     assert "next_hop_unresolved" not in log, log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a SYN whose 4-tuple matches a connection entry in TIME_WAIT reuses "
-    "that entry: it goes to the old server even after that server was "
-    "quiesced (weight 0) or deleted, and is not counted as a connection. "
-    "Kernel IPVS (conn_reuse_mode=1, the default) expires the old entry "
-    "and schedules the SYN as a new connection."))
 def test_port_reuse_is_a_new_connection(director):
     d, e = director, director.lab.env
     key = d.service(e["VIP4"], sched="rr")
