@@ -25,47 +25,29 @@
 #define LBLCR_EXPIRATION (24ull * 60 * 60 * LVS_NS_PER_SEC)
 
 struct lblcr_state {
-	struct lvs_ttree t; /* wlc choice */
-	uint8_t *light;     /* per dest: active * 2 < weight */
-	uint32_t nlight;
+	struct lvs_lbl_base b; /* wlc choice, light destinations */
 	lvs_time_t expire;
 	struct lvs_lcache c;
 };
 
-static bool lblcr_is_light(const struct lvs_dest *d)
-{
-	return (int64_t)lvs_dest_active(d) * 2 < (int64_t)d->c.weight;
-}
-
 static void lblcr_free(struct lblcr_state *s)
 {
-	lvs_ttree_free(&s->t);
+	lvs_lbl_base_free(&s->b);
 	lvs_lcache_free(&s->c);
-	free(s->light);
 	free(s);
 }
 
 static int lblcr_init(struct lvs_service *svc)
 {
 	struct lblcr_state *s = calloc(1, sizeof(*s));
-	struct lvs_tt_key k;
 
 	if (!s)
 		return -ENOMEM;
 	s->expire = LBLCR_EXPIRATION;
-	s->light = calloc(svc->ndests ? svc->ndests : 1, 1);
-	if (!s->light || lvs_ttree_init(&s->t, svc->ndests) ||
-	    lvs_lcache_init(&s->c, true, s->expire)) {
+	if (lvs_lbl_base_init(&s->b, svc) || lvs_lcache_init(&s->c, true, s->expire)) {
 		lblcr_free(s);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < svc->ndests; i++) {
-		lvs_sched_wlc_key(svc->dests[i], &k);
-		lvs_ttree_load(&s->t, i, &k);
-		s->light[i] = lblcr_is_light(svc->dests[i]);
-		s->nlight += s->light[i];
-	}
-	lvs_ttree_rebuild(&s->t);
 	svc->sched_data = s;
 	return 0;
 }
@@ -151,10 +133,10 @@ static struct lvs_dest *lblcr_pick(struct lvs_service *svc, const struct lvs_pkt
 			if (m)
 				lvs_lcache_set_del(&s->c, ent, m->pos, now);
 		}
-		if (d && !(lvs_dest_active(d) > d->c.weight && s->nlight > 0))
+		if (d && !(lvs_dest_active(d) > d->c.weight && s->b.nlight > 0))
 			return d;
 	}
-	w = lvs_ttree_winner(&s->t);
+	w = lvs_ttree_winner(&s->b.t);
 	if (w == LVS_IDX_NONE)
 		return NULL;
 	if (ent == LVS_IDX_NONE)
@@ -167,16 +149,9 @@ static struct lvs_dest *lblcr_pick(struct lvs_service *svc, const struct lvs_pkt
 static void lblcr_changed(struct lvs_service *svc, struct lvs_dest *d)
 {
 	struct lblcr_state *s = svc->sched_data;
-	struct lvs_tt_key k;
-	uint8_t l;
 
-	if (LVS_UNLIKELY(!s || d->pos >= svc->ndests || svc->dests[d->pos] != d))
-		return;
-	lvs_sched_wlc_key(d, &k);
-	lvs_ttree_set(&s->t, d->pos, &k);
-	l = lblcr_is_light(d);
-	s->nlight += (uint32_t)l - s->light[d->pos];
-	s->light[d->pos] = l;
+	if (LVS_LIKELY(s != NULL))
+		lvs_lbl_base_changed(&s->b, svc, d);
 }
 
 const struct lvs_sched_ops lvs_sched_lblcr = {

@@ -410,3 +410,52 @@ void lvs_lcache_set_del(struct lvs_lcache *c, uint32_t ent, uint32_t dest, lvs_t
 		return;
 	}
 }
+
+/* ---- lblc / lblcr shared state ---- */
+
+static bool lbl_is_light(const struct lvs_dest *d)
+{
+	return (int64_t)lvs_dest_active(d) * 2 < (int64_t)d->c.weight;
+}
+
+void lvs_lbl_base_free(struct lvs_lbl_base *b)
+{
+	lvs_ttree_free(&b->t);
+	free(b->light);
+	b->light = NULL;
+}
+
+int lvs_lbl_base_init(struct lvs_lbl_base *b, const struct lvs_service *svc)
+{
+	struct lvs_tt_key k;
+
+	b->nlight = 0;
+	b->light = calloc(svc->ndests ? svc->ndests : 1, 1);
+	if (!b->light || lvs_ttree_init(&b->t, svc->ndests)) {
+		lvs_lbl_base_free(b);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < svc->ndests; i++) {
+		lvs_sched_wlc_key(svc->dests[i], &k);
+		lvs_ttree_load(&b->t, i, &k);
+		b->light[i] = lbl_is_light(svc->dests[i]);
+		b->nlight += b->light[i];
+	}
+	lvs_ttree_rebuild(&b->t);
+	return 0;
+}
+
+void lvs_lbl_base_changed(struct lvs_lbl_base *b, const struct lvs_service *svc,
+			  struct lvs_dest *d)
+{
+	struct lvs_tt_key k;
+	uint8_t l;
+
+	if (LVS_UNLIKELY(d->pos >= svc->ndests || svc->dests[d->pos] != d))
+		return;
+	lvs_sched_wlc_key(d, &k);
+	lvs_ttree_set(&b->t, d->pos, &k);
+	l = lbl_is_light(d);
+	b->nlight += (uint32_t)l - b->light[d->pos];
+	b->light[d->pos] = l;
+}

@@ -245,4 +245,22 @@ void lvs_lcache_gc_step(struct lvs_lcache *c, lvs_time_t now);
 bool lvs_lcache_set_add(struct lvs_lcache *c, uint32_t ent, uint32_t dest, lvs_time_t now);
 void lvs_lcache_set_del(struct lvs_lcache *c, uint32_t ent, uint32_t dest, lvs_time_t now);
 
+/*
+ * The part lblc and lblcr share: the wlc choice over every destination
+ * (a tournament tree) and how many destinations are "light" (active * 2 <
+ * weight), which decides whether a cached destination with more active
+ * connections than its weight may be passed over.
+ */
+struct lvs_lbl_base {
+	struct lvs_ttree t;
+	uint8_t *light; /* per destination */
+	uint32_t nlight;
+};
+/* Build for svc's destinations: 0 or -ENOMEM (then base is freed). */
+int lvs_lbl_base_init(struct lvs_lbl_base *b, const struct lvs_service *svc);
+void lvs_lbl_base_free(struct lvs_lbl_base *b);
+/* d's counters changed (under the service lock). */
+void lvs_lbl_base_changed(struct lvs_lbl_base *b, const struct lvs_service *svc,
+			  struct lvs_dest *d);
+
 #endif
