@@ -405,6 +405,23 @@ static int do_restore(struct lvs_ctl_state *st, const char *in, size_t in_len, F
 	return LVS_EXIT_OK;
 }
 
+/* -h and -v need no daemon: print and return the exit code, or -1 for
+ * every other command. */
+static int answer_local(const struct lvs_cmd *cmd, const char *prog, FILE *out)
+{
+	switch (cmd->cmd) {
+	case LVS_CMD_HELP:
+		print_version(out, prog);
+		lvs_cmd_usage(out, prog);
+		return LVS_EXIT_OK;
+	case LVS_CMD_VERSION:
+		print_version(out, prog);
+		return LVS_EXIT_OK;
+	default:
+		return -1;
+	}
+}
+
 int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
                        size_t in_len, const struct lvs_ctl_names *known,
                        struct lvs_ctl_names *missing, FILE *out, FILE *err)
@@ -429,14 +446,10 @@ int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], c
 		put_msg(err, msg);
 		return rc;
 	}
+	rc = answer_local(&cmd, prog, out);
+	if (rc >= 0)
+		return rc;
 	switch (cmd.cmd) {
-	case LVS_CMD_HELP:
-		print_version(out, prog);
-		lvs_cmd_usage(out, prog);
-		return LVS_EXIT_OK;
-	case LVS_CMD_VERSION:
-		print_version(out, prog);
-		return LVS_EXIT_OK;
 	case LVS_CMD_LIST:
 		return do_list(st, &cmd, &hooks, out, err);
 	case LVS_CMD_SAVE:
@@ -483,15 +496,5 @@ int lvs_ctl_local(int argc, char *const argv[], FILE *out, FILE *err, enum lvs_c
 		put_msg(err, msg);
 		return rc;
 	}
-	switch (cmd.cmd) {
-	case LVS_CMD_HELP:
-		print_version(out, prog);
-		lvs_cmd_usage(out, prog);
-		return LVS_EXIT_OK;
-	case LVS_CMD_VERSION:
-		print_version(out, prog);
-		return LVS_EXIT_OK;
-	default:
-		return -1;
-	}
+	return answer_local(&cmd, prog, out);
 }
