@@ -21,9 +21,9 @@ LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB      := $(BUILD)/liblvs.a
 
 # The daemon's own layers: packet I/O drivers and the network view.
-DAEMON_SRC := $(sort $(wildcard src/io/*.c src/net/*.c))
+DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
-DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -59,6 +59,20 @@ $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)
 
+# The AF_XDP driver's XDP program, embedded in lvsd as a libbpf skeleton.
+BPF_CFLAGS := -O2 -g -Wall -Wextra -Werror -target bpf -I/usr/include/$(shell gcc -print-multiarch)
+$(BUILD)/lvs_xdp.bpf.o: src/io/lvs_xdp.bpf.c src/io/xdp_filter.h
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) -iquote src/io -c -o $@ $<
+
+$(BUILD)/gen/lvs_xdp.skel.h: $(BUILD)/lvs_xdp.bpf.o
+	@mkdir -p $(dir $@)
+	bpftool gen skeleton $< name lvs_xdp > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/io/afxdp.o: src/io/afxdp.c $(BUILD)/gen/lvs_xdp.skel.h $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
+
 $(BUILD)/lvsd: src/lvsd.c $(DAEMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote src/io -iquote src/net -o $@ $< $(DAEMON_OBJ) $(LIB) $(DAEMON_LIBS) $(LDFLAGS_SAN)
@@ -70,8 +84,7 @@ $(BUILD)/lvsadm: src/lvsadm.c $(LIB)
 # The TUN real-server helper (tc BPF decapsulation).
 $(BUILD)/lvs_decap.bpf.o: src/rshelper/lvs_decap.bpf.c
 	@mkdir -p $(dir $@)
-	clang -O2 -g -Wall -Wextra -Werror -target bpf \
-	  -I/usr/include/$(shell gcc -print-multiarch) -c -o $@ $<
+	clang $(BPF_CFLAGS) -c -o $@ $<
 
 TOOLS += $(BUILD)/lvs_decap.bpf.o
 

@@ -90,11 +90,15 @@ mk_ns() {
 
 # veth pair from ns1:if1 to ns2:if2, both up, created directly in place
 # (nothing appears in the caller's namespace).
+# The far end of each director interface is recorded (DIR_PEER_<if>='NS IF'):
+# captures there see what crossed the wire, whatever lvsd's I/O driver.
 mk_link() {
 	local ns1=$1 if1=$2 ns2=$3 if2=$4
 	ip -n "$ns1" link add "$if1" type veth peer name "$if2" netns "$ns2"
 	ip -n "$ns1" link set "$if1" up
 	ip -n "$ns2" link set "$if2" up
+	if [ "$ns1" = "$NS_DIR" ]; then setv "DIR_PEER_$if1" "$ns2 $if2"; fi
+	if [ "$ns2" = "$NS_DIR" ]; then setv "DIR_PEER_$if2" "$ns1 $if1"; fi
 }
 
 # Bridge BR in the switch namespace; ports added with sw_port.

@@ -1,19 +1,23 @@
 /*
  * lvsd - the Linux Virtual Server director daemon, in user space.
  *
- *   lvsd -i IFACE [-i IFACE]... [--io afpacket] [-w N] [--max-conns N]
+ *   lvsd -i IFACE [-i IFACE]... [--io afpacket|afxdp] [-w N] [--max-conns N]
  *        [-f] [--pidfile FILE] [--syslog] [-v] [--no-guard] [--sw-offload]
  *
  * It serves the given interfaces and starts with no virtual service:
  * nothing is forwarded until lvsadm (ipvsadm's language, over the control
  * socket of ctl.h) configures some.  Threads:
  *
- *   - forwarding workers (-w, default one per online CPU): each owns one
- *     receive queue per served interface (AF_PACKET fanout), runs bursts
- *     through the core's pipeline (lvs_director_process_burst) and sends what it
- *     returns; frames the director passes are the host's (AF_PACKET is a
- *     tap, the host got its copy), except ARP / neighbour solicitations /
- *     echo requests for a VIP, which vip.c answers.  A frame whose next
+ *   - forwarding workers (-w, default one per online CPU; with AF_XDP at
+ *     most as many as the interfaces have receive queues): each owns one
+ *     receive queue per served interface (AF_PACKET fanout, or an XDP
+ *     socket on queue N for worker N), runs bursts through the core's
+ *     pipeline (lvs_director_process_burst) and sends what it returns;
+ *     frames the director passes are the host's (AF_PACKET is a tap, the
+ *     host got its copy; AF_XDP's program hands over only director
+ *     traffic, so a passed frame is one the director had no use for, and
+ *     is dropped), except ARP / neighbour solicitations / echo requests for
+ *     a VIP, which vip.c answers.  A frame whose next
  *     hop is not resolved yet waits in the worker's hold queue (holdq.h)
  *     until it is, as the kernel's neighbour layer keeps it.  A worker
  *     sleeps in poll() when idle (100 ms timeout for its timers, 10 ms
@@ -232,7 +236,7 @@ static void usage(FILE *f)
 		"Usage: lvsd -i IFACE [-i IFACE]... [options]\n"
 		"The Linux Virtual Server director, in user space.  Configure it with lvsadm.\n\n"
 		"  -i, --interface IFACE  serve this interface (repeatable, at least one)\n"
-		"      --io DRIVER        packet I/O: afpacket (default)\n"
+		"      --io DRIVER        packet I/O: afpacket (default) or afxdp\n"
 		"  -w, --workers N        forwarding threads (default: online CPUs)\n"
 		"      --max-conns N      connection table size (default 1048576)\n"
 		"  -f, --foreground       stay in the foreground, log to stderr\n"
@@ -359,13 +363,8 @@ static int parse_args(int argc, char **argv)
 	}
 	io_ops = lvs_io_find(opt.io);
 	if (!io_ops) {
-		fprintf(stderr, "lvsd: unknown --io '%s' (afpacket%s)\n", opt.io,
-			!strcmp(opt.io, "afxdp") ? "; afxdp is not built yet" : "");
+		fprintf(stderr, "lvsd: unknown --io '%s' (%s)\n", opt.io, LVS_IO_NAMES);
 		return 2;
-	}
-	if (!opt.nworkers) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		opt.nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS ? LVS_MAX_WORKERS : (unsigned)n;
 	}
 	for (unsigned k = 0; k < opt.nif; k++) {
 		opt.ifindex[k] = if_nametoindex(opt.ifname[k]);
@@ -373,6 +372,16 @@ static int parse_args(int argc, char **argv)
 			fprintf(stderr, "lvsd: no interface '%s' in this network namespace\n",
 				opt.ifname[k]);
 			return 2;
+		}
+	}
+	if (!opt.nworkers) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		opt.nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS ? LVS_MAX_WORKERS : (unsigned)n;
+		/* one queue per worker on every interface (AF_XDP) */
+		for (unsigned k = 0; io_ops->max_queues && k < opt.nif; k++) {
+			unsigned q = io_ops->max_queues(opt.ifname[k]);
+			if (q < opt.nworkers)
+				opt.nworkers = q;
 		}
 	}
 	return 0;
@@ -465,6 +474,13 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* The VIP set's keys, for a driver that selects director traffic itself. */
+static int io_filter(void *arg, const struct lvs_xdp_key *k, unsigned n)
+{
+	(void)arg;
+	return io_ops->set_filter(k, n);
+}
+
 static int open_queues(void)
 {
 	for (unsigned k = 0; k < opt.nif; k++) {
@@ -549,10 +565,34 @@ static void log_summary(void)
 
 /* ---- control thread ---- */
 
-static int control_loop(struct lvs_ctl_state *cst, int lfd, int sfd, int tfd)
+/* The VIPs, guard and driver filter as of the model's current snapshot and
+ * trash (and the host's addresses). */
+static struct {
+	uint64_t gen;
+	unsigned trash;
+} vips_seen;
+
+static void vips_sync(bool addrs_changed)
 {
 	const struct lvs_snapshot *s = lvs_model_snapshot(dir.model);
-	uint64_t gen = s->gen;
+	unsigned trash = lvs_model_trash(dir.model, NULL, NULL);
+
+	if (s->gen == vips_seen.gen && trash == vips_seen.trash && !addrs_changed)
+		return;
+	vips_seen.gen = s->gen;
+	vips_seen.trash = trash;
+	if (lvs_vips_update(vips, s, dir.model))
+		lvs_err("VIPs: the host guard could not be updated");
+}
+
+static void ctl_changed(void *arg)
+{
+	(void)arg;
+	vips_sync(false);
+}
+
+static int control_loop(struct lvs_ctl_state *cst, int lfd, int sfd, int tfd)
+{
 	lvs_time_t last_ctl_tick = mono_ns();
 	struct pollfd pfd[5] = {
 		{ .fd = sfd, .events = POLLIN },
@@ -596,12 +636,7 @@ static int control_loop(struct lvs_ctl_state *cst, int lfd, int sfd, int tfd)
 			lvs_netstate_tick(netstate, now);
 			lvs_vips_tick(vips, now);
 		}
-		s = lvs_model_snapshot(dir.model);
-		if (s->gen != gen || (chg & LVS_NS_CHG_ADDR)) {
-			gen = s->gen;
-			if (lvs_vips_update(vips, s))
-				lvs_err("VIPs: the host guard could not be updated");
-		}
+		vips_sync(chg & LVS_NS_CHG_ADDR);
 		if (chg & LVS_NS_CHG_LINK)
 			lvs_vips_net_changed(vips, chg);
 		if (now - last_ctl_tick >= CTL_TICK_NS) {
@@ -703,11 +738,15 @@ int main(int argc, char **argv)
 		lvs_err("cannot open packet I/O (%s): %s", io_ops->name, strerror(-err));
 		goto out;
 	}
+	if (io_ops->set_filter)
+		lvs_vips_set_filter(vips, io_filter, NULL);
 	if (lvs_ctl_state_init(&cst, dir.model, dir.ct, mono_ns)) {
 		lvs_err("control state: out of memory");
 		goto out;
 	}
 	cst_ok = true;
+	cst.changed = ctl_changed;
+	vips_seen.gen = lvs_model_snapshot(dir.model)->gen;
 
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

@@ -265,6 +265,30 @@ int lvs_pkt_l4_csum_complete(struct lvs_pkt *p)
 	return 0;
 }
 
+void lvs_pkt_csum_resolve(struct lvs_pkt *p)
+{
+	const struct lvs_pkt_info *pi = &p->pi;
+	uint32_t len = 0;
+	uint16_t field, ps;
+	int off;
+
+	p->flags &= ~(uint32_t)LVS_PKT_F_CSUM_UNKNOWN;
+	if (pi->proto != IPPROTO_TCP && pi->proto != IPPROTO_UDP)
+		return;
+	off = l4_csum_where(p, &len);
+	if (off < 0)
+		return;
+	memcpy(&field, p->data + pi->l4_off + off, 2);
+	/* the folded, uncomplemented sum: never 0, so a UDP "no checksum"
+	 * (0) never matches */
+	ps = lvs_csum_fold(l4_pseudo(pi, len));
+	if (field != ps)
+		return;
+	p->flags |= LVS_PKT_F_CSUM_PARTIAL;
+	p->csum_start = pi->l4_off;
+	p->csum_offset = (uint16_t)off;
+}
+
 /*
  * True when the checksum is right, or when it cannot or need not be judged:
  * the driver verified it, the frame is checksum-partial (a local sender's

@@ -50,6 +50,15 @@ struct lvs_pkt;
  * fragment.
  */
 int lvs_pkt_l4_csum_complete(struct lvs_pkt *p);
+/*
+ * For a parsed frame flagged LVS_PKT_F_CSUM_UNKNOWN: a TCP or UDP checksum
+ * field that equals the pseudo-header sum is taken as checksum-partial
+ * (LVS_PKT_F_CSUM_PARTIAL, csum_start / csum_offset set), which is exact:
+ * should a final checksum happen to equal that sum, completing it yields
+ * the same value.  Anything else is final (or corrupt, and left so).
+ * Clears LVS_PKT_F_CSUM_UNKNOWN.
+ */
+void lvs_pkt_csum_resolve(struct lvs_pkt *p);
 /* Verify the L4 checksum of a parsed packet: true if valid, or when it
  * cannot or need not be checked (driver-verified, checksum-partial,
  * fragment, unknown protocol, UDP checksum 0 over IPv4; over IPv6 a zero

@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "csum.h"
 #include "director.h"
 #include "sched.h"
 
@@ -568,6 +569,8 @@ static inline bool parse_fast(struct lvs_pkt *p)
 	memcpy(&pi->dport, l4 + 2, 2);
 	pi->saddr.w[0] = w[3];
 	pi->daddr.w[0] = w[4];
+	if (__builtin_expect(p->flags & LVS_PKT_F_CSUM_UNKNOWN, 0))
+		lvs_pkt_csum_resolve(p);
 	return true;
 }
 

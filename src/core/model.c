@@ -998,6 +998,22 @@ int lvs_model_set_timeouts(struct lvs_model *m, const struct lvs_timeouts *t)
 	return err;
 }
 
+unsigned lvs_model_trash(const struct lvs_model *m,
+			 void (*fn)(void *arg, const struct lvs_dest_state *ds), void *arg)
+{
+	unsigned n = 0;
+
+	for (const struct lvs_dest_state *ds = m->ntrash ? m->dest_states : NULL; ds;
+	     ds = ds->next) {
+		if (__atomic_load_n(&ds->flags, __ATOMIC_RELAXED) & LVS_DEST_F_AVAILABLE)
+			continue;
+		n++;
+		if (fn)
+			fn(arg, ds);
+	}
+	return n;
+}
+
 void lvs_model_gc(struct lvs_model *m)
 {
 	struct lvs_dest_state **pp = &m->dest_states, *ds;

@@ -296,6 +296,13 @@ void lvs_model_abort(struct lvs_model *m);
  * (the kernel's trash); control thread, after a grace period. */
 void lvs_model_gc(struct lvs_model *m);
 
+/* Visit the trash: destinations deleted from the configuration that
+ * connections still use (fn may be NULL, to count them).  For callers that
+ * must keep such connections' traffic coming to lvsd (the host guard and
+ * the AF_XDP filter).  Control thread.  Returns the number visited. */
+unsigned lvs_model_trash(const struct lvs_model *m,
+			 void (*fn)(void *arg, const struct lvs_dest_state *ds), void *arg);
+
 /* Sum per-worker counters. */
 void lvs_counters_sum(const struct lvs_counters *per_worker, struct lvs_counters *out);
 /* Counters since the last zeroing (lvsadm --stats). */

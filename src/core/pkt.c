@@ -407,7 +407,7 @@ static enum lvs_drop parse_ip6(struct lvs_pkt *p, uint32_t l3)
 	return parse_l4(pi, h + l4, end - l4, pi->frag == LVS_FRAG_NONE);
 }
 
-enum lvs_drop lvs_pkt_parse(struct lvs_pkt *p)
+static enum lvs_drop parse_frame(struct lvs_pkt *p)
 {
 	struct lvs_pkt_info *pi = &p->pi;
 	const uint8_t *d = p->data;
@@ -435,6 +435,18 @@ enum lvs_drop lvs_pkt_parse(struct lvs_pkt *p)
 	if (type == ETHT_IP6)
 		return parse_ip6(p, off);
 	return LVS_DROP_NONE; /* ARP, LLDP...: af 0, the caller decides */
+}
+
+enum lvs_drop lvs_pkt_parse(struct lvs_pkt *p)
+{
+	enum lvs_drop r = parse_frame(p);
+
+	if (p->flags & LVS_PKT_F_CSUM_UNKNOWN) {
+		if (r == LVS_DROP_NONE)
+			lvs_pkt_csum_resolve(p);
+		p->flags &= ~(uint32_t)LVS_PKT_F_CSUM_UNKNOWN;
+	}
+	return r;
 }
 
 /*

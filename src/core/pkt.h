@@ -25,6 +25,10 @@
 /* lvs_pkt.flags */
 #define LVS_PKT_F_CSUM_PARTIAL 0x1 /* L4 csum holds only the pseudo-header sum */
 #define LVS_PKT_F_CSUM_VALID 0x2   /* driver verified the L4 checksum */
+/* The driver cannot tell whether the L4 checksum is final or holds only the
+ * pseudo-header sum (AF_XDP loses the kernel's flag): lvs_pkt_parse()
+ * decides (lvs_pkt_csum_resolve, csum.h) and clears this. */
+#define LVS_PKT_F_CSUM_UNKNOWN 0x4
 
 /* lvs_pkt_info.frag */
 #define LVS_FRAG_NONE 0

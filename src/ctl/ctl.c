@@ -422,9 +422,9 @@ static int answer_local(const struct lvs_cmd *cmd, const char *prog, FILE *out)
 	}
 }
 
-int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
-                       size_t in_len, const struct lvs_ctl_names *known,
-                       struct lvs_ctl_names *missing, FILE *out, FILE *err)
+static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
+                      size_t in_len, const struct lvs_ctl_names *known,
+                      struct lvs_ctl_names *missing, FILE *out, FILE *err)
 {
 	struct exec_ctx x = {.st = st, .known = known, .missing = missing};
 	struct lvs_list_hooks hooks = {
@@ -474,6 +474,18 @@ int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], c
 		sync_timeouts(st);
 	}
 	return LVS_EXIT_OK;
+}
+
+int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
+                       size_t in_len, const struct lvs_ctl_names *known,
+                       struct lvs_ctl_names *missing, FILE *out, FILE *err)
+{
+	uint64_t gen = lvs_model_snapshot(st->model)->gen;
+	int rc = exec_names(st, argc, argv, in, in_len, known, missing, out, err);
+
+	if (st->changed && lvs_model_snapshot(st->model)->gen != gen)
+		st->changed(st->changed_arg);
+	return rc;
 }
 
 int lvs_ctl_exec(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,

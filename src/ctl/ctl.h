@@ -33,6 +33,11 @@ struct lvs_ctl_state {
 	struct lvs_conn_table *ct; /* NULL: connection listings are empty */
 	lvs_time_t (*now)(void);   /* monotonic clock, ns; NULL: CLOCK_MONOTONIC */
 	struct lvs_ctl_est *est;   /* created by lvs_ctl_state_init */
+	/* Called after a command changed the model, before its reply is sent
+	 * (the daemon brings its host guard up to date, so that what lvsadm
+	 * configured is in force when it returns).  May be NULL. */
+	void (*changed)(void *arg);
+	void *changed_arg;
 };
 
 int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs_conn_table *ct,

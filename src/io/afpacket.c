@@ -570,10 +570,3 @@ const struct lvs_io_ops lvs_io_afpacket = {
 	.tx = afp_tx,
 	.stats = afp_stats,
 };
-
-const struct lvs_io_ops *lvs_io_find(const char *name)
-{
-	if (!strcmp(name, "afpacket"))
-		return &lvs_io_afpacket;
-	return NULL;
-}

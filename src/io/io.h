@@ -68,6 +68,7 @@ struct lvs_io_stats {
 };
 
 struct lvs_io;
+struct lvs_xdp_key;
 
 struct lvs_io_ops {
 	const char *name;
@@ -90,11 +91,27 @@ struct lvs_io_ops {
 	 */
 	unsigned (*tx)(struct lvs_io *q, struct lvs_pkt *const *pkts, unsigned n);
 	void (*stats)(const struct lvs_io *q, struct lvs_io_stats *out);
+
+	/* Optional (NULL: no such limit / feature). */
+
+	/* How many instances (workers) interface ifname can take: AF_XDP
+	 * binds one socket per receive queue. */
+	unsigned (*max_queues)(const char *ifname);
+	/* Drivers that pick director traffic before user space sees it
+	 * (AF_XDP's XDP program): the keys of the traffic to hand over
+	 * (xdp_filter.h), all of them each time.  Control thread.  0 or
+	 * -errno. */
+	int (*set_filter)(const struct lvs_xdp_key *keys, unsigned n);
+	/* Counters of that selection (enum lvs_xdp_stat, LVS_XDPS__COUNT). */
+	void (*prog_stats)(uint64_t *out);
 };
 
 extern const struct lvs_io_ops lvs_io_afpacket;
+extern const struct lvs_io_ops lvs_io_afxdp;
 
-/* The driver called name ("afpacket", "afxdp"), or NULL. */
+/* The driver called name ("afpacket", "afxdp"), or NULL; LVS_IO_NAMES
+ * lists them for messages. */
+#define LVS_IO_NAMES "afpacket, afxdp"
 const struct lvs_io_ops *lvs_io_find(const char *name);
 
 /* ---- software offloads (io_sw.c), for drivers and for frames the kernel

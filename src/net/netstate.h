@@ -78,6 +78,10 @@ int lvs_netstate_prime(struct lvs_netstate *ns, int af, const union lvs_addr *ds
 int lvs_netstate_link(struct lvs_netstate *ns, uint32_t ifindex, struct lvs_link_info *out);
 /* Is a one of the host's own addresses? */
 bool lvs_netstate_is_local(struct lvs_netstate *ns, int af, const union lvs_addr *a);
+/* The host's own addresses: up to max of them into af[] / a[]; returns how
+ * many there are (call again with more room when that exceeds max). */
+unsigned lvs_netstate_local_addrs(struct lvs_netstate *ns, uint8_t *af, union lvs_addr *a,
+				  unsigned max);
 
 /* ---- data path (workers) ---- */
 

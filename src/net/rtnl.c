@@ -648,6 +648,19 @@ bool lvs_netstate_is_local(struct lvs_netstate *ns, int af, const union lvs_addr
 	return false;
 }
 
+unsigned lvs_netstate_local_addrs(struct lvs_netstate *ns, uint8_t *af, union lvs_addr *a,
+				  unsigned max)
+{
+	const struct ns_snap *s = rcu_dereference(ns->snap);
+	unsigned n = s ? s->naddrs : 0;
+
+	for (unsigned i = 0; i < n && i < max; i++) {
+		af[i] = s->addrs[i].af;
+		a[i] = s->addrs[i].a;
+	}
+	return n;
+}
+
 /* ---- netlink parsing (control thread) ---- */
 
 struct attrs {

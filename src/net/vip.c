@@ -50,6 +50,7 @@
 #include "csum.h"
 #include "log.h"
 #include "vip.h"
+#include "xdp_filter.h"
 
 #define ANNOUNCE_COUNT 3
 #define ANNOUNCE_GAP_NS (1 * LVS_NS_PER_SEC)
@@ -100,6 +101,8 @@ struct lvs_vips {
 	struct announce *ann;
 	unsigned nann, capann;
 	uint64_t arp_replies, na_replies, echo_replies;
+	lvs_vips_filter_fn filter; /* driver-side selection of director traffic */
+	void *filter_arg;
 };
 
 /* ---- the VIP set ---- */
@@ -649,8 +652,108 @@ static int add_key(struct guard_key **k, unsigned *n, unsigned *cap, const struc
 	return 0;
 }
 
+/* ---- the driver filter (xdp_filter.h): the guard's sets as map keys ---- */
+
+static void xkey(struct lvs_xdp_key *k, uint8_t kind4, uint8_t af, uint8_t proto, uint16_t port,
+		 const union lvs_addr *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = kind4 + (af == AF_INET6);
+	k->proto = proto;
+	k->port = port;
+	if (af == AF_INET6)
+		memcpy(k->addr, a->b, 16);
+	else
+		memcpy(k->addr, &a->ip4, 4);
+}
+
+static void i_min(unsigned *a, unsigned b)
+{
+	if (b < *a)
+		*a = b;
+}
+
+static int filter_apply(struct lvs_vips *v, const struct vip_set *s, const struct guard_key *svc,
+			unsigned nsvc, const struct guard_key *nat, unsigned nnat)
+{
+	unsigned nloc = lvs_netstate_local_addrs(v->ns, NULL, NULL, 0), n = 0, cap;
+	uint8_t *laf = NULL;
+	union lvs_addr *la = NULL;
+	struct lvs_xdp_key *k;
+	int err = -ENOMEM;
+
+	/* room for a few addresses more, should one appear meanwhile */
+	nloc += 16;
+	cap = s->n + nsvc + 2 * nnat + nloc;
+	k = calloc(cap ? cap : 1, sizeof(*k));
+	laf = calloc(nloc, 1);
+	la = calloc(nloc, sizeof(*la));
+	if (!k || !laf || !la)
+		goto out;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->e[i].owned)
+			xkey(&k[n++], LVS_XDPK_VIP4, s->e[i].af, 0, 0, &s->e[i].a);
+	for (unsigned i = 0; i < nsvc; i++)
+		xkey(&k[n++], LVS_XDPK_SVC4, svc[i].af, svc[i].proto, svc[i].port, &svc[i].a);
+	for (unsigned i = 0; i < nnat; i++) {
+		xkey(&k[n++], LVS_XDPK_NAT4, nat[i].af, nat[i].proto, nat[i].port, &nat[i].a);
+		/* the address alone (a repeated key is written twice: harmless) */
+		xkey(&k[n++], LVS_XDPK_NATRS4, nat[i].af, 0, 0, &nat[i].a);
+	}
+	i_min(&nloc, lvs_netstate_local_addrs(v->ns, laf, la, nloc));
+	for (unsigned i = 0; i < nloc; i++)
+		xkey(&k[n++], LVS_XDPK_LOCAL4, laf[i], 0, 0, &la[i]);
+	err = v->filter(v->filter_arg, k, n);
+out:
+	free(k);
+	free(laf);
+	free(la);
+	return err;
+}
+
+void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg)
+{
+	v->filter = fn;
+	v->filter_arg = arg;
+}
+
 /* Build the VIP set and the guard from snapshot s. */
-static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s)
+struct trash_keys {
+	struct guard_key **svc, **nat;
+	unsigned *nsvc, *csvc, *nnat, *cnat;
+	int err;
+};
+
+/* A trash destination's keys: its NAT replies, and its service's packets
+ * when the service itself is gone. */
+static void trash_key(void *arg, const struct lvs_dest_state *ds)
+{
+	struct trash_keys *t = arg;
+	const struct lvs_svc_state *ss = ds->svc;
+	struct guard_key k;
+
+	if (!ss || ss->key.fwmark || t->err)
+		return;
+	if (lvs_xmit_fwd(ds->xmit) == LVS_FWD_MASQ) {
+		memset(&k, 0, sizeof(k));
+		k.af = ds->af;
+		k.proto = ss->key.proto;
+		k.port = ss->key.port ? ds->port : 0;
+		k.a = ds->addr;
+		t->err = add_key(t->nat, t->nnat, t->cnat, &k);
+	}
+	if (!ss->in_config && !t->err) {
+		memset(&k, 0, sizeof(k));
+		k.af = ss->key.af;
+		k.proto = ss->key.proto;
+		k.port = ss->key.port;
+		k.a = ss->key.addr;
+		t->err = add_key(t->svc, t->nsvc, t->csvc, &k);
+	}
+}
+
+static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
+			const struct lvs_model *m)
 {
 	struct guard_key *svc = NULL, *nat = NULL, k;
 	unsigned nsvc = 0, csvc = 0, nnat = 0, cnat = 0, n = 0;
@@ -713,6 +816,13 @@ static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s)
 			lvs_netstate_prime(v->ns, sv->dests[j]->c.af, &sv->dests[j]->c.addr);
 	}
 
+	if (m) {
+		struct trash_keys t = { &svc, &nat, &nsvc, &csvc, &nnat, &cnat, 0 };
+		lvs_model_trash(m, trash_key, &t);
+		if (t.err)
+			goto out;
+	}
+
 	/* announce and listen for the VIPs lvsd takes over */
 	for (uint32_t i = 0; i < ns->n; i++) {
 		const struct vip_entry *o = vip_find(old, ns->e[i].af, &ns->e[i].a);
@@ -734,6 +844,13 @@ static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s)
 	uniq_keys(svc, &nsvc);
 	uniq_keys(nat, &nnat);
 	err = v->guard ? guard_apply(v, v->set, svc, nsvc, nat, nnat) : 0;
+	if (v->filter) {
+		int ferr = filter_apply(v, v->set, svc, nsvc, nat, nnat);
+		if (ferr) {
+			lvs_err("vip: the interface filter could not be updated: %s", strerror(-ferr));
+			err = err ? err : ferr;
+		}
+	}
 out:
 	free(ns);
 	free(svc);
@@ -741,9 +858,9 @@ out:
 	return err;
 }
 
-int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s)
+int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const struct lvs_model *m)
 {
-	return vips_rebuild(v, s);
+	return vips_rebuild(v, s, m);
 }
 
 void lvs_vips_net_changed(struct lvs_vips *v, unsigned chg)

@@ -41,8 +41,11 @@ struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, 
 /* Remove the guard tables, leave the multicast groups, free. */
 void lvs_vips_free(struct lvs_vips *v);
 /* The model published snapshot s: recompute VIPs, announce new ones,
- * rewrite the guard if it changed.  0 or -errno (guard not applied). */
-int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s);
+ * rewrite the guard if it changed.  m (may be NULL): its trash, whose
+ * connections' traffic stays guarded (replies from a deleted NAT server,
+ * packets to a deleted service) until the last one ends; call again when
+ * the trash changes.  0 or -errno (guard not applied). */
+int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const struct lvs_model *m);
 /* Links changed (LVS_NS_CHG_*): re-announce the VIPs on served interfaces
  * that came up.  (When addresses change, call lvs_vips_update again: a VIP
  * may have become or stopped being one of the host's addresses.) */
@@ -57,6 +60,16 @@ void lvs_vips_tick(struct lvs_vips *v, lvs_time_t now);
  * The caller must be a registered RCU reader.
  */
 bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p);
+
+/*
+ * Drivers that pick director traffic before lvsd sees it (AF_XDP) need the
+ * guard's sets as filter keys (xdp_filter.h): fn is called with all of
+ * them, the host's own addresses included, whenever lvs_vips_update runs.
+ * 0 or -errno.  Set before the first update.
+ */
+struct lvs_xdp_key;
+typedef int (*lvs_vips_filter_fn)(void *arg, const struct lvs_xdp_key *k, unsigned n);
+void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg);
 
 /* What the worker answered, for a status command (summed by readers). */
 struct lvs_vip_stats {

@@ -828,6 +828,46 @@ class Capture:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
 
 
+class WireCapture:
+    """Capture on the far ends of the director's interfaces (DIR_PEER_<if>
+    in the env file): what really crossed the wire, whichever I/O driver
+    lvsd uses (frames an AF_XDP socket receives or sends pass no packet
+    tap on the director's side).  frames() reports each frame with
+    frame.interface_name set to the director's interface it crossed, in
+    time order; the rest is Capture's API."""
+
+    def __init__(self, lab, ifaces, bpf=None, duration=20, snaplen=512):
+        self.caps = []
+        try:
+            for i in ifaces:
+                ns, peer = lab.env["DIR_PEER_" + i].split()
+                self.caps.append((i, Capture(lab, ns, [peer], bpf, duration, snaplen)))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self):
+        for _, c in self.caps:
+            c.stop()
+
+    def frames(self, *fields, dfilter=None, opts=()):
+        out = []
+        for i, c in self.caps:
+            for f in c.frames("frame.time_epoch", *fields, dfilter=dfilter, opts=opts):
+                if "frame.interface_name" in f:
+                    f["frame.interface_name"] = [i]
+                out.append(f)
+        out.sort(key=lambda f: float(f["frame.time_epoch"][0]))
+        for f in out:
+            if "frame.time_epoch" not in fields:
+                del f["frame.time_epoch"]
+        return out
+
+    def text(self, dfilter=None, limit=40):
+        return "".join("-- %s (far end) --\n%s" % (i, c.text(dfilter, limit))
+                       for i, c in self.caps)
+
+
 def client_addrs(e):
     """Every address the client may send from."""
     return set([e["CLIENT_IP4"], e["CLIENT_IP6"]] + e["CLIENT_EXTRA4"].split()

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from .conftest import (PY, Capture, HeldDownload, addr_port, check_kernel_never_answers,
+from .conftest import (PY, Capture, WireCapture, HeldDownload, addr_port, check_kernel_never_answers,
                        client_addrs, fresh_conns, sha256_responders, split_addr, udp_ask,
                        udp_asks, udp_responders, upload, upload_file, within)
 
@@ -344,14 +344,14 @@ def test_wrk_load(director):
 # ------------------------------------------------------------ the wire --
 
 def test_wire_nat_rewrites(director):
-    """tshark on the director's two interfaces: toward a server lvsd
+    """tshark on the wires of the director's two interfaces (their far ends): toward a server lvsd
     changes only the destination (client address kept, the server's MAC);
     toward the client the source is the VIP (never a RIP), the MAC the
     client's; the rewritten IPv4 headers carry good checksums."""
     d, e = director, director.lab.env
     d.service(e["VIP4"], sched="rr")
     d.service(e["VIP6"], sched="rr")
-    cap = Capture(d.lab, "director", ["eth0", "eth1"], bpf="tcp port 80")
+    cap = WireCapture(d.lab, ["eth0", "eth1"], bpf="tcp port 80")
     c4 = fresh_conns(d.lab, e["VIP4"], 3)
     c6 = fresh_conns(d.lab, e["VIP6"], 3)
     assert len(c4) == 3 and len(c6) == 3, (c4, c6)

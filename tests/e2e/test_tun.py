@@ -17,7 +17,7 @@ import ipaddress
 
 import pytest
 
-from .conftest import (Capture, addr_port, check_kernel_never_answers, fresh_conns,
+from .conftest import (WireCapture, addr_port, check_kernel_never_answers, fresh_conns,
                        sha256_responders, split_addr, upload, upload_file, within)
 
 pytestmark = pytest.mark.parametrize("module_lab", ["tun"], indirect=True)
@@ -121,7 +121,7 @@ def inner_from_gue(payload_hex):
 
 
 def test_wire_tun_outer_and_inner(director):
-    """tshark on the director's two interfaces: a client packet received on
+    """tshark on the wires of the director's two interfaces (their far ends): a client packet received on
     eth0 leaves eth1 toward the router inside an outer header from the
     director's tunnel source to the chosen RIP -- IPv4 protocol 4 (IPIP),
     UDP to 6080 with a GUE header (proto 4), or GRE (protocol 0x0800); IPv6
@@ -130,7 +130,7 @@ def test_wire_tun_outer_and_inner(director):
     d, e = director, director.lab.env
     mixed_service(d, e["VIP4"])
     d.service(e["VIP6"], sched="rr")
-    cap = Capture(d.lab, "director", ["eth0", "eth1"], bpf="tcp port 80 or ip proto 4 "
+    cap = WireCapture(d.lab, ["eth0", "eth1"], bpf="tcp port 80 or ip proto 4 "
                   "or ip proto 47 or udp port 6080 or ip6 proto 41")
     c4 = fresh_conns(d.lab, e["VIP4"], 3)
     c6 = fresh_conns(d.lab, e["VIP6"], 3)

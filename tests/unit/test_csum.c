@@ -534,6 +534,72 @@ static void partial_roundtrip(int af, uint8_t proto, int n)
 	assert_true(lvs_pkt_l4_csum_ok(&p));
 }
 
+/*
+ * A frame whose driver cannot say whether the checksum is final (AF_XDP):
+ * the parser takes a field equal to the pseudo-header sum as
+ * checksum-partial, and completing it gives the right checksum; a final
+ * checksum, a corrupt one and UDP's "none" stay as they are.
+ */
+static void csum_unknown(int af, uint8_t proto, uint32_t plen)
+{
+	static uint8_t buf[4096];
+	const char *s = af == AF_INET ? "10.1.2.3" : "2001:db8::1";
+	const char *d = af == AF_INET ? "10.9.8.7" : "2001:db8:1::42";
+	struct lvs_pkt p;
+	uint16_t good, pseudo;
+
+	mk_pkt(&p, buf, af, proto, plen, s, d);
+	good = ref_l4(&p);
+	if (good == 0 && proto == IPPROTO_UDP)
+		good = 0xffff;
+	pseudo = lvs_csum_fold(af == AF_INET ? lvs_csum_pseudo4(p.pi.saddr.ip4, p.pi.daddr.ip4,
+								 proto, p.pi.l4_len)
+					     : lvs_csum_pseudo6(&p.pi.saddr, &p.pi.daddr, proto,
+								p.pi.l4_len));
+
+	/* checksum-partial, as a local sender's frame through XDP */
+	memcpy(l4_field(&p), &pseudo, 2);
+	p.flags = LVS_PKT_F_CSUM_UNKNOWN;
+	assert_int_equal(lvs_pkt_parse(&p), LVS_DROP_NONE);
+	assert_int_equal(p.flags, LVS_PKT_F_CSUM_PARTIAL);
+	assert_int_equal(p.csum_start, p.pi.l4_off);
+	assert_int_equal(p.csum_offset, proto == IPPROTO_TCP ? 16 : 6);
+	assert_int_equal(lvs_pkt_l4_csum_complete(&p), 0);
+	assert_int_equal(get16(l4_field(&p)), good);
+
+	/* final: untouched, and still verifies */
+	p.flags = LVS_PKT_F_CSUM_UNKNOWN;
+	assert_int_equal(lvs_pkt_parse(&p), LVS_DROP_NONE);
+	assert_int_equal(p.flags, 0);
+	assert_true(lvs_pkt_l4_csum_ok(&p));
+
+	/* corrupt: left for the receiver to refuse */
+	put16(l4_field(&p), (uint16_t)(good ^ 0x0101));
+	p.flags = LVS_PKT_F_CSUM_UNKNOWN;
+	assert_int_equal(lvs_pkt_parse(&p), LVS_DROP_NONE);
+	assert_int_equal(p.flags, 0);
+	assert_false(lvs_pkt_l4_csum_ok(&p));
+
+	if (af == AF_INET && proto == IPPROTO_UDP) {
+		put16(l4_field(&p), 0);
+		p.flags = LVS_PKT_F_CSUM_UNKNOWN;
+		assert_int_equal(lvs_pkt_parse(&p), LVS_DROP_NONE);
+		assert_int_equal(p.flags, 0);
+		assert_int_equal(get16(l4_field(&p)), 0);
+	}
+}
+
+static void test_csum_unknown(void **state)
+{
+	(void)state;
+	for (uint32_t plen = 0; plen < 300; plen += 37) {
+		csum_unknown(AF_INET, IPPROTO_TCP, plen);
+		csum_unknown(AF_INET, IPPROTO_UDP, plen);
+		csum_unknown(AF_INET6, IPPROTO_TCP, plen);
+		csum_unknown(AF_INET6, IPPROTO_UDP, plen);
+	}
+}
+
 static void test_partial_roundtrip(void **state)
 {
 	(void)state;
@@ -625,6 +691,7 @@ int main(void)
 	        cmocka_unit_test(test_l4_complete_and_ok),
 	        cmocka_unit_test(test_l4_special_cases),
 	        cmocka_unit_test(test_partial_roundtrip),
+	        cmocka_unit_test(test_csum_unknown),
 	        cmocka_unit_test(test_full_nat_rewrite),
 	        cmocka_unit_test(test_addr_str_parse),
 	};

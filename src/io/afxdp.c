@@ -1,0 +1,617 @@
+/*
+ * afxdp.c - the AF_XDP driver (--io afxdp): XDP sockets over libxdp, the
+ * XDP program (lvs_xdp.bpf.c, embedded as a libbpf skeleton) over libbpf.
+ *
+ * The program is loaded once per process and attached to every served
+ * interface through a BPF link, so it goes away with lvsd, even when lvsd
+ * is killed.  It hands only director traffic to user space (its filter map
+ * holds the VIPs, services and NAT real servers, lvs_io_ops.set_filter)
+ * and passes everything else to the host.  On an interface that already
+ * has another XDP program, open fails: we do not replace other programs.
+ *
+ * One instance is one XDP socket, bound to receive queue `worker` of its
+ * interface, with a UMEM of its own: AFX_RX_FRAMES go to the fill ring,
+ * AFX_TX_FRAMES are kept for transmission.  Received frames are handed to
+ * the core in place (the UMEM's frame headroom leaves LVS_PKT_HEADROOM
+ * before each frame) and go back to the fill ring at the next rx.
+ *
+ * Transmit goes out on the frame's egress interface (p->ifindex): through
+ * the socket this worker has on that interface, so NAT (in on one
+ * interface, out on another) needs every worker to own a queue on every
+ * served interface: lvsd runs at most as many workers as the interfaces
+ * have queues (max_queues).  Frames are copied into a transmit frame of
+ * that socket's UMEM; the kernel is kicked with sendto() (copy mode sends
+ * at most a small batch per call, so we kick until the ring drains or the
+ * device pushes back, and finish later).
+ *
+ * Offloads: XDP loses the kernel's checksum-partial flag, so every frame is
+ * received as LVS_PKT_F_CSUM_UNKNOWN (the core tells partial from final,
+ * csum.h), and anything still partial on transmit is completed here.  With
+ * a non-multi-buffer program attached, veth turns GSO off on its peer, so
+ * no super-frames arrive; any the core produces are segmented here.
+ */
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/xsk.h>
+
+#include "io.h"
+#include "log.h"
+#include "lvs_xdp.skel.h"
+#include "xdp_filter.h"
+
+#define AFX_FRAME      XSK_UMEM__DEFAULT_FRAME_SIZE /* 4096 */
+#define AFX_HEADROOM   (LVS_PKT_HEADROOM + 16)      /* room to re-insert a VLAN tag */
+#define AFX_RX_FRAMES  2048
+#define AFX_TX_FRAMES  1024
+#define AFX_NFRAMES    (AFX_RX_FRAMES + AFX_TX_FRAMES)
+#define AFX_MAX_WORKERS 64
+#define AFX_KICKS      64 /* sendto() calls per flush, at most */
+#define AFX_SEG_ARENA  (256 * 1024)
+#define AFX_MAX_SEGS   256
+
+struct lvs_io {
+	struct lvs_io_conf c;
+	unsigned slot, queue;
+	uint8_t *area; /* the UMEM */
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	int fd;
+	/* frames handed out by the last rx, back to the fill ring next time */
+	uint64_t held[LVS_IO_BURST];
+	unsigned nheld;
+	/* free transmit frames (UMEM offsets) */
+	uint64_t txfree[AFX_TX_FRAMES];
+	unsigned ntxfree;
+	unsigned tx_pending; /* reserved, not yet submitted */
+	uint8_t *seg_arena;
+	struct lvs_pkt segs[AFX_MAX_SEGS];
+	struct lvs_io_stats st;
+};
+
+/* Process-wide: the program, the interfaces it is attached to, and every
+ * worker's instance per interface (for transmit on another interface).
+ * Changed only by open/close, which lvsd runs before the workers start and
+ * after they stop. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lvs_xdp *g_skel;
+static unsigned g_users;
+static struct {
+	uint32_t ifindex; /* 0: free slot */
+	unsigned users;
+	struct bpf_link *link;
+} g_if[LVS_XDP_IF_MAX];
+static struct lvs_io *g_inst[AFX_MAX_WORKERS][LVS_XDP_IF_MAX];
+/* the filter as last written, sorted (to delete what went away) */
+static struct lvs_xdp_key *g_filter;
+static unsigned g_nfilter;
+
+static int cmp_xkey(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct lvs_xdp_key));
+}
+
+/* ---- the program ---- */
+
+static int prog_get(void)
+{
+	if (g_skel) {
+		g_users++;
+		return 0;
+	}
+	g_skel = lvs_xdp__open_and_load();
+	if (!g_skel) {
+		int err = -errno;
+		lvs_err("afxdp: cannot load the XDP program: %s", strerror(-err));
+		return err ? err : -EINVAL;
+	}
+	g_users = 1;
+	/* keys written before the first instance opened */
+	for (unsigned i = 0; i < g_nfilter; i++) {
+		uint32_t one = 1;
+		bpf_map__update_elem(g_skel->maps.lvs_filter, &g_filter[i], sizeof(g_filter[i]),
+				     &one, sizeof(one), BPF_ANY);
+	}
+	return 0;
+}
+
+static void prog_put(void)
+{
+	if (g_users && --g_users == 0) {
+		lvs_xdp__destroy(g_skel);
+		g_skel = NULL;
+	}
+}
+
+/* Attach to c's interface (once per interface); its slot, or -errno. */
+static int if_get(const struct lvs_io_conf *c)
+{
+	int free_slot = -1;
+	struct bpf_link *link;
+	uint32_t slot;
+
+	for (int i = 0; i < LVS_XDP_IF_MAX; i++) {
+		if (g_if[i].ifindex == c->ifindex) {
+			g_if[i].users++;
+			return i;
+		}
+		if (!g_if[i].ifindex && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		lvs_err("afxdp: more than %d interfaces", LVS_XDP_IF_MAX);
+		return -ENOSPC;
+	}
+	link = bpf_program__attach_xdp(g_skel->progs.lvs_xdp, (int)c->ifindex);
+	if (!link) {
+		int err = -errno;
+		lvs_err("afxdp: cannot attach the XDP program to %s: %s%s", c->ifname,
+			strerror(-err),
+			err == -EBUSY || err == -EEXIST ? " (another XDP program is attached)" : "");
+		return err ? err : -EINVAL;
+	}
+	slot = (uint32_t)free_slot;
+	if (bpf_map__update_elem(g_skel->maps.lvs_ifslot, &c->ifindex, sizeof(c->ifindex), &slot,
+				 sizeof(slot), BPF_ANY)) {
+		int err = -errno;
+		lvs_err("afxdp: interface map: %s", strerror(-err));
+		bpf_link__destroy(link);
+		return err;
+	}
+	g_if[free_slot].ifindex = c->ifindex;
+	g_if[free_slot].users = 1;
+	g_if[free_slot].link = link;
+	lvs_info("afxdp: XDP program attached to %s", c->ifname);
+	return free_slot;
+}
+
+static void if_put(unsigned slot)
+{
+	if (!g_if[slot].users || --g_if[slot].users)
+		return;
+	bpf_map__delete_elem(g_skel->maps.lvs_ifslot, &g_if[slot].ifindex,
+			     sizeof(g_if[slot].ifindex), 0);
+	bpf_link__destroy(g_if[slot].link);
+	memset(&g_if[slot], 0, sizeof(g_if[slot]));
+}
+
+/* ---- instances ---- */
+
+static void afx_close(struct lvs_io *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&g_lock);
+	if (q->xsk) {
+		uint32_t key = q->slot * LVS_XDP_QUEUES_MAX + q->queue;
+		bpf_map__delete_elem(g_skel->maps.lvs_xsks, &key, sizeof(key), 0);
+		xsk_socket__delete(q->xsk);
+	}
+	if (q->umem)
+		xsk_umem__delete(q->umem);
+	if (g_inst[q->c.worker][q->slot] == q) {
+		g_inst[q->c.worker][q->slot] = NULL;
+		if_put(q->slot);
+	}
+	if (g_skel && q->fd != -2)
+		prog_put();
+	pthread_mutex_unlock(&g_lock);
+	if (q->area)
+		munmap(q->area, (size_t)AFX_NFRAMES * AFX_FRAME);
+	free(q->seg_arena);
+	free(q);
+}
+
+/* Receive queues of ifname: the larger of the rx and combined channel
+ * counts (ETHTOOL_GCHANNELS), 1 when the driver does not say. */
+static unsigned afx_max_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	unsigned n = 1;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0) {
+		n = ch.rx_count > ch.combined_count ? ch.rx_count : ch.combined_count;
+		if (!n)
+			n = 1;
+	}
+	close(fd);
+	return n > LVS_XDP_QUEUES_MAX ? LVS_XDP_QUEUES_MAX : n;
+}
+
+static int fill_frames(struct lvs_io *q, const uint64_t *addr, unsigned n)
+{
+	uint32_t idx;
+
+	if (!n)
+		return 0;
+	if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n)
+		return -ENOSPC;
+	for (unsigned i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addr[i];
+	xsk_ring_prod__submit(&q->fill, n);
+	return 0;
+}
+
+static int afx_open(struct lvs_io_conf *c, struct lvs_io **out)
+{
+	struct xsk_umem_config uc = {
+		.fill_size = AFX_RX_FRAMES,
+		.comp_size = AFX_TX_FRAMES,
+		.frame_size = AFX_FRAME,
+		.frame_headroom = AFX_HEADROOM,
+	};
+	struct xsk_socket_config sc = {
+		.rx_size = AFX_RX_FRAMES,
+		.tx_size = AFX_TX_FRAMES,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	size_t len = (size_t)AFX_NFRAMES * AFX_FRAME;
+	unsigned nq = afx_max_queues(c->ifname);
+	struct lvs_io *q;
+	uint64_t rxa[256];
+	uint32_t key;
+	int err, fd, slot;
+
+	*out = NULL;
+	if (c->worker >= nq || c->worker >= AFX_MAX_WORKERS) {
+		lvs_err("afxdp: %s has %u receive queue%s: one per worker is needed (use -w %u)",
+			c->ifname, nq, nq > 1 ? "s" : "", nq < AFX_MAX_WORKERS ? nq : AFX_MAX_WORKERS);
+		return -EINVAL;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->c = *c;
+	q->queue = c->worker;
+	q->fd = -2; /* no program reference yet */
+	q->seg_arena = malloc(AFX_SEG_ARENA);
+	q->area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->area == MAP_FAILED || !q->seg_arena) {
+		q->area = q->area == MAP_FAILED ? NULL : q->area;
+		afx_close(q);
+		return -ENOMEM;
+	}
+
+	pthread_mutex_lock(&g_lock);
+	err = prog_get();
+	if (err) {
+		pthread_mutex_unlock(&g_lock);
+		afx_close(q);
+		return err;
+	}
+	q->fd = -1;
+	slot = if_get(c);
+	if (slot < 0) {
+		pthread_mutex_unlock(&g_lock);
+		afx_close(q);
+		return slot;
+	}
+	q->slot = (unsigned)slot;
+	g_inst[c->worker][slot] = q;
+	pthread_mutex_unlock(&g_lock);
+
+	err = xsk_umem__create(&q->umem, q->area, len, &q->fill, &q->comp, &uc);
+	if (err) {
+		lvs_err("afxdp: %s: UMEM: %s", c->ifname, strerror(-err));
+		goto fail;
+	}
+	err = xsk_socket__create(&q->xsk, c->ifname, q->queue, q->umem, &q->rx, &q->tx, &sc);
+	if (err) {
+		lvs_err("afxdp: %s queue %u: XDP socket: %s", c->ifname, q->queue, strerror(-err));
+		goto fail;
+	}
+	q->fd = xsk_socket__fd(q->xsk);
+	for (unsigned i = 0; i < AFX_RX_FRAMES; i += 256) {
+		for (unsigned k = 0; k < 256; k++)
+			rxa[k] = (uint64_t)(i + k) * AFX_FRAME;
+		if ((err = fill_frames(q, rxa, 256)))
+			goto fail;
+	}
+	for (unsigned i = 0; i < AFX_TX_FRAMES; i++)
+		q->txfree[q->ntxfree++] = (uint64_t)(AFX_RX_FRAMES + i) * AFX_FRAME;
+	key = q->slot * LVS_XDP_QUEUES_MAX + q->queue;
+	fd = q->fd;
+	pthread_mutex_lock(&g_lock);
+	err = bpf_map__update_elem(g_skel->maps.lvs_xsks, &key, sizeof(key), &fd, sizeof(fd),
+				   BPF_ANY)
+		      ? -errno
+		      : 0;
+	pthread_mutex_unlock(&g_lock);
+	if (err) {
+		lvs_err("afxdp: %s: socket map: %s", c->ifname, strerror(-err));
+		goto fail;
+	}
+	lvs_debug("afxdp: %s queue %u open (worker %u)", c->ifname, q->queue, c->worker);
+	*out = q;
+	return 0;
+fail:
+	afx_close(q);
+	return err ? err : -EINVAL;
+}
+
+static int afx_fd(const struct lvs_io *q)
+{
+	return q->fd;
+}
+
+/* Transmit frames the kernel has finished with. */
+static void reclaim(struct lvs_io *q)
+{
+	uint32_t idx;
+	unsigned n = xsk_ring_cons__peek(&q->comp, AFX_TX_FRAMES, &idx);
+
+	for (unsigned i = 0; i < n; i++)
+		q->txfree[q->ntxfree++] = *xsk_ring_cons__comp_addr(&q->comp, idx + i) &
+					  ~(uint64_t)(AFX_FRAME - 1);
+	if (n)
+		xsk_ring_cons__release(&q->comp, n);
+}
+
+static bool tx_ring_busy(const struct lvs_io *q)
+{
+	return __atomic_load_n(q->tx.consumer, __ATOMIC_ACQUIRE) != q->tx.cached_prod;
+}
+
+/* Publish what was queued and kick the kernel until the ring drains, the
+ * device pushes back, or AFX_KICKS calls; what is left goes next time. */
+static void flush(struct lvs_io *q)
+{
+	if (q->tx_pending) {
+		xsk_ring_prod__submit(&q->tx, q->tx_pending);
+		q->tx_pending = 0;
+	}
+	for (int k = 0; k < AFX_KICKS && tx_ring_busy(q); k++) {
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			continue;
+		if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS) {
+			/* the kernel took a batch and wants another call, or the
+			 * device is full: make room by taking completions */
+			reclaim(q);
+			continue;
+		}
+		q->st.tx_errors++;
+		break;
+	}
+	reclaim(q);
+}
+
+static unsigned afx_rx(struct lvs_io *q, struct lvs_pkt *pkts, unsigned max)
+{
+	uint32_t idx;
+	unsigned n;
+
+	if (q->nheld && !fill_frames(q, q->held, q->nheld))
+		q->nheld = 0;
+	if (q->tx_pending || tx_ring_busy(q))
+		flush(q);
+	if (max > LVS_IO_BURST)
+		max = LVS_IO_BURST;
+	if (q->nheld) /* the fill ring had no room: keep the old frames */
+		return 0;
+	n = xsk_ring_cons__peek(&q->rx, max, &idx);
+	for (unsigned i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		uint64_t base = d->addr & ~(uint64_t)(AFX_FRAME - 1);
+		struct lvs_pkt *p = &pkts[i];
+
+		lvs_pkt_init(p, q->area + base, AFX_FRAME, (uint32_t)(d->addr - base), d->len);
+		p->flags = LVS_PKT_F_CSUM_UNKNOWN;
+		p->ifindex = q->c.ifindex;
+		q->held[i] = base;
+		q->st.rx_bytes += d->len;
+	}
+	if (n) {
+		xsk_ring_cons__release(&q->rx, n);
+		q->nheld = n;
+		q->st.rx_frames += n;
+	}
+	if (xsk_ring_prod__needs_wakeup(&q->fill))
+		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	return n;
+}
+
+/* The same worker's instance on ifindex, or NULL. */
+static struct lvs_io *egress(const struct lvs_io *q, uint32_t ifindex)
+{
+	if (ifindex == q->c.ifindex)
+		return (struct lvs_io *)q;
+	for (int i = 0; i < LVS_XDP_IF_MAX; i++)
+		if (g_if[i].ifindex == ifindex)
+			return g_inst[q->c.worker][i];
+	return NULL;
+}
+
+/* Copy one complete frame into t's transmit ring. */
+static bool put(struct lvs_io *t, const struct lvs_pkt *p)
+{
+	struct xdp_desc *d;
+	uint32_t idx;
+	uint64_t a;
+
+	if (p->len > AFX_FRAME) {
+		t->st.tx_errors++;
+		return false;
+	}
+	if (!t->ntxfree)
+		reclaim(t);
+	if (!t->ntxfree) {
+		flush(t);
+		if (!t->ntxfree) {
+			t->st.tx_errors++;
+			return false;
+		}
+	}
+	if (xsk_ring_prod__reserve(&t->tx, 1, &idx) != 1) {
+		flush(t);
+		if (xsk_ring_prod__reserve(&t->tx, 1, &idx) != 1) {
+			t->st.tx_errors++;
+			return false;
+		}
+	}
+	a = t->txfree[--t->ntxfree];
+	memcpy(t->area + a, p->data, p->len);
+	d = xsk_ring_prod__tx_desc(&t->tx, idx);
+	d->addr = a;
+	d->len = p->len;
+	t->tx_pending++;
+	t->st.tx_frames++;
+	t->st.tx_bytes += p->len;
+	return true;
+}
+
+static unsigned afx_tx(struct lvs_io *q, struct lvs_pkt *const *pkts, unsigned n)
+{
+	struct lvs_io *touched[LVS_XDP_IF_MAX];
+	unsigned ntouched = 0, sent = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct lvs_pkt *p = pkts[i];
+		struct lvs_io *t = egress(q, p->ifindex);
+		bool seen = false;
+
+		if (!t || p->len < 14) {
+			q->st.tx_errors++;
+			continue;
+		}
+		if (p->gso_size) {
+			int ns = (p->flags & LVS_PKT_F_CSUM_PARTIAL)
+					 ? lvs_io_sw_segment(p, t->seg_arena, AFX_SEG_ARENA, t->segs,
+							     AFX_MAX_SEGS)
+					 : -EINVAL;
+			if (ns < 0) {
+				t->st.tx_bad_offload++;
+				continue;
+			}
+			for (int k = 0; k < ns; k++) {
+				sent += put(t, &t->segs[k]);
+				t->st.tx_sw_segs++;
+			}
+		} else {
+			if (p->flags & LVS_PKT_F_CSUM_PARTIAL) {
+				if (lvs_io_sw_csum(p)) {
+					t->st.tx_bad_offload++;
+					continue;
+				}
+				t->st.tx_sw_csum++;
+			}
+			sent += put(t, p);
+		}
+		for (unsigned k = 0; k < ntouched; k++)
+			seen |= touched[k] == t;
+		if (!seen && ntouched < LVS_XDP_IF_MAX)
+			touched[ntouched++] = t;
+	}
+	for (unsigned k = 0; k < ntouched; k++)
+		flush(touched[k]);
+	return sent;
+}
+
+static void afx_stats(const struct lvs_io *q, struct lvs_io_stats *out)
+{
+	struct xdp_statistics xs;
+	socklen_t l = sizeof(xs);
+
+	*out = q->st;
+	if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &xs, &l) == 0)
+		out->rx_kernel_drops = xs.rx_dropped + xs.rx_ring_full;
+}
+
+/* ---- the filter ---- */
+
+static int afx_set_filter(const struct lvs_xdp_key *keys, unsigned n)
+{
+	struct lvs_xdp_key *nk = malloc((n ? n : 1) * sizeof(*nk));
+	unsigned m = 0, i = 0, j = 0;
+	uint32_t one = 1;
+	int err = 0;
+
+	if (!nk)
+		return -ENOMEM;
+	memcpy(nk, keys, n * sizeof(*nk));
+	qsort(nk, n, sizeof(*nk), cmp_xkey);
+	for (unsigned k = 0; k < n; k++)
+		if (!m || cmp_xkey(&nk[m - 1], &nk[k]))
+			nk[m++] = nk[k];
+	pthread_mutex_lock(&g_lock);
+	if (g_skel) {
+		/* add first, then take away: a key present in both never
+		 * disappears meanwhile */
+		for (unsigned k = 0; k < m && !err; k++)
+			if (bpf_map__update_elem(g_skel->maps.lvs_filter, &nk[k], sizeof(nk[k]), &one,
+						 sizeof(one), BPF_ANY))
+				err = -errno;
+		while (!err && i < g_nfilter) {
+			int c = j < m ? cmp_xkey(&g_filter[i], &nk[j]) : -1;
+			if (c < 0)
+				bpf_map__delete_elem(g_skel->maps.lvs_filter, &g_filter[i],
+						     sizeof(g_filter[i]), 0);
+			if (c <= 0)
+				i++;
+			if (c >= 0)
+				j++;
+		}
+	}
+	if (err) {
+		pthread_mutex_unlock(&g_lock);
+		free(nk);
+		return err;
+	}
+	free(g_filter);
+	g_filter = nk;
+	g_nfilter = m;
+	pthread_mutex_unlock(&g_lock);
+	return 0;
+}
+
+static void afx_prog_stats(uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	memset(out, 0, LVS_XDPS__COUNT * sizeof(uint64_t));
+	if (ncpu <= 0)
+		return;
+	uint64_t v[ncpu];
+	pthread_mutex_lock(&g_lock);
+	for (uint32_t k = 0; g_skel && k < LVS_XDPS__COUNT; k++)
+		if (!bpf_map__lookup_elem(g_skel->maps.lvs_xdp_stats, &k, sizeof(k), v,
+					  sizeof(v), 0))
+			for (int c = 0; c < ncpu; c++)
+				out[k] += v[c];
+	pthread_mutex_unlock(&g_lock);
+}
+
+const struct lvs_io_ops lvs_io_afxdp = {
+	.name = "afxdp",
+	.open = afx_open,
+	.close = afx_close,
+	.fd = afx_fd,
+	.rx = afx_rx,
+	.tx = afx_tx,
+	.stats = afx_stats,
+	.max_queues = afx_max_queues,
+	.set_filter = afx_set_filter,
+	.prog_stats = afx_prog_stats,
+};

@@ -1,0 +1,270 @@
+/*
+ * lvs_xdp.bpf.c - the XDP program of lvsd's AF_XDP driver (afxdp.c).
+ *
+ * Attached to every interface lvsd serves with --io afxdp.  It hands
+ * director traffic (xdp_filter.h says which) to the AF_XDP socket bound to
+ * the frame's interface and receive queue, and passes everything else to
+ * the host's stack untouched: the director's own SSH, routing protocols,
+ * health-check replies and ARP for its own addresses keep working.
+ *
+ * Maps (the driver fills them):
+ *   lvs_xsks      XSKMAP, slot = ifslot(ifindex) * LVS_XDP_QUEUES_MAX + queue
+ *   lvs_ifslot    ifindex -> slot base
+ *   lvs_filter    struct lvs_xdp_key -> 1
+ *   lvs_xdp_stats per-CPU counters (enum lvs_xdp_stat)
+ *
+ * Parsing reads fixed headers with bounds checks; IPv6 extension headers
+ * are walked at most LVS_XDP_EXT_MAX deep.  A frame we cannot parse is not
+ * ours to judge: it passes.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xdp_filter.h"
+
+#define LVS_XDP_EXT_MAX 4
+
+/* ICMP / ICMPv6 error types (RFC 792, RFC 4443) and neighbour solicitation
+ * (RFC 4861); <linux/icmp.h> pulls in libc headers. */
+#define ARP_OP_REQUEST 1 /* RFC 826; <linux/if_arp.h> pulls in libc headers */
+#define ICMP4_DEST_UNREACH  3
+#define ICMP4_TIME_EXCEEDED 11
+#define ICMP4_PARAMETERPROB 12
+#define ICMP6_DEST_UNREACH  1
+#define ICMP6_PKT_TOOBIG    2
+#define ICMP6_TIME_EXCEED   3
+#define ICMP6_PARAMPROB     4
+#define ICMP6_NEIGH_SOLICIT 135
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, LVS_XDP_XSK_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} lvs_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LVS_XDP_IF_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} lvs_ifslot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LVS_XDP_FILTER_MAX);
+	__type(key, struct lvs_xdp_key);
+	__type(value, __u32);
+} lvs_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LVS_XDPS__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} lvs_xdp_stats SEC(".maps");
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* ARP for IPv4 over Ethernet, fixed layout (RFC 826). */
+struct arp_eth4 {
+	__be16 hrd, pro;
+	__u8 hln, pln;
+	__be16 op;
+	__u8 sha[ETH_ALEN];
+	__u8 spa[4];
+	__u8 tha[ETH_ALEN];
+	__u8 tpa[4];
+} __attribute__((packed));
+
+static __always_inline void count(__u32 what)
+{
+	__u64 *c = bpf_map_lookup_elem(&lvs_xdp_stats, &what);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline int has(__u8 kind, const void *addr, __u32 alen, __u8 proto, __be16 port)
+{
+	struct lvs_xdp_key k = {};
+
+	k.kind = kind;
+	k.proto = proto;
+	k.port = port;
+	__builtin_memcpy(k.addr, addr, 4);
+	if (alen == 16)
+		__builtin_memcpy(k.addr + 4, (const __u8 *)addr + 4, 12);
+	return bpf_map_lookup_elem(&lvs_filter, &k) != NULL;
+}
+
+/* Service on a shared VIP, or NAT reply (kind+2 = the NAT kind) */
+static __always_inline int is_director_ip(__u8 vip, const void *daddr, const void *saddr,
+					  __u32 alen, __u8 proto, __be16 sport, __be16 dport,
+					  int has_ports, int icmp_err)
+{
+	if (has(vip, daddr, alen, 0, 0))
+		return 1;
+	if (has_ports && (has(vip + 2, daddr, alen, proto, dport) ||
+			  has(vip + 2, daddr, alen, proto, 0)))
+		return 1;
+	if (!has_ports && !icmp_err)
+		return 0;
+	/* NAT replies and ICMP errors from NAT real servers, unless they are
+	 * for the host itself (health checks, management) */
+	if (has_ports && !(has(vip + 4, saddr, alen, proto, sport) ||
+			   has(vip + 4, saddr, alen, proto, 0)))
+		return 0;
+	if (!has_ports && !has(vip + 6, saddr, alen, 0, 0))
+		return 0;
+	return !has(vip + 8, daddr, alen, 0, 0);
+}
+
+static __always_inline int to_lvsd(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex, *base = bpf_map_lookup_elem(&lvs_ifslot, &ifindex);
+	__u32 slot;
+	int ret;
+
+	if (!base || ctx->rx_queue_index >= LVS_XDP_QUEUES_MAX) {
+		count(LVS_XDPS_NO_SOCKET);
+		return XDP_PASS;
+	}
+	slot = *base * LVS_XDP_QUEUES_MAX + ctx->rx_queue_index;
+	ret = bpf_redirect_map(&lvs_xsks, slot, XDP_PASS);
+	count(ret == XDP_REDIRECT ? LVS_XDPS_REDIRECT : LVS_XDPS_NO_SOCKET);
+	return ret;
+}
+
+static __always_inline int pass(void)
+{
+	count(LVS_XDPS_PASS);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int lvs_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *l3;
+	__be16 type;
+
+	if ((void *)(eth + 1) > end)
+		return pass();
+	type = eth->h_proto;
+	l3 = eth + 1;
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		struct vlan_hdr *v = l3;
+		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(v + 1) > end)
+			return pass();
+		type = v->proto;
+		l3 = v + 1;
+	}
+
+	if (type == bpf_htons(ETH_P_ARP)) {
+		struct arp_eth4 *a = l3;
+		if ((void *)(a + 1) > end || a->op != bpf_htons(ARP_OP_REQUEST) ||
+		    a->pro != bpf_htons(ETH_P_IP) || a->pln != 4)
+			return pass();
+		return has(LVS_XDPK_VIP4, a->tpa, 4, 0, 0) ? to_lvsd(ctx) : pass();
+	}
+
+	if (type == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = l3;
+		__be16 sport = 0, dport = 0;
+		int ports = 0, icmp_err = 0;
+		void *l4;
+
+		if ((void *)(ip + 1) > end || ip->ihl < 5)
+			return pass();
+		l4 = (__u8 *)ip + ip->ihl * 4;
+		/* later fragments carry no L4 header */
+		if (!(ip->frag_off & bpf_htons(0x1fff))) {
+			if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) {
+				__be16 *pp = l4;
+				if ((void *)(pp + 2) <= end) {
+					sport = pp[0];
+					dport = pp[1];
+					ports = 1;
+				}
+			} else if (ip->protocol == IPPROTO_ICMP) {
+				__u8 *ic = l4;
+				if ((void *)(ic + 8) <= end)
+					icmp_err = ic[0] == ICMP4_DEST_UNREACH ||
+						   ic[0] == ICMP4_TIME_EXCEEDED ||
+						   ic[0] == ICMP4_PARAMETERPROB;
+			}
+		}
+		return is_director_ip(LVS_XDPK_VIP4, &ip->daddr, &ip->saddr, 4, ip->protocol, sport,
+				      dport, ports, icmp_err)
+			       ? to_lvsd(ctx)
+			       : pass();
+	}
+
+	if (type == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+		__be16 sport = 0, dport = 0;
+		int ports = 0, icmp_err = 0;
+		__u8 nh;
+		__u8 *l4;
+
+		if ((void *)(ip6 + 1) > end)
+			return pass();
+		nh = ip6->nexthdr;
+		l4 = (__u8 *)(ip6 + 1);
+#pragma unroll
+		for (int i = 0; i < LVS_XDP_EXT_MAX; i++) {
+			if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS) {
+				if (l4 + 8 > (__u8 *)end)
+					return pass();
+				nh = l4[0];
+				l4 += (l4[1] + 1) * 8;
+			} else if (nh == IPPROTO_FRAGMENT) {
+				if (l4 + 8 > (__u8 *)end)
+					return pass();
+				/* a later fragment: no L4 header */
+				if ((l4[2] << 8 | l4[3]) & 0xfff8)
+					nh = IPPROTO_NONE;
+				else
+					nh = l4[0];
+				l4 += 8;
+			} else {
+				break;
+			}
+		}
+		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP) {
+			if (l4 + 4 <= (__u8 *)end) {
+				sport = *(__be16 *)l4;
+				dport = *(__be16 *)(l4 + 2);
+				ports = 1;
+			}
+		} else if (nh == IPPROTO_ICMPV6 && l4 + 24 <= (__u8 *)end) {
+			__u8 t = l4[0];
+			/* a neighbour solicitation for an owned VIP: the target
+			 * follows the 8-byte ICMPv6 header */
+			if (t == ICMP6_NEIGH_SOLICIT)
+				return has(LVS_XDPK_VIP6, l4 + 8, 16, 0, 0) ? to_lvsd(ctx) : pass();
+			icmp_err = t == ICMP6_DEST_UNREACH || t == ICMP6_PKT_TOOBIG ||
+				   t == ICMP6_TIME_EXCEED || t == ICMP6_PARAMPROB;
+		}
+		return is_director_ip(LVS_XDPK_VIP6, &ip6->daddr, &ip6->saddr, 16, nh, sport, dport,
+				      ports, icmp_err)
+			       ? to_lvsd(ctx)
+			       : pass();
+	}
+	return pass();
+}
+
+char _license[] SEC("license") = "GPL";
