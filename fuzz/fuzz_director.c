@@ -6,7 +6,8 @@
  *
  * Input format: a sequence of records [len_hi len_lo flags frame[len]].
  * flags bit 0: mark the frame checksum-partial; bits 1-3: advance the clock
- * by 2^(bits) seconds before the frame (timers fire); bit 4: fwmark 1.
+ * by 2^(bits) seconds before the frame (timers fire); bit 4: fwmark 1;
+ * bit 5: checksum state unknown (as AF_XDP delivers frames).
  * Frames go through lvs_director_process_burst (as in lvsd) in bursts of
  * up to 8; a clock step ends a burst.  The connection table is deliberately
  * small so "table full" is reached.
@@ -209,7 +210,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lvs_pkt_init(p, bufs[n], sizeof(bufs[n]), LVS_PKT_HEADROOM, (uint32_t)len);
 		if (flags & 0x10)
 			p->mark = 1;
-		if ((flags & 1) && lvs_pkt_parse(p) == LVS_DROP_NONE && p->pi.l4_off &&
+		if (flags & 0x20)
+			p->flags |= LVS_PKT_F_CSUM_UNKNOWN;
+		if ((flags & 0x21) == 1 && lvs_pkt_parse(p) == LVS_DROP_NONE && p->pi.l4_off &&
 		    p->pi.frag == LVS_FRAG_NONE &&
 		    (p->pi.proto == IPPROTO_TCP || p->pi.proto == IPPROTO_UDP)) {
 			p->flags |= LVS_PKT_F_CSUM_PARTIAL;

@@ -56,6 +56,7 @@
 #include "director.h"
 #include "holdq.h"
 #include "io.h"
+#include "xdp_filter.h"
 #include "log.h"
 #include "netstate.h"
 #include "vip.h"
@@ -513,54 +514,114 @@ static int open_queues(void)
 	return 0;
 }
 
-static void log_summary(void)
-{
+/* Sum of every worker's counters (read racily: plain per-worker fields). */
+struct totals {
+	uint64_t rx, tx, pass, drop, vipa, io_errors, conns_created;
 	struct lvs_drop_stats d;
-	struct lvs_holdq_stats h, hs = { 0 };
-	uint64_t rx = 0, tx = 0, pass = 0, drop = 0, vipa = 0;
+	struct lvs_holdq_stats h;
+};
 
-	memset(&d, 0, sizeof(d));
+static void totals(struct totals *t)
+{
+	struct lvs_holdq_stats h;
+
+	memset(t, 0, sizeof(*t));
 	for (unsigned w = 0; w < opt.nworkers; w++) {
-		rx += workers[w].w.rx;
-		tx += workers[w].w.tx;
-		pass += workers[w].w.pass;
-		drop += workers[w].w.dropped;
-		vipa += workers[w].vip_answers;
+		const struct worker *wk = &workers[w];
+
+		t->rx += wk->w.rx;
+		t->tx += wk->w.tx;
+		t->pass += wk->w.pass;
+		t->drop += wk->w.dropped;
+		t->conns_created += wk->w.conns_created;
+		t->vipa += wk->vip_answers;
+		t->io_errors += wk->io_errors;
 		for (int r = 0; r < LVS_DROP__COUNT; r++)
-			d.n[r] += workers[w].w.drops.n[r];
-		lvs_holdq_get_stats(workers[w].hq, &h);
-		hs.held += h.held;
-		hs.sent += h.sent;
-		hs.expired += h.expired;
-		hs.overflow += h.overflow;
-		hs.nomem += h.nomem;
+			t->d.n[r] += wk->w.drops.n[r];
+		lvs_holdq_get_stats(wk->hq, &h);
+		t->h.held += h.held;
+		t->h.sent += h.sent;
+		t->h.expired += h.expired;
+		t->h.overflow += h.overflow;
+		t->h.nomem += h.nomem;
 	}
-	lvs_info("forwarded %llu of %llu frames, passed %llu, dropped %llu, answered %llu for VIPs",
-		 (unsigned long long)tx, (unsigned long long)rx, (unsigned long long)pass,
-		 (unsigned long long)drop, (unsigned long long)vipa);
+}
+
+#define U(x) ((unsigned long long)(x))
+
+/*
+ * `lvsadm --status` (control thread), and the summary logged at exit:
+ * forwarding counters, drops by reason, the hold queue, VIP answers and
+ * each driver instance's counters.
+ */
+static void print_status(void *arg, FILE *f)
+{
+	struct lvs_vip_stats vs = { 0 };
+	struct totals t;
+
+	(void)arg;
+	totals(&t);
+	lvs_vip_stats_add(vips, &vs);
+	fprintf(f, "lvsd: %u worker%s, %s I/O on", opt.nworkers, opt.nworkers > 1 ? "s" : "",
+		io_ops->name);
+	for (unsigned k = 0; k < opt.nif; k++)
+		fprintf(f, " %s", opt.ifname[k]);
+	fprintf(f, "\nConnections: %u in a table of %u (%llu created)\n",
+		lvs_conn_table_count(dir.ct), opt.max_conns, U(t.conns_created));
+	fprintf(f, "Frames: %llu received, %llu forwarded, %llu passed, %llu dropped\n", U(t.rx),
+		U(t.tx), U(t.pass), U(t.drop));
+	fprintf(f, "VIP answers: %llu (ARP %llu, neighbour advertisements %llu, echo %llu)\n",
+		U(t.vipa), U(vs.arp_replies), U(vs.na_replies), U(vs.echo_replies));
+	fprintf(f, "Drops by reason:%s\n", t.drop ? "" : " none");
 	for (int r = 1; r < LVS_DROP__COUNT; r++)
-		if (d.n[r])
-			lvs_info("  drop %s: %llu", lvs_drop_name(r), (unsigned long long)d.n[r]);
-	if (hs.held || hs.nomem)
-		lvs_info("held %llu frames for next-hop resolution: %llu sent later, %llu timed out, "
-			 "%llu pushed out, %llu not held (no memory)",
-			 (unsigned long long)hs.held, (unsigned long long)hs.sent,
-			 (unsigned long long)hs.expired, (unsigned long long)hs.overflow,
-			 (unsigned long long)hs.nomem);
+		if (t.d.n[r])
+			fprintf(f, "  %-28s %llu\n", lvs_drop_name(r), U(t.d.n[r]));
+	fprintf(f,
+		"Held for next-hop resolution: %llu (%llu sent later, %llu timed out, "
+		"%llu pushed out, %llu not held: no memory)\n",
+		U(t.h.held), U(t.h.sent), U(t.h.expired), U(t.h.overflow), U(t.h.nomem));
+	fputs("Packet I/O:\n", f);
 	for (unsigned w = 0; w < opt.nworkers; w++)
 		for (unsigned k = 0; k < workers[w].nq; k++) {
 			struct lvs_io_stats s;
+
 			io_ops->stats(workers[w].q[k], &s);
-			if (s.rx_truncated || s.rx_kernel_drops || s.tx_errors || s.rx_bad_offload ||
-			    s.tx_bad_offload)
-				lvs_info("  worker %u %s: rx truncated %llu, ring drops %llu, tx errors %llu, "
-					 "bad offload rx %llu tx %llu",
-					 w, opt.ifname[k], (unsigned long long)s.rx_truncated,
-					 (unsigned long long)s.rx_kernel_drops,
-					 (unsigned long long)s.tx_errors,
-					 (unsigned long long)s.rx_bad_offload,
-					 (unsigned long long)s.tx_bad_offload);
+			fprintf(f,
+				"  worker %u %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes\n"
+				"    rx: %llu ring drops, %llu truncated, %llu GSO, %llu checksum-partial, "
+				"%llu bad offload\n"
+				"    tx: %llu errors, %llu GSO to the kernel, %llu software segments, "
+				"%llu software checksums, %llu bad offload\n",
+				w, opt.ifname[k], U(s.rx_frames), U(s.rx_bytes), U(s.tx_frames),
+				U(s.tx_bytes), U(s.rx_kernel_drops), U(s.rx_truncated), U(s.rx_gso),
+				U(s.rx_csum_partial), U(s.rx_bad_offload), U(s.tx_errors), U(s.tx_gso),
+				U(s.tx_sw_segs), U(s.tx_sw_csum), U(s.tx_bad_offload));
 		}
+	if (t.io_errors)
+		fprintf(f, "  socket errors (interface down...): %llu\n", U(t.io_errors));
+	if (io_ops->prog_stats) {
+		uint64_t x[LVS_XDPS__COUNT];
+
+		io_ops->prog_stats(x);
+		fprintf(f, "XDP program: %llu to lvsd, %llu to the host, %llu without a socket\n",
+			U(x[LVS_XDPS_REDIRECT]), U(x[LVS_XDPS_PASS]), U(x[LVS_XDPS_NO_SOCKET]));
+	}
+}
+
+/* At exit: the status, one log line each. */
+static void log_summary(void)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	print_status(NULL, f);
+	if (fclose(f) == 0)
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			lvs_info("%s", line);
+	free(buf);
 }
 
 /* ---- control thread ---- */
@@ -746,6 +807,7 @@ int main(int argc, char **argv)
 	}
 	cst_ok = true;
 	cst.changed = ctl_changed;
+	cst.status = print_status;
 	vips_seen.gen = lvs_model_snapshot(dir.model)->gen;
 
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -457,6 +457,13 @@ static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], co
 		return rc ? list_fail(err, rc) : LVS_EXIT_OK;
 	case LVS_CMD_RESTORE:
 		return do_restore(st, in, in_len, err);
+	case LVS_CMD_STATUS:
+		if (!st->status) {
+			put_msg(err, "The status is not available here");
+			return LVS_EXIT_FAIL;
+		}
+		st->status(st->status_arg, out);
+		return LVS_EXIT_OK;
 	default:
 		break;
 	}

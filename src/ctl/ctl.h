@@ -38,6 +38,10 @@ struct lvs_ctl_state {
 	 * configured is in force when it returns).  May be NULL. */
 	void (*changed)(void *arg);
 	void *changed_arg;
+	/* `lvsadm --status`: the daemon prints its forwarding counters to out.
+	 * NULL: the command fails with "status is not available". */
+	void (*status)(void *arg, FILE *out);
+	void *status_arg;
 };
 
 int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs_conn_table *ct,

@@ -63,6 +63,7 @@ enum {
 	TAG_TUN_CSUM,
 	TAG_TUN_REMCSUM,
 	TAG_SYNCID,
+	TAG_STATUS,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -90,6 +91,7 @@ static const struct opt_def opt_defs[] = {
         {"version", 'v', ARG_NONE, 'v'},
         {"restore", 'R', ARG_NONE, 'R'},
         {"save", 'S', ARG_NONE, 'S'},
+        {"status", 0, ARG_NONE, TAG_STATUS},
         {"start-daemon", 0, ARG_REQ, TAG_START_DAEMON},
         {"stop-daemon", 0, ARG_REQ, TAG_STOP_DAEMON},
         {"tcp-service", 't', ARG_REQ, 't'},
@@ -222,6 +224,8 @@ const char *lvs_cmd_name(enum lvs_cmd_kind k)
 		return "help";
 	if (k == LVS_CMD_VERSION)
 		return "version";
+	if (k == LVS_CMD_STATUS)
+		return "status";
 	return "none";
 }
 
@@ -928,6 +932,9 @@ static int handle_command(struct pstate *p, int tag, const char *v, const char *
 	case 'v':
 		cmd->cmd = LVS_CMD_VERSION;
 		break;
+	case TAG_STATUS:
+		cmd->cmd = LVS_CMD_STATUS;
+		break;
 	case TAG_START_DAEMON:
 		cmd->cmd = LVS_CMD_START_DAEMON;
 		return set_daemon_state(p, v, true);
@@ -1053,6 +1060,11 @@ int lvs_cmd_parse(int argc, char *const argv[], struct lvs_cmd *cmd, char *err, 
 		return rc;
 	if (cmd->cmd == LVS_CMD_HELP || cmd->cmd == LVS_CMD_VERSION)
 		return LVS_EXIT_OK; /* ipvsadm prints and exits at once */
+	if (cmd->cmd == LVS_CMD_STATUS) {
+		if (scan_next(&sc, &v) != SCAN_END)
+			return failf(&p, LVS_EXIT_USAGE, "The 'status' command takes no options");
+		return LVS_EXIT_OK;
+	}
 
 	while ((tag = scan_next(&sc, &v)) > 0) {
 		rc = handle_option(&p, &sc, tag, v);
@@ -1114,8 +1126,9 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "  %s -L|l [virtual-service] [options]\n"
 	        "  %s -Z [virtual-service]\n"
 	        "  %s --set tcp tcpfin udp\n"
+	        "  %s --status\n"
 	        "  %s -h\n\n",
-	        p, p, p, p, p, p, p, p, p, p, p);
+	        p, p, p, p, p, p, p, p, p, p, p, p);
 	fprintf(out,
 	        "virtual-service is one of\n"
 	        "  -t|--tcp-service host[:port]     -u|--udp-service host[:port]\n"
@@ -1128,5 +1141,7 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "Forwarding: -g direct routing (default), -i tunnel (--tun-type ipip|gue|gre,\n"
 	        "  --tun-port port, --tun-nocsum|--tun-csum|--tun-remcsum), -m NAT.\n"
 	        "Listing options: -n --stats --rate --thresholds --persistent-conn --tun-info\n"
-	        "  --timeout -c --nosort --exact.\n");
+	        "  --timeout -c --nosort --exact.\n"
+	        "--status (lvsd only): packets forwarded, passed and dropped by reason, frames\n"
+	        "  held for next-hop resolution, VIP answers and packet I/O counters.\n");
 }

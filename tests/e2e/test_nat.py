@@ -402,3 +402,60 @@ def test_lvsd_runs_the_chosen_driver(director):
     assert "(%s I/O" % director.io in director.lvsd.output()
     assert director.lvsd.proc.poll() is None
     assert director.lab.lvsadm("-L", "-n").returncode == 0
+
+
+# ----------------------------------------------------------- --status --
+
+BAD_FRAMES = r"""
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import IP, TCP, send
+vip = sys.argv[1]
+# three segments of no connection (dropped: not a SYN), one IPv4 header
+# with a wrong checksum
+send([IP(dst=vip) / TCP(sport=42000 + i, dport=80, flags="A", seq=1, ack=1)
+      for i in range(3)], verbose=0)
+send(IP(dst=vip, chksum=0x1234) / TCP(sport=42100, dport=80, flags="S"), verbose=0)
+"""
+
+
+def parse_status(text):
+    """`lvsadm --status` -> (frames dict, drops dict, I/O lines)."""
+    m = re.search(r"^Frames: (\d+) received, (\d+) forwarded, (\d+) passed, (\d+) dropped$",
+                  text, re.M)
+    assert m, text
+    frames = dict(zip(("received", "forwarded", "passed", "dropped"), map(int, m.groups())))
+    drops = {k: int(v) for k, v in re.findall(r"^  ([a-z0-9_]+) +(\d+)$", text, re.M)}
+    io = re.findall(r"^  worker (\d+) (\S+): rx (\d+) frames", text, re.M)
+    return frames, drops, io
+
+
+def test_status_counts_drops_by_reason(director):
+    """lvsadm --status: bad frames to the VIP are counted under their drop
+    reasons, every received frame has one verdict, and each worker's
+    interfaces show their packet I/O counters."""
+    d, e = director, director.lab.env
+    d.service(e["VIP4"], sched="rr")
+    assert fresh_conns(d.lab, e["VIP4"], 3).get("error", 0) == 0
+    before = parse_status(d.lvsadm("--status").stdout)
+    d.lab.run("client", PY, "-c", BAD_FRAMES, e["VIP4"], timeout=60)
+    deadline = time.monotonic() + 5
+    while True:
+        out = d.lvsadm("--status").stdout
+        frames, drops, io = parse_status(out)
+        if drops.get("ipv4_bad_header_checksum", 0) >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert drops.get("ipv4_bad_header_checksum", 0) - \
+        before[1].get("ipv4_bad_header_checksum", 0) == 1, out
+    assert drops.get("tcp_new_flow_without_syn", 0) - \
+        before[1].get("tcp_new_flow_without_syn", 0) >= 3, out
+    assert frames["dropped"] == sum(drops.values()), out
+    assert frames["received"] == frames["forwarded"] + frames["passed"] + frames["dropped"], out
+    assert "%s I/O on %s" % (d.io, " ".join(e["DIR_IFS"].split())) in out, out
+    assert {i for _, i, _ in io} == set(e["DIR_IFS"].split()), out
+    assert sum(int(n) for _, i, n in io if i == e["DIR_IF_CLIENT"]) >= 9, out
+    # not an ipvsadm command: it takes no options
+    r = d.lvsadm("--status", "-n", check=False)
+    assert r.returncode == 2 and "takes no options" in r.stderr, r
+    d.watch.assert_silent()

@@ -586,6 +586,45 @@ static void test_help_version_local(void **state)
 	free(e);
 }
 
+static void fake_status(void *arg, FILE *out)
+{
+	fprintf(out, "status of %s\n", (const char *)arg);
+}
+
+static int changes_seen;
+
+static void count_change(void *arg)
+{
+	(void)arg;
+	changes_seen++;
+}
+
+/* --status calls the daemon's printer (and fails without one); the change
+ * hook runs once per command that changed the model, never otherwise. */
+static void test_status_and_change_hooks(void **state)
+{
+	struct fx *f = *state;
+
+	refused(f, "--status", 255, "The status is not available here\n");
+	refused(f, "--status -n", 2, "The 'status' command takes no options\n");
+	f->st.status = fake_status;
+	f->st.status_arg = "the test";
+	ok(f, "--status");
+	assert_string_equal(f->out, "status of the test\n");
+
+	f->st.changed = count_change;
+	changes_seen = 0;
+	ok(f, "-A -t 10.0.0.1:80 -s rr");
+	ok(f, "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m");
+	assert_int_equal(changes_seen, 2);
+	ok(f, "-L -n");
+	ok(f, "--status");
+	refused(f, "-A -t 10.0.0.1:80", 255, "Service already exists\n");
+	assert_int_equal(changes_seen, 2);
+	ok(f, "-C");
+	assert_int_equal(changes_seen, 3);
+}
+
 /* The name hooks: names come from the table; misses are collected. */
 static void test_name_table_hooks(void **state)
 {
@@ -989,6 +1028,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_conns_timeout_daemon, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_save_clear_restore, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_restore_all_or_nothing, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_status_and_change_hooks, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_help_version_local, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_name_table_hooks, fx_setup, fx_teardown),
 	        cmocka_unit_test(test_wire_headers),
