@@ -36,7 +36,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench demo clean format tools install uninstall
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-e2e demo clean format tools install uninstall
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -130,8 +130,22 @@ $(BENCH_BIN): bench/bench_core.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 	$(CC) -std=gnu11 -O3 -g -march=native -DNDEBUG -D_GNU_SOURCE -iquote src/core -iquote src/ctl \
 	  -Wall -Wextra -Werror -o $@ bench/bench_core.c $(LIB_SRC) -lm
 
-bench: deps $(BENCH_BIN)
+bench-core: deps $(BENCH_BIN)
 	@$(BENCH_BIN)
+
+# End-to-end table on the namespace lab (root): lvsd NAT and DR against
+# nftables, HAProxy, nginx stream and a direct path, in interleaved rounds.
+# BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_VERBOSE=1.
+bench-e2e: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm
+	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/e2e.py
+
+# Both tables, the in-memory one first (also under -j: the end-to-end run
+# must not share the CPUs with it).
+bench: bench-core bench-e2e
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+bench-e2e: | bench-core
+endif
 
 test: deps
 	@$(MAKE) --no-print-directory all
