@@ -49,6 +49,7 @@ CLIENT_EXTRA_HOSTS="101 102 103 104"
 GUE_PORT=6080
 BIG_SIZE=10485760
 NRS=3
+DIR_QUEUES=2		# receive / transmit queues of the director's veths
 
 die() { echo "lab: $*" >&2; exit 1; }
 log() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*" >&2; }
@@ -93,8 +94,13 @@ mk_ns() {
 # The far end of each director interface is recorded (DIR_PEER_<if>='NS IF'):
 # captures there see what crossed the wire, whatever lvsd's I/O driver.
 mk_link() {
-	local ns1=$1 if1=$2 ns2=$3 if2=$4
-	ip -n "$ns1" link add "$if1" type veth peer name "$if2" netns "$ns2"
+	local ns1=$1 if1=$2 ns2=$3 if2=$4 q=()
+	# the director's links have two queues each way, as a NIC has several:
+	# lvsd's AF_XDP driver runs one worker per receive queue
+	if [ "$ns1" = "$NS_DIR" ] || [ "$ns2" = "$NS_DIR" ]; then
+		q=(numtxqueues "$DIR_QUEUES" numrxqueues "$DIR_QUEUES")
+	fi
+	ip -n "$ns1" link add "$if1" "${q[@]}" type veth peer name "$if2" netns "$ns2" "${q[@]}"
 	ip -n "$ns1" link set "$if1" up
 	ip -n "$ns2" link set "$if2" up
 	if [ "$ns1" = "$NS_DIR" ]; then setv "DIR_PEER_$if1" "$ns2 $if2"; fi
