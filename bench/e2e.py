@@ -16,7 +16,7 @@ p99), a one-connection bulk run on /big, the spread over the servers from
 their access logs, and the whole machine's CPU time per request from
 /proc/stat.  Prints one table of medians, notes and the target checks.
 
-Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS per wrk run (default
+Environment: BENCH_ROUNDS (default 5), BENCH_SECONDS per wrk run (default
 4), BENCH_VERBOSE=1 (per-round numbers on stderr), LVS_BUILD (default
 <repo>/build).  Needs root; Debian's python3, stdlib only.  Exit status 1
 when a method could not be measured in any round (a missed target is not an
@@ -62,7 +62,7 @@ def env_int(name, default, lo, hi):
     return n
 
 
-ROUNDS = env_int("BENCH_ROUNDS", 3, 1, 20)
+ROUNDS = env_int("BENCH_ROUNDS", 5, 1, 20)
 SECONDS = env_int("BENCH_SECONDS", 4, 1, 30)
 VERBOSE = os.environ.get("BENCH_VERBOSE", "") not in ("", "0")
 
