@@ -318,6 +318,18 @@ class LvsdMethod(Method):
             raise MethodError("lvsd exited with %s:\n%s" % (rc, d.output()))
 
 
+def load_nft(m, name, rules, family):
+    """Write method m's nftables table (rules text) into its work directory
+    and load it into the lab's director; its deletion joins m's undo list
+    once it is loaded."""
+    ns = m.lab.director
+    path = m.workdir() / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rules)
+    nsrun(ns, "nft", "-f", path)
+    m.undo.append(lambda: nsrun(ns, "nft", "delete", "table", family, m.TABLE))
+
+
 class NftDnat(Method):
     slug = "nft-dnat"
     TABLE = "lvbench_dnat"
@@ -331,15 +343,7 @@ class NftDnat(Method):
                        N=len(self.lab.servers),
                        RIP_MAP=", ".join("%d : %s" % (i, s["ip"])
                                          for i, s in enumerate(self.lab.servers)))
-        path = self.workdir() / "dnat.nft"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rules)
-        self.undo.append(lambda: nsrun(ns, "nft", "delete", "table", "ip", self.TABLE))
-        try:
-            nsrun(ns, "nft", "-f", path)
-        except MethodError:
-            self.undo.pop()
-            raise
+        load_nft(self, "dnat.nft", rules, "ip")
 
 
 class NftDr(Method):
@@ -348,7 +352,6 @@ class NftDr(Method):
 
     def setup(self):
         e = self.lab.env
-        ns = self.lab.director
         ifn = e["DIR_IF_SERVER"]
         # The router's route to the VIP goes via the director's own address,
         # so the router asks ARP for that address (the director's kernel
@@ -361,15 +364,7 @@ class NftDr(Method):
                        PORT=e["VIP_PORT"], DIR_MAC=e["DIR_MAC_" + ifn], N=len(self.lab.servers),
                        MAC_MAP=", ".join("%d : %s" % (i, s["mac"])
                                          for i, s in enumerate(self.lab.servers)))
-        path = self.workdir() / "dr.nft"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rules)
-        self.undo.append(lambda: nsrun(ns, "nft", "delete", "table", "netdev", self.TABLE))
-        try:
-            nsrun(ns, "nft", "-f", path)
-        except MethodError:
-            self.undo.pop()
-            raise
+        load_nft(self, "dr.nft", rules, "netdev")
 
 
 class ProxyMethod(Method):

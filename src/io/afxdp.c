@@ -37,6 +37,8 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -108,12 +110,30 @@ static int cmp_xkey(const void *a, const void *b)
 
 /* ---- the program ---- */
 
+/* libbpf's own messages go to lvsd's log, as debug lines: what matters is
+ * reported by the caller. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	lvs_debug("afxdp: libbpf: %s", buf);
+	return 0;
+}
+
 static int prog_get(void)
 {
 	if (g_skel) {
 		g_users++;
 		return 0;
 	}
+	libbpf_set_print(libbpf_log);
 	g_skel = lvs_xdp__open_and_load();
 	if (!g_skel) {
 		int err = -errno;

@@ -101,6 +101,7 @@ struct lvs_vips {
 	struct announce *ann;
 	unsigned nann, capann;
 	uint64_t arp_replies, na_replies, echo_replies;
+	unsigned nfwmark; /* firewall-mark services (warned about) */
 	lvs_vips_filter_fn filter; /* driver-side selection of director traffic */
 	void *filter_arg;
 };
@@ -756,7 +757,7 @@ static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
 			const struct lvs_model *m)
 {
 	struct guard_key *svc = NULL, *nat = NULL, k;
-	unsigned nsvc = 0, csvc = 0, nnat = 0, cnat = 0, n = 0;
+	unsigned nsvc = 0, csvc = 0, nnat = 0, cnat = 0, n = 0, nfwm = 0;
 	struct vip_set *ns = NULL, *old = v->set;
 	lvs_time_t now = mono_ns();
 	int err = -ENOMEM;
@@ -766,8 +767,10 @@ static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
 		goto out;
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
 		const struct lvs_service *sv = s->svcs[i];
-		if (sv->c.fwmark)
+		if (sv->c.fwmark) {
+			nfwm++;
 			continue;
+		}
 		ns->e[n].af = sv->c.af;
 		ns->e[n].a = sv->c.addr;
 		n++;
@@ -816,6 +819,13 @@ static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
 			lvs_netstate_prime(v->ns, sv->dests[j]->c.af, &sv->dests[j]->c.addr);
 	}
 
+	/* Firewall marks are set in the IP layer (mangle PREROUTING), after
+	 * every tap lvsd reads from: such services get no packets. */
+	if (nfwm > v->nfwmark)
+		lvs_warn("vip: %u firewall-mark service%s configured: lvsd does not see "
+			 "firewall marks, so they receive no traffic",
+			 nfwm, nfwm > 1 ? "s" : "");
+	v->nfwmark = nfwm;
 	if (m) {
 		struct trash_keys t = { &svc, &nat, &nsvc, &csvc, &nnat, &cnat, 0 };
 		lvs_model_trash(m, trash_key, &t);

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from .conftest import (PY, Capture, WireCapture, HeldDownload, addr_port, check_kernel_never_answers,
+from .conftest import (PY, WireCapture, HeldDownload, addr_port, check_kernel_never_answers,
                        client_addrs, fresh_conns, sha256_responders, split_addr, udp_ask,
                        udp_asks, udp_responders, upload, upload_file, within)
 
