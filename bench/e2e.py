@@ -108,10 +108,11 @@ def parse_env(path):
 
 def cpu_busy_ticks():
     """All CPUs' busy time from /proc/stat, in clock ticks: user, nice,
-    system, irq, softirq, steal (guest time is already inside user)."""
+    system, irq, softirq (guest time is already inside user).  Not steal:
+    that is time the hypervisor gave to someone else, not work done here."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+    return v[0] + v[1] + v[2] + v[5] + v[6]
 
 
 def url(addr, path="/"):
@@ -638,7 +639,7 @@ def print_table(methods, results, failures, labs, drivers, foreign):
     print("- p99 is wrk's latency (request written to response read; connecting is not in it); "
           "ka = keep-alive, nc = a new connection per request.")
     print("- CPU-µs/req: busy time of the whole machine (all CPUs: user nice system irq softirq "
-          "steal from /proc/stat) during the new-conn run divided by its requests; client, "
+          "from /proc/stat; not steal) during the new-conn run divided by its requests; client, "
           "router, director and servers together, since on veth the kernel does a forwarder's "
           "work in the sender's context.")
     print("- bulk MB/s: 10^6 bytes per second of /big over one keep-alive connection.")
