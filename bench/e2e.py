@@ -106,13 +106,15 @@ def parse_env(path):
     return env
 
 
-def cpu_busy_ticks():
-    """All CPUs' busy time from /proc/stat, in clock ticks: user, nice,
-    system, irq, softirq (guest time is already inside user).  Not steal:
-    that is time the hypervisor gave to someone else, not work done here."""
+def cpu_ticks():
+    """All CPUs' times from /proc/stat, in clock ticks: (busy, steal, all).
+    Busy is user, nice, system, irq and softirq (guest time is already
+    inside user); not steal, which is time the hypervisor gave to someone
+    else: it is reported on its own, as a measure of the run's noise."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return v[0] + v[1] + v[2] + v[5] + v[6]
+    steal = v[7] if len(v) > 7 else 0
+    return v[0] + v[1] + v[2] + v[5] + v[6], steal, sum(v[:8])
 
 
 def url(addr, path="/"):
@@ -451,12 +453,12 @@ def wrk(lab, addr, path, conns, close):
     if close:
         cmd += ["-H", "Connection: close"]
     cmd.append(url(addr, path))
-    c0 = cpu_busy_ticks()
+    c0 = cpu_ticks()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 30)
     finally:
         _last_wrk_end[0] = time.monotonic()
-    c1 = cpu_busy_ticks()
+    c1 = cpu_ticks()
     m = re.search(r"^E2E (.*)$", r.stdout, re.M)
     if r.returncode != 0 or not m:
         raise MethodError("wrk %s: exit %d: %s%s" % (url(addr, path), r.returncode,
@@ -466,7 +468,9 @@ def wrk(lab, addr, path, conns, close):
     v["rps"] = v["requests"] / secs if secs else 0.0
     v["p99_ms"] = v["p99_us"] / 1e3
     v["MBps"] = v["bytes"] / secs / 1e6 if secs else 0.0
-    v["cpu_us_req"] = (c1 - c0) * 1e6 / HZ / v["requests"] if v["requests"] else float("nan")
+    busy, steal, total = (b - a for a, b in zip(c0, c1))
+    v["cpu_us_req"] = busy * 1e6 / HZ / v["requests"] if v["requests"] else float("nan")
+    v["steal_pct"] = 100.0 * steal / total if total else 0.0
     v["errors"] = sum(v[k] for k in v if k.startswith("err_"))
     return v
 
@@ -504,6 +508,7 @@ def measure(m):
     res.update(ka_rps=ka["rps"], ka_p99=ka["p99_ms"], ka_cpu=ka["cpu_us_req"],
                nc_rps=nc["rps"], nc_p99=nc["p99_ms"], nc_cpu=nc["cpu_us_req"],
                bulk=bulk["MBps"], counts=counts,
+               steal=max(ka["steal_pct"], bulk["steal_pct"], nc["steal_pct"]),
                errors={"ka": ka["errors"], "nc": nc["errors"], "bulk": bulk["errors"]})
     return res
 
@@ -643,6 +648,12 @@ def print_table(methods, results, failures, labs, drivers, foreign):
           "router, director and servers together, since on veth the kernel does a forwarder's "
           "work in the sender's context.")
     print("- bulk MB/s: 10^6 bytes per second of /big over one keep-alive connection.")
+    steals = sorted(r["steal"] for rs in results.values() for r in rs)
+    if steals:
+        print("- hypervisor steal (share of all CPU time taken by other guests) during the "
+              "measurements: median %.1f%%, highest %.1f%%; a round with a high figure ran "
+              "on a slowed machine, which the medians are meant to outvote."
+              % (statistics.median(steals), steals[-1]))
     print("- lvsd: rr over the 3 servers, -m (NAT lab) or -g (DR lab). nft DNAT: conntrack "
           "DNAT (numgen inc) in the NAT lab's director, ip_forward=1 only while it runs. "
           "nft DR: netdev ingress on the DR lab's director, jhash(client addr . port) picks the "
@@ -714,11 +725,11 @@ def print_checks(methods, results, drivers):
 def verbose_round(m, rnd, r):
     print("bench-e2e: round %d %s: ka %.0f req/s p99 %.2f ms (%.0f CPU-µs/req), "
           "nc %.0f req/s p99 %.2f ms (%.0f CPU-µs/req), bulk %.0f MB/s, per server %s, "
-          "errors %s, /big %s"
+          "errors %s, /big %s, steal %.1f%%"
           % (rnd, m.name, r["ka_rps"], r["ka_p99"], r["ka_cpu"], r["nc_rps"], r["nc_p99"],
              r["nc_cpu"], r["bulk"], "/".join(map(str, r["counts"])),
              ",".join("%s=%d" % kv for kv in r["errors"].items()),
-             "ok" if r["big_ok"] else "BAD"), file=sys.stderr, flush=True)
+             "ok" if r["big_ok"] else "BAD", r["steal"]), file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------- main --
