@@ -74,6 +74,7 @@ struct lvs_io {
 	struct xsk_ring_prod fill, tx;
 	struct xsk_ring_cons comp, rx;
 	int fd;
+	bool prog_ref; /* holds a reference on the program (prog_get) */
 	/* frames handed out by the last rx, back to the fill ring next time */
 	uint64_t held[LVS_IO_BURST];
 	unsigned nheld;
@@ -228,7 +229,7 @@ static void afx_close(struct lvs_io *q)
 		g_inst[q->c.worker][q->slot] = NULL;
 		if_put(q->slot);
 	}
-	if (g_skel && q->fd != -2)
+	if (q->prog_ref)
 		prog_put();
 	pthread_mutex_unlock(&g_lock);
 	if (q->area)
@@ -306,7 +307,7 @@ static int afx_open(struct lvs_io_conf *c, struct lvs_io **out)
 		return -ENOMEM;
 	q->c = *c;
 	q->queue = c->worker;
-	q->fd = -2; /* no program reference yet */
+	q->fd = -1;
 	q->seg_arena = malloc(AFX_SEG_ARENA);
 	q->area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->area == MAP_FAILED || !q->seg_arena) {
@@ -322,7 +323,7 @@ static int afx_open(struct lvs_io_conf *c, struct lvs_io **out)
 		afx_close(q);
 		return err;
 	}
-	q->fd = -1;
+	q->prog_ref = true;
 	slot = if_get(c);
 	if (slot < 0) {
 		pthread_mutex_unlock(&g_lock);
