@@ -599,6 +599,7 @@ static void print_status(void *arg, FILE *f)
 		}
 	if (t.io_errors)
 		fprintf(f, "  socket errors (interface down...): %llu\n", U(t.io_errors));
+	lvs_vips_guard_status(vips, f);
 	if (io_ops->prog_stats) {
 		uint64_t x[LVS_XDPS__COUNT];
 

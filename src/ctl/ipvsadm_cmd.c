@@ -1143,5 +1143,5 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "Listing options: -n --stats --rate --thresholds --persistent-conn --tun-info\n"
 	        "  --timeout -c --nosort --exact.\n"
 	        "--status (lvsd only): packets forwarded, passed and dropped by reason, frames\n"
-	        "  held for next-hop resolution, VIP answers and packet I/O counters.\n");
+	        "  held for next-hop resolution, VIP answers, packet I/O and host guard counters.\n");
 }

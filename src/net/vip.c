@@ -54,6 +54,7 @@
 
 #define ANNOUNCE_COUNT 3
 #define ANNOUNCE_GAP_NS (1 * LVS_NS_PER_SEC)
+#define NFT_OUT_MAX (16u << 20) /* what we read of nft's output */
 
 extern char **environ;
 
@@ -308,16 +309,22 @@ static void mcast(struct lvs_vips *v, const union lvs_addr *a, bool join)
 
 /* ---- the guard ---- */
 
-/* Run `nft -f -` with script on stdin.  0, or -EIO (nft's message logged). */
-static int nft_run(const char *script)
+/*
+ * Run `nft -f -` with script on stdin.  0, or -EIO (nft's message logged).
+ * out (may be NULL): what nft printed, NUL-terminated, for the caller to
+ * free; kept only on success.
+ */
+static int nft_exec(const char *script, char **out)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[] = { "nft", "-f", "-", NULL };
 	int in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0, err = 0;
-	char msg[2048];
-	size_t ml = 0, left = strlen(script);
+	size_t ml = 0, cap = 0, left = strlen(script);
+	char *msg = NULL;
 	pid_t pid;
 
+	if (out)
+		*out = NULL;
 	if (pipe2(in, O_CLOEXEC) || pipe2(er, O_CLOEXEC)) {
 		err = -errno;
 		goto out;
@@ -349,21 +356,34 @@ static int nft_run(const char *script)
 	close(in[1]);
 	in[1] = -1;
 	for (;;) {
-		ssize_t r = read(er[0], msg + ml, sizeof(msg) - 1 - ml);
+		ssize_t r;
+
+		if (cap - ml < 4096 && cap < NFT_OUT_MAX) {
+			char *n = realloc(msg, cap + 65536);
+			if (!n)
+				break;
+			msg = n;
+			cap += 65536;
+		}
+		if (cap - ml <= 1)
+			break;
+		r = read(er[0], msg + ml, cap - 1 - ml);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		ml += (size_t)r;
-		if (ml == sizeof(msg) - 1)
-			break;
 	}
-	msg[ml] = 0;
+	if (msg)
+		msg[ml] = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		lvs_err("guard: nft failed: %s", ml ? msg : "(no message)");
 		err = -EIO;
+	} else if (out) {
+		*out = msg;
+		msg = NULL;
 	}
 out:
 	for (int i = 0; i < 2; i++) {
@@ -372,7 +392,13 @@ out:
 		if (er[i] >= 0)
 			close(er[i]);
 	}
+	free(msg);
 	return err;
+}
+
+static int nft_run(const char *script)
+{
+	return nft_exec(script, NULL);
 }
 
 static void put_addr(FILE *f, int af, const union lvs_addr *a)
@@ -716,6 +742,32 @@ void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg)
 {
 	v->filter = fn;
 	v->filter_arg = arg;
+}
+
+void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
+{
+	if (!v->guard) {
+		fputs("Host guard: off (--no-guard)\n", f);
+		return;
+	}
+	fputs("Host guard (frames kept from the host's stack):", f);
+	for (unsigned i = 0; i < v->nif; i++) {
+		char script[64 + IF_NAMESIZE + 8], *text = NULL;
+		unsigned long long sum = 0, n;
+
+		snprintf(script, sizeof(script), "list table netdev %s\n", v->ifs[i].table);
+		if (nft_exec(script, &text) || !text) {
+			fprintf(f, " %s ?", v->ifs[i].name);
+			continue;
+		}
+		/* every rule of the table counts: "counter packets N bytes M" */
+		for (const char *c = text; (c = strstr(c, "counter packets ")); c++)
+			if (sscanf(c, "counter packets %llu", &n) == 1)
+				sum += n;
+		fprintf(f, " %s %llu", v->ifs[i].name, sum);
+		free(text);
+	}
+	fputc('\n', f);
 }
 
 /* Build the VIP set and the guard from snapshot s. */

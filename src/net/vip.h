@@ -26,6 +26,8 @@
 #ifndef LVS_VIP_H
 #define LVS_VIP_H
 
+#include <stdio.h>
+
 #include "model.h"
 #include "netstate.h"
 
@@ -70,6 +72,11 @@ bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p);
 struct lvs_xdp_key;
 typedef int (*lvs_vips_filter_fn)(void *arg, const struct lvs_xdp_key *k, unsigned n);
 void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg);
+
+/* For lvsadm --status: per served interface, the frames the host guard
+ * dropped (the sum of its rules' counters, read with nft).  Control
+ * thread; runs nft once per interface. */
+void lvs_vips_guard_status(struct lvs_vips *v, FILE *f);
 
 /* What the worker answered, for a status command (summed by readers). */
 struct lvs_vip_stats {

@@ -426,13 +426,20 @@ def parse_status(text):
     frames = dict(zip(("received", "forwarded", "passed", "dropped"), map(int, m.groups())))
     drops = {k: int(v) for k, v in re.findall(r"^  ([a-z0-9_]+) +(\d+)$", text, re.M)}
     io = re.findall(r"^  worker (\d+) (\S+): rx (\d+) frames", text, re.M)
-    return frames, drops, io
+    g = re.search(r"^Host guard \(frames kept from the host's stack\):(( \S+ \d+)+)$", text, re.M)
+    assert g, text
+    w = g.group(1).split()
+    guard = {w[i]: int(w[i + 1]) for i in range(0, len(w), 2)}
+    return frames, drops, io, guard
 
 
 def test_status_counts_drops_by_reason(director):
     """lvsadm --status: bad frames to the VIP are counted under their drop
-    reasons, every received frame has one verdict, and each worker's
-    interfaces show their packet I/O counters."""
+    reasons, every received frame has one verdict, each worker's
+    interfaces show their packet I/O counters, and the host guard's count
+    shows who kept the frames from the host: the guard itself with
+    AF_PACKET (a tap: the host gets a copy, the guard drops it), nobody
+    with AF_XDP (its program hands VIP traffic to lvsd alone)."""
     d, e = director, director.lab.env
     d.service(e["VIP4"], sched="rr")
     assert fresh_conns(d.lab, e["VIP4"], 3).get("error", 0) == 0
@@ -441,7 +448,7 @@ def test_status_counts_drops_by_reason(director):
     deadline = time.monotonic() + 5
     while True:
         out = d.lvsadm("--status").stdout
-        frames, drops, io = parse_status(out)
+        frames, drops, io, guard = parse_status(out)
         if drops.get("ipv4_bad_header_checksum", 0) >= 1 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -453,6 +460,11 @@ def test_status_counts_drops_by_reason(director):
     assert frames["received"] == frames["forwarded"] + frames["passed"] + frames["dropped"], out
     assert "%s I/O on %s" % (d.io, " ".join(e["DIR_IFS"].split())) in out, out
     assert {i for _, i, _ in io} == set(e["DIR_IFS"].split()), out
+    kept = guard[e["DIR_IF_CLIENT"]] - before[3][e["DIR_IF_CLIENT"]]
+    if d.io == "afpacket":
+        assert kept >= 4, out
+    else:
+        assert kept == 0 and "XDP program: " in out, out
     assert sum(int(n) for _, i, n in io if i == e["DIR_IF_CLIENT"]) >= 9, out
     # not an ipvsadm command: it takes no options
     r = d.lvsadm("--status", "-n", check=False)
