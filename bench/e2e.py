@@ -702,18 +702,17 @@ def print_checks(methods, results, drivers):
     print("\ntarget checks (met: lvsd at least the other's req/s, at most its CPU-µs/req):")
     for io in [d for d in ("afpacket", "afxdp") if d in drivers]:
         dr, nat = "lvsd DR (%s)" % io, "lvsd NAT (%s)" % io
-        a, b = val(dr, "nc_rps"), val("nft DR", "nc_rps")
-        print("%s new-conn req/s vs nft DR: %s vs %s -> %s"
-              % (dr, fmt(a, "%.0f"), fmt(b, "%.0f"), verdict(a, b, True)))
-        a, b = val(nat, "nc_rps"), val("nft DNAT", "nc_rps")
-        print("%s vs nft DNAT new-conn: %s vs %s req/s -> %s"
-              % (nat, fmt(a, "%.0f"), fmt(b, "%.0f"), verdict(a, b, True)))
-        a, b = val(dr, "nc_cpu"), val("nft DR", "nc_cpu")
-        print("%s CPU-µs/req (new-conn) vs nft DR: %s vs %s -> %s"
-              % (dr, fmt(a, "%.0f"), fmt(b, "%.0f"), verdict(a, b, False)))
-        a, b = val(nat, "nc_cpu"), val("nft DNAT", "nc_cpu")
-        print("%s CPU-µs/req (new-conn) vs nft DNAT: %s vs %s -> %s"
-              % (nat, fmt(a, "%.0f"), fmt(b, "%.0f"), verdict(a, b, False)))
+        # (lvsd's row, the other's, the column, the line, more is better)
+        for mine, other, key, line, higher in (
+                (dr, "nft DR", "nc_rps", "%s new-conn req/s vs nft DR: %s vs %s -> %s", True),
+                (nat, "nft DNAT", "nc_rps", "%s vs nft DNAT new-conn: %s vs %s req/s -> %s",
+                 True),
+                (dr, "nft DR", "nc_cpu", "%s CPU-µs/req (new-conn) vs nft DR: %s vs %s -> %s",
+                 False),
+                (nat, "nft DNAT", "nc_cpu",
+                 "%s CPU-µs/req (new-conn) vs nft DNAT: %s vs %s -> %s", False)):
+            a, b = val(mine, key), val(other, key)
+            print(line % (mine, fmt(a, "%.0f"), fmt(b, "%.0f"), verdict(a, b, higher)))
         a, b = val(dr, "bulk"), val("direct", "bulk")
         if a is None or not b:
             print("bulk through %s vs direct: n/a" % dr)
