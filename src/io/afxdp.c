@@ -19,8 +19,9 @@
  * the socket this worker has on that interface, so NAT (in on one
  * interface, out on another) needs every worker to own a queue on every
  * served interface: lvsd runs at most as many workers as the interfaces
- * have queues (max_queues).  Frames are copied into a transmit frame of
- * that socket's UMEM; the kernel is kicked with sendto() (copy mode sends
+ * have queues (max_queues).  A route through an interface lvsd does not
+ * serve is sent on with a packet socket.  Frames are copied into a
+ * transmit frame of that socket's UMEM; the kernel is kicked with sendto() (copy mode sends
  * at most a small batch per call, so we kick until the ring drains or the
  * device pushes back, and finish later).
  *
@@ -33,6 +34,7 @@
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -74,6 +76,7 @@ struct lvs_io {
 	struct xsk_ring_prod fill, tx;
 	struct xsk_ring_cons comp, rx;
 	int fd;
+	int other_fd; /* packet socket for other interfaces (lazily opened) */
 	bool prog_ref; /* holds a reference on the program (prog_get) */
 	/* frames handed out by the last rx, back to the fill ring next time */
 	uint64_t held[LVS_IO_BURST];
@@ -232,6 +235,8 @@ static void afx_close(struct lvs_io *q)
 	if (q->prog_ref)
 		prog_put();
 	pthread_mutex_unlock(&g_lock);
+	if (q->other_fd >= 0)
+		close(q->other_fd);
 	if (q->area)
 		munmap(q->area, (size_t)AFX_NFRAMES * AFX_FRAME);
 	free(q->seg_arena);
@@ -308,6 +313,7 @@ static int afx_open(struct lvs_io_conf *c, struct lvs_io **out)
 	q->c = *c;
 	q->queue = c->worker;
 	q->fd = -1;
+	q->other_fd = -1;
 	q->seg_arena = malloc(AFX_SEG_ARENA);
 	q->area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->area == MAP_FAILED || !q->seg_arena) {
@@ -503,6 +509,36 @@ static bool put(struct lvs_io *t, const struct lvs_pkt *p)
 	return true;
 }
 
+/* A frame for an interface without an XDP socket of ours (a route through
+ * an interface lvsd does not serve): through q's packet socket, which
+ * receives nothing (protocol 0). */
+static bool put_other(struct lvs_io *q, const struct lvs_pkt *p)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = (int)p->ifindex,
+		.sll_halen = 6,
+	};
+
+	if (q->other_fd < 0)
+		q->other_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	memcpy(sll.sll_addr, p->data, 6);
+	if (q->other_fd < 0 || sendto(q->other_fd, p->data, p->len, MSG_DONTWAIT,
+				      (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)p->len) {
+		q->st.tx_errors++;
+		return false;
+	}
+	q->st.tx_frames++;
+	q->st.tx_bytes += p->len;
+	return true;
+}
+
+/* One complete frame to t's ring, or to another interface when t is NULL. */
+static bool put_to(struct lvs_io *q, struct lvs_io *t, const struct lvs_pkt *p)
+{
+	return t ? put(t, p) : put_other(q, p);
+}
+
 static unsigned afx_tx(struct lvs_io *q, struct lvs_pkt *const *pkts, unsigned n)
 {
 	struct lvs_io *touched[LVS_XDP_IF_MAX];
@@ -511,34 +547,35 @@ static unsigned afx_tx(struct lvs_io *q, struct lvs_pkt *const *pkts, unsigned n
 	for (unsigned i = 0; i < n; i++) {
 		struct lvs_pkt *p = pkts[i];
 		struct lvs_io *t = egress(q, p->ifindex);
-		bool seen = false;
+		struct lvs_io *a = t ? t : q; /* counters and segment arena */
+		bool seen = !t;
 
-		if (!t || p->len < 14) {
+		if (p->len < 14) {
 			q->st.tx_errors++;
 			continue;
 		}
 		if (p->gso_size) {
 			int ns = (p->flags & LVS_PKT_F_CSUM_PARTIAL)
-					 ? lvs_io_sw_segment(p, t->seg_arena, AFX_SEG_ARENA, t->segs,
+					 ? lvs_io_sw_segment(p, a->seg_arena, AFX_SEG_ARENA, a->segs,
 							     AFX_MAX_SEGS)
 					 : -EINVAL;
 			if (ns < 0) {
-				t->st.tx_bad_offload++;
+				a->st.tx_bad_offload++;
 				continue;
 			}
 			for (int k = 0; k < ns; k++) {
-				sent += put(t, &t->segs[k]);
-				t->st.tx_sw_segs++;
+				sent += put_to(q, t, &a->segs[k]);
+				a->st.tx_sw_segs++;
 			}
 		} else {
 			if (p->flags & LVS_PKT_F_CSUM_PARTIAL) {
 				if (lvs_io_sw_csum(p)) {
-					t->st.tx_bad_offload++;
+					a->st.tx_bad_offload++;
 					continue;
 				}
-				t->st.tx_sw_csum++;
+				a->st.tx_sw_csum++;
 			}
-			sent += put(t, p);
+			sent += put_to(q, t, p);
 		}
 		for (unsigned k = 0; k < ntouched; k++)
 			seen |= touched[k] == t;

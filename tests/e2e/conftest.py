@@ -518,12 +518,12 @@ class Director:
     the kernel watch, and helper processes a test starts (stopped at the
     end of the test)."""
 
-    def __init__(self, lab, io="afpacket", extra=()):
+    def __init__(self, lab, io="afpacket", extra=(), ifaces=None):
         self.lab = lab
         self.io = io
         self.procs = []
         try:
-            self.lvsd = lab.start_lvsd("--io", io, *extra)
+            self.lvsd = lab.start_lvsd("--io", io, *extra, ifaces=ifaces)
         except RuntimeError as e:
             if "--io" in str(e) and ("unknown" in str(e) or "not built" in str(e)):
                 pytest.skip("lvsd cannot use --io %s: %s" % (io, str(e).splitlines()[-1]))

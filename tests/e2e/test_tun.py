@@ -14,10 +14,11 @@ kernel never answers VIP traffic.
 """
 import collections
 import ipaddress
+import re
 
 import pytest
 
-from .conftest import (WireCapture, addr_port, check_kernel_never_answers, fresh_conns,
+from .conftest import (Director, WireCapture, addr_port, check_kernel_never_answers, fresh_conns,
                        sha256_responders, split_addr, upload, upload_file, within)
 
 pytestmark = pytest.mark.parametrize("module_lab", ["tun"], indirect=True)
@@ -190,3 +191,24 @@ def test_wire_tun_outer_and_inner(director):
 
 def test_kernel_never_answers(director):
     check_kernel_never_answers(director)
+
+
+def test_tunnels_leave_through_an_unserved_interface(module_lab, io_driver):
+    """lvsd serving only the client LAN: the tunnelled packets leave
+    through the transit interface it does not serve (AF_PACKET sends on
+    any interface; AF_XDP, which has no socket there, through a packet
+    socket), and the servers answer the client straight."""
+    e = module_lab.env
+    d = Director(module_lab, io_driver, ifaces=[e["DIR_IF_CLIENT"]])
+    try:
+        key = mixed_service(d, e["VIP4"])
+        assert fresh_conns(d.lab, e["VIP4"], 6) == {"server1": 2, "server2": 2, "server3": 2}
+        assert d.stats()[key][0] == 6
+        st = d.lvsadm("--status").stdout
+        assert "I/O on %s\n" % e["DIR_IF_CLIENT"] in st, st
+        tx = sum(int(n) for n in re.findall(r"tx (\d+) frames", st))
+        assert tx >= 6 * 3, st
+        assert not re.search(r"tx: [1-9]\d* errors", st), st
+        d.watch.assert_silent()
+    finally:
+        d.close()
