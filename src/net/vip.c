@@ -665,8 +665,12 @@ static void uniq_keys(struct guard_key *k, unsigned *n)
 	*n = w + 1;
 }
 
-static int add_key(struct guard_key **k, unsigned *n, unsigned *cap, const struct guard_key *nk)
+/* Append the key af . proto . port (network order, 0: any) . a. */
+static int add_key(struct guard_key **k, unsigned *n, unsigned *cap, uint8_t af, uint8_t proto,
+		   uint16_t port, const union lvs_addr *a)
 {
+	struct guard_key *nk;
+
 	if (*n == *cap) {
 		unsigned nc = *cap ? *cap * 2 : 32;
 		struct guard_key *x = realloc(*k, nc * sizeof(*x));
@@ -675,7 +679,13 @@ static int add_key(struct guard_key **k, unsigned *n, unsigned *cap, const struc
 		*k = x;
 		*cap = nc;
 	}
-	(*k)[(*n)++] = *nk;
+	nk = &(*k)[(*n)++];
+	/* zeroed first: keys are compared with memcmp */
+	memset(nk, 0, sizeof(*nk));
+	nk->af = af;
+	nk->proto = proto;
+	nk->port = port;
+	nk->a = *a;
 	return 0;
 }
 
@@ -694,16 +704,10 @@ static void xkey(struct lvs_xdp_key *k, uint8_t kind4, uint8_t af, uint8_t proto
 		memcpy(k->addr, &a->ip4, 4);
 }
 
-static void i_min(unsigned *a, unsigned b)
-{
-	if (b < *a)
-		*a = b;
-}
-
 static int filter_apply(struct lvs_vips *v, const struct vip_set *s, const struct guard_key *svc,
 			unsigned nsvc, const struct guard_key *nat, unsigned nnat)
 {
-	unsigned nloc = lvs_netstate_local_addrs(v->ns, NULL, NULL, 0), n = 0, cap;
+	unsigned nloc = lvs_netstate_local_addrs(v->ns, NULL, NULL, 0), n = 0, cap, got;
 	uint8_t *laf = NULL;
 	union lvs_addr *la = NULL;
 	struct lvs_xdp_key *k;
@@ -727,7 +731,9 @@ static int filter_apply(struct lvs_vips *v, const struct vip_set *s, const struc
 		/* the address alone (a repeated key is written twice: harmless) */
 		xkey(&k[n++], LVS_XDPK_NATRS4, nat[i].af, 0, 0, &nat[i].a);
 	}
-	i_min(&nloc, lvs_netstate_local_addrs(v->ns, laf, la, nloc));
+	got = lvs_netstate_local_addrs(v->ns, laf, la, nloc);
+	if (got < nloc)
+		nloc = got;
 	for (unsigned i = 0; i < nloc; i++)
 		xkey(&k[n++], LVS_XDPK_LOCAL4, laf[i], 0, 0, &la[i]);
 	err = v->filter(v->filter_arg, k, n);
@@ -783,32 +789,23 @@ static void trash_key(void *arg, const struct lvs_dest_state *ds)
 {
 	struct trash_keys *t = arg;
 	const struct lvs_svc_state *ss = ds->svc;
-	struct guard_key k;
 
 	if (!ss || ss->key.fwmark || t->err)
 		return;
 	if (lvs_xmit_fwd(ds->xmit) == LVS_FWD_MASQ) {
-		memset(&k, 0, sizeof(k));
-		k.af = ds->af;
-		k.proto = ss->key.proto;
-		k.port = ss->key.port ? ds->port : 0;
-		k.a = ds->addr;
-		t->err = add_key(t->nat, t->nnat, t->cnat, &k);
+		t->err = add_key(t->nat, t->nnat, t->cnat, ds->af, ss->key.proto,
+				 ss->key.port ? ds->port : 0, &ds->addr);
 	}
 	if (!ss->in_config && !t->err) {
-		memset(&k, 0, sizeof(k));
-		k.af = ss->key.af;
-		k.proto = ss->key.proto;
-		k.port = ss->key.port;
-		k.a = ss->key.addr;
-		t->err = add_key(t->svc, t->nsvc, t->csvc, &k);
+		t->err = add_key(t->svc, t->nsvc, t->csvc, ss->key.af, ss->key.proto, ss->key.port,
+				 &ss->key.addr);
 	}
 }
 
 static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
 			const struct lvs_model *m)
 {
-	struct guard_key *svc = NULL, *nat = NULL, k;
+	struct guard_key *svc = NULL, *nat = NULL;
 	unsigned nsvc = 0, csvc = 0, nnat = 0, cnat = 0, n = 0, nfwm = 0;
 	struct vip_set *ns = NULL, *old = v->set;
 	lvs_time_t now = mono_ns();
@@ -845,24 +842,16 @@ static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
 			continue;
 		e = vip_find(ns, sv->c.af, &sv->c.addr);
 		if (e && !e->owned) {
-			memset(&k, 0, sizeof(k));
-			k.af = sv->c.af;
-			k.proto = sv->c.proto;
-			k.port = sv->c.port;
-			k.a = sv->c.addr;
-			if (add_key(&svc, &nsvc, &csvc, &k))
+			if (add_key(&svc, &nsvc, &csvc, sv->c.af, sv->c.proto, sv->c.port,
+				    &sv->c.addr))
 				goto out;
 		}
 		for (uint32_t j = 0; j < sv->ndests; j++) {
 			const struct lvs_dest *d = sv->dests[j];
 			if (d->c.fwd != LVS_FWD_MASQ)
 				continue;
-			memset(&k, 0, sizeof(k));
-			k.af = d->c.af;
-			k.proto = sv->c.proto;
-			k.port = sv->c.port ? d->c.port : 0;
-			k.a = d->c.addr;
-			if (add_key(&nat, &nnat, &cnat, &k))
+			if (add_key(&nat, &nnat, &cnat, d->c.af, sv->c.proto,
+				    sv->c.port ? d->c.port : 0, &d->c.addr))
 				goto out;
 		}
 		/* resolve the servers now: a connection's first packet should not
