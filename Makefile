@@ -6,7 +6,11 @@ CC      ?= gcc
 SAN     ?= 0
 OPT     ?= -O2
 CFLAGS_BASE := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -fno-strict-aliasing
+	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -iquote src/daemon \
+	-fno-strict-aliasing
+# Every object and test records the headers and sources it includes, so a
+# change to any of them rebuilds exactly what depends on it.
+DEPFLAGS = -MMD -MP -MF $@.d
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -20,10 +24,13 @@ LIB_SRC  := $(CORE_SRC) $(CTL_SRC)
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB      := $(BUILD)/liblvs.a
 
-# The daemon's own layers: packet I/O drivers and the network view.
-DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c)))
+# The daemon's own layers: packet I/O drivers, the network view and the
+# daemon's parts (worker loop, status, control loop), in an archive the
+# unit tests link too.
+DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
-DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf
+DAEMON_LIB := $(BUILD)/liblvsd.a
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -43,48 +50,55 @@ all: $(LIB) $(TOOLS) $(UNIT_BIN)
 deps:
 	@sh mk/deps.sh
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*/*.h)
+$(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/unit/test_util.h
+$(DAEMON_LIB): $(DAEMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# A test that includes a .c file (to reach its static functions) depends
+# on it through the generated dependency file.
+$(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote tests/unit -o $@ $< $(LIB) -lcmocka -lm $(LDFLAGS_SAN)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote tests/unit -o $@ $< $(DAEMON_LIB) $(LIB) \
+	  -lcmocka -lm $(DAEMON_LIBS) $(LDFLAGS_SAN)
 
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)
 
 # The AF_XDP driver's XDP program, embedded in lvsd as a libbpf skeleton.
 BPF_CFLAGS := -O2 -g -Wall -Wextra -Werror -target bpf -I/usr/include/$(shell gcc -print-multiarch)
-$(BUILD)/lvs_xdp.bpf.o: src/io/lvs_xdp.bpf.c src/io/xdp_filter.h
+$(BUILD)/lvs_xdp.bpf.o: src/io/lvs_xdp.bpf.c
 	@mkdir -p $(dir $@)
-	clang $(BPF_CFLAGS) -iquote src/io -c -o $@ $<
+	clang $(BPF_CFLAGS) $(DEPFLAGS) -iquote src/io -c -o $@ $<
 
 $(BUILD)/gen/lvs_xdp.skel.h: $(BUILD)/lvs_xdp.bpf.o
 	@mkdir -p $(dir $@)
 	bpftool gen skeleton $< name lvs_xdp > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/io/afxdp.o: src/io/afxdp.c $(BUILD)/gen/lvs_xdp.skel.h $(wildcard src/*/*.h)
+$(BUILD)/obj/io/afxdp.o: src/io/afxdp.c $(BUILD)/gen/lvs_xdp.skel.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
 
-$(BUILD)/lvsd: src/lvsd.c $(DAEMON_OBJ) $(LIB)
+$(BUILD)/lvsd: src/lvsd.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote src/io -iquote src/net -o $@ $< $(DAEMON_OBJ) $(LIB) $(DAEMON_LIBS) $(LDFLAGS_SAN)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS) $(LDFLAGS_SAN)
 
 $(BUILD)/lvsadm: src/lvsadm.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS_SAN)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB) $(LDFLAGS_SAN)
 
 # The TUN real-server helper (tc BPF decapsulation).
 $(BUILD)/lvs_decap.bpf.o: src/rshelper/lvs_decap.bpf.c
 	@mkdir -p $(dir $@)
-	clang $(BPF_CFLAGS) -c -o $@ $<
+	clang $(BPF_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 TOOLS += $(BUILD)/lvs_decap.bpf.o
 
@@ -194,3 +208,6 @@ uninstall:
 	  [ "$$(readlink $(DESTDIR)$(SBINDIR)/$$n)" = lvsadm ] && rm -f $(DESTDIR)$(SBINDIR)/$$n $(DESTDIR)$(MAN8DIR)/$$n.8; done; true
 	rm -f $(DESTDIR)$(SBINDIR)/lvsd $(DESTDIR)$(SBINDIR)/lvsadm \
 	  $(DESTDIR)$(MAN8DIR)/lvsd.8 $(DESTDIR)$(MAN8DIR)/lvsadm.8 $(DESTDIR)$(UNITDIR)/lvsd.service
+
+# Generated dependencies (DEPFLAGS above).
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)
