@@ -50,6 +50,7 @@ struct lvs_model {
 	void *retire_arg;
 	/* batch: configuration as it was at lvs_model_begin */
 	bool in_batch;
+	struct lvs_model_watch watch;
 	struct msvc *saved_svcs;
 	struct lvs_timeouts saved_timeouts;
 	uint32_t saved_next_order;
@@ -380,6 +381,24 @@ static void retire_default(void *arg, struct lvs_snapshot *old)
 	lvs_snapshot_free(old);
 }
 
+static void watch_all(struct lvs_model *m)
+{
+	if (m->watch.svc)
+		for (struct lvs_svc_state *ss = m->svc_states; ss; ss = ss->next)
+			m->watch.svc(m->watch.arg, ss, false);
+	if (m->watch.dest)
+		for (struct lvs_dest_state *ds = m->dest_states; ds; ds = ds->next)
+			m->watch.dest(m->watch.arg, ds, false);
+}
+
+void lvs_model_set_watch(struct lvs_model *m, const struct lvs_model_watch *w)
+{
+	memset(&m->watch, 0, sizeof(m->watch));
+	if (w)
+		m->watch = *w;
+	watch_all(m);
+}
+
 /* Publish a new snapshot: make destination states point at their new
  * snapshot objects, then swap, then retire the old one. */
 static int publish(struct lvs_model *m)
@@ -424,6 +443,7 @@ static int publish(struct lvs_model *m)
 	}
 	if (old)
 		m->retire(m->retire_arg, old);
+	watch_all(m);
 	return 0;
 }
 
@@ -539,6 +559,7 @@ void lvs_model_abort(struct lvs_model *m)
 	m->next_order = m->saved_next_order;
 	m->in_batch = false;
 	states_resync(m);
+	watch_all(m);
 }
 
 int lvs_model_commit(struct lvs_model *m)
@@ -1024,6 +1045,8 @@ void lvs_model_gc(struct lvs_model *m)
 	while ((ds = *pp)) {
 		if (!(ds->flags & LVS_DEST_F_AVAILABLE) && !ds->cur && ds->activeconns == 0 &&
 		    ds->inactconns == 0 && ds->persistconns == 0) {
+			if (m->watch.dest)
+				m->watch.dest(m->watch.arg, ds, true);
 			*pp = ds->next;
 			free(ds);
 		} else {
@@ -1039,6 +1062,8 @@ void lvs_model_gc(struct lvs_model *m)
 		for (ds = m->dest_states; ds && !used; ds = ds->next)
 			used = ds->svc == ss;
 		if (!used) {
+			if (m->watch.svc)
+				m->watch.svc(m->watch.arg, ss, true);
 			*sp = ss->next;
 			free(ss);
 		} else {

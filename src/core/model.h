@@ -303,6 +303,26 @@ void lvs_model_gc(struct lvs_model *m);
 unsigned lvs_model_trash(const struct lvs_model *m,
 			 void (*fn)(void *arg, const struct lvs_dest_state *ds), void *arg);
 
+/*
+ * Change notifications for the control plane's followers (the VIP set and
+ * host guard): after each published change, svc() is called for every
+ * service state whose configuration membership (in_config) may have
+ * changed, dest() for every destination state whose membership
+ * (LVS_DEST_F_AVAILABLE), forwarding method (xmit) or service may have
+ * changed.  A call may repeat for a state that did not change: a follower
+ * compares with what it saw last.  gone = true is the last call for a
+ * state, made just before it is freed (its pointer and id are then
+ * invalid).  Control thread; callbacks must not change the model.
+ */
+struct lvs_model_watch {
+	void (*svc)(void *arg, const struct lvs_svc_state *ss, bool gone);
+	void (*dest)(void *arg, const struct lvs_dest_state *ds, bool gone);
+	void *arg;
+};
+/* Install (w != NULL) or remove the watch; one at a time.  Installing
+ * reports every existing state once (gone = false). */
+void lvs_model_set_watch(struct lvs_model *m, const struct lvs_model_watch *w);
+
 /* Sum per-worker counters. */
 void lvs_counters_sum(const struct lvs_counters *per_worker, struct lvs_counters *out);
 /* Counters since the last zeroing (lvsadm --stats). */
