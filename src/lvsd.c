@@ -199,22 +199,23 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* ---- model snapshots retire after a grace period ---- */
+/* ---- replaced model objects are freed after a grace period ---- */
 
 struct retired {
 	struct rcu_head rcu;
-	struct lvs_snapshot *s;
+	void (*fn)(void *obj);
+	void *obj;
 };
 
 static void retired_free(struct rcu_head *h)
 {
 	struct retired *r = caa_container_of(h, struct retired, rcu);
 
-	lvs_snapshot_free(r->s);
+	r->fn(r->obj);
 	free(r);
 }
 
-static void retire_snapshot(void *arg, struct lvs_snapshot *old)
+static void retire_obj(void *arg, void (*fn)(void *obj), void *obj)
 {
 	struct retired *r = malloc(sizeof(*r));
 
@@ -222,10 +223,11 @@ static void retire_snapshot(void *arg, struct lvs_snapshot *old)
 	if (!r) {
 		/* cannot defer without memory: wait for the readers instead */
 		synchronize_rcu();
-		lvs_snapshot_free(old);
+		fn(obj);
 		return;
 	}
-	r->s = old;
+	r->fn = fn;
+	r->obj = obj;
 	call_rcu(&r->rcu, retired_free);
 }
 
@@ -763,13 +765,13 @@ int main(int argc, char **argv)
 						       : strerror(-lfd));
 		goto out;
 	}
-	dir.model = lvs_model_new();
+	dir.model = lvs_model_new_workers(opt.nworkers);
 	dir.ct = lvs_conn_table_new(opt.max_conns, opt.nworkers);
 	if (!dir.model || !dir.ct) {
 		lvs_err("out of memory (connection table of %u entries)", opt.max_conns);
 		goto out;
 	}
-	lvs_model_set_retire(dir.model, retire_snapshot, NULL);
+	lvs_model_set_retire(dir.model, retire_obj, NULL);
 	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
 		lvs_conn_set_hash_seed(dir.ct, seed);
 

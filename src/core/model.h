@@ -3,18 +3,21 @@
  *
  * Three layers of objects:
  *   - configuration (struct lvs_svc_conf / lvs_dest_conf): what an operator
- *     sets with ipvsadm or keepalived.conf;
+ *     sets with ipvsadm or keepalived.conf, with who set it (the owner) and,
+ *     for a destination, its health as checks see it;
  *   - stable runtime state (struct lvs_svc_state / lvs_dest_state): counters
  *     and connection references that outlive configuration changes (a
  *     destination deleted while connections still use it stays alive, like
  *     the kernel's "trash" list, until its last connection is gone);
- *   - the published snapshot (struct lvs_snapshot): an immutable view of all
- *     services, built by the control thread after each successful change and
- *     read by the workers without locks.
+ *   - published services (struct lvs_service): one immutable version per
+ *     service, built by the control thread when that service or one of its
+ *     destinations changes, found by the workers through an RCU hash index
+ *     (struct lvs_snapshot) without locks.  A change builds one version of
+ *     one service; the other services and their schedulers are untouched.
  *
  * Changes go through struct lvs_model operations which either apply whole
- * and publish a new snapshot, or fail with a negative errno and change
- * nothing.  The errnos are the kernel's, so ipvsadm's messages map 1:1
+ * and publish, or fail with a negative errno and change nothing.  The
+ * errnos are the kernel's, so ipvsadm's messages map 1:1
  * (lvs_model_strerror).  Defaults and validation follow ipvsadm/kernel IPVS.
  */
 #ifndef LVS_MODEL_H
@@ -53,8 +56,27 @@ enum lvs_tun_type {
 #define LVS_SVC_F_SCHED_MH_PORT LVS_SVC_F_SCHED2
 
 /* Destination runtime flags (lvs_dest_state.flags). */
-#define LVS_DEST_F_AVAILABLE 0x1 /* in the configuration */
+#define LVS_DEST_F_AVAILABLE 0x1 /* published: schedulable (the kernel's AVAILABLE) */
 #define LVS_DEST_F_OVERLOAD 0x2  /* u_threshold reached */
+#define LVS_DEST_F_INCONF 0x4    /* in the configuration (possibly down) */
+
+/* Who configured an object: a reload of the file touches only its own. */
+enum lvs_owner {
+	LVS_OWNER_ADMIN = 0, /* lvsadm / ipvsadm commands and rules files */
+	LVS_OWNER_CONFIG = 1,/* the configuration file (keepalived.conf) */
+};
+
+/* A destination's health, set by checks (configured weight aside):
+ * UP forwards with the configured weight; QUIESCED keeps it listed with
+ * weight 0 (keepalived's inhibit_on_failure); DOWN removes it from the
+ * service as keepalived does (listings omit it, existing connections
+ * continue, as on the kernel's trash list). */
+enum lvs_dest_health {
+	LVS_DEST_UP = 0,
+	LVS_DEST_QUIESCED = 1,
+	LVS_DEST_DOWN = 2,
+};
+#define LVS_HEALTH_REASON_MAX 64
 
 #define LVS_SCHED_NAME_MAX 16
 #define LVS_DEF_SCHED "wlc"
@@ -71,6 +93,7 @@ struct lvs_svc_conf {
 	uint32_t flags;   /* LVS_SVC_F_* */
 	uint32_t timeout; /* persistence timeout, seconds (flags & PERSISTENT) */
 	uint32_t netmask; /* persistence: IPv4 mask (network order) / IPv6 prefix length */
+	uint8_t owner;    /* enum lvs_owner (add: recorded; not part of the identity) */
 };
 
 /* Identity of a service: (af, proto, addr, port) or (af, fwmark). */
@@ -86,7 +109,7 @@ struct lvs_dest_conf {
 	uint8_t af;       /* may differ from the service's (IPv6 svc, IPv4 tunnel dest) */
 	uint8_t fwd;      /* enum lvs_fwd */
 	uint8_t tun_type; /* enum lvs_tun_type */
-	uint8_t pad;
+	uint8_t owner;    /* enum lvs_owner (add: recorded; not part of the identity) */
 	uint16_t port;    /* network order */
 	uint16_t tun_port;/* network order; GUE destination port */
 	uint16_t tun_flags;/* LVS_TUN_F_* */
@@ -135,19 +158,26 @@ struct lvs_dest_state {
 	 * in one atomic load: fwd | tun_type<<8 | tun_flags<<16 | tun_port<<32. */
 	uint64_t xmit;
 	uint32_t u_threshold, l_threshold;
-	struct lvs_dest *cur; /* the dest in the current snapshot, NULL once deleted */
+	struct lvs_dest *cur; /* the dest in the current version, NULL when not published */
 	struct lvs_dest_state *next; /* model's list (control thread only) */
+	struct lvs_dest_state *hnext;/* model's hash chain (control thread only) */
+	uint64_t unref_gen;          /* generation that unpublished it (gc) */
+	uint16_t nstats;             /* entries in stats[] (the model's workers) */
 	struct lvs_counters zbase;   /* sums at the last -Z (subtracted when read) */
-	struct lvs_counters stats[LVS_MAX_WORKERS];
+	struct lvs_counters stats[]; /* one per worker */
 };
 
 struct lvs_svc_state {
 	uint32_t id;
 	struct lvs_svc_key key;
 	struct lvs_svc_state *next; /* model's list (control thread only) */
+	struct lvs_svc_state *hnext;/* model's hash chain (control thread only) */
 	bool in_config;
+	uint16_t nstats;            /* entries in stats[] */
+	uint32_t ndstates;          /* destination states naming it (gc) */
+	uint64_t unref_gen;         /* generation that unpublished it (gc) */
 	struct lvs_counters zbase;  /* sums at the last -Z (subtracted when read) */
-	struct lvs_counters stats[LVS_MAX_WORKERS];
+	struct lvs_counters stats[];/* one per worker */
 };
 
 /* A destination as published in a snapshot (immutable). */
@@ -170,18 +200,26 @@ struct lvs_service {
 	struct lvs_spinlock sched_lock;
 	uint32_t ndests;
 	struct lvs_dest **dests; /* kernel list order: most recently added first */
-	struct lvs_service *hnext;
 	uint32_t order; /* creation order, for --nosort listings */
+	uint8_t owner;  /* enum lvs_owner */
 };
 
+struct lvs_svc_index;
+
+/*
+ * What the workers read: the generation (bumped by every published change),
+ * the timeouts, and the services' RCU index (open addressing; a slot is
+ * replaced in place when its service gets a new version, so a lookup needs
+ * no lock and sees either version).  svcs/nsvcs list the current versions
+ * in creation order for the control thread's listings; workers must not
+ * read them.  The object itself lives as long as the model.
+ */
 struct lvs_snapshot {
 	uint64_t gen;
 	struct lvs_timeouts timeouts;
 	uint32_t nsvcs;
-	struct lvs_service **svcs; /* creation order */
-	uint32_t hmask;            /* hash tables have hmask+1 buckets */
-	struct lvs_service **htab; /* by (af, proto, addr, port) */
-	struct lvs_service **ftab; /* by (af, fwmark) */
+	struct lvs_service **svcs;  /* creation order; control thread only */
+	struct lvs_svc_index *idx;  /* RCU */
 };
 
 /*
@@ -234,18 +272,23 @@ struct lvs_model;
 struct lvs_model *lvs_model_new(void);
 void lvs_model_free(struct lvs_model *m);
 
-/* The current snapshot (never NULL).  The caller (worker) must hold its RCU
- * read side; in single-threaded use (tests, lvs-pcap) just call it. */
+/* A model whose counters have room for nworkers workers (1..LVS_MAX_WORKERS;
+ * lvs_model_new: LVS_MAX_WORKERS). */
+struct lvs_model *lvs_model_new_workers(unsigned nworkers);
+
+/* The published view (never NULL, the same object for the model's life).
+ * A worker reads it under its RCU read side; in single-threaded use
+ * (tests, lvs-pcap) just call it. */
 const struct lvs_snapshot *lvs_model_snapshot(const struct lvs_model *m);
 
 /*
- * Called after each published change with the replaced snapshot; the
- * default frees it at once (single-threaded use).  The daemon installs a
- * hook that frees it after an RCU grace period.
+ * Objects a worker may still be reading (replaced service versions, index
+ * arrays) are handed to defer(arg, fn, obj), which must call fn(obj) once
+ * no worker can see obj any more.  The default calls it at once
+ * (single-threaded use); the daemon defers it past an RCU grace period.
  */
 void lvs_model_set_retire(struct lvs_model *m,
-			  void (*retire)(void *arg, struct lvs_snapshot *old), void *arg);
-void lvs_snapshot_free(struct lvs_snapshot *s);
+			  void (*defer)(void *arg, void (*fn)(void *obj), void *obj), void *arg);
 
 /* Fill defaults as ipvsadm does: sched wlc, netmask /32 or /128, timeout 360
  * when persistent with timeout 0. */
@@ -292,8 +335,36 @@ int lvs_model_begin(struct lvs_model *m);
 int lvs_model_commit(struct lvs_model *m);
 void lvs_model_abort(struct lvs_model *m);
 
-/* Free destination states that are deleted and have no connection left
- * (the kernel's trash); control thread, after a grace period. */
+/*
+ * Health (checkers, control thread): set the health of the destination
+ * (af, addr, port of d) of service k, with a short reason ("connect
+ * timeout").  Changes only that destination's service; the configured
+ * weight is untouched (lvsadm -e sets it, listings show what is in force).
+ * 0, -ESRCH, -ENOENT; setting the current health again is a no-op (0).
+ */
+int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
+			      const struct lvs_dest_conf *d, enum lvs_dest_health h,
+			      const char *reason);
+/* Read a destination's configuration as set (weight as configured), health
+ * and reason (may be NULL, reason_len bytes).  0, -ESRCH, -ENOENT. */
+int lvs_model_get_dest(const struct lvs_model *m, const struct lvs_svc_key *k,
+		       const struct lvs_dest_conf *d, struct lvs_dest_conf *out,
+		       enum lvs_dest_health *h, char *reason, size_t reason_len);
+/* A service's owner; -ESRCH. */
+int lvs_model_get_svc_owner(const struct lvs_model *m, const struct lvs_svc_key *k);
+
+/* The current generation (bumped by every published change). */
+uint64_t lvs_model_gen(const struct lvs_model *m);
+/*
+ * Free destination and service states that left the configuration and
+ * have no connection left (the kernel's trash), if they were unpublished
+ * before generation safe_gen: the caller guarantees that every worker has
+ * passed a quiescent point since safe_gen was current (take lvs_model_gen()
+ * when a grace period starts, pass it once it has elapsed).  Control
+ * thread.  lvs_model_gc(m) is lvs_model_gc_upto(m, lvs_model_gen(m) + 1),
+ * for callers with no concurrent readers or right after a barrier.
+ */
+void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen);
 void lvs_model_gc(struct lvs_model *m);
 
 /* Visit the trash: destinations deleted from the configuration that
@@ -323,8 +394,8 @@ struct lvs_model_watch {
  * reports every existing state once (gone = false). */
 void lvs_model_set_watch(struct lvs_model *m, const struct lvs_model_watch *w);
 
-/* Sum per-worker counters. */
-void lvs_counters_sum(const struct lvs_counters *per_worker, struct lvs_counters *out);
+/* Sum n per-worker counters. */
+void lvs_counters_sum(const struct lvs_counters *per_worker, unsigned n, struct lvs_counters *out);
 /* Counters since the last zeroing (lvsadm --stats). */
 void lvs_svc_state_stats(const struct lvs_svc_state *st, struct lvs_counters *out);
 void lvs_dest_state_stats(const struct lvs_dest_state *st, struct lvs_counters *out);

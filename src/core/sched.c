@@ -43,3 +43,11 @@ struct lvs_dest *lvs_sched_pick(struct lvs_service *svc, const struct lvs_pkt_in
 	lvs_spin_unlock(&svc->sched_lock);
 	return d;
 }
+
+uint32_t lvs_sched_index_of(const struct lvs_service *svc, const struct lvs_dest_state *st)
+{
+	for (uint32_t i = 0; st && i < svc->ndests; i++)
+		if (svc->dests[i]->st == st)
+			return i;
+	return UINT32_MAX;
+}

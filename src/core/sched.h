@@ -3,11 +3,15 @@
  *
  * One file per scheduler (sched_rr.c, sched_wlc.c, ...), each exporting a
  * const struct lvs_sched_ops registered in sched.c.  A scheduler's state
- * lives in svc->sched_data of one published snapshot: init() builds it from
- * the snapshot's destination list when the snapshot is built (control
- * path), done() frees it when the snapshot is retired.  Weights, thresholds
- * and the destination list never change under a live sched_data; every
- * configuration change builds a new snapshot.
+ * lives in svc->sched_data of one published version of a service: init()
+ * builds it from the version's destination list (control path), done()
+ * frees it when the version is retired.  Weights, thresholds and the
+ * destination list never change under a live sched_data; a change to a
+ * service builds a new version of that service alone.  When the change is
+ * one destination added, updated or deleted, the model calls add_dest /
+ * upd_dest / del_dest instead of init (the kernel's hooks of the same
+ * names), so a scheduler carries what it keeps between picks (rr and wrr
+ * positions) over to the new version as the kernel's would.
  *
  * pick() runs on the data path for each new connection (never for packets
  * of known connections).  If ops->locked is set the caller holds
@@ -37,12 +41,27 @@ struct lvs_sched_ops {
 				 lvs_time_t now);
 	/* Optional: d's active/inactive counters or overload flag changed. */
 	void (*counts_changed)(struct lvs_service *svc, struct lvs_dest *d);
+	/*
+	 * Optional incremental hooks (control path).  svc is the new version
+	 * (its dests set, sched_data not yet), old the published version it
+	 * replaces, still used by workers (a locked scheduler reads old's
+	 * state under old->sched_lock).  d is the destination added or updated
+	 * (an entry of svc) or, for del_dest, the one removed (an entry of
+	 * old).  Build svc->sched_data; 0 or -ENOMEM.  NULL: init(svc).
+	 */
+	int (*add_dest)(struct lvs_service *svc, struct lvs_service *old, const struct lvs_dest *d);
+	int (*upd_dest)(struct lvs_service *svc, struct lvs_service *old, const struct lvs_dest *d);
+	int (*del_dest)(struct lvs_service *svc, struct lvs_service *old, const struct lvs_dest *d);
 };
 
 /* Registry: the fourteen IPVS schedulers. NULL if unknown. */
 const struct lvs_sched_ops *lvs_sched_find(const char *name);
 /* NULL-terminated list of all schedulers (for help texts). */
 extern const struct lvs_sched_ops *const lvs_sched_all[];
+
+/* The index of the destination with state st in svc->dests, or
+ * UINT32_MAX (control path, O(destinations); for the incremental hooks). */
+uint32_t lvs_sched_index_of(const struct lvs_service *svc, const struct lvs_dest_state *st);
 
 /* Run pick() with the lock discipline of the scheduler. */
 struct lvs_dest *lvs_sched_pick(struct lvs_service *svc, const struct lvs_pkt_info *pi,

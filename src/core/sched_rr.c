@@ -10,6 +10,12 @@
  * Instead of walking the list, a max tree over "weight if usable else 0"
  * finds the next usable destination in O(log n); counts_changed keeps it in
  * step with the overload flag.
+ *
+ * Changes keep the position as the kernel keeps its list cursor: on the
+ * same destination when another is added or updated, and one back (the
+ * destination before the deleted one, or the head) when the destination it
+ * was on is deleted (ip_vs_rr_del_dest), so the rotation goes on where it
+ * was instead of restarting at the newest destination.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -82,6 +88,45 @@ static void rr_changed(struct lvs_service *svc, struct lvs_dest *d)
 	lvs_mtree_set(&s->t, d->pos, rr_value(d));
 }
 
+/* The new version svc starts from old's position, mapped to svc's list;
+ * `gone` is the destination deleted from old, if any. */
+static int rr_carry(struct lvs_service *svc, struct lvs_service *old, const struct lvs_dest *gone)
+{
+	const struct lvs_dest_state *at = NULL;
+	struct rr_state *s, *os;
+	int err = rr_init(svc);
+
+	if (err)
+		return err;
+	s = svc->sched_data;
+	lvs_spin_lock(&old->sched_lock);
+	os = old->sched_data;
+	if (os && os->last != LVS_IDX_NONE && os->last < old->ndests) {
+		uint32_t last = os->last;
+		if (gone && old->dests[last] == gone)
+			last = last ? last - 1 : LVS_IDX_NONE;
+		if (last != LVS_IDX_NONE)
+			at = old->dests[last]->st;
+	}
+	lvs_spin_unlock(&old->sched_lock);
+	if (at) {
+		uint32_t i = lvs_sched_index_of(svc, at);
+		s->last = i == UINT32_MAX ? LVS_IDX_NONE : i;
+	}
+	return 0;
+}
+
+static int rr_add_dest(struct lvs_service *svc, struct lvs_service *old, const struct lvs_dest *d)
+{
+	(void)d;
+	return rr_carry(svc, old, NULL);
+}
+
+static int rr_del_dest(struct lvs_service *svc, struct lvs_service *old, const struct lvs_dest *d)
+{
+	return rr_carry(svc, old, d);
+}
+
 const struct lvs_sched_ops lvs_sched_rr = {
         .name = "rr",
         .locked = true,
@@ -89,4 +134,7 @@ const struct lvs_sched_ops lvs_sched_rr = {
         .done = rr_done,
         .pick = rr_pick,
         .counts_changed = rr_changed,
+        .add_dest = rr_add_dest,
+        .upd_dest = rr_add_dest,
+        .del_dest = rr_del_dest,
 };

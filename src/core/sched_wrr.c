@@ -15,6 +15,12 @@
  * weight >= cw" in O(log n), and whole empty levels (cw above the largest
  * usable weight) are skipped arithmetically instead of walked: the result
  * is the kernel's sequence.
+ *
+ * A destination added, updated or deleted does what the kernel's
+ * ip_vs_wrr_dest_changed does: gcd and maximum are recomputed, the
+ * position goes back to the head, and the current weight is kept (capped
+ * at the new maximum, rounded to the new gcd's levels), so the other
+ * destinations' turns in the current round are not restarted.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -134,6 +140,31 @@ static void wrr_changed(struct lvs_service *svc, struct lvs_dest *d)
 	lvs_mtree_set(&s->t, d->pos, wrr_value(d));
 }
 
+static int wrr_dest_changed(struct lvs_service *svc, struct lvs_service *old,
+                            const struct lvs_dest *d)
+{
+	struct wrr_state *s, *os;
+	int64_t cw = 0;
+	int err = wrr_init(svc);
+
+	(void)d;
+	if (err)
+		return err;
+	s = svc->sched_data;
+	lvs_spin_lock(&old->sched_lock);
+	os = old->sched_data;
+	if (os)
+		cw = os->cw;
+	lvs_spin_unlock(&old->sched_lock);
+	if (cw > s->mw || cw <= 0)
+		s->cw = s->mw;
+	else if (s->di > 1)
+		s->cw = (cw / s->di) * s->di + 1;
+	else
+		s->cw = cw;
+	return 0;
+}
+
 const struct lvs_sched_ops lvs_sched_wrr = {
         .name = "wrr",
         .locked = true,
@@ -141,4 +172,7 @@ const struct lvs_sched_ops lvs_sched_wrr = {
         .done = wrr_done,
         .pick = wrr_pick,
         .counts_changed = wrr_changed,
+        .add_dest = wrr_dest_changed,
+        .upd_dest = wrr_dest_changed,
+        .del_dest = wrr_dest_changed,
 };

@@ -112,12 +112,12 @@ static struct est_ent *est_insert(struct lvs_ctl_est *E, uint64_t key)
 /* Sample one object's raw counter sums (the estimator wants totals, not
  * the values since the last -Z). */
 static void est_sample(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker,
-                       lvs_time_t now)
+                       unsigned n, lvs_time_t now)
 {
 	struct est_ent *ent = est_find(E, key);
 	struct lvs_counters sum;
 
-	lvs_counters_sum(per_worker, &sum);
+	lvs_counters_sum(per_worker, n, &sum);
 	if (!ent) {
 		ent = est_insert(E, key);
 		if (!ent)
@@ -129,14 +129,15 @@ static void est_sample(struct lvs_ctl_est *E, uint64_t key, const struct lvs_cou
 	ent->seen = E->tick;
 }
 
-static void est_zero_one(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker)
+static void est_zero_one(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker,
+                         unsigned n)
 {
 	struct est_ent *ent = est_find(E, key);
 	struct lvs_counters sum;
 
 	if (!ent)
 		return;
-	lvs_counters_sum(per_worker, &sum);
+	lvs_counters_sum(per_worker, n, &sum);
 	lvs_est_zero(&ent->e, &sum);
 }
 
@@ -152,10 +153,10 @@ static void est_zero(struct lvs_ctl_state *st, const struct lvs_svc_key *k)
 		lvs_svc_conf_key(&svc->c, &sk);
 		if (k && memcmp(&sk, k, sizeof(sk)) != 0)
 			continue;
-		est_zero_one(st->est, EST_KEY_SVC | svc->st->id, svc->st->stats);
+		est_zero_one(st->est, EST_KEY_SVC | svc->st->id, svc->st->stats, svc->st->nstats);
 		for (uint32_t j = 0; j < svc->ndests; j++)
 			est_zero_one(st->est, EST_KEY_DEST | svc->dests[j]->st->id,
-			             svc->dests[j]->st->stats);
+			             svc->dests[j]->st->stats, svc->dests[j]->st->nstats);
 	}
 }
 
@@ -203,11 +204,11 @@ void lvs_ctl_tick(struct lvs_ctl_state *st)
 		for (uint32_t i = 0; i < s->nsvcs; i++) {
 			const struct lvs_service *svc = s->svcs[i];
 
-			est_sample(E, EST_KEY_SVC | svc->st->id, svc->st->stats, now);
+			est_sample(E, EST_KEY_SVC | svc->st->id, svc->st->stats, svc->st->nstats, now);
 			live++;
 			for (uint32_t j = 0; j < svc->ndests; j++) {
 				est_sample(E, EST_KEY_DEST | svc->dests[j]->st->id,
-				           svc->dests[j]->st->stats, now);
+				           svc->dests[j]->st->stats, svc->dests[j]->st->nstats, now);
 				live++;
 			}
 		}

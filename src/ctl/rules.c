@@ -101,24 +101,6 @@ static int split_words(char *line, char ***argv, size_t *cap)
 	return argc;
 }
 
-/* Rebuild the configuration of snapshot s in the empty model dst. */
-static int model_replicate(struct lvs_model *dst, const struct lvs_snapshot *s)
-{
-	int rc = lvs_model_set_timeouts(dst, &s->timeouts);
-
-	for (uint32_t i = 0; !rc && i < s->nsvcs; i++) {
-		const struct lvs_service *svc = s->svcs[i];
-		struct lvs_svc_key k;
-
-		rc = lvs_model_add_service(dst, &svc->c);
-		lvs_svc_conf_key(&svc->c, &k);
-		/* oldest first, so that the list ends up in the same order */
-		for (uint32_t j = svc->ndests; !rc && j-- > 0;)
-			rc = lvs_model_add_dest(dst, &k, &svc->dests[j]->c);
-	}
-	return rc;
-}
-
 static int apply_all(struct lvs_model *m, const struct rule *r, size_t n, const char *fname,
                      char *err, size_t errlen)
 {
@@ -139,7 +121,6 @@ int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, s
 	struct rule *rules = NULL;
 	size_t nrules = 0, caprules = 0, linecap = 0, argcap = 0;
 	char *line = NULL, **argv = NULL, msg[256];
-	struct lvs_model *tmp = NULL;
 	unsigned lineno = 0;
 	int rc = LVS_EXIT_OK;
 	ssize_t len;
@@ -196,19 +177,22 @@ int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, s
 		goto out;
 	}
 
-	/* dry run on a copy: the real model only sees a file that applies */
-	tmp = lvs_model_new();
-	if (!tmp || model_replicate(tmp, lvs_model_snapshot(m)) != 0) {
+	/* one batch: the file applies whole, published at once, or not at all */
+	if (lvs_model_begin(m)) {
 		set_err(err, errlen, fname, 0, "Memory allocation problem");
 		rc = LVS_EXIT_FAIL;
 		goto out;
 	}
-	rc = apply_all(tmp, rules, nrules, fname, err, errlen);
-	if (rc)
-		goto out;
 	rc = apply_all(m, rules, nrules, fname, err, errlen);
+	if (rc) {
+		lvs_model_abort(m);
+		goto out;
+	}
+	if (lvs_model_commit(m)) {
+		set_err(err, errlen, fname, 0, "Memory allocation problem");
+		rc = LVS_EXIT_FAIL;
+	}
 out:
-	lvs_model_free(tmp);
 	free(rules);
 	free(argv);
 	free(line);

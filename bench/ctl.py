@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""bench/ctl.py - the control-plane benchmark table (`make bench-ctl`, root).
+
+In a DR lab without nginx (lab/lab.sh up dr --no-nginx), lvsd serves the
+director's interface with its default workers, and the table shows:
+
+  - `lvsadm -R` of 1,000 and 10,000 virtual services with 10 NAT real
+    servers each (an empty table first): time to apply, lvsd's resident
+    memory after, and the growth;
+  - against the 10,000 services: 1,000 weight changes (`lvsadm -e`) and
+    1,000 real-server add/delete pairs, one command per connection as
+    lvsadm sends them: changes per second and the slowest round trip;
+  - the control thread's longest callback (lvsd's own figure from
+    `lvsadm --status`, when it reports one);
+  - frames forwarded per second by the workers (a UDP DR service on the
+    lab's VIP, datagrams from the client) while nothing changes, and while
+    the changes run: forwarding must not dip.
+
+Targets (plain lines after the table, never a failure): 10,000 x 10
+applied in under 1 s; at least 10,000 single-destination changes per
+second; no forwarding dip beyond noise; no control-thread stall over 5 ms.
+Every load is bounded in count and time; the lab is removed at the end.
+"""
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("LVS_BUILD", REPO / "build"))
+LVSD, LVSADM, TOOL = BUILD / "lvsd", BUILD / "lvsadm", BUILD / "bench_ctl"
+LAB_SH = REPO / "lab" / "lab.sh"
+PREFIX = "bctl%d" % os.getpid()
+CHANGES = int(os.environ.get("BENCH_CHANGES", "1000"))
+WINDOW = float(os.environ.get("BENCH_WINDOW", "3"))
+
+
+def log(msg):
+    print("bench-ctl: " + msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 300)
+    return subprocess.run([str(c) for c in cmd], **kw)
+
+
+class Lab:
+    def __init__(self):
+        r = run([LAB_SH, "up", "dr", "--prefix", PREFIX, "--no-nginx"],
+                env=dict(os.environ, LAB_QUIET="1"), timeout=180)
+        if r.returncode != 0:
+            raise SystemExit("lab up failed:\n" + r.stdout + r.stderr)
+        self.env = {}
+        for line in Path(r.stdout.strip().splitlines()[-1]).read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                self.env[k] = v.strip("'\"")
+        self.lvsd = None
+
+    def ns(self, role):
+        return self.env["NS_" + role.upper()]
+
+    def nsrun(self, role, *cmd, **kw):
+        return run(["ip", "netns", "exec", self.ns(role)] + list(cmd), **kw)
+
+    def start(self):
+        args = ["ip", "netns", "exec", self.ns("director"), LVSD, "-f"]
+        for i in self.env["DIR_IFS"].split():
+            args += ["-i", i]
+        self.log = open(Path(self.env["LAB_DIR"]) / "lvsd.bench.log", "wb")
+        self.lvsd = subprocess.Popen([str(a) for a in args], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.lvsadm("-L", "-n").returncode == 0:
+                return
+            if self.lvsd.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise SystemExit("lvsd did not start")
+
+    def lvsadm(self, *args, input=None):
+        return self.nsrun("director", LVSADM, *args, input=input, timeout=120)
+
+    def rss_mb(self):
+        st = Path("/proc/%d/status" % self.lvsd.pid).read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", st).group(1)) / 1024.0
+
+    def down(self):
+        if self.lvsd and self.lvsd.poll() is None:
+            self.lvsd.terminate()
+            try:
+                self.lvsd.wait(5)
+            except subprocess.TimeoutExpired:
+                self.lvsd.kill()
+                self.lvsd.wait(5)
+        run([LAB_SH, "down", "--prefix", PREFIX], env=dict(os.environ, LAB_QUIET="1"),
+            timeout=120)
+
+
+def status(lab):
+    return lab.lvsadm("--status").stdout
+
+
+def forwarded(lab):
+    m = re.search(r"Frames: \d+ received, (\d+) forwarded", status(lab))
+    return int(m.group(1)) if m else 0
+
+
+def longest_callback(lab):
+    m = re.search(r"longest callback ([0-9.]+) ms(.*)", status(lab))
+    return (float(m.group(1)), m.group(2).strip()) if m else (None, "")
+
+
+def fwd_rate(lab, during=None):
+    """Frames forwarded per second over WINDOW seconds of UDP load from the
+    client; `during` runs meanwhile in another thread."""
+    before = forwarded(lab)
+    t0 = time.monotonic()
+    th = None
+    if during:
+        th = threading.Thread(target=during)
+        th.start()
+    lab.nsrun("client", TOOL, "blast", lab.env["VIP4"], "5353", str(WINDOW), timeout=60)
+    dt = time.monotonic() - t0
+    if th:
+        th.join(120)
+    return (forwarded(lab) - before) / dt
+
+
+def apply_rules(lab, n):
+    rules = run([TOOL, "rules", n, 10]).stdout
+    lab.lvsadm("-C")
+    rss0 = lab.rss_mb()
+    t0 = time.monotonic()
+    r = lab.lvsadm("-R", input=rules)
+    dt = time.monotonic() - t0
+    if r.returncode != 0:
+        raise SystemExit("lvsadm -R of %d services failed: %s" % (n, r.stderr))
+    count = lab.lvsadm("-L", "-n").stdout.count("\nTCP  ")
+    return dt, lab.rss_mb(), lab.rss_mb() - rss0, count
+
+
+def changes(lab, kind, count, n):
+    args = [kind, count, n] + ([10] if kind == "weight" else [])
+    out = lab.nsrun("director", TOOL, *args, timeout=600).stdout.split()
+    return float(out[out.index("per_s") - 1]), float(out[out.index("worst_ms") + 1])
+
+
+def machine():
+    model = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return "%d CPUs (%s), kernel %s" % (os.cpu_count(), model, os.uname().release)
+
+
+def main():
+    for p in (LVSD, LVSADM, TOOL):
+        if not p.exists():
+            raise SystemExit("missing %s: make all first" % p)
+    lab = Lab()
+    rows = []
+    try:
+        lab.start()
+        rss_idle = lab.rss_mb()
+        for n in (1000, 10000):
+            log("lvsadm -R of %d services x 10 servers" % n)
+            dt, rss, grow, count = apply_rules(lab, n)
+            if count != n:
+                raise SystemExit("listed %d services after -R of %d" % (count, n))
+            rows.append(("lvsadm -R: %d services x 10 real servers" % n,
+                         "%.3f s" % dt, "lvsd %.0f MB (+%.0f MB)" % (rss, grow)))
+        # a UDP DR service on the lab's VIP for the forwarding rate
+        vip = lab.env["VIP4"] + ":5353"
+        lab.lvsadm("-A", "-u", vip, "-s", "rr")
+        for r in lab.env["RIPS4"].split():
+            lab.lvsadm("-a", "-u", vip, "-r", r + ":5353", "-g")
+        idle = fwd_rate(lab)
+        log("%d weight changes" % CHANGES)
+        wps, wworst = changes(lab, "weight", CHANGES, 10000)
+        log("%d add/delete pairs" % CHANGES)
+        aps, aworst = changes(lab, "adddel", 2 * CHANGES, 10000)
+        rows.append(("%d weight changes (lvsadm -e), 10,000 services" % CHANGES,
+                     "%.0f changes/s" % wps, "slowest round trip %.1f ms" % wworst))
+        rows.append(("%d real-server add + delete pairs, 10,000 services" % CHANGES,
+                     "%.0f changes/s" % aps, "slowest round trip %.1f ms" % aworst))
+        # forwarding while changes run (bounded: as many as fit the window)
+        busy_n = max(2 * CHANGES, int(WINDOW * max(wps, 1)))
+        box = {}
+
+        def churn():
+            box["w"] = changes(lab, "weight", busy_n, 10000)
+
+        busy = fwd_rate(lab, during=churn)
+        rows.append(("frames forwarded/s, UDP DR, no changes", "%.0f" % idle, ""))
+        rows.append(("frames forwarded/s, UDP DR, during weight changes", "%.0f" % busy,
+                     "%.0f changes/s meanwhile" % box.get("w", (0, 0))[0]))
+        cb, what = longest_callback(lab)
+        rows.append(("control thread: longest callback",
+                     "%.2f ms" % cb if cb is not None else "not reported", what))
+        rows.append(("lvsd idle (connection table preallocated)", "", "%.0f MB" % rss_idle))
+    finally:
+        lab.down()
+
+    print("\nlvsd control plane (make bench-ctl)")
+    print("machine: %s; lvsd default workers; lab: DR, no nginx" % machine())
+    w = max(len(r[0]) for r in rows)
+    for r in rows:
+        print("  %-*s  %-16s %s" % (w, r[0], r[1], r[2]))
+    print("\ntarget checks (figures, not failures):")
+    t10k = float(rows[1][1].split()[0])
+    print("  10,000 x 10 applied in under 1 s: %s (%.3f s)" % ("met" if t10k < 1 else "missed", t10k))
+    print("  >= 10,000 single-destination changes/s: %s (%.0f, %.0f)"
+          % ("met" if min(wps, aps) >= 10000 else "missed", wps, aps))
+    dip = (idle - busy) / idle * 100 if idle else 0
+    print("  forwarding during changes: %.0f vs %.0f frames/s idle (%+.1f%%)" % (busy, idle, -dip))
+    if cb is not None:
+        print("  longest control-thread callback <= 5 ms: %s (%.2f ms)"
+              % ("met" if cb <= 5 else "missed", cb))
+
+
+if __name__ == "__main__":
+    main()
