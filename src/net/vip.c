@@ -153,9 +153,10 @@ struct srec {
 	struct hnode hn;
 	const struct lvs_svc_state *ss;
 	struct contrib c;
-	bool in_cfg; /* ss->in_config when last reported */
+	bool in_cfg; /* ss->in_config when last evaluated */
 	bool fwm;    /* counted in nfwm */
 	struct drec *dests;
+	struct srec *pnext, **pprev; /* reported, not evaluated yet */
 };
 
 /* A destination state as seen last. */
@@ -165,7 +166,8 @@ struct drec {
 	struct srec *svc; /* NULL: no service (nothing contributed) */
 	struct drec *snext, **sprev;
 	struct contrib c;
-	bool avail; /* in the configuration when last reported */
+	bool avail; /* in the configuration when last evaluated */
+	struct drec *pnext, **pprev;
 };
 
 struct lvs_vips {
@@ -190,6 +192,8 @@ struct lvs_vips {
 	struct lvs_model *model; /* watched */
 	bool rescan;             /* records may be stale (out of memory) */
 	struct htab keys, srecs, drecs;
+	struct srec *spending;   /* reported states, evaluated by the update */
+	struct drec *dpending;
 	struct gentry *dirty;
 	struct gentry *vips; /* GK_VIP keys */
 	bool vips_changed;   /* the workers' array is out of date */
@@ -659,33 +663,66 @@ static void dest_eval(struct lvs_vips *v, struct drec *r)
 		v->rescan = true;
 }
 
+/* Pending lists: a report only marks its state; the update evaluates it,
+ * once the operation that reported it is complete (a model may report
+ * before it has finished changing the state). */
+#define PENDING_PUSH(head, r)                                                              \
+	do {                                                                               \
+		if (!(r)->pprev) {                                                         \
+			(r)->pnext = (head);                                               \
+			if (head)                                                          \
+				(head)->pprev = &(r)->pnext;                               \
+			(r)->pprev = &(head);                                              \
+			(head) = (r);                                                      \
+		}                                                                          \
+	} while (0)
+#define PENDING_DEL(r)                                                                     \
+	do {                                                                               \
+		if ((r)->pprev) {                                                          \
+			*(r)->pprev = (r)->pnext;                                          \
+			if ((r)->pnext)                                                    \
+				(r)->pnext->pprev = (r)->pprev;                            \
+			(r)->pprev = NULL;                                                 \
+		}                                                                          \
+	} while (0)
+
 static void watch_dest(void *arg, const struct lvs_dest_state *ds, bool gone)
 {
 	struct lvs_vips *v = arg;
 	struct drec *r = drec_get(v, ds, !gone);
 	struct contrib none;
-	bool avail;
 
 	if (!r) {
 		if (!gone)
 			v->rescan = true; /* out of memory: report everything again */
 		return;
 	}
-	if (gone) {
-		memset(&none, 0, sizeof(none));
-		contrib_apply(v, &r->c, &none); /* only takes references back */
-		drec_unlink(r);
-		ht_remove(&v->drecs, &r->hn);
-		free(r);
+	if (!gone) {
+		PENDING_PUSH(v->dpending, r);
 		return;
 	}
+	PENDING_DEL(r);
+	memset(&none, 0, sizeof(none));
+	contrib_apply(v, &r->c, &none); /* only takes references back */
+	drec_unlink(r);
+	ht_remove(&v->drecs, &r->hn);
+	free(r);
+}
+
+static void dest_update(struct lvs_vips *v, struct drec *r)
+{
+	const struct lvs_dest_state *ds = r->ds;
+	bool avail;
+
 	if (!r->svc || r->svc->ss != ds->svc) {
 		struct srec *s = ds->svc ? srec_get(v, ds->svc, true) : NULL;
 		drec_unlink(r);
-		if (s)
+		if (s) {
 			drec_link(r, s);
-		else if (ds->svc)
+			PENDING_PUSH(v->spending, s); /* should it be new */
+		} else if (ds->svc) {
 			v->rescan = true;
+		}
 	}
 	avail = __atomic_load_n(&ds->flags, __ATOMIC_RELAXED) & LVS_DEST_F_AVAILABLE;
 	/* resolve a new server now: a connection's first packet should not
@@ -696,20 +733,44 @@ static void watch_dest(void *arg, const struct lvs_dest_state *ds, bool gone)
 	dest_eval(v, r);
 }
 
-/* A service's keys while it is configured: its VIP, and its own key (which
- * counts when the VIP is shared, see gwant). */
 static void watch_svc(void *arg, const struct lvs_svc_state *ss, bool gone)
 {
 	struct lvs_vips *v = arg;
 	struct srec *r = srec_get(v, ss, !gone);
-	bool in = !gone && ss->in_config, fwm = in && ss->key.fwmark;
-	struct contrib c;
+	struct contrib none;
 
 	if (!r) {
 		if (!gone)
 			v->rescan = true;
 		return;
 	}
+	if (!gone) {
+		PENDING_PUSH(v->spending, r);
+		return;
+	}
+	PENDING_DEL(r);
+	memset(&none, 0, sizeof(none));
+	contrib_apply(v, &r->c, &none);
+	if (r->fwm)
+		v->nfwm--;
+	/* destinations go first; one left over keeps nothing */
+	while (r->dests) {
+		struct drec *d = r->dests;
+		drec_unlink(d);
+		dest_eval(v, d);
+	}
+	ht_remove(&v->srecs, &r->hn);
+	free(r);
+}
+
+/* A service's keys while it is configured: its VIP, and its own key (which
+ * counts when the VIP is shared, see gwant). */
+static void svc_update(struct lvs_vips *v, struct srec *r)
+{
+	const struct lvs_svc_state *ss = r->ss;
+	bool in = ss->in_config, fwm = in && ss->key.fwmark;
+	struct contrib c;
+
 	memset(&c, 0, sizeof(c));
 	if (in && !ss->key.fwmark) {
 		contrib_add(&c, GK_VIP, ss->key.af, 0, 0, &ss->key.addr, false);
@@ -731,15 +792,20 @@ static void watch_svc(void *arg, const struct lvs_svc_state *ss, bool gone)
 		for (struct drec *d = r->dests; d; d = d->snext)
 			dest_eval(v, d);
 	}
-	if (gone) {
-		/* destinations go first; one left over keeps nothing */
-		while (r->dests) {
-			struct drec *d = r->dests;
-			drec_unlink(d);
-			dest_eval(v, d);
-		}
-		ht_remove(&v->srecs, &r->hn);
-		free(r);
+}
+
+/* Evaluate the reported states. */
+static void records_update(struct lvs_vips *v)
+{
+	while (v->dpending) {
+		struct drec *r = v->dpending;
+		PENDING_DEL(r);
+		dest_update(v, r);
+	}
+	while (v->spending) {
+		struct srec *r = v->spending;
+		PENDING_DEL(r);
+		svc_update(v, r);
 	}
 }
 
@@ -1309,6 +1375,7 @@ int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const stru
 		v->model = (struct lvs_model *)m;
 		lvs_model_set_watch(v->model, &w);
 	}
+	records_update(v);
 	err = locals_refresh(v);
 	serr = vips_sync(v);
 	return err ? err : serr;
