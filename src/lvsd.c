@@ -477,11 +477,13 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
-/* The VIP set's keys, for a driver that selects director traffic itself. */
-static int io_filter(void *arg, const struct lvs_xdp_key *k, unsigned n)
+/* Changes of the VIP set's keys, for a driver that selects director
+ * traffic itself. */
+static int io_filter(void *arg, const struct lvs_xdp_key *add, unsigned nadd,
+		     const struct lvs_xdp_key *del, unsigned ndel)
 {
 	(void)arg;
-	return io_ops->set_filter(k, n);
+	return io_ops->set_filter(add, nadd, del, ndel);
 }
 
 static int open_queues(void)

@@ -103,7 +103,8 @@ static struct {
 	struct bpf_link *link;
 } g_if[LVS_XDP_IF_MAX];
 static struct lvs_io *g_inst[AFX_MAX_WORKERS][LVS_XDP_IF_MAX];
-/* the filter as last written, sorted (to delete what went away) */
+/* The filter while no program holds it (before the first open, after the
+ * last close), sorted; the program's map holds it otherwise. */
 static struct lvs_xdp_key *g_filter;
 static unsigned g_nfilter;
 
@@ -151,12 +152,41 @@ static int prog_get(void)
 		bpf_map__update_elem(g_skel->maps.lvs_filter, &g_filter[i], sizeof(g_filter[i]),
 				     &one, sizeof(one), BPF_ANY);
 	}
+	free(g_filter);
+	g_filter = NULL;
+	g_nfilter = 0;
 	return 0;
+}
+
+/* Keep the map's keys for a program loaded later (filter changes may
+ * come meanwhile). */
+static void filter_save(void)
+{
+	struct lvs_xdp_key k, *prev = NULL;
+	unsigned cap = 0;
+
+	while (!bpf_map__get_next_key(g_skel->maps.lvs_filter, prev, &k, sizeof(k))) {
+		if (g_nfilter == cap) {
+			unsigned nc = cap ? cap * 2 : 256;
+			struct lvs_xdp_key *x = realloc(g_filter, nc * sizeof(*x));
+			if (!x) {
+				lvs_err("afxdp: out of memory saving the filter");
+				break;
+			}
+			g_filter = x;
+			cap = nc;
+		}
+		g_filter[g_nfilter] = k;
+		prev = &g_filter[g_nfilter++];
+	}
+	if (g_nfilter)
+		qsort(g_filter, g_nfilter, sizeof(*g_filter), cmp_xkey);
 }
 
 static void prog_put(void)
 {
 	if (g_users && --g_users == 0) {
+		filter_save();
 		lvs_xdp__destroy(g_skel);
 		g_skel = NULL;
 	}
@@ -599,49 +629,58 @@ static void afx_stats(const struct lvs_io *q, struct lvs_io_stats *out)
 
 /* ---- the filter ---- */
 
-static int afx_set_filter(const struct lvs_xdp_key *keys, unsigned n)
+/* Without a program: the saved keys, merged with the change.  0 or
+ * -ENOMEM. */
+static int filter_merge(const struct lvs_xdp_key *add, unsigned nadd,
+			const struct lvs_xdp_key *del, unsigned ndel)
 {
-	struct lvs_xdp_key *nk = malloc((n ? n : 1) * sizeof(*nk));
-	unsigned m = 0, i = 0, j = 0;
-	uint32_t one = 1;
-	int err = 0;
+	struct lvs_xdp_key *nk = malloc((g_nfilter + nadd + 1) * sizeof(*nk));
+	unsigned m = 0;
 
 	if (!nk)
 		return -ENOMEM;
-	memcpy(nk, keys, n * sizeof(*nk));
-	qsort(nk, n, sizeof(*nk), cmp_xkey);
-	for (unsigned k = 0; k < n; k++)
-		if (!m || cmp_xkey(&nk[m - 1], &nk[k]))
+	memcpy(nk, g_filter, g_nfilter * sizeof(*nk));
+	memcpy(nk + g_nfilter, add, nadd * sizeof(*nk));
+	qsort(nk, g_nfilter + nadd, sizeof(*nk), cmp_xkey);
+	for (unsigned k = 0; k < g_nfilter + nadd; k++) {
+		bool gone = false;
+		if (m && !cmp_xkey(&nk[m - 1], &nk[k]))
+			continue;
+		for (unsigned d = 0; d < ndel && !gone; d++)
+			gone = !cmp_xkey(&del[d], &nk[k]);
+		if (!gone)
 			nk[m++] = nk[k];
-	pthread_mutex_lock(&g_lock);
-	if (g_skel) {
-		/* add first, then take away: a key present in both never
-		 * disappears meanwhile */
-		for (unsigned k = 0; k < m && !err; k++)
-			if (bpf_map__update_elem(g_skel->maps.lvs_filter, &nk[k], sizeof(nk[k]), &one,
-						 sizeof(one), BPF_ANY))
-				err = -errno;
-		while (!err && i < g_nfilter) {
-			int c = j < m ? cmp_xkey(&g_filter[i], &nk[j]) : -1;
-			if (c < 0)
-				bpf_map__delete_elem(g_skel->maps.lvs_filter, &g_filter[i],
-						     sizeof(g_filter[i]), 0);
-			if (c <= 0)
-				i++;
-			if (c >= 0)
-				j++;
-		}
-	}
-	if (err) {
-		pthread_mutex_unlock(&g_lock);
-		free(nk);
-		return err;
 	}
 	free(g_filter);
 	g_filter = nk;
 	g_nfilter = m;
-	pthread_mutex_unlock(&g_lock);
 	return 0;
+}
+
+static int afx_set_filter(const struct lvs_xdp_key *add, unsigned nadd,
+			  const struct lvs_xdp_key *del, unsigned ndel)
+{
+	uint32_t one = 1;
+	int err = 0;
+
+	pthread_mutex_lock(&g_lock);
+	if (!g_skel) {
+		err = filter_merge(add, nadd, del, ndel);
+		goto out;
+	}
+	/* add first, then take away: nothing a connection needs is missing
+	 * meanwhile */
+	for (unsigned k = 0; k < nadd && !err; k++)
+		if (bpf_map__update_elem(g_skel->maps.lvs_filter, &add[k], sizeof(add[k]), &one,
+					 sizeof(one), BPF_ANY))
+			err = -errno;
+	for (unsigned k = 0; k < ndel && !err; k++)
+		if (bpf_map__delete_elem(g_skel->maps.lvs_filter, &del[k], sizeof(del[k]), 0) &&
+		    errno != ENOENT)
+			err = -errno;
+out:
+	pthread_mutex_unlock(&g_lock);
+	return err;
 }
 
 static void afx_prog_stats(uint64_t *out)

@@ -98,10 +98,12 @@ struct lvs_io_ops {
 	 * binds one socket per receive queue. */
 	unsigned (*max_queues)(const char *ifname);
 	/* Drivers that pick director traffic before user space sees it
-	 * (AF_XDP's XDP program): the keys of the traffic to hand over
-	 * (xdp_filter.h), all of them each time.  Control thread.  0 or
-	 * -errno. */
-	int (*set_filter)(const struct lvs_xdp_key *keys, unsigned n);
+	 * (AF_XDP's XDP program): change the keys of the traffic to hand
+	 * over (xdp_filter.h): add[0..nadd), then take away del[0..ndel).
+	 * Adding a present key or deleting an absent one is not an error.
+	 * Control thread.  0 or -errno. */
+	int (*set_filter)(const struct lvs_xdp_key *add, unsigned nadd,
+			  const struct lvs_xdp_key *del, unsigned ndel);
 	/* Counters of that selection (enum lvs_xdp_stat, LVS_XDPS__COUNT). */
 	void (*prog_stats)(uint64_t *out);
 };

@@ -13,7 +13,9 @@
  *      address that is not one of the host's addresses): the host would
  *      otherwise answer it (RST, ICMP unreachable), or forward it when
  *      ip_forward=1;
- *   3. neighbour solicitations whose target is an owned IPv6 VIP;
+ *   3. neighbour solicitations whose target is an owned IPv6 VIP (set
+ *      ns6: the same addresses as vip6, as 128-bit raw payload, since
+ *      this nft has no name for the ND target field);
  *   4. for a shared VIP (also a host address), only the services' packets:
  *      daddr . protocol . dport of each service (daddr . protocol for a
  *      port-0 persistent service), so the host keeps its other ports;
@@ -26,23 +28,31 @@
  *      forwards the rewritten copy.  Traffic between a real server and the
  *      director's own addresses (health checks, management) is untouched.
  *
- * Every rule counts (nft list table netdev lvsd_IF).  The table is written
- * whole in one `nft -f -` transaction when the VIPs or NAT destinations
- * change, and deleted when lvsd stops.  Firewall-mark services have no
- * address and are not guarded.
+ * Every rule counts (nft list chain netdev lvsd_IF ingress).  The tables
+ * are created once, with empty sets, when lvsd starts, and deleted when
+ * it stops; in between only set elements change.
+ *
+ * Incremental upkeep.  The model reports the states that may have changed
+ * (struct lvs_model_watch).  For each service and destination state vip.c
+ * keeps a record of the keys it contributed last time; a report computes
+ * the state's keys again and, when they differ, moves its references from
+ * the old keys to the new ones.  The keys live in one hash map with
+ * reference counts; a key whose count or ownership changed goes on a
+ * dirty list, and lvs_vips_update applies only the dirty keys: one
+ * nftables transaction (libnftables, in-process) adding and deleting
+ * elements on every served interface's table, the same delta to the
+ * driver filter, and a new worker VIP array when the owned VIPs changed.
+ * Firewall-mark services have no address and are not guarded.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
-#include <poll.h>
-#include <spawn.h>
+#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -54,13 +64,10 @@
 
 #define ANNOUNCE_COUNT 3
 #define ANNOUNCE_GAP_NS (1 * LVS_NS_PER_SEC)
-#define NFT_OUT_MAX (16u << 20) /* what we read of nft's output */
 
-extern char **environ;
-
+/* An owned VIP, as the workers see it. */
 struct vip_entry {
 	uint8_t af;
-	bool owned; /* not one of the host's addresses */
 	union lvs_addr a;
 };
 
@@ -68,13 +75,6 @@ struct vip_set {
 	struct rcu_head rcu;
 	uint32_t n;
 	struct vip_entry e[]; /* sorted by (af, address) */
-};
-
-/* One guarded port: service (daddr side) or NAT real server (saddr side). */
-struct guard_key {
-	uint8_t af, proto;
-	uint16_t port; /* network order; 0: any */
-	union lvs_addr a;
 };
 
 struct announce {
@@ -89,7 +89,85 @@ struct served {
 	char name[IF_NAMESIZE];
 	char table[IF_NAMESIZE + 8];
 	bool was_up, gone;
-	char *applied; /* guard text last applied */
+};
+
+/* ---- chained hash tables (control thread) ---- */
+
+struct hnode {
+	struct hnode *next;
+	uint64_t h;
+};
+
+struct htab {
+	struct hnode **b;
+	size_t mask; /* buckets - 1 */
+	size_t n;
+};
+
+/* ---- guard keys ---- */
+
+enum gkind {
+	GK_VIP,   /* a service address (owned or shared) */
+	GK_SVC,   /* a service: daddr . proto . dport (0: any) */
+	GK_NAT,   /* a NAT real server: saddr . proto . sport (0: any) */
+	GK_NATRS, /* a NAT real server's address (its ICMP errors) */
+	GK_LOCAL, /* one of the host's addresses (driver filter only) */
+};
+
+/* Zeroed before it is filled: hashed and compared as bytes. */
+struct gkey {
+	uint8_t kind, af, proto, pad;
+	uint16_t port; /* network order */
+	uint16_t pad2;
+	union lvs_addr a;
+};
+
+struct gentry {
+	struct hnode hn;
+	struct gkey k;
+	uint32_t cfg;   /* references from the configuration */
+	uint32_t trash; /* references from trash destinations (GK_SVC) */
+	bool owned;     /* GK_VIP: not one of the host's addresses */
+	bool active;    /* GK_VIP: owned and used: answered, announced */
+	bool in_nft;    /* element of the guard tables' sets */
+	bool in_xdp;    /* key of the driver filter */
+	bool dirty;
+	struct gentry *dnext;          /* dirty list */
+	struct gentry *vnext, **vprev; /* GK_VIP: list of VIP keys */
+};
+
+/* What one state contributes: up to three keys, each counted as
+ * configuration or trash. */
+struct contrib {
+	unsigned n;
+	struct {
+		struct gkey k;
+		bool trash;
+	} c[3];
+};
+
+struct drec;
+
+/* A service state as seen last. */
+struct srec {
+	struct hnode hn;
+	const struct lvs_svc_state *ss;
+	struct contrib c;
+	bool in_cfg; /* ss->in_config when last evaluated */
+	bool fwm;    /* counted in nfwm */
+	struct drec *dests;
+	struct srec *pnext, **pprev; /* reported, not evaluated yet */
+};
+
+/* A destination state as seen last. */
+struct drec {
+	struct hnode hn;
+	const struct lvs_dest_state *ds;
+	struct srec *svc; /* NULL: no service (nothing contributed) */
+	struct drec *snext, **sprev;
+	struct contrib c;
+	bool avail; /* in the configuration when last evaluated */
+	struct drec *pnext, **pprev;
 };
 
 struct lvs_vips {
@@ -102,44 +180,27 @@ struct lvs_vips {
 	struct announce *ann;
 	unsigned nann, capann;
 	uint64_t arp_replies, na_replies, echo_replies;
-	unsigned nfwmark; /* firewall-mark services (warned about) */
 	lvs_vips_filter_fn filter; /* driver-side selection of director traffic */
 	void *filter_arg;
+
+	/* nftables, in-process; run through nft_run so tests can watch */
+	struct nft_ctx *nft;
+	int (*nft_run)(void *arg, const char *script, char **out);
+	void *nft_arg;
+	bool nft_resync; /* a delta failed: rewrite the tables whole */
+
+	struct lvs_model *model; /* watched */
+	bool rescan;             /* records may be stale (out of memory) */
+	struct htab keys, srecs, drecs;
+	struct srec *spending;   /* reported states, evaluated by the update */
+	struct drec *dpending;
+	struct gentry *dirty;
+	struct gentry *vips; /* GK_VIP keys */
+	bool vips_changed;   /* the workers' array is out of date */
+	struct gkey *locals; /* GK_LOCAL keys as last read, sorted */
+	unsigned nlocals;
+	unsigned nfwm, nfwm_warned; /* firewall-mark services (warned about) */
 };
-
-/* ---- the VIP set ---- */
-
-static int cmp_vip(const void *x, const void *y)
-{
-	const struct vip_entry *a = x, *b = y;
-
-	if (a->af != b->af)
-		return a->af < b->af ? -1 : 1;
-	return memcmp(a->a.b, b->a.b, 16);
-}
-
-static const struct vip_entry *vip_find(const struct vip_set *s, int af, const union lvs_addr *a)
-{
-	uint32_t lo = 0, hi = s ? s->n : 0;
-	struct vip_entry k = { .af = (uint8_t)af, .a = *a };
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		int c = cmp_vip(&k, &s->e[mid]);
-		if (c == 0)
-			return &s->e[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-static void set_free_cb(struct rcu_head *h)
-{
-	free(caa_container_of(h, struct vip_set, rcu));
-}
 
 /* ---- frames ---- */
 
@@ -307,260 +368,714 @@ static void mcast(struct lvs_vips *v, const union lvs_addr *a, bool join)
 	}
 }
 
-/* ---- the guard ---- */
+/* ---- hash tables ---- */
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, b + i, n - i < 8 ? n - i : 8);
+		h ^= w;
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+static uint64_t hash_ptr(const void *p)
+{
+	uintptr_t u = (uintptr_t)p;
+	return hash_bytes(&u, sizeof(u));
+}
+
+static int ht_init(struct htab *t)
+{
+	t->b = calloc(64, sizeof(*t->b));
+	t->mask = 63;
+	t->n = 0;
+	return t->b ? 0 : -ENOMEM;
+}
+
+static struct hnode *ht_first(const struct htab *t, uint64_t h)
+{
+	return t->b ? t->b[h & t->mask] : NULL;
+}
+
+/* Grows the table when it fills; when it cannot, chains get longer. */
+static void ht_insert(struct htab *t, struct hnode *n, uint64_t h)
+{
+	if (t->n >= t->mask + 1) {
+		size_t nb = (t->mask + 1) * 2;
+		struct hnode **b = calloc(nb, sizeof(*b));
+		if (b) {
+			for (size_t i = 0; i <= t->mask; i++) {
+				for (struct hnode *x = t->b[i], *nx; x; x = nx) {
+					nx = x->next;
+					x->next = b[x->h & (nb - 1)];
+					b[x->h & (nb - 1)] = x;
+				}
+			}
+			free(t->b);
+			t->b = b;
+			t->mask = nb - 1;
+		}
+	}
+	n->h = h;
+	n->next = t->b[h & t->mask];
+	t->b[h & t->mask] = n;
+	t->n++;
+}
+
+static void ht_remove(struct htab *t, struct hnode *n)
+{
+	for (struct hnode **pp = &t->b[n->h & t->mask]; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			t->n--;
+			return;
+		}
+	}
+}
+
+/* ---- guard keys and their references ---- */
+
+static void gkey_set(struct gkey *k, uint8_t kind, uint8_t af, uint8_t proto, uint16_t port,
+		     const union lvs_addr *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	k->af = af;
+	k->proto = proto;
+	k->port = port;
+	if (af == AF_INET)
+		k->a.ip4 = a->ip4; /* the rest stays zero whatever the source holds */
+	else
+		k->a = *a;
+}
+
+static struct gentry *gfind(const struct lvs_vips *v, const struct gkey *k, uint64_t h)
+{
+	for (struct hnode *n = ht_first(&v->keys, h); n; n = n->next) {
+		struct gentry *e = caa_container_of(n, struct gentry, hn);
+		if (n->h == h && !memcmp(&e->k, k, sizeof(*k)))
+			return e;
+	}
+	return NULL;
+}
+
+static void gdirty(struct lvs_vips *v, struct gentry *e)
+{
+	if (e->dirty)
+		return;
+	e->dirty = true;
+	e->dnext = v->dirty;
+	v->dirty = e;
+}
+
+static bool vip_is_owned(struct lvs_vips *v, const struct gkey *k)
+{
+	return !lvs_netstate_is_local(v->ns, k->af, &k->a);
+}
+
+/* Add d (+1 / -1) to key k's configuration or trash count.  Entries are
+ * freed by the next sync, once nothing refers to them and they are
+ * nowhere applied.  0 or -ENOMEM (only when adding). */
+static int gref(struct lvs_vips *v, const struct gkey *k, bool trash, int d)
+{
+	uint64_t h = hash_bytes(k, sizeof(*k));
+	struct gentry *e = gfind(v, k, h);
+
+	if (!e) {
+		if (d < 0)
+			return 0; /* never referenced: nothing to take back */
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->k = *k;
+		ht_insert(&v->keys, &e->hn, h);
+		if (k->kind == GK_VIP) {
+			e->owned = vip_is_owned(v, k);
+			e->vnext = v->vips;
+			if (v->vips)
+				v->vips->vprev = &e->vnext;
+			e->vprev = &v->vips;
+			v->vips = e;
+		}
+	}
+	if (trash)
+		e->trash += (uint32_t)d;
+	else
+		e->cfg += (uint32_t)d;
+	gdirty(v, e);
+	return 0;
+}
+
+static void gfree(struct lvs_vips *v, struct gentry *e)
+{
+	ht_remove(&v->keys, &e->hn);
+	if (e->k.kind == GK_VIP) {
+		*e->vprev = e->vnext;
+		if (e->vnext)
+			e->vnext->vprev = e->vprev;
+	}
+	free(e);
+}
+
+/* Should key e be in the guard and the filter? */
+static bool gwant(const struct lvs_vips *v, const struct gentry *e)
+{
+	struct gkey vk;
+	const struct gentry *vip;
+
+	switch (e->k.kind) {
+	case GK_VIP:
+		return e->cfg && e->owned;
+	case GK_SVC:
+		/* a trash connection's service stays guarded whatever its VIP;
+		 * a configured one only on a shared VIP (an owned VIP is
+		 * guarded whole) */
+		if (e->trash)
+			return true;
+		if (!e->cfg)
+			return false;
+		gkey_set(&vk, GK_VIP, e->k.af, 0, 0, &e->k.a);
+		vip = gfind(v, &vk, hash_bytes(&vk, sizeof(vk)));
+		return vip && !vip->owned;
+	default:
+		return e->cfg || e->trash;
+	}
+}
+
+static void contrib_add(struct contrib *c, uint8_t kind, uint8_t af, uint8_t proto,
+			uint16_t port, const union lvs_addr *a, bool trash)
+{
+	gkey_set(&c->c[c->n].k, kind, af, proto, port, a);
+	c->c[c->n].trash = trash;
+	c->n++;
+}
+
+/* Move a record's references from *old to *new (then *old = *new).  Keys
+ * in both are counted up before they are counted down, so they never
+ * look unused meanwhile.  0, or -ENOMEM with nothing changed. */
+static int contrib_apply(struct lvs_vips *v, struct contrib *old, const struct contrib *new)
+{
+	if (old->n == new->n && !memcmp(old->c, new->c, new->n * sizeof(old->c[0])))
+		return 0;
+	for (unsigned i = 0; i < new->n; i++) {
+		if (gref(v, &new->c[i].k, new->c[i].trash, 1)) {
+			while (i--)
+				gref(v, &new->c[i].k, new->c[i].trash, -1);
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < old->n; i++)
+		gref(v, &old->c[i].k, old->c[i].trash, -1);
+	*old = *new;
+	return 0;
+}
+
+/* ---- records of the model's states (watch callbacks) ---- */
+
+static struct srec *srec_get(struct lvs_vips *v, const struct lvs_svc_state *ss, bool create)
+{
+	uint64_t h = hash_ptr(ss);
+	struct srec *r;
+
+	for (struct hnode *n = ht_first(&v->srecs, h); n; n = n->next) {
+		r = caa_container_of(n, struct srec, hn);
+		if (r->ss == ss)
+			return r;
+	}
+	if (!create || !(r = calloc(1, sizeof(*r))))
+		return NULL;
+	r->ss = ss;
+	ht_insert(&v->srecs, &r->hn, h);
+	return r;
+}
+
+static struct drec *drec_get(struct lvs_vips *v, const struct lvs_dest_state *ds, bool create)
+{
+	uint64_t h = hash_ptr(ds);
+	struct drec *r;
+
+	for (struct hnode *n = ht_first(&v->drecs, h); n; n = n->next) {
+		r = caa_container_of(n, struct drec, hn);
+		if (r->ds == ds)
+			return r;
+	}
+	if (!create || !(r = calloc(1, sizeof(*r))))
+		return NULL;
+	r->ds = ds;
+	ht_insert(&v->drecs, &r->hn, h);
+	return r;
+}
+
+static void drec_unlink(struct drec *r)
+{
+	if (!r->svc)
+		return;
+	*r->sprev = r->snext;
+	if (r->snext)
+		r->snext->sprev = r->sprev;
+	r->svc = NULL;
+}
+
+static void drec_link(struct drec *r, struct srec *s)
+{
+	r->svc = s;
+	r->snext = s->dests;
+	if (s->dests)
+		s->dests->sprev = &r->snext;
+	r->sprev = &s->dests;
+	s->dests = r;
+}
 
 /*
- * Run `nft -f -` with script on stdin.  0, or -EIO (nft's message logged).
- * out (may be NULL): what nft printed, NUL-terminated, for the caller to
- * free; kept only on success.
+ * A destination's keys: a NAT server's reply key and address, while its
+ * state exists (in the configuration, or in the trash until its last
+ * connection ends); and, in the trash, its service's key when the service
+ * is no longer configured (the connections' packets to the VIP).
  */
-static int nft_exec(const char *script, char **out)
+static void dest_eval(struct lvs_vips *v, struct drec *r)
 {
-	posix_spawn_file_actions_t fa;
-	char *argv[] = { "nft", "-f", "-", NULL };
-	int in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0, err = 0;
-	size_t ml = 0, cap = 0, left = strlen(script);
-	char *msg = NULL;
-	pid_t pid;
+	const struct lvs_dest_state *ds = r->ds;
+	const struct lvs_svc_state *ss = r->svc ? r->svc->ss : NULL;
+	struct contrib c;
 
-	if (out)
-		*out = NULL;
-	if (pipe2(in, O_CLOEXEC) || pipe2(er, O_CLOEXEC)) {
-		err = -errno;
-		goto out;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, er[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
-	err = -posix_spawnp(&pid, "nft", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(er[1]);
-	in[0] = er[1] = -1;
-	if (err) {
-		lvs_err("guard: cannot run nft: %s", strerror(-err));
-		goto out;
-	}
-	/* nft reads the whole script before it runs it and writes anything */
-	while (left) {
-		ssize_t w = write(in[1], script, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		script += w;
-		left -= (size_t)w;
-	}
-	close(in[1]);
-	in[1] = -1;
-	for (;;) {
-		ssize_t r;
+	memset(&c, 0, sizeof(c));
+	if (ss && !ss->key.fwmark) {
+		uint64_t x = __atomic_load_n(&ds->xmit, __ATOMIC_RELAXED);
+		uint32_t fl = __atomic_load_n(&ds->flags, __ATOMIC_RELAXED);
 
-		if (cap - ml < 4096 && cap < NFT_OUT_MAX) {
-			char *n = realloc(msg, cap + 65536);
-			if (!n)
-				break;
-			msg = n;
-			cap += 65536;
+		if (lvs_xmit_fwd(x) == LVS_FWD_MASQ) {
+			contrib_add(&c, GK_NAT, ds->af, ss->key.proto, ss->key.port ? ds->port : 0,
+				    &ds->addr, false);
+			contrib_add(&c, GK_NATRS, ds->af, 0, 0, &ds->addr, false);
 		}
-		if (cap - ml <= 1)
-			break;
-		r = read(er[0], msg + ml, cap - 1 - ml);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		ml += (size_t)r;
+		if (!(fl & LVS_DEST_F_AVAILABLE) && !ss->in_config)
+			contrib_add(&c, GK_SVC, ss->key.af, ss->key.proto, ss->key.port,
+				    &ss->key.addr, true);
 	}
-	if (msg)
-		msg[ml] = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		lvs_err("guard: nft failed: %s", ml ? msg : "(no message)");
-		err = -EIO;
-	} else if (out) {
-		*out = msg;
-		msg = NULL;
-	}
-out:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (er[i] >= 0)
-			close(er[i]);
-	}
-	free(msg);
-	return err;
+	if (contrib_apply(v, &r->c, &c))
+		v->rescan = true;
 }
 
-static int nft_run(const char *script)
+/* Pending lists: a report only marks its state; the update evaluates it,
+ * once the operation that reported it is complete (a model may report
+ * before it has finished changing the state). */
+#define PENDING_PUSH(head, r)                                                              \
+	do {                                                                               \
+		if (!(r)->pprev) {                                                         \
+			(r)->pnext = (head);                                               \
+			if (head)                                                          \
+				(head)->pprev = &(r)->pnext;                               \
+			(r)->pprev = &(head);                                              \
+			(head) = (r);                                                      \
+		}                                                                          \
+	} while (0)
+#define PENDING_DEL(r)                                                                     \
+	do {                                                                               \
+		if ((r)->pprev) {                                                          \
+			*(r)->pprev = (r)->pnext;                                          \
+			if ((r)->pnext)                                                    \
+				(r)->pnext->pprev = (r)->pprev;                            \
+			(r)->pprev = NULL;                                                 \
+		}                                                                          \
+	} while (0)
+
+static void watch_dest(void *arg, const struct lvs_dest_state *ds, bool gone)
 {
-	return nft_exec(script, NULL);
+	struct lvs_vips *v = arg;
+	struct drec *r = drec_get(v, ds, !gone);
+	struct contrib none;
+
+	if (!r) {
+		if (!gone)
+			v->rescan = true; /* out of memory: report everything again */
+		return;
+	}
+	if (!gone) {
+		PENDING_PUSH(v->dpending, r);
+		return;
+	}
+	PENDING_DEL(r);
+	memset(&none, 0, sizeof(none));
+	contrib_apply(v, &r->c, &none); /* only takes references back */
+	drec_unlink(r);
+	ht_remove(&v->drecs, &r->hn);
+	free(r);
 }
 
-static void put_addr(FILE *f, int af, const union lvs_addr *a)
+static void dest_update(struct lvs_vips *v, struct drec *r)
+{
+	const struct lvs_dest_state *ds = r->ds;
+	bool avail;
+
+	if (!r->svc || r->svc->ss != ds->svc) {
+		struct srec *s = ds->svc ? srec_get(v, ds->svc, true) : NULL;
+		drec_unlink(r);
+		if (s) {
+			drec_link(r, s);
+			PENDING_PUSH(v->spending, s); /* should it be new */
+		} else if (ds->svc) {
+			v->rescan = true;
+		}
+	}
+	avail = __atomic_load_n(&ds->flags, __ATOMIC_RELAXED) & LVS_DEST_F_AVAILABLE;
+	/* resolve a new server now: a connection's first packet should not
+	 * wait for (or be dropped by) ARP */
+	if (avail && !r->avail)
+		lvs_netstate_prime(v->ns, ds->af, &ds->addr);
+	r->avail = avail;
+	dest_eval(v, r);
+}
+
+static void watch_svc(void *arg, const struct lvs_svc_state *ss, bool gone)
+{
+	struct lvs_vips *v = arg;
+	struct srec *r = srec_get(v, ss, !gone);
+	struct contrib none;
+
+	if (!r) {
+		if (!gone)
+			v->rescan = true;
+		return;
+	}
+	if (!gone) {
+		PENDING_PUSH(v->spending, r);
+		return;
+	}
+	PENDING_DEL(r);
+	memset(&none, 0, sizeof(none));
+	contrib_apply(v, &r->c, &none);
+	if (r->fwm)
+		v->nfwm--;
+	/* destinations go first; one left over keeps nothing */
+	while (r->dests) {
+		struct drec *d = r->dests;
+		drec_unlink(d);
+		dest_eval(v, d);
+	}
+	ht_remove(&v->srecs, &r->hn);
+	free(r);
+}
+
+/* A service's keys while it is configured: its VIP, and its own key (which
+ * counts when the VIP is shared, see gwant). */
+static void svc_update(struct lvs_vips *v, struct srec *r)
+{
+	const struct lvs_svc_state *ss = r->ss;
+	bool in = ss->in_config, fwm = in && ss->key.fwmark;
+	struct contrib c;
+
+	memset(&c, 0, sizeof(c));
+	if (in && !ss->key.fwmark) {
+		contrib_add(&c, GK_VIP, ss->key.af, 0, 0, &ss->key.addr, false);
+		contrib_add(&c, GK_SVC, ss->key.af, ss->key.proto, ss->key.port, &ss->key.addr,
+			    false);
+	}
+	if (contrib_apply(v, &r->c, &c)) {
+		v->rescan = true;
+		return;
+	}
+	if (fwm != r->fwm) {
+		v->nfwm += fwm ? 1 : (unsigned)-1;
+		r->fwm = fwm;
+	}
+	/* its trash destinations guard its key only while it is out of the
+	 * configuration */
+	if (in != r->in_cfg) {
+		r->in_cfg = in;
+		for (struct drec *d = r->dests; d; d = d->snext)
+			dest_eval(v, d);
+	}
+}
+
+/* Evaluate the reported states. */
+static void records_update(struct lvs_vips *v)
+{
+	while (v->dpending) {
+		struct drec *r = v->dpending;
+		PENDING_DEL(r);
+		dest_update(v, r);
+	}
+	while (v->spending) {
+		struct srec *r = v->spending;
+		PENDING_DEL(r);
+		svc_update(v, r);
+	}
+}
+
+/* ---- nftables ---- */
+
+enum {
+	S_VIP4, S_VIP6, S_NS6, S_SVC4, S_SVC6, S_SVCANY4, S_SVCANY6,
+	S_NAT4, S_NAT6, S_NATANY4, S_NATANY6, S_NATRS4, S_NATRS6, S__N
+};
+
+static const struct {
+	const char *name, *type;
+} nft_sets[S__N] = {
+	[S_VIP4] = { "vip4", "type ipv4_addr" },
+	[S_VIP6] = { "vip6", "type ipv6_addr" },
+	[S_NS6] = { "ns6", "typeof @th,64,128" },
+	[S_SVC4] = { "svc4", "type ipv4_addr . inet_proto . inet_service" },
+	[S_SVC6] = { "svc6", "type ipv6_addr . inet_proto . inet_service" },
+	[S_SVCANY4] = { "svcany4", "type ipv4_addr . inet_proto" },
+	[S_SVCANY6] = { "svcany6", "type ipv6_addr . inet_proto" },
+	[S_NAT4] = { "nat4", "type ipv4_addr . inet_proto . inet_service" },
+	[S_NAT6] = { "nat6", "type ipv6_addr . inet_proto . inet_service" },
+	[S_NATANY4] = { "natany4", "type ipv4_addr . inet_proto" },
+	[S_NATANY6] = { "natany6", "type ipv6_addr . inet_proto" },
+	[S_NATRS4] = { "natrs4", "type ipv4_addr" },
+	[S_NATRS6] = { "natrs6", "type ipv6_addr" },
+};
+
+static const char nft_rules[] =
+	"\t\tarp operation request arp daddr ip @vip4 counter drop\n"
+	"\t\tip daddr @vip4 counter drop\n"
+	"\t\tip6 daddr @vip6 counter drop\n"
+	"\t\ticmpv6 type nd-neighbor-solicit @th,64,128 @ns6 counter drop\n"
+	"\t\tip daddr . meta l4proto . th dport @svc4 counter drop\n"
+	"\t\tip6 daddr . meta l4proto . th dport @svc6 counter drop\n"
+	"\t\tip daddr . meta l4proto @svcany4 counter drop\n"
+	"\t\tip6 daddr . meta l4proto @svcany6 counter drop\n"
+	"\t\tip saddr . meta l4proto . th sport @nat4 fib daddr type != local counter drop\n"
+	"\t\tip6 saddr . meta l4proto . th sport @nat6 fib daddr type != local counter drop\n"
+	"\t\tip saddr . meta l4proto @natany4 fib daddr type != local counter drop\n"
+	"\t\tip6 saddr . meta l4proto @natany6 fib daddr type != local counter drop\n"
+	"\t\tip saddr @natrs4 icmp type { destination-unreachable, time-exceeded, "
+	"parameter-problem } fib daddr type != local counter drop\n"
+	"\t\tip6 saddr @natrs6 icmpv6 type { destination-unreachable, packet-too-big, "
+	"time-exceeded, parameter-problem } fib daddr type != local counter drop\n";
+
+/* The sets key k is an element of (none for GK_LOCAL); returns how many. */
+static unsigned gkey_sets(const struct gkey *k, int set[2])
+{
+	bool v6 = k->af == AF_INET6;
+
+	switch (k->kind) {
+	case GK_VIP:
+		set[0] = v6 ? S_VIP6 : S_VIP4;
+		set[1] = S_NS6;
+		return v6 ? 2 : 1;
+	case GK_SVC:
+		set[0] = k->port ? (v6 ? S_SVC6 : S_SVC4) : (v6 ? S_SVCANY6 : S_SVCANY4);
+		return 1;
+	case GK_NAT:
+		set[0] = k->port ? (v6 ? S_NAT6 : S_NAT4) : (v6 ? S_NATANY6 : S_NATANY4);
+		return 1;
+	case GK_NATRS:
+		set[0] = v6 ? S_NATRS6 : S_NATRS4;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Key k as an element of set `set`. */
+static void put_elem(FILE *f, int set, const struct gkey *k)
 {
 	char b[INET6_ADDRSTRLEN];
 
-	fputs(lvs_addr_str(af, a, b, sizeof(b)), f);
+	if (set == S_NS6) {
+		fputs("0x", f);
+		for (int i = 0; i < 16; i++)
+			fprintf(f, "%02x", k->a.b[i]);
+		return;
+	}
+	fputs(lvs_addr_str(k->af, &k->a, b, sizeof(b)), f);
+	if (k->kind == GK_SVC || k->kind == GK_NAT) {
+		fprintf(f, " . %u", k->proto);
+		if (k->port)
+			fprintf(f, " . %u", ntohs(k->port));
+	}
 }
 
-/* Write `set NAME { type T; elements = { ... } }` for keys of family af
- * (with ports: with_port 1 = only keys with a port, 0 = only port-0 keys
- * addressed as addr . proto, -1 = address only). */
-static void put_set(FILE *f, const char *name, const char *type, const struct guard_key *k,
-		    unsigned n, int af, int with_port)
-{
-	bool first = true;
+/* One element to add to or delete from one set. */
+struct nft_item {
+	uint8_t del, set;
+	const struct gkey *k;
+};
 
-	fprintf(f, "\tset %s { type %s;", name, type);
-	for (unsigned i = 0; i < n; i++) {
-		if (k[i].af != af)
-			continue;
-		if (with_port == 1 && !k[i].port)
-			continue;
-		if (with_port == 0 && k[i].port)
-			continue;
-		fputs(first ? " elements = { " : ", ", f);
-		first = false;
-		put_addr(f, af, &k[i].a);
-		if (with_port >= 0)
-			fprintf(f, " . %u", k[i].proto);
-		if (with_port == 1)
-			fprintf(f, " . %u", ntohs(k[i].port));
-	}
-	fputs(first ? " }\n" : " } }\n", f);
+static int cmp_item(const void *x, const void *y)
+{
+	const struct nft_item *a = x, *b = y;
+
+	if (a->del != b->del)
+		return a->del - b->del;
+	return a->set - b->set;
 }
 
-static void put_vip_set(FILE *f, const char *name, const char *type, const struct vip_set *s,
-			int af)
+static int push_items(struct nft_item **it, size_t *n, size_t *cap, const struct gkey *k,
+		      bool del)
 {
-	bool first = true;
+	int set[2];
+	unsigned ns = gkey_sets(k, set);
 
-	fprintf(f, "\tset %s { type %s;", name, type);
-	for (uint32_t i = 0; s && i < s->n; i++) {
-		if (s->e[i].af != af || !s->e[i].owned)
-			continue;
-		fputs(first ? " elements = { " : ", ", f);
-		first = false;
-		put_addr(f, af, &s->e[i].a);
+	if (*n + ns > *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct nft_item *x = realloc(*it, nc * sizeof(*x));
+		if (!x)
+			return -ENOMEM;
+		*it = x;
+		*cap = nc;
 	}
-	fputs(first ? " }\n" : " } }\n", f);
+	for (unsigned i = 0; i < ns; i++)
+		(*it)[(*n)++] = (struct nft_item){ .del = del, .set = (uint8_t)set[i], .k = k };
+	return 0;
 }
 
-/* The table for one interface (see the top of this file). */
-static char *guard_text(const struct served *ifc, const struct vip_set *s,
-			const struct guard_key *svc, unsigned nsvc, const struct guard_key *nat,
-			unsigned nnat)
+/* Elements it[0..n) (sorted by cmp_item), as `add element` / `delete
+ * element` commands on every served table. */
+static void put_delta(struct lvs_vips *v, FILE *f, const struct nft_item *it, size_t n)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	fprintf(f, "table netdev %s {\n", ifc->table);
-	put_vip_set(f, "vip4", "ipv4_addr", s, AF_INET);
-	put_vip_set(f, "vip6", "ipv6_addr", s, AF_INET6);
-	put_set(f, "svc4", "ipv4_addr . inet_proto . inet_service", svc, nsvc, AF_INET, 1);
-	put_set(f, "svc6", "ipv6_addr . inet_proto . inet_service", svc, nsvc, AF_INET6, 1);
-	put_set(f, "svcany4", "ipv4_addr . inet_proto", svc, nsvc, AF_INET, 0);
-	put_set(f, "svcany6", "ipv6_addr . inet_proto", svc, nsvc, AF_INET6, 0);
-	put_set(f, "nat4", "ipv4_addr . inet_proto . inet_service", nat, nnat, AF_INET, 1);
-	put_set(f, "nat6", "ipv6_addr . inet_proto . inet_service", nat, nnat, AF_INET6, 1);
-	put_set(f, "natany4", "ipv4_addr . inet_proto", nat, nnat, AF_INET, 0);
-	put_set(f, "natany6", "ipv6_addr . inet_proto", nat, nnat, AF_INET6, 0);
-	put_set(f, "natrs4", "ipv4_addr", nat, nnat, AF_INET, -1);
-	put_set(f, "natrs6", "ipv6_addr", nat, nnat, AF_INET6, -1);
-	fprintf(f, "\tchain ingress {\n"
-		   "\t\ttype filter hook ingress device \"%s\" priority -500; policy accept;\n",
-		ifc->name);
-	fputs("\t\tarp operation request arp daddr ip @vip4 counter drop\n"
-	      "\t\tip daddr @vip4 counter drop\n"
-	      "\t\tip6 daddr @vip6 counter drop\n",
-	      f);
-	for (uint32_t i = 0; s && i < s->n; i++) {
-		if (s->e[i].af != AF_INET6 || !s->e[i].owned)
-			continue;
-		fputs("\t\ticmpv6 type nd-neighbor-solicit @th,64,128 0x", f);
-		for (int b = 0; b < 16; b++)
-			fprintf(f, "%02x", s->e[i].a.b[b]);
-		fputs(" counter drop\n", f);
+	for (unsigned t = 0; t < v->nif; t++) {
+		for (size_t i = 0; i < n;) {
+			size_t j = i;
+			fprintf(f, "%s element netdev %s %s { ", it[i].del ? "delete" : "add",
+				v->ifs[t].table, nft_sets[it[i].set].name);
+			for (; j < n && !cmp_item(&it[i], &it[j]); j++) {
+				if (j > i)
+					fputs(", ", f);
+				put_elem(f, it[j].set, it[j].k);
+			}
+			fputs(" }\n", f);
+			i = j;
+		}
 	}
-	fputs("\t\tip daddr . meta l4proto . th dport @svc4 counter drop\n"
-	      "\t\tip6 daddr . meta l4proto . th dport @svc6 counter drop\n"
-	      "\t\tip daddr . meta l4proto @svcany4 counter drop\n"
-	      "\t\tip6 daddr . meta l4proto @svcany6 counter drop\n"
-	      "\t\tip saddr . meta l4proto . th sport @nat4 fib daddr type != local counter drop\n"
-	      "\t\tip6 saddr . meta l4proto . th sport @nat6 fib daddr type != local counter drop\n"
-	      "\t\tip saddr . meta l4proto @natany4 fib daddr type != local counter drop\n"
-	      "\t\tip6 saddr . meta l4proto @natany6 fib daddr type != local counter drop\n"
-	      "\t\tip saddr @natrs4 icmp type { destination-unreachable, time-exceeded, "
-	      "parameter-problem } fib daddr type != local counter drop\n"
-	      "\t\tip6 saddr @natrs6 icmpv6 type { destination-unreachable, packet-too-big, "
-	      "time-exceeded, parameter-problem } fib daddr type != local counter drop\n"
-	      "\t}\n}\n",
-	      f);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
 }
 
-/* Replace the tables whose text changed, in one transaction. */
-static int guard_apply(struct lvs_vips *v, const struct vip_set *s, const struct guard_key *svc,
-		       unsigned nsvc, const struct guard_key *nat, unsigned nnat)
+/* Every served table replaced by one holding elements it[0..n) (adds,
+ * sorted by cmp_item). */
+static void put_tables(struct lvs_vips *v, FILE *f, const struct nft_item *it, size_t n)
 {
-	char *texts[v->nif > 0 ? v->nif : 1];
+	for (unsigned t = 0; t < v->nif; t++) {
+		size_t i = 0;
+
+		/* declaring the table first makes the delete valid either way */
+		fprintf(f, "table netdev %s {}\ndelete table netdev %s\ntable netdev %s {\n",
+			v->ifs[t].table, v->ifs[t].table, v->ifs[t].table);
+		for (int s = 0; s < S__N; s++) {
+			fprintf(f, "\tset %s { %s;", nft_sets[s].name, nft_sets[s].type);
+			for (bool first = true; i < n && it[i].set == s; i++, first = false) {
+				fputs(first ? " elements = { " : ", ", f);
+				put_elem(f, s, it[i].k);
+				if (i + 1 == n || it[i + 1].set != s)
+					fputs(" }", f);
+			}
+			fputs(" }\n", f);
+		}
+		fprintf(f, "\tchain ingress {\n\t\ttype filter hook ingress device \"%s\" "
+			   "priority -500; policy accept;\n%s\t}\n}\n",
+			v->ifs[t].name, nft_rules);
+	}
+}
+
+/* Run script through v->nft_run.  0 or -errno. */
+static int nft_script(struct lvs_vips *v, void (*put)(struct lvs_vips *, FILE *,
+						      const struct nft_item *, size_t),
+		      const struct nft_item *it, size_t n)
+{
 	char *script = NULL;
-	size_t slen = 0;
-	FILE *f;
-	bool any = false;
-	int err = -ENOMEM;
+	size_t len = 0;
+	FILE *f = open_memstream(&script, &len);
+	int err;
 
-	memset(texts, 0, sizeof(texts));
-	f = open_memstream(&script, &slen);
 	if (!f)
 		return -ENOMEM;
-	for (unsigned i = 0; i < v->nif; i++) {
-		texts[i] = guard_text(&v->ifs[i], s, svc, nsvc, nat, nnat);
-		if (!texts[i])
-			goto out;
-		if (v->ifs[i].applied && !strcmp(v->ifs[i].applied, texts[i]))
-			continue;
-		/* declaring the table first makes the delete valid either way */
-		fprintf(f, "table netdev %s {}\ndelete table netdev %s\n%s", v->ifs[i].table,
-			v->ifs[i].table, texts[i]);
-		any = true;
-	}
+	put(v, f, it, n);
 	if (fclose(f)) {
-		f = NULL;
-		goto out;
+		free(script);
+		return -ENOMEM;
 	}
-	f = NULL;
-	err = any ? nft_run(script) : 0;
-	if (!err) {
-		for (unsigned i = 0; i < v->nif; i++) {
-			if (v->ifs[i].applied && !strcmp(v->ifs[i].applied, texts[i]))
-				continue;
-			free(v->ifs[i].applied);
-			v->ifs[i].applied = texts[i];
-			texts[i] = NULL;
-		}
-		if (any)
-			lvs_debug("guard: tables updated");
-	}
-out:
-	if (f)
-		fclose(f);
-	for (unsigned i = 0; i < v->nif; i++)
-		free(texts[i]);
+	err = v->nft_run(v->nft_arg, script, NULL);
 	free(script);
 	return err;
+}
+
+/*
+ * The default nft_run: libnftables with the context kept for lvsd's life.
+ * script runs as one transaction.  0, or -EIO with nft's message logged.
+ * out (may be NULL): what nft printed, for the caller to free.
+ */
+static int nft_lib_run(void *arg, const char *script, char **out)
+{
+	struct lvs_vips *v = arg;
+	const char *o, *e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!v->nft) {
+		v->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+		if (!v->nft || nft_ctx_buffer_output(v->nft) || nft_ctx_buffer_error(v->nft)) {
+			lvs_err("guard: cannot set up libnftables");
+			if (v->nft)
+				nft_ctx_free(v->nft);
+			v->nft = NULL;
+			return -ENOMEM;
+		}
+	}
+	rc = nft_run_cmd_from_buffer(v->nft, script);
+	/* reading a buffer also empties it for the next command */
+	o = nft_ctx_get_output_buffer(v->nft);
+	e = nft_ctx_get_error_buffer(v->nft);
+	if (rc) {
+		lvs_err("guard: nft failed: %s", e && *e ? e : "(no message)");
+		return -EIO;
+	}
+	if (out && !(*out = strdup(o ? o : "")))
+		return -ENOMEM;
+	return 0;
+}
+
+/* All wanted keys, as elements (sorted by set).  0 or -ENOMEM. */
+static int all_items(struct lvs_vips *v, struct nft_item **it, size_t *n)
+{
+	size_t cap = 0;
+
+	*it = NULL;
+	*n = 0;
+	for (size_t b = 0; b <= v->keys.mask; b++) {
+		for (struct hnode *h = v->keys.b[b]; h; h = h->next) {
+			struct gentry *e = caa_container_of(h, struct gentry, hn);
+			if (gwant(v, e) && push_items(it, n, &cap, &e->k, false)) {
+				free(*it);
+				*it = NULL;
+				return -ENOMEM;
+			}
+		}
+	}
+	if (*n)
+		qsort(*it, *n, sizeof(**it), cmp_item);
+	return 0;
+}
+
+/* Rewrite every table from the keys (at start, and to recover from a
+ * failed delta).  On success every key's in_nft is what it wants. */
+static int guard_rewrite(struct lvs_vips *v)
+{
+	struct nft_item *it;
+	size_t n;
+	int err = all_items(v, &it, &n);
+
+	if (!err)
+		err = nft_script(v, put_tables, it, n);
+	free(it);
+	if (err)
+		return err;
+	for (size_t b = 0; b <= v->keys.mask; b++) {
+		for (struct hnode *h = v->keys.b[b]; h; h = h->next) {
+			struct gentry *e = caa_container_of(h, struct gentry, hn);
+			e->in_nft = gwant(v, e);
+		}
+	}
+	v->nft_resync = false;
+	return 0;
 }
 
 static void guard_remove(struct lvs_vips *v)
@@ -568,26 +1083,309 @@ static void guard_remove(struct lvs_vips *v)
 	char *script = NULL;
 	size_t slen = 0;
 	FILE *f = open_memstream(&script, &slen);
-	bool any = false;
 
 	if (!f)
 		return;
-	for (unsigned i = 0; i < v->nif; i++) {
-		if (!v->ifs[i].applied)
-			continue;
+	for (unsigned i = 0; i < v->nif; i++)
 		fprintf(f, "table netdev %s {}\ndelete table netdev %s\n", v->ifs[i].table,
 			v->ifs[i].table);
-		any = true;
-	}
-	if (fclose(f) == 0 && any && nft_run(script) == 0)
+	if (fclose(f) == 0 && v->nif && v->nft_run(v->nft_arg, script, NULL) == 0)
 		lvs_info("guard: tables removed");
 	free(script);
 }
 
+/* ---- the driver filter (xdp_filter.h): the guard's keys as map keys ---- */
+
+static void xkey(struct lvs_xdp_key *x, const struct gkey *k)
+{
+	static const uint8_t kind4[] = {
+		[GK_VIP] = LVS_XDPK_VIP4, [GK_SVC] = LVS_XDPK_SVC4, [GK_NAT] = LVS_XDPK_NAT4,
+		[GK_NATRS] = LVS_XDPK_NATRS4, [GK_LOCAL] = LVS_XDPK_LOCAL4,
+	};
+
+	memset(x, 0, sizeof(*x));
+	x->kind = (uint8_t)(kind4[k->kind] + (k->af == AF_INET6));
+	x->proto = k->proto;
+	x->port = k->port;
+	memcpy(x->addr, k->a.b, k->af == AF_INET6 ? 16 : 4);
+}
+
+/* ---- the workers' VIP array ---- */
+
+static int cmp_vip(const void *x, const void *y)
+{
+	const struct vip_entry *a = x, *b = y;
+
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	return memcmp(a->a.b, b->a.b, 16);
+}
+
+static const struct vip_entry *vip_find(const struct vip_set *s, int af, const union lvs_addr *a)
+{
+	uint32_t lo = 0, hi = s ? s->n : 0;
+	struct vip_entry k = { .af = (uint8_t)af, .a = *a };
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		int c = cmp_vip(&k, &s->e[mid]);
+		if (c == 0)
+			return &s->e[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void set_free_cb(struct rcu_head *h)
+{
+	free(caa_container_of(h, struct vip_set, rcu));
+}
+
+/* Publish the active VIPs to the workers.  0 or -ENOMEM (then the old
+ * array stays, and the next sync tries again). */
+static int vipset_rebuild(struct lvs_vips *v)
+{
+	struct vip_set *ns, *old = v->set;
+	uint32_t n = 0;
+
+	for (const struct gentry *e = v->vips; e; e = e->vnext)
+		n += e->active;
+	ns = calloc(1, sizeof(*ns) + n * sizeof(ns->e[0]));
+	if (!ns)
+		return -ENOMEM;
+	for (const struct gentry *e = v->vips; e; e = e->vnext) {
+		if (!e->active)
+			continue;
+		ns->e[ns->n].af = e->k.af;
+		ns->e[ns->n].a = e->k.a;
+		ns->n++;
+	}
+	qsort(ns->e, ns->n, sizeof(ns->e[0]), cmp_vip);
+	rcu_assign_pointer(v->set, ns);
+	call_rcu(&old->rcu, set_free_cb);
+	v->vips_changed = false;
+	return 0;
+}
+
+/* ---- the host's addresses ---- */
+
+static int cmp_gkey(const void *x, const void *y)
+{
+	return memcmp(x, y, sizeof(struct gkey));
+}
+
+/*
+ * Read the host's addresses; when they changed, update the GK_LOCAL keys
+ * and which VIPs are owned (O(#VIPs); a VIP that became or stopped being
+ * a host address also changes what its services' keys want, found by a
+ * walk over all keys: rare).  0 or -ENOMEM.
+ */
+static int locals_refresh(struct lvs_vips *v)
+{
+	unsigned cap = lvs_netstate_local_addrs(v->ns, NULL, NULL, 0) + 16, n, m = 0;
+	uint8_t *af = malloc(cap);
+	union lvs_addr *a = malloc(cap * sizeof(*a));
+	struct gkey *k = malloc(cap * sizeof(*k));
+	bool flipped = false;
+	int err = -ENOMEM;
+
+	if (!af || !a || !k)
+		goto out;
+	n = lvs_netstate_local_addrs(v->ns, af, a, cap);
+	if (n > cap)
+		n = cap; /* appeared meanwhile: the next change brings them */
+	for (unsigned i = 0; i < n; i++)
+		gkey_set(&k[i], GK_LOCAL, af[i], 0, 0, &a[i]);
+	qsort(k, n, sizeof(*k), cmp_gkey);
+	for (unsigned i = 0; i < n; i++)
+		if (!m || cmp_gkey(&k[m - 1], &k[i]))
+			k[m++] = k[i];
+	err = 0;
+	if (m == v->nlocals && !memcmp(k, v->locals, m * sizeof(*k)))
+		goto out;
+	/* merge: new ones counted up, vanished ones down */
+	for (unsigned i = 0, j = 0; i < m || j < v->nlocals;) {
+		int c = i == m ? 1 : j == v->nlocals ? -1 : cmp_gkey(&k[i], &v->locals[j]);
+		if (c < 0 && gref(v, &k[i], false, 1)) {
+			/* not counted: left out of v->locals, so the next
+			 * refresh tries again */
+			k[i].kind = 0xff;
+			err = -ENOMEM;
+		}
+		if (c > 0)
+			gref(v, &v->locals[j], false, -1);
+		i += c <= 0;
+		j += c >= 0;
+	}
+	n = m;
+	m = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (k[i].kind != 0xff)
+			k[m++] = k[i];
+	free(v->locals);
+	v->locals = k;
+	v->nlocals = m;
+	k = NULL;
+	for (struct gentry *e = v->vips; e; e = e->vnext) {
+		bool owned = vip_is_owned(v, &e->k);
+		if (owned != e->owned) {
+			e->owned = owned;
+			gdirty(v, e);
+			flipped = true;
+		}
+	}
+	for (size_t b = 0; flipped && b <= v->keys.mask; b++) {
+		for (struct hnode *h = v->keys.b[b]; h; h = h->next) {
+			struct gentry *e = caa_container_of(h, struct gentry, hn);
+			if (e->k.kind == GK_SVC && e->cfg)
+				gdirty(v, e);
+		}
+	}
+out:
+	free(af);
+	free(a);
+	free(k);
+	return err;
+}
+
+/* ---- applying the dirty keys ---- */
+
+/*
+ * Bring the guard, the driver filter, the workers' VIP array and the
+ * announcements up to date with the dirty keys.  A key whose guard or
+ * filter update failed stays dirty for the next call.  0 or -errno.
+ */
+static int vips_sync(struct lvs_vips *v)
+{
+	struct gentry **d = NULL, *e;
+	bool *want = NULL;
+	struct nft_item *it = NULL;
+	struct lvs_xdp_key *xa = NULL, *xd = NULL;
+	size_t nd = 0, ni = 0, ci = 0, nxa = 0, nxd = 0;
+	lvs_time_t now = mono_ns();
+	int err = 0, nerr = 0, xerr = 0;
+
+	for (e = v->dirty; e; e = e->dnext)
+		nd++;
+	if (nd) {
+		d = malloc(nd * sizeof(*d));
+		want = malloc(nd);
+		xa = malloc(nd * sizeof(*xa));
+		xd = malloc(nd * sizeof(*xd));
+		if (!d || !want || !xa || !xd) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	nd = 0;
+	for (e = v->dirty; e; e = e->dnext)
+		d[nd++] = e;
+	for (size_t i = 0; i < nd; i++) {
+		e = d[i];
+		want[i] = gwant(v, e);
+		if (e->k.kind == GK_VIP && want[i] != e->active) {
+			/* announce and listen for the VIPs lvsd takes over */
+			e->active = want[i];
+			v->vips_changed = true;
+			if (want[i])
+				announce_add(v, e->k.af, &e->k.a, now);
+			if (e->k.af == AF_INET6)
+				mcast(v, &e->k.a, want[i]);
+		}
+		if (v->guard && !v->nft_resync && want[i] != e->in_nft &&
+		    push_items(&it, &ni, &ci, &e->k, !want[i])) {
+			err = -ENOMEM;
+			goto out;
+		}
+		if (v->filter && want[i] != e->in_xdp)
+			xkey(want[i] ? &xa[nxa++] : &xd[nxd++], &e->k);
+	}
+	if (v->guard && v->nft_resync) {
+		nerr = guard_rewrite(v);
+	} else if (ni) {
+		qsort(it, ni, sizeof(*it), cmp_item);
+		nerr = nft_script(v, put_delta, it, ni);
+		if (nerr) {
+			lvs_warn("guard: delta refused, rewriting the tables");
+			v->nft_resync = true;
+			nerr = guard_rewrite(v);
+		}
+	}
+	if (nerr)
+		lvs_err("guard: the host guard could not be updated: %s", strerror(-nerr));
+	if (nxa || nxd) {
+		xerr = v->filter(v->filter_arg, xa, (unsigned)nxa, xd, (unsigned)nxd);
+		if (xerr)
+			lvs_err("vip: the interface filter could not be updated: %s",
+				strerror(-xerr));
+	}
+	/* settle what was applied; what was not stays dirty */
+	v->dirty = NULL;
+	for (size_t i = nd; i-- > 0;) {
+		e = d[i];
+		if (v->guard && !nerr)
+			e->in_nft = want[i];
+		if (v->filter && !xerr)
+			e->in_xdp = want[i];
+		e->dirty = false;
+		if ((v->guard && e->in_nft != want[i]) || (v->filter && e->in_xdp != want[i]))
+			gdirty(v, e);
+		else if (!e->cfg && !e->trash && !e->in_nft && !e->in_xdp && !e->active)
+			gfree(v, e);
+	}
+	err = nerr ? nerr : xerr;
+	if (v->vips_changed && vipset_rebuild(v))
+		err = err ? err : -ENOMEM;
+	/* Firewall marks are set in the IP layer (mangle PREROUTING), after
+	 * every tap lvsd reads from: such services get no packets. */
+	if (v->nfwm > v->nfwm_warned)
+		lvs_warn("vip: %u firewall-mark service%s configured: lvsd does not see "
+			 "firewall marks, so they receive no traffic",
+			 v->nfwm, v->nfwm > 1 ? "s" : "");
+	v->nfwm_warned = v->nfwm;
+	lvs_vips_tick(v, now);
+out:
+	free(d);
+	free(want);
+	free(it);
+	free(xa);
+	free(xd);
+	return err;
+}
+
+int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const struct lvs_model *m)
+{
+	const struct lvs_model_watch w = { .svc = watch_svc, .dest = watch_dest, .arg = v };
+	int err, serr;
+
+	(void)s; /* the watch reports m's states; s is m's snapshot */
+	if (!m)
+		return -EINVAL;
+	if (v->model != m || v->rescan) {
+		/* Installing the watch reports every state once: a first call
+		 * learns the model, a later one repairs records an allocation
+		 * failure left stale (what is unchanged costs nothing). */
+		v->rescan = false;
+		if (v->model && v->model != m)
+			lvs_model_set_watch(v->model, NULL);
+		/* the model is changed only by its owner; the watch is ours */
+		v->model = (struct lvs_model *)m;
+		lvs_model_set_watch(v->model, &w);
+	}
+	records_update(v);
+	err = locals_refresh(v);
+	serr = vips_sync(v);
+	return err ? err : serr;
+}
+
 /* ---- control thread ---- */
 
-struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, unsigned nif,
-			      bool guard)
+static struct lvs_vips *vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, unsigned nif,
+				 bool guard, int (*nft_run)(void *, const char *, char **),
+				 void *nft_arg)
 {
 	struct lvs_vips *v = calloc(1, sizeof(*v));
 
@@ -595,10 +1393,13 @@ struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, 
 		return NULL;
 	v->ns = ns;
 	v->guard = guard;
+	v->nft_run = nft_run ? nft_run : nft_lib_run;
+	v->nft_arg = nft_run ? nft_arg : v;
 	v->txfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	v->ifs = calloc(nif ? nif : 1, sizeof(*v->ifs));
 	v->set = calloc(1, sizeof(struct vip_set));
-	if (v->txfd < 0 || !v->ifs || !v->set) {
+	if (v->txfd < 0 || !v->ifs || !v->set || ht_init(&v->keys) || ht_init(&v->srecs) ||
+	    ht_init(&v->drecs)) {
 		lvs_err("vip: %s", v->txfd < 0 ? strerror(errno) : "out of memory");
 		goto fail;
 	}
@@ -620,8 +1421,9 @@ struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, 
 				*c = '_';
 		s->was_up = li.flags & IFF_UP;
 	}
-	if (guard && guard_apply(v, v->set, NULL, 0, NULL, 0)) {
+	if (guard && guard_rewrite(v)) {
 		lvs_err("vip: cannot install the host guard (nftables netdev tables)");
+		v->guard = false; /* nothing to remove */
 		goto fail;
 	}
 	return v;
@@ -630,124 +1432,57 @@ fail:
 	return NULL;
 }
 
+struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, unsigned nif,
+			      bool guard)
+{
+	return vips_new(ns, ifindex, nif, guard, NULL, NULL);
+}
+
+static void ht_free_all(struct htab *t, size_t off)
+{
+	for (size_t b = 0; t->b && b <= t->mask; b++) {
+		for (struct hnode *h = t->b[b], *nh; h; h = nh) {
+			nh = h->next;
+			free((char *)h - off);
+		}
+	}
+	free(t->b);
+}
+
 void lvs_vips_free(struct lvs_vips *v)
 {
 	if (!v)
 		return;
+	if (v->model)
+		lvs_model_set_watch(v->model, NULL);
 	if (v->guard && v->ifs)
 		guard_remove(v);
 	if (v->txfd >= 0)
 		close(v->txfd); /* leaves the multicast groups */
-	for (unsigned i = 0; v->ifs && i < v->nif; i++)
-		free(v->ifs[i].applied);
+	if (v->nft)
+		nft_ctx_free(v->nft);
+	ht_free_all(&v->keys, offsetof(struct gentry, hn));
+	ht_free_all(&v->srecs, offsetof(struct srec, hn));
+	ht_free_all(&v->drecs, offsetof(struct drec, hn));
+	free(v->locals);
 	free(v->ifs);
 	free(v->set); /* workers are gone */
 	free(v->ann);
 	free(v);
 }
 
-static int cmp_key(const void *x, const void *y)
-{
-	return memcmp(x, y, sizeof(struct guard_key));
-}
-
-/* Sort and drop duplicates (keys are memset before filling: memcmp-able). */
-static void uniq_keys(struct guard_key *k, unsigned *n)
-{
-	unsigned w = 0;
-
-	if (!*n)
-		return;
-	qsort(k, *n, sizeof(*k), cmp_key);
-	for (unsigned i = 1; i < *n; i++)
-		if (cmp_key(&k[w], &k[i]))
-			k[++w] = k[i];
-	*n = w + 1;
-}
-
-/* Append the key af . proto . port (network order, 0: any) . a. */
-static int add_key(struct guard_key **k, unsigned *n, unsigned *cap, uint8_t af, uint8_t proto,
-		   uint16_t port, const union lvs_addr *a)
-{
-	struct guard_key *nk;
-
-	if (*n == *cap) {
-		unsigned nc = *cap ? *cap * 2 : 32;
-		struct guard_key *x = realloc(*k, nc * sizeof(*x));
-		if (!x)
-			return -ENOMEM;
-		*k = x;
-		*cap = nc;
-	}
-	nk = &(*k)[(*n)++];
-	/* zeroed first: keys are compared with memcmp */
-	memset(nk, 0, sizeof(*nk));
-	nk->af = af;
-	nk->proto = proto;
-	nk->port = port;
-	nk->a = *a;
-	return 0;
-}
-
-/* ---- the driver filter (xdp_filter.h): the guard's sets as map keys ---- */
-
-static void xkey(struct lvs_xdp_key *k, uint8_t kind4, uint8_t af, uint8_t proto, uint16_t port,
-		 const union lvs_addr *a)
-{
-	memset(k, 0, sizeof(*k));
-	k->kind = kind4 + (af == AF_INET6);
-	k->proto = proto;
-	k->port = port;
-	if (af == AF_INET6)
-		memcpy(k->addr, a->b, 16);
-	else
-		memcpy(k->addr, &a->ip4, 4);
-}
-
-static int filter_apply(struct lvs_vips *v, const struct vip_set *s, const struct guard_key *svc,
-			unsigned nsvc, const struct guard_key *nat, unsigned nnat)
-{
-	unsigned nloc = lvs_netstate_local_addrs(v->ns, NULL, NULL, 0), n = 0, cap, got;
-	uint8_t *laf = NULL;
-	union lvs_addr *la = NULL;
-	struct lvs_xdp_key *k;
-	int err = -ENOMEM;
-
-	/* room for a few addresses more, should one appear meanwhile */
-	nloc += 16;
-	cap = s->n + nsvc + 2 * nnat + nloc;
-	k = calloc(cap ? cap : 1, sizeof(*k));
-	laf = calloc(nloc, 1);
-	la = calloc(nloc, sizeof(*la));
-	if (!k || !laf || !la)
-		goto out;
-	for (uint32_t i = 0; i < s->n; i++)
-		if (s->e[i].owned)
-			xkey(&k[n++], LVS_XDPK_VIP4, s->e[i].af, 0, 0, &s->e[i].a);
-	for (unsigned i = 0; i < nsvc; i++)
-		xkey(&k[n++], LVS_XDPK_SVC4, svc[i].af, svc[i].proto, svc[i].port, &svc[i].a);
-	for (unsigned i = 0; i < nnat; i++) {
-		xkey(&k[n++], LVS_XDPK_NAT4, nat[i].af, nat[i].proto, nat[i].port, &nat[i].a);
-		/* the address alone (a repeated key is written twice: harmless) */
-		xkey(&k[n++], LVS_XDPK_NATRS4, nat[i].af, 0, 0, &nat[i].a);
-	}
-	got = lvs_netstate_local_addrs(v->ns, laf, la, nloc);
-	if (got < nloc)
-		nloc = got;
-	for (unsigned i = 0; i < nloc; i++)
-		xkey(&k[n++], LVS_XDPK_LOCAL4, laf[i], 0, 0, &la[i]);
-	err = v->filter(v->filter_arg, k, n);
-out:
-	free(k);
-	free(laf);
-	free(la);
-	return err;
-}
-
 void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg)
 {
 	v->filter = fn;
 	v->filter_arg = arg;
+	/* a filter set late gets every key at the next update */
+	for (size_t b = 0; b <= v->keys.mask; b++) {
+		for (struct hnode *h = v->keys.b[b]; h; h = h->next) {
+			struct gentry *e = caa_container_of(h, struct gentry, hn);
+			e->in_xdp = false;
+			gdirty(v, e);
+		}
+	}
 }
 
 void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
@@ -761,12 +1496,13 @@ void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
 		char script[64 + IF_NAMESIZE + 8], *text = NULL;
 		unsigned long long sum = 0, n;
 
-		snprintf(script, sizeof(script), "list table netdev %s\n", v->ifs[i].table);
-		if (nft_exec(script, &text) || !text) {
+		/* the chain only: listing the table would print every element */
+		snprintf(script, sizeof(script), "list chain netdev %s ingress\n", v->ifs[i].table);
+		if (v->nft_run(v->nft_arg, script, &text) || !text) {
 			fprintf(f, " %s ?", v->ifs[i].name);
 			continue;
 		}
-		/* every rule of the table counts: "counter packets N bytes M" */
+		/* every rule of the chain counts: "counter packets N bytes M" */
 		for (const char *c = text; (c = strstr(c, "counter packets ")); c++)
 			if (sscanf(c, "counter packets %llu", &n) == 1)
 				sum += n;
@@ -774,144 +1510,6 @@ void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
 		free(text);
 	}
 	fputc('\n', f);
-}
-
-/* Build the VIP set and the guard from snapshot s. */
-struct trash_keys {
-	struct guard_key **svc, **nat;
-	unsigned *nsvc, *csvc, *nnat, *cnat;
-	int err;
-};
-
-/* A trash destination's keys: its NAT replies, and its service's packets
- * when the service itself is gone. */
-static void trash_key(void *arg, const struct lvs_dest_state *ds)
-{
-	struct trash_keys *t = arg;
-	const struct lvs_svc_state *ss = ds->svc;
-
-	if (!ss || ss->key.fwmark || t->err)
-		return;
-	if (lvs_xmit_fwd(ds->xmit) == LVS_FWD_MASQ) {
-		t->err = add_key(t->nat, t->nnat, t->cnat, ds->af, ss->key.proto,
-				 ss->key.port ? ds->port : 0, &ds->addr);
-	}
-	if (!ss->in_config && !t->err) {
-		t->err = add_key(t->svc, t->nsvc, t->csvc, ss->key.af, ss->key.proto, ss->key.port,
-				 &ss->key.addr);
-	}
-}
-
-static int vips_rebuild(struct lvs_vips *v, const struct lvs_snapshot *s,
-			const struct lvs_model *m)
-{
-	struct guard_key *svc = NULL, *nat = NULL;
-	unsigned nsvc = 0, csvc = 0, nnat = 0, cnat = 0, n = 0, nfwm = 0;
-	struct vip_set *ns = NULL, *old = v->set;
-	lvs_time_t now = mono_ns();
-	int err = -ENOMEM;
-
-	ns = calloc(1, sizeof(*ns) + s->nsvcs * sizeof(struct vip_entry));
-	if (!ns)
-		goto out;
-	for (uint32_t i = 0; i < s->nsvcs; i++) {
-		const struct lvs_service *sv = s->svcs[i];
-		if (sv->c.fwmark) {
-			nfwm++;
-			continue;
-		}
-		ns->e[n].af = sv->c.af;
-		ns->e[n].a = sv->c.addr;
-		n++;
-	}
-	qsort(ns->e, n, sizeof(ns->e[0]), cmp_vip);
-	ns->n = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		if (ns->n && !cmp_vip(&ns->e[ns->n - 1], &ns->e[i]))
-			continue;
-		ns->e[ns->n] = ns->e[i];
-		ns->e[ns->n].owned = !lvs_netstate_is_local(v->ns, ns->e[i].af, &ns->e[i].a);
-		ns->n++;
-	}
-
-	for (uint32_t i = 0; i < s->nsvcs; i++) {
-		const struct lvs_service *sv = s->svcs[i];
-		const struct vip_entry *e;
-
-		if (sv->c.fwmark)
-			continue;
-		e = vip_find(ns, sv->c.af, &sv->c.addr);
-		if (e && !e->owned) {
-			if (add_key(&svc, &nsvc, &csvc, sv->c.af, sv->c.proto, sv->c.port,
-				    &sv->c.addr))
-				goto out;
-		}
-		for (uint32_t j = 0; j < sv->ndests; j++) {
-			const struct lvs_dest *d = sv->dests[j];
-			if (d->c.fwd != LVS_FWD_MASQ)
-				continue;
-			if (add_key(&nat, &nnat, &cnat, d->c.af, sv->c.proto,
-				    sv->c.port ? d->c.port : 0, &d->c.addr))
-				goto out;
-		}
-		/* resolve the servers now: a connection's first packet should not
-		 * wait for (or be dropped by) ARP */
-		for (uint32_t j = 0; j < sv->ndests; j++)
-			lvs_netstate_prime(v->ns, sv->dests[j]->c.af, &sv->dests[j]->c.addr);
-	}
-
-	/* Firewall marks are set in the IP layer (mangle PREROUTING), after
-	 * every tap lvsd reads from: such services get no packets. */
-	if (nfwm > v->nfwmark)
-		lvs_warn("vip: %u firewall-mark service%s configured: lvsd does not see "
-			 "firewall marks, so they receive no traffic",
-			 nfwm, nfwm > 1 ? "s" : "");
-	v->nfwmark = nfwm;
-	if (m) {
-		struct trash_keys t = { &svc, &nat, &nsvc, &csvc, &nnat, &cnat, 0 };
-		lvs_model_trash(m, trash_key, &t);
-		if (t.err)
-			goto out;
-	}
-
-	/* announce and listen for the VIPs lvsd takes over */
-	for (uint32_t i = 0; i < ns->n; i++) {
-		const struct vip_entry *o = vip_find(old, ns->e[i].af, &ns->e[i].a);
-		if (!ns->e[i].owned || (o && o->owned))
-			continue;
-		announce_add(v, ns->e[i].af, &ns->e[i].a, now);
-		if (ns->e[i].af == AF_INET6)
-			mcast(v, &ns->e[i].a, true);
-	}
-	for (uint32_t i = 0; i < old->n; i++) {
-		const struct vip_entry *o = vip_find(ns, old->e[i].af, &old->e[i].a);
-		if (old->e[i].af == AF_INET6 && old->e[i].owned && !(o && o->owned))
-			mcast(v, &old->e[i].a, false);
-	}
-	rcu_assign_pointer(v->set, ns);
-	call_rcu(&old->rcu, set_free_cb);
-	ns = NULL;
-	lvs_vips_tick(v, now);
-	uniq_keys(svc, &nsvc);
-	uniq_keys(nat, &nnat);
-	err = v->guard ? guard_apply(v, v->set, svc, nsvc, nat, nnat) : 0;
-	if (v->filter) {
-		int ferr = filter_apply(v, v->set, svc, nsvc, nat, nnat);
-		if (ferr) {
-			lvs_err("vip: the interface filter could not be updated: %s", strerror(-ferr));
-			err = err ? err : ferr;
-		}
-	}
-out:
-	free(ns);
-	free(svc);
-	free(nat);
-	return err;
-}
-
-int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const struct lvs_model *m)
-{
-	return vips_rebuild(v, s, m);
 }
 
 void lvs_vips_net_changed(struct lvs_vips *v, unsigned chg)
@@ -933,8 +1531,7 @@ void lvs_vips_net_changed(struct lvs_vips *v, unsigned chg)
 		if (up && !v->ifs[i].was_up) {
 			lvs_info("vip: %s is up, announcing VIPs", v->ifs[i].name);
 			for (uint32_t j = 0; j < v->set->n; j++)
-				if (v->set->e[j].owned)
-					announce_add(v, v->set->e[j].af, &v->set->e[j].a, now);
+				announce_add(v, v->set->e[j].af, &v->set->e[j].a, now);
 		}
 		v->ifs[i].was_up = up;
 	}
@@ -960,7 +1557,7 @@ static bool arp_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_pk
 	lvs_addr_set4(&tpa, 0);
 	memcpy(&tpa.ip4, a + 24, 4);
 	e = vip_find(s, AF_INET, &tpa);
-	if (!e || !e->owned)
+	if (!e)
 		return false;
 	if (lvs_netstate_link(v->ns, p->ifindex, &li))
 		return false;
@@ -1003,7 +1600,7 @@ static bool ns_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_pkt
 		return false;
 	memcpy(tgt.b, ic + 8, 16);
 	e = vip_find(s, AF_INET6, &tgt);
-	if (!e || !e->owned)
+	if (!e)
 		return false;
 	if (!lvs_pkt_l4_csum_ok(p))
 		return false;
@@ -1061,7 +1658,7 @@ static bool echo_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_p
 	if (pi->frag != LVS_FRAG_NONE || pi->l4_len < 8)
 		return false;
 	e = vip_find(s, pi->af, &pi->daddr);
-	if (!e || !e->owned || lvs_netstate_link(v->ns, p->ifindex, &li))
+	if (!e || lvs_netstate_link(v->ns, p->ifindex, &li))
 		return false;
 	if (pi->af == AF_INET6 && pi->l4_off != pi->l3_off + 40)
 		return false; /* extension headers: not worth reflecting */

@@ -35,18 +35,28 @@ struct lvs_vips;
 
 /*
  * Control thread.  ifindex[0..nif): the served interfaces.  guard: install
- * the host guard (tables are created at once, empty, and replaced when
- * the VIPs change).  Returns NULL (logged) on failure.
+ * the host guard (its tables are created at once, with empty sets; later
+ * updates add and delete set elements).  nftables is driven in-process
+ * (libnftables).  Returns NULL (logged) on failure.
  */
 struct lvs_vips *lvs_vips_new(struct lvs_netstate *ns, const uint32_t *ifindex, unsigned nif,
 			      bool guard);
-/* Remove the guard tables, leave the multicast groups, free. */
+/* Stop watching the model, remove the guard tables, leave the multicast
+ * groups, free.  Call before the model is freed. */
 void lvs_vips_free(struct lvs_vips *v);
-/* The model published snapshot s: recompute VIPs, announce new ones,
- * rewrite the guard if it changed.  m (may be NULL): its trash, whose
- * connections' traffic stays guarded (replies from a deleted NAT server,
- * packets to a deleted service) until the last one ends; call again when
- * the trash changes.  0 or -errno (guard not applied). */
+/*
+ * Bring the VIPs, the guard and the driver filter up to date with model m
+ * (s: its current snapshot) and the host's addresses.  The first call
+ * installs a change watch on m (lvs_model_set_watch: one model for v's
+ * life), which reports every state; from then on the watch records what
+ * changed and each call applies only that: set elements added and
+ * deleted, new VIPs announced.  Deleted destinations that connections
+ * still use (the trash) keep their traffic guarded (replies from a NAT
+ * server, packets to a deleted service) until the model frees them.  Call
+ * after every change of m, after lvs_model_gc, and after the host's
+ * addresses changed (a VIP may have become or stopped being one of
+ * them).  0 or -errno (what failed is retried by the next call).
+ */
 int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const struct lvs_model *m);
 /* Links changed (LVS_NS_CHG_*): re-announce the VIPs on served interfaces
  * that came up.  (When addresses change, call lvs_vips_update again: a VIP
@@ -65,17 +75,21 @@ bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p);
 
 /*
  * Drivers that pick director traffic before lvsd sees it (AF_XDP) need the
- * guard's sets as filter keys (xdp_filter.h): fn is called with all of
- * them, the host's own addresses included, whenever lvs_vips_update runs.
- * 0 or -errno.  Set before the first update.
+ * guard's sets as filter keys (xdp_filter.h), the host's own addresses
+ * included: fn is called from lvs_vips_update with the keys to add
+ * (add[0..nadd)) and to delete (del[0..ndel)) since the last successful
+ * call; a key is never in both.  0 or -errno (then the same keys come
+ * again next time: adding a present key or deleting an absent one must
+ * be harmless).  Setting a filter hands it every key at the next update.
  */
 struct lvs_xdp_key;
-typedef int (*lvs_vips_filter_fn)(void *arg, const struct lvs_xdp_key *k, unsigned n);
+typedef int (*lvs_vips_filter_fn)(void *arg, const struct lvs_xdp_key *add, unsigned nadd,
+				  const struct lvs_xdp_key *del, unsigned ndel);
 void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg);
 
 /* For lvsadm --status: per served interface, the frames the host guard
- * dropped (the sum of its rules' counters, read with nft).  Control
- * thread; runs nft once per interface. */
+ * dropped (the sum of its rules' counters, read with libnftables).
+ * Control thread. */
 void lvs_vips_guard_status(struct lvs_vips *v, FILE *f);
 
 /* What the worker answered, for a status command (summed by readers). */
