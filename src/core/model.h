@@ -21,6 +21,7 @@
 #define LVS_MODEL_H
 
 #include "lvs_types.h"
+#include "route_cache.h"
 
 /* Forwarding methods (kernel IP_VS_CONN_F_* values). */
 enum lvs_fwd {
@@ -137,6 +138,7 @@ struct lvs_dest_state {
 	uint32_t u_threshold, l_threshold;
 	struct lvs_dest *cur; /* the dest in the current snapshot, NULL once deleted */
 	struct lvs_dest_state *next; /* model's list (control thread only) */
+	struct lvs_route_cache rcache; /* next hop toward addr, shared by the workers */
 	struct lvs_counters zbase;   /* sums at the last -Z (subtracted when read) */
 	struct lvs_counters stats[LVS_MAX_WORKERS];
 };

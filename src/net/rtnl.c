@@ -35,6 +35,7 @@
 
 #include "log.h"
 #include "netstate.h"
+#include "route_cache.h"
 
 #define NB_DEF_SLOTS 16384
 #define REQ_RING 256
@@ -43,6 +44,10 @@
 #define RESYNC_INTERVAL_NS (60 * LVS_NS_PER_SEC)  /* full re-read */
 #define USED_WINDOW_S 15
 #define PLACEHOLDER_TTL_NS (10 * LVS_NS_PER_SEC)
+/* A destination's cached next hop is routed again at least this often, so
+ * the neighbour entry it uses is still marked used (mark_used) while
+ * packets flow; well inside USED_WINDOW_S. */
+#define ROUTE_CACHE_MAX_AGE_NS (1 * LVS_NS_PER_SEC)
 
 #ifndef NTF_USE
 #define NTF_USE 0x01
@@ -142,7 +147,10 @@ struct lvs_netstate {
 	 * rarely; a cache line of its own */
 	char pad0[64];
 	uint64_t neigh_gen;
-	char pad1[64 - sizeof(uint64_t)];
+	/* lvs_netstate_route_gen: any change that can alter a route's answer;
+	 * read on every cached route, written rarely */
+	uint64_t route_gen;
+	char pad1[64 - 2 * sizeof(uint64_t)];
 
 	struct lvs_spinlock req_lock;
 	unsigned req_head, req_tail;
@@ -502,6 +510,9 @@ static int snap_publish(struct lvs_netstate *ns)
 	}
 	old = ns->snap;
 	rcu_assign_pointer(ns->snap, s);
+	/* after the snapshot is visible: a next hop cached from now on is
+	 * computed from it (see lvs_netstate_route_cached) */
+	__atomic_fetch_add(&ns->route_gen, 1, __ATOMIC_RELEASE);
 	if (old)
 		call_rcu(&old->rcu, snap_free_cb);
 	ns->dirty = false;
@@ -930,6 +941,35 @@ int lvs_netstate_route(void *ctx, int af, const union lvs_addr *dst, struct lvs_
 	return -EAGAIN;
 }
 
+int lvs_netstate_route_cached(void *ctx, struct lvs_route_cache *rc, int af,
+			      const union lvs_addr *dst, struct lvs_nexthop *nh)
+{
+	struct lvs_netstate *ns = ctx;
+	/* read before routing: a change after this read bumps it again, so an
+	 * entry filled below from older state cannot outlive that change */
+	uint64_t gen = __atomic_load_n(&ns->route_gen, __ATOMIC_ACQUIRE);
+	uint64_t now = __atomic_load_n(&ns->coarse_now, __ATOMIC_RELAXED);
+	struct lvs_route_cache_ent e;
+	int err;
+
+	if (lvs_route_cache_read(rc, &e) && e.gen == gen && e.af == af &&
+	    lvs_addr_eq(&e.dst, dst) && now - e.stamp < ROUTE_CACHE_MAX_AGE_NS) {
+		*nh = e.nh;
+		return 0;
+	}
+	err = lvs_netstate_route(ns, af, dst, nh);
+	if (err)
+		return err;
+	memset(&e, 0, sizeof(e));
+	e.nh = *nh;
+	e.af = (uint8_t)af;
+	e.dst = *dst;
+	e.gen = gen;
+	e.stamp = now;
+	lvs_route_cache_fill(rc, &e);
+	return 0;
+}
+
 static const struct ns_addr *pick_src(const struct ns_snap *s, int af, uint32_t ifindex,
 				      const union lvs_addr *dst)
 {
@@ -987,7 +1027,7 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 {
 	struct nb_slot e;
 	struct ns_req r;
-	bool usable = false;
+	bool usable = false, same_mac = false;
 	int k;
 
 	k = nb_lookup(ns, af, ifindex, a, &e);
@@ -1000,6 +1040,7 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 	k = nb_get_locked(ns, af, ifindex, a);
 	if (k >= 0) {
 		usable = nud_usable(ns->nb[k].state);
+		same_mac = !memcmp(ns->nb[k].mac, mac, LVS_ETH_ALEN);
 		memcpy(ns->nb[k].mac, mac, LVS_ETH_ALEN);
 		ns->nb[k].state = NUD_STALE;
 	}
@@ -1007,6 +1048,8 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 	lvs_spin_unlock(&ns->nb_lock);
 	if (k >= 0 && !usable)
 		__atomic_fetch_add(&ns->neigh_gen, 1, __ATOMIC_RELEASE);
+	if (k >= 0 && !(usable && same_mac))
+		__atomic_fetch_add(&ns->route_gen, 1, __ATOMIC_RELEASE);
 	memset(&r, 0, sizeof(r));
 	r.kind = REQ_LEARN;
 	r.af = (uint8_t)af;
@@ -1249,7 +1292,7 @@ static void on_route(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
-	bool resolved = false;
+	bool resolved = false, changed = false;
 	union lvs_addr a;
 	struct attrs at;
 	int k;
@@ -1274,20 +1317,26 @@ static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 	nb_write_begin(ns);
 	if (nlh->nlmsg_type == RTM_DELNEIGH) {
 		k = nb_find_locked(ns, ndm->ndm_family, (uint32_t)ndm->ndm_ifindex, &a);
-		if (k >= 0)
+		if (k >= 0) {
+			changed = nud_usable(ns->nb[k].state);
 			nb_del_locked(ns, k);
+		}
 	} else {
 		k = nb_get_locked(ns, ndm->ndm_family, (uint32_t)ndm->ndm_ifindex, &a);
 		if (k >= 0) {
 			struct nb_slot *e = &ns->nb[k];
+			bool was = nud_usable(e->state);
 			/* a new slot starts as a placeholder (state 0): unusable */
-			resolved = !nud_usable(e->state) && nud_usable(ndm->ndm_state);
+			resolved = !was && nud_usable(ndm->ndm_state);
+			changed = was != nud_usable(ndm->ndm_state);
 			e->state = ndm->ndm_state;
 			e->gen = ns->nb_gen;
 			if (at.tb[NDA_LLADDR] &&
-			    mnl_attr_get_payload_len(at.tb[NDA_LLADDR]) == LVS_ETH_ALEN)
-				memcpy(e->mac, mnl_attr_get_payload(at.tb[NDA_LLADDR]),
-				       LVS_ETH_ALEN);
+			    mnl_attr_get_payload_len(at.tb[NDA_LLADDR]) == LVS_ETH_ALEN) {
+				const void *mac = mnl_attr_get_payload(at.tb[NDA_LLADDR]);
+				changed |= memcmp(e->mac, mac, LVS_ETH_ALEN) != 0;
+				memcpy(e->mac, mac, LVS_ETH_ALEN);
+			}
 		}
 	}
 	nb_write_end(ns);
@@ -1296,6 +1345,10 @@ static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 	 * finds the MAC when it routes again */
 	if (resolved)
 		__atomic_fetch_add(&ns->neigh_gen, 1, __ATOMIC_RELEASE);
+	/* a next hop's MAC or usability changed: cached next hops are stale
+	 * (a refresh, REACHABLE <-> STALE with the same MAC, changes nothing) */
+	if (changed)
+		__atomic_fetch_add(&ns->route_gen, 1, __ATOMIC_RELEASE);
 }
 
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
