@@ -256,6 +256,120 @@ static void bench_publish(void)
 	free(plens);
 }
 
+static void nh_link(struct lvs_netstate *ns, uint32_t ifindex)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+	uint8_t mac[6] = { 2, 0, 0, 0, 0, (uint8_t)ifindex };
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_type = ARPHRD_ETHER;
+	ifi->ifi_index = (int)ifindex;
+	ifi->ifi_flags = IFF_UP | IFF_RUNNING;
+	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	msg_cb(nlh, ns);
+}
+
+static void nh_neigh(struct lvs_netstate *ns, uint32_t ifindex, const union lvs_addr *a)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm;
+	uint8_t mac[6] = { 2, 0, 0, 1, 0, 1 };
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET;
+	ndm->ndm_ifindex = (int)ifindex;
+	ndm->ndm_state = NUD_REACHABLE;
+	mnl_attr_put(nlh, NDA_DST, 4, a->b);
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	msg_cb(nlh, ns);
+}
+
+/* Calls of one next-hop function for a real server; the loop is what
+ * callgrind measures (--toggle-collect=nh_loop*). */
+static __attribute__((noinline)) void nh_loop(struct lvs_netstate *ns, struct lvs_route_cache *rc,
+					      const union lvs_addr *d, uint64_t n)
+{
+	struct lvs_nexthop nh;
+	uintptr_t acc = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		int err = rc ? lvs_netstate_route_cached(ns, rc, AF_INET, d, &nh)
+			     : lvs_netstate_route(ns, AF_INET, d, &nh);
+		acc += (uintptr_t)err + nh.mac[5];
+	}
+	sink = acc;
+}
+
+/*
+ * The next hop of a packet to a real server: a device route to its subnet
+ * among n routes, its neighbour entry among 1,000.  Uncached, what every
+ * forwarded packet did; cached, what it does now (lvs_netstate_route
+ * again once a second per destination).  BENCH_NH_CALLS=n runs n calls of
+ * each and prints nothing else (for callgrind).
+ */
+static void bench_nexthop(void)
+{
+	static const uint32_t sizes[] = { 1, 1000, 100000 };
+	const char *calls = getenv("BENCH_NH_CALLS");
+	union lvs_addr *pfx = malloc(100000 * sizeof(*pfx));
+	uint8_t *plens = malloc(100000);
+
+	if (!calls)
+		printf("\nNext hop of a packet to a real server, ns per packet (median of 3)\n\n"
+		       "| IPv4 routes | lvs_netstate_route: LPM + neighbour hash (uncached) | destination cache hit (now) |\n"
+		       "|---:|---:|---:|\n");
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		struct lvs_netstate *ns = lvs_netstate_new(4096);
+		union lvs_addr srv = { .b = { 172, 16, 0, 1 } }, net = { .b = { 172, 16, 0, 0 } };
+		struct lvs_route_cache rc;
+		double v[2][3];
+
+		if (calls && sizes[si] != 100000) {
+			lvs_netstate_free(ns);
+			continue;
+		}
+		nh_link(ns, 1);
+		nh_link(ns, 2);
+		fill_routes(ns, AF_INET, sizes[si], pfx, plens);
+		route_msg(ns, AF_INET, &net, 24, 2, NULL);
+		for (uint32_t i = 0; i < 1000; i++) {
+			union lvs_addr a = srv;
+			a.b[2] = (uint8_t)(i >> 8);
+			a.b[3] = (uint8_t)(i + 1);
+			nh_neigh(ns, 2, &a);
+		}
+		snap_publish(ns);
+		memset(&rc, 0, sizeof(rc));
+		if (calls) {
+			nh_loop(ns, NULL, &srv, strtoull(calls, NULL, 10));
+			nh_loop(ns, &rc, &srv, strtoull(calls, NULL, 10));
+			lvs_netstate_free(ns);
+			continue;
+		}
+		for (int c = 0; c < 2; c++)
+			for (int r = 0; r < 3; r++) {
+				uint64_t n = 0;
+				double t0 = now_s(), t;
+				do {
+					nh_loop(ns, c ? &rc : NULL, &srv, 4096);
+					n += 4096;
+					t = now_s() - t0;
+				} while (t < 0.2);
+				v[c][r] = t / (double)n * 1e9;
+			}
+		printf("| %u | %.1f | %.1f |\n", sizes[si] + 1, median3(v[0]), median3(v[1]));
+		lvs_netstate_free(ns);
+	}
+	free(pfx);
+	free(plens);
+}
+
 static void print_machine(void)
 {
 	char model[256] = "unknown", line[512];
@@ -290,9 +404,15 @@ int main(void)
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	rcu_register_thread();
+	if (getenv("BENCH_NH_CALLS")) {
+		bench_nexthop();
+		rcu_unregister_thread();
+		return 0;
+	}
 	print_machine();
 	bench_lookups();
 	bench_publish();
+	bench_nexthop();
 	rcu_unregister_thread();
 	return 0;
 }
