@@ -493,15 +493,18 @@ static int snap_publish(struct lvs_netstate *ns)
 	p = (char *)(s + 1);
 	s->nlinks = ns->links.n;
 	s->links = (struct lvs_link_info *)p;
-	memcpy(p, ns->links.v, ns->links.n * sizeof(struct lvs_link_info));
+	if (ns->links.n) /* an empty vector has no buffer yet */
+		memcpy(p, ns->links.v, ns->links.n * sizeof(struct lvs_link_info));
 	p += ns->links.n * sizeof(struct lvs_link_info);
 	s->naddrs = ns->addrs.n;
 	s->addrs = (struct ns_addr *)p;
-	memcpy(p, ns->addrs.v, ns->addrs.n * sizeof(struct ns_addr));
+	if (ns->addrs.n) /* an empty vector has no buffer yet */
+		memcpy(p, ns->addrs.v, ns->addrs.n * sizeof(struct ns_addr));
 	p += ns->addrs.n * sizeof(struct ns_addr);
 	s->nroutes = ns->routes.n;
 	s->routes = (struct ns_route *)p;
-	memcpy(p, ns->routes.v, ns->routes.n * sizeof(struct ns_route));
+	if (ns->routes.n) /* an empty vector has no buffer yet */
+		memcpy(p, ns->routes.v, ns->routes.n * sizeof(struct ns_route));
 	qsort(s->links, s->nlinks, sizeof(*s->links), cmp_link);
 	qsort(s->routes, s->nroutes, sizeof(*s->routes), cmp_route);
 	if (lpm_build(s, AF_INET, &s->lpm4) || lpm_build(s, AF_INET6, &s->lpm6)) {
