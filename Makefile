@@ -43,7 +43,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-e2e bench-ctl demo clean format tools install uninstall
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-e2e demo clean format tools install uninstall
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -147,6 +147,16 @@ $(BENCH_BIN): bench/bench_core.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 bench-core: deps $(BENCH_BIN)
 	@$(BENCH_BIN)
 
+# In-memory benchmark of the route lookup and next-hop cache (rtnl.c is
+# included by the benchmark; the daemon's archive supplies the rest).
+ROUTE_BENCH_BIN := build-bench/bench_route
+$(ROUTE_BENCH_BIN): bench/bench_route.c $(DAEMON_LIB) $(LIB)
+	@mkdir -p build-bench
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS)
+
+bench-route: $(ROUTE_BENCH_BIN)
+	@$(ROUTE_BENCH_BIN)
+
 # End-to-end table on the namespace lab (root): lvsd NAT and DR against
 # nftables, HAProxy, nginx stream and a direct path, in interleaved rounds.
 # BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_VERBOSE=1.
@@ -167,9 +177,11 @@ bench-ctl: deps
 
 # Both tables, the in-memory one first (also under -j: the end-to-end run
 # must not share the CPUs with it).
-bench: bench-core bench-e2e
+bench: bench-core bench-route bench-ctl bench-e2e
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-bench-e2e: | bench-core
+bench-route: | bench-core
+bench-ctl: | bench-route
+bench-e2e: | bench-ctl
 endif
 
 test: deps
@@ -221,4 +233,4 @@ uninstall:
 	  $(DESTDIR)$(MAN8DIR)/lvsd.8 $(DESTDIR)$(MAN8DIR)/lvsadm.8 $(DESTDIR)$(UNITDIR)/lvsd.service
 
 # Generated dependencies (DEPFLAGS above).
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d build-bench/*.d)

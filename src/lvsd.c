@@ -782,6 +782,7 @@ int main(int argc, char **argv)
 		goto out;
 	dir.env.ctx = netstate;
 	dir.env.route = lvs_netstate_route;
+	dir.env.route_cached = lvs_netstate_route_cached;
 	dir.env.src_addr = lvs_netstate_src_addr;
 
 	vips = lvs_vips_new(netstate, opt.ifindex, opt.nif, opt.guard);

@@ -51,10 +51,11 @@ static void sync_timeouts(struct lvs_director *d, const struct lvs_snapshot *s)
 	}
 }
 
-static void flow_from_dest(struct lvs_flow *f, const struct lvs_dest_state *ds)
+static void flow_from_dest(struct lvs_flow *f, struct lvs_dest_state *ds)
 {
 	uint64_t x = __atomic_load_n(&ds->xmit, __ATOMIC_RELAXED);
 
+	f->rc = &ds->rcache;
 	f->daf = ds->af;
 	f->tun_type = lvs_xmit_tun_type(x);
 	f->tun_flags = lvs_xmit_tun_flags(x);

@@ -1066,6 +1066,8 @@ static void undo_all(struct lvs_model *m)
 		case U_SVC_DEL:
 			s->deleted = false;
 			ht_insert(&m->smap, &s->hn, s->hn.hash);
+			for (md = s->dests; md; md = md->next)
+				ht_insert(&m->dmap, &md->hn, md->hn.hash);
 			break;
 		case U_SVC_EDIT:
 			s->c = u->old.sc;
@@ -1439,6 +1441,8 @@ static int svc_delete(struct lvs_model *m, struct msvc *ms)
 	if (!undo_push(m, U_SVC_DEL, ms, NULL))
 		return -ENOMEM;
 	ht_remove(&m->smap, &ms->hn);
+	for (struct mdest *md = ms->dests; md; md = md->next)
+		ht_remove(&m->dmap, &md->hn); /* the records go with the service */
 	ms->deleted = true;
 	mark_dirty(m, ms, CHG_MANY, NULL, NULL);
 	return 0;

@@ -24,6 +24,7 @@
 #define LVS_MODEL_H
 
 #include "lvs_types.h"
+#include "route_cache.h"
 
 /* Forwarding methods (kernel IP_VS_CONN_F_* values). */
 enum lvs_fwd {
@@ -163,6 +164,7 @@ struct lvs_dest_state {
 	struct lvs_dest_state *hnext;/* model's hash chain (control thread only) */
 	uint64_t unref_gen;          /* generation that unpublished it (gc) */
 	uint16_t nstats;             /* entries in stats[] (the model's workers) */
+	struct lvs_route_cache rcache; /* next hop toward addr, shared by the workers */
 	struct lvs_counters zbase;   /* sums at the last -Z (subtracted when read) */
 	struct lvs_counters stats[]; /* one per worker */
 };

@@ -40,6 +40,8 @@ struct lvs_nexthop {
 	uint16_t vlan_tci;            /* 0: untagged */
 };
 
+struct lvs_route_cache; /* route_cache.h */
+
 struct lvs_xmit_env {
 	void *ctx;
 	/*
@@ -48,6 +50,15 @@ struct lvs_xmit_env {
 	 * environment may start resolution).  Data path: must not block.
 	 */
 	int (*route)(void *ctx, int af, const union lvs_addr *dst, struct lvs_nexthop *nh);
+	/*
+	 * Optional: route as above, through a destination's cache rc
+	 * (route_cache.h) -- use its entry while the environment deems it
+	 * valid, else route and refill it.  Used where a packet goes to a
+	 * real server (NAT in, DR, TUN's outer destination); NULL: route is
+	 * used every time.  Same results and contract as route.
+	 */
+	int (*route_cached)(void *ctx, struct lvs_route_cache *rc, int af, const union lvs_addr *dst,
+			    struct lvs_nexthop *nh);
 	/* The director's source address toward dst (tunnel outer header, ICMP
 	 * errors it originates). 0 or -EADDRNOTAVAIL. */
 	int (*src_addr)(void *ctx, int af, const union lvs_addr *dst, union lvs_addr *src);
@@ -65,6 +76,8 @@ struct lvs_flow {
 	uint16_t tun_port; /* network order */
 	uint16_t cport, vport, dport;
 	union lvs_addr caddr, vaddr, daddr;
+	/* the destination's next-hop cache for daddr, or NULL */
+	struct lvs_route_cache *rc;
 };
 
 /* NAT: client -> real server (rewrite destination to daddr:dport). */

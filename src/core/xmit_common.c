@@ -86,7 +86,7 @@ bool lvs_xmit_prepare(struct lvs_pkt *p, int af, const union lvs_addr *dst, uint
                       const struct lvs_xmit_env *env, struct lvs_nexthop *nh, enum lvs_verdict *v,
                       enum lvs_drop *why)
 {
-	return xm_prepare(p, af, dst, overhead, env, nh, v, why);
+	return xm_prepare(p, af, dst, NULL, overhead, env, nh, v, why);
 }
 
 bool lvs_xmit_prepare_checks(struct lvs_pkt *p, int err, uint32_t overhead,

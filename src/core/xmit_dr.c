@@ -25,7 +25,7 @@ enum lvs_verdict lvs_xmit_dr(struct lvs_pkt *p, const struct lvs_flow *f,
 		*why = LVS_DROP_FWD_UNSUPPORTED;
 		return LVS_V_DROP;
 	}
-	if (!xm_prepare(p, pi->af, &f->daddr, 0, env, &nh, &v, why))
+	if (!xm_prepare(p, pi->af, &f->daddr, f->rc, 0, env, &nh, &v, why))
 		return v;
 	xm_dec_ttl(p);
 	if (xm_set_l2(p, &nh, pi->af == AF_INET ? XM_ETHT_IP4 : XM_ETHT_IP6)) {

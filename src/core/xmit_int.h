@@ -281,16 +281,28 @@ bool lvs_xmit_prepare_checks(struct lvs_pkt *p, int err, uint32_t overhead,
                              const struct lvs_xmit_env *env, struct lvs_nexthop *nh,
                              enum lvs_verdict *v, enum lvs_drop *why);
 
+/* Route dst: through the destination's cache rc when there is one and the
+ * environment has a cache-aware route, else the plain route. */
+static inline int xm_route(const struct lvs_xmit_env *env, struct lvs_route_cache *rc, int af,
+                           const union lvs_addr *dst, struct lvs_nexthop *nh)
+{
+	if (rc && env->route_cached)
+		return env->route_cached(env->ctx, rc, af, dst, nh);
+	return env->route ? env->route(env->ctx, af, dst, nh) : -EHOSTUNREACH;
+}
+
 /* lvs_xmit_prepare with the common case (route found, TTL left, fits the
- * MTU) inline. */
+ * MTU) inline; rc: the destination's next-hop cache when dst is the real
+ * server's address, else NULL. */
 static inline bool xm_prepare(struct lvs_pkt *p, int af, const union lvs_addr *dst,
-                              uint32_t overhead, const struct lvs_xmit_env *env,
-                              struct lvs_nexthop *nh, enum lvs_verdict *v, enum lvs_drop *why)
+                              struct lvs_route_cache *rc, uint32_t overhead,
+                              const struct lvs_xmit_env *env, struct lvs_nexthop *nh,
+                              enum lvs_verdict *v, enum lvs_drop *why)
 {
 	int err;
 
 	memset(nh, 0, sizeof(*nh));
-	err = env->route ? env->route(env->ctx, af, dst, nh) : -EHOSTUNREACH;
+	err = xm_route(env, rc, af, dst, nh);
 	if (LVS_LIKELY(!err && p->pi.ttl > 1 && !p->gso_size &&
 	               (nh->mtu == 0 || xm_ip_len(p) + overhead <= nh->mtu)))
 		return true;

@@ -204,7 +204,7 @@ static enum lvs_verdict nat_xmit(struct lvs_pkt *p, const struct lvs_flow *f,
 		*why = LVS_DROP_FWD_UNSUPPORTED;
 		return LVS_V_DROP;
 	}
-	if (!xm_prepare(p, pi->af, in ? &f->daddr : &pi->daddr, 0, env, &nh, &v, why))
+	if (!xm_prepare(p, pi->af, in ? &f->daddr : &pi->daddr, in ? f->rc : NULL, 0, env, &nh, &v, why))
 		return v;
 	if (LVS_LIKELY(v4 && !(p->flags & LVS_PKT_F_CSUM_PARTIAL) && pi->frag == LVS_FRAG_NONE &&
 	               (pi->proto == IPPROTO_TCP || pi->proto == IPPROTO_UDP)))

@@ -130,7 +130,7 @@ static enum lvs_verdict tun_ipip4(struct lvs_pkt *p, const struct lvs_flow *f,
 		*why = LVS_DROP_NO_NEIGH;
 		return LVS_V_DROP;
 	}
-	if (!xm_prepare(p, AF_INET, &f->daddr, 20, env, &nh, &v, why))
+	if (!xm_prepare(p, AF_INET, &f->daddr, f->rc, 20, env, &nh, &v, why))
 		return v;
 	l2 = xm_l2_len(&nh);
 	if (p->headroom + pi->l3_off < 20 + l2) {
@@ -243,7 +243,7 @@ enum lvs_verdict lvs_xmit_tun(struct lvs_pkt *p, const struct lvs_flow *f,
 		*why = LVS_DROP_NO_NEIGH;
 		return LVS_V_DROP;
 	}
-	if (!xm_prepare(p, oaf, &f->daddr, overhead, env, &nh, &v, why))
+	if (!xm_prepare(p, oaf, &f->daddr, f->rc, overhead, env, &nh, &v, why))
 		return v;
 	if (p->headroom + pi->l3_off < overhead + xm_l2_len(&nh)) {
 		*why = LVS_DROP_NO_ROOM;

@@ -25,6 +25,12 @@
  * Entries lvsd uses are re-validated the same way when the kernel
  * considers them stale, since the kernel cannot see lvsd's use.
  *
+ * Destinations cache their next hop (route_cache.h,
+ * lvs_netstate_route_cached); a second generation counter, bumped after
+ * every change that can alter a next hop (a published route / link /
+ * address snapshot, a neighbour whose MAC or usability changed),
+ * invalidates those entries.
+ *
  * Not followed: policy routing rules (only the main table is read),
  * multipath routes (the first next hop is used), nexthop objects, VRFs.
  */
@@ -87,6 +93,16 @@ unsigned lvs_netstate_local_addrs(struct lvs_netstate *ns, uint8_t *af, union lv
 
 /* lvs_xmit_env callbacks, ctx = the netstate. */
 int lvs_netstate_route(void *ctx, int af, const union lvs_addr *dst, struct lvs_nexthop *nh);
+/*
+ * lvs_xmit_env.route_cached: lvs_netstate_route through a destination's
+ * cache (route_cache.h).  The entry is used while no route, link, address
+ * or neighbour change has happened since it was filled (one generation
+ * counter, bumped after each such change is visible) and it is younger
+ * than a second -- then the next hop is routed again, which keeps its
+ * neighbour entry marked as used.  Errors are never cached.
+ */
+int lvs_netstate_route_cached(void *ctx, struct lvs_route_cache *rc, int af,
+			      const union lvs_addr *dst, struct lvs_nexthop *nh);
 int lvs_netstate_src_addr(void *ctx, int af, const union lvs_addr *dst, union lvs_addr *src);
 /*
  * A neighbour told us its MAC (the sender of an ARP request or neighbour

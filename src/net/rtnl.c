@@ -10,8 +10,11 @@
  * notification overrun (ENOBUFS) or a periodic check re-reads everything.
  *
  * Route selection follows the kernel's main table: longest prefix first,
- * then the lowest metric; blackhole / unreachable / prohibit routes make
- * the destination unreachable.  The MTU is the route's (RTAX_MTU) or the
+ * then the lowest metric (then the route that arrived first, for IPv6
+ * routes that differ only in their device); blackhole / unreachable /
+ * prohibit routes make the destination unreachable.  Each snapshot
+ * carries the table as sorted address ranges, so a lookup is a binary
+ * search (O(log n)) whatever the number of routes.  The MTU is the route's (RTAX_MTU) or the
  * egress link's.  Source addresses: the route's preferred source, else an
  * address of the egress interface (global scope preferred, never a
  * tentative one), else any global address of the family.
@@ -32,6 +35,7 @@
 
 #include "log.h"
 #include "netstate.h"
+#include "route_cache.h"
 
 #define NB_DEF_SLOTS 16384
 #define REQ_RING 256
@@ -40,6 +44,10 @@
 #define RESYNC_INTERVAL_NS (60 * LVS_NS_PER_SEC)  /* full re-read */
 #define USED_WINDOW_S 15
 #define PLACEHOLDER_TTL_NS (10 * LVS_NS_PER_SEC)
+/* A destination's cached next hop is routed again at least this often, so
+ * the neighbour entry it uses is still marked used (mark_used) while
+ * packets flow; well inside USED_WINDOW_S. */
+#define ROUTE_CACHE_MAX_AGE_NS (1 * LVS_NS_PER_SEC)
 
 #ifndef NTF_USE
 #define NTF_USE 0x01
@@ -51,6 +59,7 @@ struct ns_route {
 	uint8_t af, plen, type;
 	bool has_gw, has_src;
 	uint32_t oif, prio, mtu;
+	uint32_t seq; /* arrival order: the first of equal routes wins */
 	union lvs_addr dst, gw, src;
 };
 
@@ -60,12 +69,35 @@ struct ns_addr {
 	union lvs_addr a;
 };
 
+/*
+ * Longest-prefix match as sorted ranges: the address space of a family
+ * cut at every prefix's first address and at the address after its last,
+ * each range mapped to the route that wins there (the longest prefix
+ * covering it, then the lowest metric, then the earliest route).  A lookup
+ * is one binary search for the last range start <= the address:
+ * O(log n), at most 2n + 1 ranges for n routes.  Built when a snapshot is
+ * published, never changed after.
+ */
+#define LPM_NONE UINT32_MAX
+
+struct k128 {
+	uint64_t hi, lo; /* host order */
+};
+
+struct ns_lpm {
+	uint32_t n;        /* ranges, >= 1: the first starts at address 0 */
+	uint32_t *k4;      /* IPv4 range starts (host order), or */
+	struct k128 *k6;   /* IPv6 range starts */
+	uint32_t *val;     /* index in ns_snap.routes, or LPM_NONE */
+};
+
 struct ns_snap {
 	struct rcu_head rcu;
 	uint32_t nlinks, naddrs, nroutes;
 	struct lvs_link_info *links; /* by ifindex */
 	struct ns_addr *addrs;
 	struct ns_route *routes;     /* longest prefix first, then lowest metric */
+	struct ns_lpm lpm4, lpm6;
 };
 
 /* ---- neighbour cache ---- */
@@ -115,7 +147,10 @@ struct lvs_netstate {
 	 * rarely; a cache line of its own */
 	char pad0[64];
 	uint64_t neigh_gen;
-	char pad1[64 - sizeof(uint64_t)];
+	/* lvs_netstate_route_gen: any change that can alter a route's answer;
+	 * read on every cached route, written rarely */
+	uint64_t route_gen;
+	char pad1[64 - 2 * sizeof(uint64_t)];
 
 	struct lvs_spinlock req_lock;
 	unsigned req_head, req_tail;
@@ -126,6 +161,10 @@ struct lvs_netstate {
 	struct mnl_socket *ev, *cmd;
 	uint32_t cmd_portid, cmd_seq;
 	struct vec links, addrs, routes;
+	/* routes by (af, plen, metric, prefix): open addressing, linear
+	 * probing, route index + 1 (0: empty) */
+	uint32_t *rt_idx, rt_mask;
+	uint32_t route_seq;
 	bool dirty, need_resync;
 	lvs_time_t last_refresh, last_resync;
 	struct lvs_netstate_stats st;
@@ -191,6 +230,222 @@ static void mask_prefix(int af, union lvs_addr *a, unsigned plen)
 	}
 }
 
+/* ---- longest-prefix match ---- */
+
+static struct k128 k128_of(int af, const union lvs_addr *a)
+{
+	struct k128 k;
+
+	if (af == AF_INET) {
+		k.hi = 0;
+		k.lo = ntohl(a->ip4);
+		return k;
+	}
+	k.hi = (uint64_t)ntohl(a->w[0]) << 32 | ntohl(a->w[1]);
+	k.lo = (uint64_t)ntohl(a->w[2]) << 32 | ntohl(a->w[3]);
+	return k;
+}
+
+static int k128_cmp(struct k128 a, struct k128 b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	if (a.lo != b.lo)
+		return a.lo < b.lo ? -1 : 1;
+	return 0;
+}
+
+/* Last address of the prefix starting at k (its host bits set). */
+static struct k128 k128_last(struct k128 k, unsigned width, unsigned plen)
+{
+	unsigned host = width - plen;
+
+	if (host >= 64) { /* IPv6 only */
+		k.lo = ~0ull;
+		k.hi |= host == 128 ? ~0ull : (1ull << (host - 64)) - 1;
+	} else if (host) {
+		k.lo |= (1ull << host) - 1;
+	}
+	return k;
+}
+
+/* k + 1; false when k is the family's last address. */
+static bool k128_next(struct k128 k, unsigned width, struct k128 *out)
+{
+	if (width == 32) {
+		if (k.lo == 0xffffffffull)
+			return false;
+		out->hi = 0;
+		out->lo = k.lo + 1;
+		return true;
+	}
+	if (k.hi == ~0ull && k.lo == ~0ull)
+		return false;
+	out->lo = k.lo + 1;
+	out->hi = k.hi + (out->lo == 0);
+	return true;
+}
+
+struct lpm_pfx {
+	struct k128 first, last;
+	uint8_t plen;
+	uint32_t ridx;
+};
+
+static int cmp_pfx(const void *x, const void *y)
+{
+	const struct lpm_pfx *a = x, *b = y;
+	int c = k128_cmp(a->first, b->first);
+
+	if (c)
+		return c;
+	if (a->plen != b->plen)
+		return a->plen < b->plen ? -1 : 1;
+	return a->ridx < b->ridx ? -1 : a->ridx > b->ridx;
+}
+
+struct lpm_out {
+	uint32_t n;
+	struct k128 *k;
+	uint32_t *val;
+};
+
+/* A range starts at pos; a later start at the same place overrides. */
+static void lpm_emit(struct lpm_out *o, struct k128 pos, uint32_t val)
+{
+	if (o->n && !k128_cmp(o->k[o->n - 1], pos)) {
+		o->val[o->n - 1] = val;
+		return;
+	}
+	o->k[o->n] = pos;
+	o->val[o->n] = val;
+	o->n++;
+}
+
+/*
+ * Build l for the routes of family af in s->routes (already sorted: the
+ * first route of a (prefix, length) is the one that wins).  0 or -ENOMEM.
+ * Prefixes sorted by first address, shorter first, either nest or are
+ * disjoint, so one pass with a stack of the enclosing prefixes finds, at
+ * every range boundary, the innermost prefix still covering it.
+ */
+static int lpm_build(const struct ns_snap *s, int af, struct ns_lpm *l)
+{
+	unsigned width = af == AF_INET ? 32 : 128;
+	struct lpm_pfx *px, *stack[129];
+	struct lpm_out o = { 0 };
+	uint32_t np = 0, sp = 0, m = 0;
+	int err = -ENOMEM;
+
+	for (uint32_t i = 0; i < s->nroutes; i++)
+		np += s->routes[i].af == af;
+	px = malloc((np ? np : 1) * sizeof(*px));
+	o.k = malloc((2 * (size_t)np + 1) * sizeof(*o.k));
+	o.val = malloc((2 * (size_t)np + 1) * sizeof(*o.val));
+	if (!px || !o.k || !o.val)
+		goto out;
+	np = 0;
+	for (uint32_t i = 0; i < s->nroutes; i++) {
+		const struct ns_route *r = &s->routes[i];
+		if (r->af != af)
+			continue;
+		px[np].first = k128_of(af, &r->dst);
+		px[np].last = k128_last(px[np].first, width, r->plen);
+		px[np].plen = r->plen;
+		px[np].ridx = i;
+		np++;
+	}
+	qsort(px, np, sizeof(*px), cmp_pfx);
+	lpm_emit(&o, (struct k128){ 0, 0 }, LPM_NONE);
+	for (uint32_t i = 0; i < np; i++) {
+		struct lpm_pfx *p = &px[i];
+		struct k128 nx;
+
+		/* equal prefix: the first (best) one already covers it */
+		if (i && !k128_cmp(px[i - 1].first, p->first) && px[i - 1].plen == p->plen)
+			continue;
+		while (sp && k128_cmp(stack[sp - 1]->last, p->first) < 0) {
+			struct lpm_pfx *t = stack[--sp];
+			if (k128_next(t->last, width, &nx))
+				lpm_emit(&o, nx, sp ? stack[sp - 1]->ridx : LPM_NONE);
+		}
+		lpm_emit(&o, p->first, p->ridx);
+		stack[sp++] = p;
+	}
+	while (sp) {
+		struct lpm_pfx *t = stack[--sp];
+		struct k128 nx;
+		if (k128_next(t->last, width, &nx))
+			lpm_emit(&o, nx, sp ? stack[sp - 1]->ridx : LPM_NONE);
+	}
+	/* neighbouring ranges of one route are one range */
+	for (uint32_t i = 0; i < o.n; i++) {
+		if (m && o.val[m - 1] == o.val[i])
+			continue;
+		o.k[m] = o.k[i];
+		o.val[m] = o.val[i];
+		m++;
+	}
+	l->n = m;
+	l->val = o.val;
+	o.val = NULL;
+	if (af == AF_INET) {
+		l->k4 = malloc(m * sizeof(*l->k4));
+		if (!l->k4)
+			goto out;
+		for (uint32_t i = 0; i < m; i++)
+			l->k4[i] = (uint32_t)o.k[i].lo;
+	} else {
+		l->k6 = realloc(o.k, m * sizeof(*o.k));
+		if (!l->k6)
+			goto out;
+		o.k = NULL;
+	}
+	err = 0;
+out:
+	free(px);
+	free(o.k);
+	free(o.val);
+	return err;
+}
+
+static void lpm_free(struct ns_lpm *l)
+{
+	free(l->k4);
+	free(l->k6);
+	free(l->val);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Index of the last range starting at or before x (n >= 1, k[0] == 0). */
+static inline uint32_t lpm_find4(const struct ns_lpm *l, uint32_t x)
+{
+	const uint32_t *k = l->k4;
+	uint32_t base = 0, n = l->n;
+
+	while (n > 1) {
+		uint32_t half = n / 2;
+		base = k[base + half] <= x ? base + half : base;
+		n -= half;
+	}
+	return l->val[base];
+}
+
+static inline uint32_t lpm_find6(const struct ns_lpm *l, struct k128 x)
+{
+	const struct k128 *k = l->k6;
+	uint32_t base = 0, n = l->n;
+
+	while (n > 1) {
+		uint32_t half = n / 2;
+		const struct k128 *e = &k[base + half];
+		bool le = e->hi < x.hi || (e->hi == x.hi && e->lo <= x.lo);
+		base = le ? base + half : base;
+		n -= half;
+	}
+	return l->val[base];
+}
+
 /* ---- snapshot ---- */
 
 static int cmp_route(const void *x, const void *y)
@@ -201,7 +456,7 @@ static int cmp_route(const void *x, const void *y)
 		return a->plen > b->plen ? -1 : 1;
 	if (a->prio != b->prio)
 		return a->prio < b->prio ? -1 : 1;
-	return 0;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 static int cmp_link(const void *x, const void *y)
@@ -211,9 +466,18 @@ static int cmp_link(const void *x, const void *y)
 	return a->ifindex < b->ifindex ? -1 : a->ifindex > b->ifindex;
 }
 
+static void snap_free(struct ns_snap *s)
+{
+	if (!s)
+		return;
+	lpm_free(&s->lpm4);
+	lpm_free(&s->lpm6);
+	free(s);
+}
+
 static void snap_free_cb(struct rcu_head *h)
 {
-	free(caa_container_of(h, struct ns_snap, rcu));
+	snap_free(caa_container_of(h, struct ns_snap, rcu));
 }
 
 /* Publish links/addrs/routes as a new snapshot.  Control thread. */
@@ -229,19 +493,29 @@ static int snap_publish(struct lvs_netstate *ns)
 	p = (char *)(s + 1);
 	s->nlinks = ns->links.n;
 	s->links = (struct lvs_link_info *)p;
-	memcpy(p, ns->links.v, ns->links.n * sizeof(struct lvs_link_info));
+	if (ns->links.n) /* an empty vector has no buffer yet */
+		memcpy(p, ns->links.v, ns->links.n * sizeof(struct lvs_link_info));
 	p += ns->links.n * sizeof(struct lvs_link_info);
 	s->naddrs = ns->addrs.n;
 	s->addrs = (struct ns_addr *)p;
-	memcpy(p, ns->addrs.v, ns->addrs.n * sizeof(struct ns_addr));
+	if (ns->addrs.n) /* an empty vector has no buffer yet */
+		memcpy(p, ns->addrs.v, ns->addrs.n * sizeof(struct ns_addr));
 	p += ns->addrs.n * sizeof(struct ns_addr);
 	s->nroutes = ns->routes.n;
 	s->routes = (struct ns_route *)p;
-	memcpy(p, ns->routes.v, ns->routes.n * sizeof(struct ns_route));
+	if (ns->routes.n) /* an empty vector has no buffer yet */
+		memcpy(p, ns->routes.v, ns->routes.n * sizeof(struct ns_route));
 	qsort(s->links, s->nlinks, sizeof(*s->links), cmp_link);
 	qsort(s->routes, s->nroutes, sizeof(*s->routes), cmp_route);
+	if (lpm_build(s, AF_INET, &s->lpm4) || lpm_build(s, AF_INET6, &s->lpm6)) {
+		snap_free(s);
+		return -ENOMEM;
+	}
 	old = ns->snap;
 	rcu_assign_pointer(ns->snap, s);
+	/* after the snapshot is visible: a next hop cached from now on is
+	 * computed from it (see lvs_netstate_route_cached) */
+	__atomic_fetch_add(&ns->route_gen, 1, __ATOMIC_RELEASE);
 	if (old)
 		call_rcu(&old->rcu, snap_free_cb);
 	ns->dirty = false;
@@ -264,14 +538,144 @@ static const struct lvs_link_info *snap_link(const struct ns_snap *s, uint32_t i
 	return NULL;
 }
 
+/* The route the main table gives dst, or NULL.  Data path. */
 static const struct ns_route *snap_lpm(const struct ns_snap *s, int af, const union lvs_addr *dst)
 {
-	for (uint32_t i = 0; i < s->nroutes; i++) {
-		const struct ns_route *r = &s->routes[i];
-		if (r->af == af && prefix_match(af, dst, &r->dst, r->plen))
-			return r;
+	uint32_t r;
+
+	if (af == AF_INET)
+		r = s->lpm4.n ? lpm_find4(&s->lpm4, ntohl(dst->ip4)) : LPM_NONE;
+	else if (af == AF_INET6)
+		r = s->lpm6.n ? lpm_find6(&s->lpm6, k128_of(AF_INET6, dst)) : LPM_NONE;
+	else
+		r = LPM_NONE;
+	return r == LPM_NONE ? NULL : &s->routes[r];
+}
+
+/* ---- the control thread's route list, indexed by identity ---- */
+
+static uint32_t rt_hash(const struct ns_route *r)
+{
+	uint64_t h = (uint64_t)r->af << 40 ^ (uint64_t)r->plen << 32 ^ r->prio;
+
+	for (int i = 0; i < 4; i++) {
+		h ^= r->dst.w[i];
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
 	}
-	return NULL;
+	return (uint32_t)(h ^ h >> 32);
+}
+
+static bool rt_same_prefix(const struct ns_route *a, const struct ns_route *b)
+{
+	return a->af == b->af && a->plen == b->plen && a->prio == b->prio &&
+	       lvs_addr_eq(&a->dst, &b->dst);
+}
+
+/* Rebuild the index for ns->routes with room for at least want routes. */
+static int rt_idx_rebuild(struct lvs_netstate *ns, uint32_t want)
+{
+	const struct ns_route *v = ns->routes.v;
+	uint32_t size = 64, *t;
+
+	while (size < 2 * want)
+		size <<= 1;
+	t = calloc(size, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	free(ns->rt_idx);
+	ns->rt_idx = t;
+	ns->rt_mask = size - 1;
+	for (uint32_t i = 0; i < ns->routes.n; i++) {
+		uint32_t h = rt_hash(&v[i]) & ns->rt_mask;
+		while (t[h])
+			h = (h + 1) & ns->rt_mask;
+		t[h] = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * The route nr replaces (RTM_NEWROUTE) or removes (RTM_DELROUTE): same
+ * prefix and metric, and for IPv6 (whose multipath routes come as
+ * siblings) the same device; a deletion without a device takes any.
+ * Index in ns->routes, or -1.
+ */
+static int rt_find(struct lvs_netstate *ns, const struct ns_route *nr, bool del)
+{
+	const struct ns_route *v = ns->routes.v;
+
+	if (!ns->rt_idx)
+		return -1;
+	for (uint32_t h = rt_hash(nr) & ns->rt_mask; ns->rt_idx[h]; h = (h + 1) & ns->rt_mask) {
+		const struct ns_route *o = &v[ns->rt_idx[h] - 1];
+		if (rt_same_prefix(o, nr) &&
+		    (del ? (!nr->oif || o->oif == nr->oif) : (nr->af == AF_INET || o->oif == nr->oif)))
+			return (int)ns->rt_idx[h] - 1;
+	}
+	return -1;
+}
+
+static int rt_add(struct lvs_netstate *ns, const struct ns_route *nr)
+{
+	struct ns_route *n;
+	uint32_t h;
+
+	if ((!ns->rt_idx || 2 * (ns->routes.n + 1) > ns->rt_mask + 1) &&
+	    rt_idx_rebuild(ns, ns->routes.n + 1))
+		return -ENOMEM;
+	n = vec_push(&ns->routes);
+	if (!n)
+		return -ENOMEM;
+	*n = *nr;
+	n->seq = ns->route_seq++;
+	for (h = rt_hash(n) & ns->rt_mask; ns->rt_idx[h]; h = (h + 1) & ns->rt_mask)
+		;
+	ns->rt_idx[h] = ns->routes.n;
+	return 0;
+}
+
+static uint32_t rt_slot_of(struct lvs_netstate *ns, uint32_t i)
+{
+	uint32_t h = rt_hash(&((struct ns_route *)ns->routes.v)[i]) & ns->rt_mask;
+
+	while (ns->rt_idx[h] != i + 1)
+		h = (h + 1) & ns->rt_mask;
+	return h;
+}
+
+/* Remove route i: the last route takes its place (order is the snapshot's
+ * business); the index closes the gap by shifting back (linear probing). */
+static void rt_del(struct lvs_netstate *ns, uint32_t i)
+{
+	struct ns_route *v = ns->routes.v;
+	uint32_t last = ns->routes.n - 1, hole = rt_slot_of(ns, i), j = hole;
+
+	for (;;) {
+		uint32_t home;
+		j = (j + 1) & ns->rt_mask;
+		if (!ns->rt_idx[j])
+			break;
+		home = rt_hash(&v[ns->rt_idx[j] - 1]) & ns->rt_mask;
+		/* stays if its home lies cyclically in (hole, j] */
+		if (hole <= j ? (hole < home && home <= j) : (hole < home || home <= j))
+			continue;
+		ns->rt_idx[hole] = ns->rt_idx[j];
+		hole = j;
+	}
+	ns->rt_idx[hole] = 0;
+	if (i != last) {
+		ns->rt_idx[rt_slot_of(ns, last)] = i + 1;
+		v[i] = v[last];
+	}
+	ns->routes.n--;
+}
+
+static void rt_clear(struct lvs_netstate *ns)
+{
+	ns->routes.n = 0;
+	if (ns->rt_idx)
+		memset(ns->rt_idx, 0, (ns->rt_mask + 1) * sizeof(*ns->rt_idx));
 }
 
 /* ---- neighbour hash ---- */
@@ -540,6 +944,35 @@ int lvs_netstate_route(void *ctx, int af, const union lvs_addr *dst, struct lvs_
 	return -EAGAIN;
 }
 
+int lvs_netstate_route_cached(void *ctx, struct lvs_route_cache *rc, int af,
+			      const union lvs_addr *dst, struct lvs_nexthop *nh)
+{
+	struct lvs_netstate *ns = ctx;
+	/* read before routing: a change after this read bumps it again, so an
+	 * entry filled below from older state cannot outlive that change */
+	uint64_t gen = __atomic_load_n(&ns->route_gen, __ATOMIC_ACQUIRE);
+	uint64_t now = __atomic_load_n(&ns->coarse_now, __ATOMIC_RELAXED);
+	struct lvs_route_cache_ent e;
+	int err;
+
+	if (lvs_route_cache_read(rc, &e) && e.gen == gen && e.af == af &&
+	    lvs_addr_eq(&e.dst, dst) && now - e.stamp < ROUTE_CACHE_MAX_AGE_NS) {
+		*nh = e.nh;
+		return 0;
+	}
+	err = lvs_netstate_route(ns, af, dst, nh);
+	if (err)
+		return err;
+	memset(&e, 0, sizeof(e));
+	e.nh = *nh;
+	e.af = (uint8_t)af;
+	e.dst = *dst;
+	e.gen = gen;
+	e.stamp = now;
+	lvs_route_cache_fill(rc, &e);
+	return 0;
+}
+
 static const struct ns_addr *pick_src(const struct ns_snap *s, int af, uint32_t ifindex,
 				      const union lvs_addr *dst)
 {
@@ -597,7 +1030,7 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 {
 	struct nb_slot e;
 	struct ns_req r;
-	bool usable = false;
+	bool usable = false, same_mac = false;
 	int k;
 
 	k = nb_lookup(ns, af, ifindex, a, &e);
@@ -610,6 +1043,7 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 	k = nb_get_locked(ns, af, ifindex, a);
 	if (k >= 0) {
 		usable = nud_usable(ns->nb[k].state);
+		same_mac = !memcmp(ns->nb[k].mac, mac, LVS_ETH_ALEN);
 		memcpy(ns->nb[k].mac, mac, LVS_ETH_ALEN);
 		ns->nb[k].state = NUD_STALE;
 	}
@@ -617,6 +1051,8 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
 	lvs_spin_unlock(&ns->nb_lock);
 	if (k >= 0 && !usable)
 		__atomic_fetch_add(&ns->neigh_gen, 1, __ATOMIC_RELEASE);
+	if (k >= 0 && !(usable && same_mac))
+		__atomic_fetch_add(&ns->route_gen, 1, __ATOMIC_RELEASE);
 	memset(&r, 0, sizeof(r));
 	r.kind = REQ_LEARN;
 	r.af = (uint8_t)af;
@@ -785,8 +1221,9 @@ static void on_route(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct ns_route nr, *v = ns->routes.v;
-	uint32_t table = rtm->rtm_table, i;
+	uint32_t table = rtm->rtm_table;
 	struct attrs at;
+	int i;
 
 	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
 		return;
@@ -834,30 +1271,22 @@ static void on_route(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 			}
 		}
 	}
-	/* a route is known by prefix, metric and (IPv6 siblings) its next hop */
-	for (i = 0; i < ns->routes.n; i++) {
-		const struct ns_route *o = &v[i];
-		if (o->af == nr.af && o->plen == nr.plen && o->prio == nr.prio &&
-		    lvs_addr_eq(&o->dst, &nr.dst) &&
-		    (nlh->nlmsg_type == RTM_DELROUTE ? (!nr.oif || o->oif == nr.oif)
-						      : (nr.af == AF_INET || o->oif == nr.oif)))
-			break;
-	}
+	i = rt_find(ns, &nr, nlh->nlmsg_type == RTM_DELROUTE);
 	if (nlh->nlmsg_type == RTM_DELROUTE) {
-		if (i < ns->routes.n) {
-			vec_del(&ns->routes, i);
+		if (i >= 0) {
+			rt_del(ns, (uint32_t)i);
 			ns->dirty = true;
 		}
 		return;
 	}
 	if (nr.type == RTN_UNICAST && !nr.oif)
 		return;
-	if (i == ns->routes.n) {
-		struct ns_route *n = vec_push(&ns->routes);
-		if (!n)
+	if (i < 0) {
+		if (rt_add(ns, &nr))
 			return;
-		*n = nr;
 	} else {
+		/* replaced in place: it keeps its rank among equal routes */
+		nr.seq = v[i].seq;
 		v[i] = nr;
 	}
 	ns->dirty = true;
@@ -866,7 +1295,7 @@ static void on_route(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
-	bool resolved = false;
+	bool resolved = false, changed = false;
 	union lvs_addr a;
 	struct attrs at;
 	int k;
@@ -891,20 +1320,26 @@ static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 	nb_write_begin(ns);
 	if (nlh->nlmsg_type == RTM_DELNEIGH) {
 		k = nb_find_locked(ns, ndm->ndm_family, (uint32_t)ndm->ndm_ifindex, &a);
-		if (k >= 0)
+		if (k >= 0) {
+			changed = nud_usable(ns->nb[k].state);
 			nb_del_locked(ns, k);
+		}
 	} else {
 		k = nb_get_locked(ns, ndm->ndm_family, (uint32_t)ndm->ndm_ifindex, &a);
 		if (k >= 0) {
 			struct nb_slot *e = &ns->nb[k];
+			bool was = nud_usable(e->state);
 			/* a new slot starts as a placeholder (state 0): unusable */
-			resolved = !nud_usable(e->state) && nud_usable(ndm->ndm_state);
+			resolved = !was && nud_usable(ndm->ndm_state);
+			changed = was != nud_usable(ndm->ndm_state);
 			e->state = ndm->ndm_state;
 			e->gen = ns->nb_gen;
 			if (at.tb[NDA_LLADDR] &&
-			    mnl_attr_get_payload_len(at.tb[NDA_LLADDR]) == LVS_ETH_ALEN)
-				memcpy(e->mac, mnl_attr_get_payload(at.tb[NDA_LLADDR]),
-				       LVS_ETH_ALEN);
+			    mnl_attr_get_payload_len(at.tb[NDA_LLADDR]) == LVS_ETH_ALEN) {
+				const void *mac = mnl_attr_get_payload(at.tb[NDA_LLADDR]);
+				changed |= memcmp(e->mac, mac, LVS_ETH_ALEN) != 0;
+				memcpy(e->mac, mac, LVS_ETH_ALEN);
+			}
 		}
 	}
 	nb_write_end(ns);
@@ -913,6 +1348,10 @@ static void on_neigh(struct lvs_netstate *ns, const struct nlmsghdr *nlh)
 	 * finds the MAC when it routes again */
 	if (resolved)
 		__atomic_fetch_add(&ns->neigh_gen, 1, __ATOMIC_RELEASE);
+	/* a next hop's MAC or usability changed: cached next hops are stale
+	 * (a refresh, REACHABLE <-> STALE with the same MAC, changes nothing) */
+	if (changed)
+		__atomic_fetch_add(&ns->route_gen, 1, __ATOMIC_RELEASE);
 }
 
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
@@ -1028,7 +1467,8 @@ static int dump_all(struct lvs_netstate *ns)
 {
 	int err;
 
-	ns->links.n = ns->addrs.n = ns->routes.n = 0;
+	ns->links.n = ns->addrs.n = 0;
+	rt_clear(ns);
 	ns->nb_gen++;
 	if ((err = nl_dump(ns, RTM_GETLINK, AF_UNSPEC)) ||
 	    (err = nl_dump(ns, RTM_GETADDR, AF_UNSPEC)) ||
@@ -1086,7 +1526,8 @@ void lvs_netstate_free(struct lvs_netstate *ns)
 	if (ns->wake_fd >= 0)
 		close(ns->wake_fd);
 	/* workers are gone: no reader is left */
-	free(ns->snap);
+	snap_free(ns->snap);
+	free(ns->rt_idx);
 	free(ns->nb);
 	free(ns->nb_used);
 	free(ns->links.v);
