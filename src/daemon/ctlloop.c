@@ -49,7 +49,7 @@ struct lvsd_loop {
 	void *release_arg;
 
 	/* network view */
-	struct event *ns_ev, *wake_ev, *net_tick_ev;
+	struct event *ns_ev, *wake_ev, *net_tick_ev, *vips_ev;
 	uint64_t vips_gen;
 	unsigned vips_trash;
 
@@ -210,8 +210,10 @@ static void gc_try(struct lvsd_loop *l)
 	__atomic_store_n(&l->gc_due, 0, __ATOMIC_SEQ_CST);
 	lvs_ctl_tick(l->d->cst);
 	l->st.ticks++;
-	/* the gc may have emptied the trash: its guard entries go */
-	lvsd_loop_vips_sync(l, false);
+	/* the gc may have emptied the trash: its guard entries go, in a
+	 * callback of their own (the guard update is the slow part) */
+	if (l->d->vips)
+		event_active(l->vips_ev, EV_TIMEOUT, 0);
 	if (l->release)
 		l->release(l->release_arg);
 }
@@ -268,6 +270,13 @@ void lvsd_loop_vips_sync(struct lvsd_loop *l, bool addrs_changed)
 	l->vips_trash = trash;
 	if (lvs_vips_update(d->vips, s, d->dir.model))
 		lvs_err("VIPs: the host guard could not be updated");
+}
+
+static void vips_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	lvsd_loop_vips_sync(arg, false);
 }
 
 /* lvsadm changed the model: VIPs and guard before the reply goes out. */
@@ -349,7 +358,8 @@ struct lvsd_loop *lvsd_loop_new(struct lvsd *d, const sigset_t *sigs)
 	l->rcu_ev = lvsd_loop_event_new(l, l->rcu_efd, EV_READ | EV_PERSIST, "grace period",
 	                                rcu_done_cb, l);
 	l->ctl_tick_ev = lvsd_loop_event_new(l, -1, EV_PERSIST, "ctl tick", ctl_tick_cb, l);
-	if (!l->sig_ev || !l->rcu_ev || !l->ctl_tick_ev || event_add(l->sig_ev, NULL) ||
+	l->vips_ev = lvsd_loop_event_new(l, -1, 0, "VIP update", vips_sync_cb, l);
+	if (!l->sig_ev || !l->rcu_ev || !l->ctl_tick_ev || !l->vips_ev || event_add(l->sig_ev, NULL) ||
 	    event_add(l->rcu_ev, NULL) || event_add(l->ctl_tick_ev, &tv))
 		goto nomem;
 	lvs_model_set_retire(d->dir.model, retire_snapshot, l);
@@ -384,6 +394,7 @@ void lvsd_loop_free(struct lvsd_loop *l)
 	lvsd_loop_event_free(l->sig_ev);
 	lvsd_loop_event_free(l->rcu_ev);
 	lvsd_loop_event_free(l->ctl_tick_ev);
+	lvsd_loop_event_free(l->vips_ev);
 	lvsd_loop_event_free(l->ns_ev);
 	lvsd_loop_event_free(l->wake_ev);
 	lvsd_loop_event_free(l->net_tick_ev);

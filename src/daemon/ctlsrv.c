@@ -155,7 +155,9 @@ static int client_new(struct ctlsrv *s, struct lvs_ctl_conn *c)
 		s->clients->prev = cl;
 	s->clients = cl;
 	s->nclients++;
-	client_advance(cl);
+	/* the first step runs as this client's own callback (its request is
+	 * likely there already), so its time is counted as "ctl request" */
+	event_active(cl->rev, EV_READ, 0);
 	return 0;
 }
 

@@ -288,11 +288,15 @@ static void test_unread_large_reply(void **state)
 
 	slow = raw_connect(x);
 	assert_int_equal(write(slow, req, len), (ssize_t)len);
-	usleep(100 * 1000);
-	/* the loop has written what fits and waits with the rest */
+	/* the loop writes what fits and waits with the rest */
 	{
 		int queued = 0;
 
+		for (int i = 0; i < 500 && !queued; i++) {
+			usleep(10 * 1000);
+			assert_int_equal(ioctl(slow, FIONREAD, &queued), 0);
+		}
+		usleep(100 * 1000);
 		assert_int_equal(ioctl(slow, FIONREAD, &queued), 0);
 		assert_true(queued > 0);
 		assert_true((size_t)queued < LVS_CTL_REP_HDR_LEN + strlen(full.out));
