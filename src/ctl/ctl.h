@@ -82,14 +82,52 @@ int lvs_ctl_local(int argc, char *const argv[], FILE *out, FILE *err, enum lvs_c
 /* Daemon: listen on the abstract socket. Returns the fd or -errno
  * (-EADDRINUSE: another lvsd runs in this network namespace). */
 int lvs_ctl_listen(void);
-/* Daemon: accept and serve one client on listen_fd (non-blocking; the
- * request must arrive within ~2 s, never blocks the control thread for
- * long).  0 when served; -EAGAIN when no client was waiting; -EPERM when
- * the peer was not root (it got ipvsadm's "Permission denied" and exit
- * 255); -EPROTO / -ETIMEDOUT / -EMSGSIZE for a bad or slow request
- * (connection closed, nothing run). */
-int lvs_ctl_serve_one(struct lvs_ctl_state *st, int listen_fd);
+/*
+ * Daemon: a client connection as a non-blocking state machine, so that a
+ * control loop serves many clients at once and none of them can stall it:
+ *
+ *   lvs_ctl_conn_accept   accept one client of listen_fd (the peer's
+ *                         credentials are checked here: a non-root peer's
+ *                         connection only sends ipvsadm's refusal)
+ *   lvs_ctl_conn_step     read what has arrived, or send what the socket
+ *                         takes; never blocks.  Returns
+ *       LVS_CTL_WANT_READ / LVS_CTL_WANT_WRITE: wait until the fd is
+ *                         readable / writable, then step again;
+ *       LVS_CTL_WANT_RUN: the request is complete: call lvs_ctl_conn_run
+ *                         (when the caller chooses), then step again;
+ *       0:                the reply was sent: free the connection;
+ *       -errno:           finished without a (complete) answer, or with an
+ *                         error answer sent: -EPERM (not root), -EPROTO
+ *                         (malformed request, EOF before it was complete,
+ *                         unsupported version), -EMSGSIZE (beyond the
+ *                         limits of ctl_proto.h), -ENOMEM, or the socket's
+ *                         error.  Free the connection.
+ *   lvs_ctl_conn_run      run the request (lvs_ctl_exec_names, with the
+ *                         name round trip of ctl_proto.h) and queue its
+ *                         reply; the reply is sent by the following steps.
+ *
+ * A step reads at most a few hundred KB, so a large -R takes several.
+ * Idle clients are the caller's to time out (lvs_ctl_conn_free closes).
+ */
+#define LVS_CTL_WANT_READ  1
+#define LVS_CTL_WANT_WRITE 2
+#define LVS_CTL_WANT_RUN   3
 
+struct lvs_ctl_conn;
+
+/* 0 and *out; -EAGAIN when no client is waiting; -errno (-ENOMEM...). */
+int lvs_ctl_conn_accept(int listen_fd, struct lvs_ctl_conn **out);
+int lvs_ctl_conn_step(struct lvs_ctl_conn *c);
+void lvs_ctl_conn_run(struct lvs_ctl_state *st, struct lvs_ctl_conn *c);
+int lvs_ctl_conn_fd(const struct lvs_ctl_conn *c);
+/* Close and free (NULL is fine). */
+void lvs_ctl_conn_free(struct lvs_ctl_conn *c);
+
+/* Daemon without a loop (tests, simple tools): accept and serve one
+ * client on listen_fd, waiting for it at most ~2 s of silence.  0 when
+ * served; -EAGAIN when no client was waiting; otherwise the -errno of
+ * lvs_ctl_conn_step, or -ETIMEDOUT for a silent client. */
+int lvs_ctl_serve_one(struct lvs_ctl_state *st, int listen_fd);
 /* Client (lvsadm): send argv and stdin data, receive the exit code and the
  * output, which is written to out/err.  Returns the exit code, or -errno
  * when no daemon answers (-ECONNREFUSED / -ENOENT), it did not answer in

@@ -7,10 +7,12 @@
  * request and one reply per connection.  The wire format and the name
  * round trip are described in ctl_proto.h.
  *
- * The daemon side never blocks its control thread for long: the listening
- * socket is non-blocking, the whole request must arrive within
- * LVS_CTL_RECV_TIMEOUT_MS, and the reply is abandoned when the client
- * stops reading for as long.  Requests are bounded (ctl_proto.h limits).
+ * The daemon side never blocks: each client is a small state machine
+ * (lvs_ctl_conn_*, see ctl.h) that reads its request as it arrives, runs
+ * it when the caller says so and sends the reply as the socket takes it,
+ * so the daemon's event loop serves many clients at once and a slow or
+ * hung one delays nobody.  Requests are bounded (ctl_proto.h limits).
+ * lvsadm's side (lvs_ctl_call) is a plain blocking client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,8 +29,8 @@
 #include "ipvsadm_list.h"
 #include "ctl_proto.h"
 
-#define LVS_CTL_RECV_TIMEOUT_MS 2000  /* daemon: the whole request */
-#define LVS_CTL_SEND_IDLE_MS    2000  /* daemon: client not reading */
+#define LVS_CTL_RECV_TIMEOUT_MS 2000  /* lvs_ctl_serve_one: the whole request */
+#define LVS_CTL_SEND_IDLE_MS    2000  /* lvs_ctl_serve_one: client not reading */
 #define LVS_CTL_CLIENT_IDLE_MS  60000 /* client: lvsd busy (a big -R) */
 
 /* ---- byte order ---- */
@@ -421,7 +424,7 @@ static int ctl_addr(struct sockaddr_un *sa, socklen_t *len)
 	return 0;
 }
 
-/* ---- daemon ---- */
+/* ---- daemon: one client, without blocking ---- */
 
 int lvs_ctl_listen(void)
 {
@@ -434,7 +437,7 @@ int lvs_ctl_listen(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, salen) || listen(fd, 16)) {
+	if (bind(fd, (struct sockaddr *)&sa, salen) || listen(fd, 128)) {
 		rc = -errno;
 		close(fd);
 		return rc;
@@ -442,47 +445,264 @@ int lvs_ctl_listen(void)
 	return fd;
 }
 
-static int send_reply(int fd, uint16_t type, int status, const char *o, size_t olen, const char *e,
-                      size_t elen, const uint8_t *names, size_t nlen)
+enum conn_state {
+	CONN_HDR,   /* reading the request header */
+	CONN_BODY,  /* reading argv | stdin | names */
+	CONN_READY, /* request complete, not run yet */
+	CONN_WRITE, /* sending the reply */
+	CONN_DONE,  /* finished: result is final */
+};
+
+struct lvs_ctl_conn {
+	int fd;
+	enum conn_state state;
+	int result; /* what step returns once the reply is out: 0 or -errno */
+	uint8_t hdr[LVS_CTL_REQ_HDR_LEN];
+	struct lvs_ctl_req rq;
+	char *body;
+	size_t blen, got; /* bytes expected / received of the current part */
+	/* the reply: header, stdout, stderr, names; iov[cur..] is unsent */
+	uint8_t rhdr[LVS_CTL_REP_HDR_LEN];
+	char *obuf, *ebuf;
+	uint8_t *nbuf;
+	struct iovec iov[4];
+	unsigned niov, cur;
+};
+
+/* Bytes read per step at most, so one fast client of a large -R cannot
+ * keep the control thread to itself. */
+#define LVS_CTL_STEP_READ (256u << 10)
+
+int lvs_ctl_conn_fd(const struct lvs_ctl_conn *c)
+{
+	return c->fd;
+}
+
+void lvs_ctl_conn_free(struct lvs_ctl_conn *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->body);
+	free(c->obuf);
+	free(c->ebuf);
+	free(c->nbuf);
+	free(c);
+}
+
+/* Queue a reply (the buffers stay owned by c or are static), then send it
+ * and finish with result. */
+static void conn_reply(struct lvs_ctl_conn *c, uint16_t type, int status, const char *o,
+                       size_t olen, const char *e, size_t elen, const uint8_t *names,
+                       size_t nlen, int result)
 {
 	struct lvs_ctl_rep r = {
 	        .version = LVS_CTL_VERSION,
 	        .type = type,
 	        .status = (uint32_t)status,
-	        .out_len = (uint32_t)olen,
-	        .err_len = (uint32_t)elen,
-	        .names_len = (uint32_t)nlen,
 	};
-	uint8_t hdr[LVS_CTL_REP_HDR_LEN];
-	int rc;
 
 	if (olen > LVS_CTL_MAX_REPLY || elen > LVS_CTL_MAX_REPLY - olen ||
 	    nlen > LVS_CTL_MAX_REPLY - olen - elen) {
 		static const char big[] = "lvsd: the answer is too large for the control socket\n";
 
 		r.status = LVS_EXIT_FAIL;
-		r.out_len = r.names_len = 0;
-		r.err_len = sizeof(big) - 1;
 		o = NULL;
 		olen = nlen = 0;
 		e = big;
-		elen = r.err_len;
+		elen = sizeof(big) - 1;
 	}
-	lvs_ctl_rep_encode(hdr, &r);
-	rc = write_full(fd, hdr, sizeof(hdr), LVS_CTL_SEND_IDLE_MS);
-	if (!rc && olen)
-		rc = write_full(fd, o, olen, LVS_CTL_SEND_IDLE_MS);
-	if (!rc && elen)
-		rc = write_full(fd, e, elen, LVS_CTL_SEND_IDLE_MS);
-	if (!rc && nlen)
-		rc = write_full(fd, names, nlen, LVS_CTL_SEND_IDLE_MS);
-	return rc;
+	r.out_len = (uint32_t)olen;
+	r.err_len = (uint32_t)elen;
+	r.names_len = (uint32_t)nlen;
+	lvs_ctl_rep_encode(c->rhdr, &r);
+	c->iov[0] = (struct iovec){.iov_base = c->rhdr, .iov_len = sizeof(c->rhdr)};
+	c->iov[1] = (struct iovec){.iov_base = (void *)o, .iov_len = olen};
+	c->iov[2] = (struct iovec){.iov_base = (void *)e, .iov_len = elen};
+	c->iov[3] = (struct iovec){.iov_base = (void *)names, .iov_len = nlen};
+	c->niov = 4;
+	c->cur = 0;
+	c->result = result;
+	c->state = CONN_WRITE;
 }
 
-static int send_error(int fd, const char *msg)
+static void conn_error(struct lvs_ctl_conn *c, const char *msg, int result)
 {
-	return send_reply(fd, LVS_CTL_REP_RESULT, LVS_EXIT_FAIL, NULL, 0, msg, strlen(msg), NULL,
-	                  0);
+	/* msg is static or copied into ebuf by the caller */
+	conn_reply(c, LVS_CTL_REP_RESULT, LVS_EXIT_FAIL, NULL, 0, msg, strlen(msg), NULL, 0,
+	           result);
+}
+
+static void conn_fail(struct lvs_ctl_conn *c, int result)
+{
+	c->result = result;
+	c->state = CONN_DONE;
+}
+
+int lvs_ctl_conn_accept(int listen_fd, struct lvs_ctl_conn **out)
+{
+	struct lvs_ctl_conn *c;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	int fd, rc;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->state = CONN_HDR;
+	if (cr.uid != 0)
+		conn_error(c, "Permission denied (you must be root)\n", -EPERM);
+	*out = c;
+	return 0;
+}
+
+/* The header is in: check it and size the body. */
+static void conn_got_header(struct lvs_ctl_conn *c)
+{
+	struct lvs_ctl_req *rq = &c->rq;
+
+	if (lvs_ctl_req_decode(c->hdr, rq)) {
+		conn_fail(c, -EPROTO);
+		return;
+	}
+	if (rq->version != LVS_CTL_VERSION || rq->type != LVS_CTL_REQ_EXEC) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg),
+		         "lvsd: unsupported request (protocol version %u, lvsd speaks %u)\n",
+		         rq->version, LVS_CTL_VERSION);
+		c->ebuf = strdup(msg);
+		conn_error(c, c->ebuf ? c->ebuf : "lvsd: unsupported request\n", -EPROTO);
+		return;
+	}
+	if (rq->argc < 1 || rq->argc > LVS_CTL_MAX_ARGC || rq->argv_len > LVS_CTL_MAX_ARGV ||
+	    rq->in_len > LVS_CTL_MAX_IN || rq->names_len > LVS_CTL_MAX_NAMES_B) {
+		conn_error(c, "lvsd: request too large\n", -EMSGSIZE);
+		return;
+	}
+	c->blen = (size_t)rq->argv_len + rq->in_len + rq->names_len;
+	c->got = 0;
+	c->body = malloc(c->blen ? c->blen : 1);
+	if (!c->body) {
+		conn_error(c, "Memory allocation problem\n", -ENOMEM);
+		return;
+	}
+	c->state = c->blen ? CONN_BODY : CONN_READY;
+}
+
+/* Read what is there of the current part.  >0: bytes read, 0: nothing
+ * waiting, <0: the connection failed (state DONE). */
+static ssize_t conn_read(struct lvs_ctl_conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len > LVS_CTL_STEP_READ)
+		len = LVS_CTL_STEP_READ;
+	do
+		n = recv(c->fd, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return n;
+	if (n == 0) {
+		conn_fail(c, -EPROTO); /* EOF before the request was complete */
+		return -EPROTO;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	conn_fail(c, -errno);
+	return c->result;
+}
+
+/* Send what the socket takes.  1: all sent, 0: would block, <0: failed. */
+static int conn_write(struct lvs_ctl_conn *c)
+{
+	while (c->cur < c->niov) {
+		struct msghdr mh = {.msg_iov = c->iov + c->cur, .msg_iovlen = c->niov - c->cur};
+		ssize_t n;
+
+		if (!c->iov[c->cur].iov_len) {
+			c->cur++;
+			continue;
+		}
+		n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		/* consume n bytes from the front of iov[cur..] */
+		while (n > 0 && c->cur < c->niov) {
+			struct iovec *v = &c->iov[c->cur];
+			size_t k = (size_t)n < v->iov_len ? (size_t)n : v->iov_len;
+
+			v->iov_base = (uint8_t *)v->iov_base + k;
+			v->iov_len -= k;
+			n -= (ssize_t)k;
+			if (!v->iov_len)
+				c->cur++;
+		}
+	}
+	return 1;
+}
+
+int lvs_ctl_conn_step(struct lvs_ctl_conn *c)
+{
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		switch (c->state) {
+		case CONN_HDR:
+			n = conn_read(c, c->hdr + c->got, sizeof(c->hdr) - c->got);
+			if (n < 0)
+				continue;
+			if (n == 0)
+				return LVS_CTL_WANT_READ;
+			c->got += (size_t)n;
+			if (c->got == sizeof(c->hdr))
+				conn_got_header(c);
+			continue;
+		case CONN_BODY:
+			n = conn_read(c, c->body + c->got, c->blen - c->got);
+			if (n < 0)
+				continue;
+			if (n == 0)
+				return LVS_CTL_WANT_READ;
+			c->got += (size_t)n;
+			if (c->got == c->blen)
+				c->state = CONN_READY;
+			else if ((size_t)n == LVS_CTL_STEP_READ)
+				return LVS_CTL_WANT_READ; /* more may wait: the loop comes back */
+			continue;
+		case CONN_READY:
+			return LVS_CTL_WANT_RUN;
+		case CONN_WRITE:
+			rc = conn_write(c);
+			if (rc == 0)
+				return LVS_CTL_WANT_WRITE;
+			/* a failed error reply keeps the error it reports */
+			if (rc < 0 && !c->result)
+				c->result = rc;
+			c->state = CONN_DONE;
+			continue;
+		case CONN_DONE:
+			return c->result;
+		}
+	}
 }
 
 /* Split the argv section into argc strings (pointers into body). */
@@ -502,24 +722,24 @@ static int decode_argv(char *body, uint32_t len, uint32_t argc, char **argv)
 	return off == len ? 0 : -EPROTO;
 }
 
-/* Run a decoded request and answer it. */
-static int serve_request(struct lvs_ctl_state *st, int fd, const struct lvs_ctl_req *rq, char *body)
+void lvs_ctl_conn_run(struct lvs_ctl_state *st, struct lvs_ctl_conn *c)
 {
+	const struct lvs_ctl_req *rq = &c->rq;
 	struct lvs_ctl_names known, missing;
-	char *obuf = NULL, *ebuf = NULL, **argv;
-	size_t olen = 0, elen = 0;
-	uint8_t *nbuf = NULL;
-	size_t nlen = 0;
+	char *body = c->body, **argv;
+	size_t olen = 0, elen = 0, nlen = 0;
 	FILE *out = NULL, *err = NULL;
 	bool have_names = rq->flags & LVS_CTL_F_NAMES;
 	bool resolve = (rq->flags & LVS_CTL_F_RESOLVE) && !have_names;
 	int rc, status;
 
+	if (c->state != CONN_READY)
+		return;
 	lvs_ctl_names_init(&known);
 	lvs_ctl_names_init(&missing);
 	argv = calloc(rq->argc + 1, sizeof(*argv));
 	if (!argv) {
-		rc = send_error(fd, "Memory allocation problem\n");
+		conn_error(c, "Memory allocation problem\n", -ENOMEM);
 		goto out;
 	}
 	rc = decode_argv(body, rq->argv_len, rq->argc, argv);
@@ -527,107 +747,75 @@ static int serve_request(struct lvs_ctl_state *st, int fd, const struct lvs_ctl_
 		rc = lvs_ctl_names_decode(&known, (uint8_t *)body + rq->argv_len + rq->in_len,
 		                          rq->names_len);
 	if (rc) {
-		rc = rc == -ENOMEM ? send_error(fd, "Memory allocation problem\n") : rc;
+		/* a malformed request is not answered */
+		if (rc == -ENOMEM)
+			conn_error(c, "Memory allocation problem\n", -ENOMEM);
+		else
+			conn_fail(c, rc);
 		goto out;
 	}
-	out = open_memstream(&obuf, &olen);
-	err = open_memstream(&ebuf, &elen);
+	out = open_memstream(&c->obuf, &olen);
+	err = open_memstream(&c->ebuf, &elen);
 	if (!out || !err) {
-		rc = send_error(fd, "Memory allocation problem\n");
+		conn_error(c, "Memory allocation problem\n", -ENOMEM);
 		goto out;
 	}
 	status =
 	        lvs_ctl_exec_names(st, (int)rq->argc, argv, body + rq->argv_len, rq->in_len,
 	                           have_names ? &known : NULL, resolve ? &missing : NULL, out, err);
-	if (fclose(out) | fclose(err)) {
-		out = err = NULL;
-		rc = send_error(fd, "Memory allocation problem\n");
+	rc = fclose(out) | fclose(err);
+	out = err = NULL;
+	if (rc) {
+		conn_error(c, "Memory allocation problem\n", -ENOMEM);
 		goto out;
 	}
-	out = err = NULL;
 	if (resolve && missing.n) {
-		rc = lvs_ctl_names_encode(&missing, &nbuf, &nlen);
-		if (rc)
-			rc = send_error(fd, "Memory allocation problem\n");
+		if (lvs_ctl_names_encode(&missing, &c->nbuf, &nlen))
+			conn_error(c, "Memory allocation problem\n", -ENOMEM);
 		else
-			rc = send_reply(fd, LVS_CTL_REP_NEED_NAMES, 0, NULL, 0, NULL, 0, nbuf,
-			                nlen);
+			conn_reply(c, LVS_CTL_REP_NEED_NAMES, 0, NULL, 0, NULL, 0, c->nbuf, nlen,
+			           0);
 	} else {
-		rc = send_reply(fd, LVS_CTL_REP_RESULT, status, obuf, olen, ebuf, elen, NULL, 0);
+		conn_reply(c, LVS_CTL_REP_RESULT, status, c->obuf, olen, c->ebuf, elen, NULL, 0,
+		           0);
 	}
 out:
 	if (out)
 		fclose(out);
 	if (err)
 		fclose(err);
-	free(obuf);
-	free(ebuf);
-	free(nbuf);
+	/* the request is no longer needed while the reply goes out */
+	free(c->body);
+	c->body = NULL;
 	free(argv);
 	lvs_ctl_names_free(&known);
 	lvs_ctl_names_free(&missing);
-	return rc;
 }
 
 int lvs_ctl_serve_one(struct lvs_ctl_state *st, int listen_fd)
 {
+	struct lvs_ctl_conn *c;
 	int64_t deadline = now_ms() + LVS_CTL_RECV_TIMEOUT_MS;
-	uint8_t hdr[LVS_CTL_REQ_HDR_LEN];
-	struct lvs_ctl_req rq;
-	struct ucred cr;
-	socklen_t crlen = sizeof(cr);
-	char *body = NULL;
-	size_t blen;
-	int fd, rc;
+	int rc = lvs_ctl_conn_accept(listen_fd, &c);
 
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen)) {
-		rc = -errno;
-		goto out;
-	}
-	if (cr.uid != 0) {
-		send_error(fd, "Permission denied (you must be root)\n");
-		rc = -EPERM;
-		goto out;
-	}
-	rc = read_full(fd, hdr, sizeof(hdr), deadline, 0);
 	if (rc)
-		goto out;
-	rc = lvs_ctl_req_decode(hdr, &rq);
-	if (rc)
-		goto out;
-	if (rq.version != LVS_CTL_VERSION || rq.type != LVS_CTL_REQ_EXEC) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg),
-		         "lvsd: unsupported request (protocol version %u, lvsd speaks %u)\n",
-		         rq.version, LVS_CTL_VERSION);
-		send_error(fd, msg);
-		rc = -EPROTO;
-		goto out;
+		return rc;
+	for (;;) {
+		rc = lvs_ctl_conn_step(c);
+		if (rc == LVS_CTL_WANT_RUN) {
+			lvs_ctl_conn_run(st, c);
+			deadline = now_ms() + LVS_CTL_SEND_IDLE_MS;
+			continue;
+		}
+		if (rc <= 0)
+			break;
+		rc = wait_fd(c->fd, rc == LVS_CTL_WANT_READ ? POLLIN : POLLOUT, deadline);
+		if (rc)
+			break;
+		if (c->state == CONN_WRITE)
+			deadline = now_ms() + LVS_CTL_SEND_IDLE_MS;
 	}
-	if (rq.argc < 1 || rq.argc > LVS_CTL_MAX_ARGC || rq.argv_len > LVS_CTL_MAX_ARGV ||
-	    rq.in_len > LVS_CTL_MAX_IN || rq.names_len > LVS_CTL_MAX_NAMES_B) {
-		send_error(fd, "lvsd: request too large\n");
-		rc = -EMSGSIZE;
-		goto out;
-	}
-	blen = (size_t)rq.argv_len + rq.in_len + rq.names_len;
-	body = malloc(blen ? blen : 1);
-	if (!body) {
-		send_error(fd, "Memory allocation problem\n");
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = read_full(fd, body, blen, deadline, 0);
-	if (rc)
-		goto out;
-	rc = serve_request(st, fd, &rq, body);
-out:
-	free(body);
-	close(fd);
+	lvs_ctl_conn_free(c);
 	return rc;
 }
 

@@ -1,0 +1,142 @@
+/*
+ * worker.c - the forwarding worker's loop (see worker.h): receive a burst
+ * per queue, run it through the director, send, hold or answer, tick the
+ * timers, and sleep in poll() when nothing came.  An idle worker is an
+ * offline RCU reader, so it never holds up a grace period while asleep.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <urcu-qsbr.h>
+
+#include "netstate.h"
+#include "vip.h"
+#include "worker.h"
+
+lvs_time_t lvsd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (lvs_time_t)ts.tv_sec * LVS_NS_PER_SEC + (lvs_time_t)ts.tv_nsec;
+}
+
+/* Held frames a later run forwarded: AF_PACKET sends on any interface. */
+static void worker_tx_held(void *arg, struct lvs_pkt *const *pkts, unsigned n)
+{
+	struct lvsd_worker *wk = arg;
+
+	wk->d->io->tx(wk->q[0], pkts, n);
+}
+
+int lvsd_worker_init(struct lvsd_worker *wk, struct lvsd *d, unsigned id)
+{
+	memset(wk, 0, sizeof(*wk));
+	wk->d = d;
+	wk->w.d = &d->dir;
+	wk->w.id = id;
+	wk->hq = lvs_holdq_new(&wk->w, worker_tx_held, wk);
+	return wk->hq ? 0 : -ENOMEM;
+}
+
+void lvsd_worker_fini(struct lvsd_worker *wk)
+{
+	lvs_holdq_free(wk->hq);
+	wk->hq = NULL;
+}
+
+/* One receive queue: a burst through the director, then one send. */
+static unsigned worker_queue(struct lvsd_worker *wk, unsigned i, lvs_time_t now)
+{
+	const struct lvs_io_ops *io = wk->d->io;
+	unsigned n = io->rx(wk->q[i], wk->pkts, LVS_IO_BURST), ntx = 0;
+	struct lvs_pkt *pp[LVS_IO_BURST];
+	enum lvs_verdict vv[LVS_IO_BURST];
+	enum lvs_drop why[LVS_IO_BURST];
+
+	if (!n)
+		return 0;
+	for (unsigned k = 0; k < n; k++)
+		pp[k] = &wk->pkts[k];
+	/* The whole burst's connection lookups overlap their misses. */
+	lvs_director_process_burst(&wk->w, pp, n, now, vv, why);
+	for (unsigned k = 0; k < n; k++) {
+		struct lvs_pkt *p = pp[k];
+		enum lvs_verdict v = vv[k];
+
+		if (v == LVS_V_TX) {
+			wk->tx[ntx++] = p;
+		} else if (v == LVS_V_PASS && wk->d->vips && lvs_vip_input(wk->d->vips, p)) {
+			wk->vip_answers++;
+			wk->tx[ntx++] = p;
+		} else if (v == LVS_V_DROP && why[k] == LVS_DROP_NO_NEIGH) {
+			/* the frame is as received: routing failed first */
+			lvs_holdq_add(wk->hq, p, now);
+		}
+	}
+	/* AF_PACKET sends on any interface (p->ifindex) */
+	if (ntx)
+		io->tx(wk->q[i], wk->tx, ntx);
+	return n;
+}
+
+/* Idle: sleep until a queue is readable or a timer is due. */
+static void worker_sleep(struct lvsd_worker *wk, struct pollfd *pfd)
+{
+	int ms = lvs_holdq_len(wk->hq) ? LVS_HOLDQ_POLL_MS : LVSD_WORKER_POLL_MS;
+
+	wk->idle_sleeps++;
+	/* an offline thread does not hold up grace periods */
+	rcu_thread_offline();
+	if (poll(pfd, wk->nq, ms) > 0) {
+		for (unsigned i = 0; i < wk->nq; i++) {
+			int e;
+			socklen_t l = sizeof(e);
+			/* e.g. ENETDOWN when the interface went down: reading the
+			 * error clears it, or poll() would return at once forever.
+			 * The kernel resumes delivery when it comes back up. */
+			if (pfd[i].revents & POLLERR) {
+				getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &e, &l);
+				wk->io_errors++;
+			}
+		}
+	}
+	rcu_thread_online();
+}
+
+void *lvsd_worker_main(void *arg)
+{
+	struct lvsd_worker *wk = arg;
+	struct lvsd *d = wk->d;
+	struct pollfd pfd[LVSD_MAX_IFACES];
+	lvs_time_t last_tick = 0;
+
+	rcu_register_thread();
+	for (unsigned i = 0; i < wk->nq; i++) {
+		pfd[i].fd = d->io->fd(wk->q[i]);
+		pfd[i].events = POLLIN;
+	}
+	while (!__atomic_load_n(&d->stopping, __ATOMIC_RELAXED)) {
+		lvs_time_t now = lvsd_now();
+		bool busy = false;
+
+		/* Held frames first (they came before anything received now).
+		 * The generation is read before this loop's routes: a resolution
+		 * they miss shows as a new generation next time. */
+		lvs_holdq_run(wk->hq, d->netstate ? lvs_netstate_neigh_gen(d->netstate) : 0, now);
+		for (unsigned i = 0; i < wk->nq; i++)
+			busy |= worker_queue(wk, i, now) > 0;
+		if (now - last_tick >= LVSD_WORKER_TICK_NS) {
+			lvs_worker_tick(&wk->w, now);
+			last_tick = now;
+		}
+		rcu_quiescent_state();
+		if (!busy)
+			worker_sleep(wk, pfd);
+	}
+	lvs_holdq_drop_all(wk->hq);
+	rcu_unregister_thread();
+	return NULL;
+}
