@@ -186,6 +186,7 @@ int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs
 
 void lvs_ctl_state_done(struct lvs_ctl_state *st)
 {
+	lvs_ctl_job_cancel(st);
 	if (st->est)
 		free(st->est->tab);
 	free(st->est);
@@ -216,7 +217,8 @@ void lvs_ctl_tick(struct lvs_ctl_state *st)
 		if (E->n > live)
 			est_rebuild(E, live, false);
 	}
-	lvs_model_gc(st->model);
+	if (!st->job)
+		lvs_model_gc(st->model);
 }
 
 /* ---- listing hooks ---- */
@@ -383,27 +385,75 @@ static void sync_timeouts(struct lvs_ctl_state *st)
 		lvs_conn_set_timeouts(st->ct, &lvs_model_snapshot(st->model)->timeouts);
 }
 
-static int do_restore(struct lvs_ctl_state *st, const char *in, size_t in_len, FILE *err)
+/* A finished command changed the model: the daemon's hook, before the
+ * reply goes out. */
+static void notify_changed(struct lvs_ctl_state *st, uint64_t gen)
 {
-	char msg[512];
-	FILE *f;
-	int rc;
+	if (st->changed && lvs_model_snapshot(st->model)->gen != gen)
+		st->changed(st->changed_arg);
+}
 
-	if (!in || !in_len)
-		return LVS_EXIT_OK; /* empty stdin: nothing to restore */
-	f = fmemopen((void *)in, in_len, "r");
-	if (!f) {
-		put_msg(err, "Memory allocation problem");
-		return LVS_EXIT_FAIL;
-	}
-	rc = lvs_rules_load(st->model, f, "stdin", msg, sizeof(msg));
-	fclose(f);
+/* rc from a rules job step: the message of a failure, the timeouts. */
+static int restore_result(struct lvs_ctl_state *st, int rc, const char *msg, FILE *err)
+{
+	if (rc == LVS_RULES_MORE)
+		return LVS_CTL_PENDING;
 	if (rc != LVS_EXIT_OK) {
 		put_msg(err, msg);
 		return rc;
 	}
 	sync_timeouts(st);
 	return LVS_EXIT_OK;
+}
+
+static int do_restore(struct lvs_ctl_state *st, const char *in, size_t in_len, FILE *err)
+{
+	struct lvs_rules_job *j;
+	char msg[512];
+	int rc;
+
+	if (!in || !in_len)
+		return LVS_EXIT_OK; /* empty stdin: nothing to restore */
+	if (lvs_rules_job_new(st->model, in, in_len, "stdin", &j)) {
+		put_msg(err, "Memory allocation problem");
+		return LVS_EXIT_FAIL;
+	}
+	rc = lvs_rules_job_step(j, st->step_ns, msg, sizeof(msg));
+	if (rc == LVS_RULES_MORE) {
+		st->job = j;
+		st->job_gen = lvs_model_snapshot(st->model)->gen;
+	} else {
+		lvs_rules_job_free(j);
+	}
+	return restore_result(st, rc, msg, err);
+}
+
+int lvs_ctl_job_step(struct lvs_ctl_state *st, FILE *err)
+{
+	char msg[512];
+	int rc;
+
+	if (!st->job)
+		return LVS_EXIT_OK;
+	rc = lvs_rules_job_step(st->job, st->step_ns, msg, sizeof(msg));
+	if (rc == LVS_RULES_MORE)
+		return LVS_CTL_PENDING;
+	lvs_rules_job_free(st->job);
+	st->job = NULL;
+	rc = restore_result(st, rc, msg, err);
+	notify_changed(st, st->job_gen);
+	return rc;
+}
+
+bool lvs_ctl_busy(const struct lvs_ctl_state *st)
+{
+	return st->job != NULL;
+}
+
+void lvs_ctl_job_cancel(struct lvs_ctl_state *st)
+{
+	lvs_rules_job_free(st->job); /* undoes its open batch */
+	st->job = NULL;
 }
 
 /* -h and -v need no daemon: print and return the exit code, or -1 for
@@ -491,8 +541,8 @@ int lvs_ctl_exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], c
 	uint64_t gen = lvs_model_snapshot(st->model)->gen;
 	int rc = exec_names(st, argc, argv, in, in_len, known, missing, out, err);
 
-	if (st->changed && lvs_model_snapshot(st->model)->gen != gen)
-		st->changed(st->changed_arg);
+	if (rc != LVS_CTL_PENDING)
+		notify_changed(st, gen);
 	return rc;
 }
 

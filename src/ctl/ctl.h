@@ -42,6 +42,11 @@ struct lvs_ctl_state {
 	 * NULL: the command fails with "status is not available". */
 	void (*status)(void *arg, FILE *out);
 	void *status_arg;
+	/* > 0: a long command (-R) runs as a job in steps of about this many
+	 * ns (lvs_ctl_job_step) instead of in one call.  0: in one call. */
+	uint64_t step_ns;
+	struct lvs_rules_job *job; /* the unfinished job, if any (private) */
+	uint64_t job_gen;          /* the model's generation when it began */
 };
 
 int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs_conn_table *ct,
@@ -61,7 +66,23 @@ void lvs_ctl_state_done(struct lvs_ctl_state *st);
 int lvs_ctl_exec(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
                  size_t in_len, FILE *out, FILE *err);
 
-/* Every ~2 s from the control thread: rate estimators, model gc.
+/*
+ * Jobs.  With st->step_ns set, lvs_ctl_exec (and lvs_ctl_exec_names) may
+ * return LVS_CTL_PENDING: the command started and goes on in steps.
+ * lvs_ctl_job_step does the next step (about step_ns of work) and
+ * returns LVS_CTL_PENDING again or the command's exit code, with its
+ * messages on err (the same stream for every step).  While lvs_ctl_busy,
+ * the model is inside the job's open batch: run no other command (the
+ * caller holds them) and no gc.  lvs_ctl_job_cancel undoes an unfinished
+ * job (its client went away, the daemon stops).
+ */
+#define LVS_CTL_PENDING (-2)
+int lvs_ctl_job_step(struct lvs_ctl_state *st, FILE *err);
+bool lvs_ctl_busy(const struct lvs_ctl_state *st);
+void lvs_ctl_job_cancel(struct lvs_ctl_state *st);
+
+/* Every ~2 s from the control thread: rate estimators, model gc (not
+ * while a job is unfinished).
  * lvs_model_gc frees deleted destination states without connections, so
  * call this only where no worker can still read a snapshot older than
  * the current one (e.g. after an RCU grace period). */
@@ -105,6 +126,11 @@ int lvs_ctl_listen(void);
  *   lvs_ctl_conn_run      run the request (lvs_ctl_exec_names, with the
  *                         name round trip of ctl_proto.h) and queue its
  *                         reply; the reply is sent by the following steps.
+ *                         When the command goes on as a job (-R with
+ *                         st->step_ns), the connection stays running:
+ *                         lvs_ctl_conn_running is true, step returns
+ *                         LVS_CTL_WANT_RUN, and each lvs_ctl_conn_run does
+ *                         one more step until the reply is queued.
  *
  * A step reads at most a few hundred KB, so a large -R takes several.
  * Idle clients are the caller's to time out (lvs_ctl_conn_free closes).
@@ -120,6 +146,7 @@ int lvs_ctl_conn_accept(int listen_fd, struct lvs_ctl_conn **out);
 int lvs_ctl_conn_step(struct lvs_ctl_conn *c);
 void lvs_ctl_conn_run(struct lvs_ctl_state *st, struct lvs_ctl_conn *c);
 int lvs_ctl_conn_fd(const struct lvs_ctl_conn *c);
+bool lvs_ctl_conn_running(const struct lvs_ctl_conn *c);
 /* Close and free (NULL is fine). */
 void lvs_ctl_conn_free(struct lvs_ctl_conn *c);
 

@@ -449,6 +449,7 @@ enum conn_state {
 	CONN_HDR,   /* reading the request header */
 	CONN_BODY,  /* reading argv | stdin | names */
 	CONN_READY, /* request complete, not run yet */
+	CONN_RUNNING, /* run, not finished: a job in steps (lvs_ctl_job_step) */
 	CONN_WRITE, /* sending the reply */
 	CONN_DONE,  /* finished: result is final */
 };
@@ -465,6 +466,8 @@ struct lvs_ctl_conn {
 	uint8_t rhdr[LVS_CTL_REP_HDR_LEN];
 	char *obuf, *ebuf;
 	uint8_t *nbuf;
+	FILE *out, *err; /* CONN_RUNNING: the job's output so far */
+	size_t olen, elen;
 	struct iovec iov[4];
 	unsigned niov, cur;
 };
@@ -484,6 +487,10 @@ void lvs_ctl_conn_free(struct lvs_ctl_conn *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->out)
+		fclose(c->out);
+	if (c->err)
+		fclose(c->err);
 	free(c->body);
 	free(c->obuf);
 	free(c->ebuf);
@@ -689,6 +696,7 @@ int lvs_ctl_conn_step(struct lvs_ctl_conn *c)
 				return LVS_CTL_WANT_READ; /* more may wait: the loop comes back */
 			continue;
 		case CONN_READY:
+		case CONN_RUNNING:
 			return LVS_CTL_WANT_RUN;
 		case CONN_WRITE:
 			rc = conn_write(c);
@@ -722,17 +730,46 @@ static int decode_argv(char *body, uint32_t len, uint32_t argc, char **argv)
 	return off == len ? 0 : -EPROTO;
 }
 
+/* The executor finished with status: close the output and send it (or,
+ * with missing names, ask lvsadm for them). */
+static void conn_finish(struct lvs_ctl_conn *c, int status, struct lvs_ctl_names *missing)
+{
+	size_t nlen = 0;
+	int rc = fclose(c->out) | fclose(c->err);
+
+	c->out = c->err = NULL;
+	if (rc) {
+		conn_error(c, "Memory allocation problem\n", -ENOMEM);
+	} else if (missing && missing->n) {
+		if (lvs_ctl_names_encode(missing, &c->nbuf, &nlen))
+			conn_error(c, "Memory allocation problem\n", -ENOMEM);
+		else
+			conn_reply(c, LVS_CTL_REP_NEED_NAMES, 0, NULL, 0, NULL, 0, c->nbuf, nlen,
+			           0);
+	} else {
+		conn_reply(c, LVS_CTL_REP_RESULT, status, c->obuf, c->olen, c->ebuf, c->elen,
+		           NULL, 0, 0);
+	}
+	/* the request is no longer needed while the reply goes out */
+	free(c->body);
+	c->body = NULL;
+}
+
 void lvs_ctl_conn_run(struct lvs_ctl_state *st, struct lvs_ctl_conn *c)
 {
 	const struct lvs_ctl_req *rq = &c->rq;
 	struct lvs_ctl_names known, missing;
 	char *body = c->body, **argv;
-	size_t olen = 0, elen = 0, nlen = 0;
-	FILE *out = NULL, *err = NULL;
 	bool have_names = rq->flags & LVS_CTL_F_NAMES;
 	bool resolve = (rq->flags & LVS_CTL_F_RESOLVE) && !have_names;
 	int rc, status;
 
+	if (c->state == CONN_RUNNING) {
+		status = lvs_ctl_job_step(st, c->err);
+		if (status != LVS_CTL_PENDING)
+			conn_finish(c, status, NULL);
+		return;
+	}
 	if (c->state != CONN_READY)
 		return;
 	lvs_ctl_names_init(&known);
@@ -754,42 +791,37 @@ void lvs_ctl_conn_run(struct lvs_ctl_state *st, struct lvs_ctl_conn *c)
 			conn_fail(c, rc);
 		goto out;
 	}
-	out = open_memstream(&c->obuf, &olen);
-	err = open_memstream(&c->ebuf, &elen);
-	if (!out || !err) {
+	c->out = open_memstream(&c->obuf, &c->olen);
+	c->err = open_memstream(&c->ebuf, &c->elen);
+	if (!c->out || !c->err) {
 		conn_error(c, "Memory allocation problem\n", -ENOMEM);
 		goto out;
 	}
-	status =
-	        lvs_ctl_exec_names(st, (int)rq->argc, argv, body + rq->argv_len, rq->in_len,
-	                           have_names ? &known : NULL, resolve ? &missing : NULL, out, err);
-	rc = fclose(out) | fclose(err);
-	out = err = NULL;
-	if (rc) {
-		conn_error(c, "Memory allocation problem\n", -ENOMEM);
-		goto out;
-	}
-	if (resolve && missing.n) {
-		if (lvs_ctl_names_encode(&missing, &c->nbuf, &nlen))
-			conn_error(c, "Memory allocation problem\n", -ENOMEM);
-		else
-			conn_reply(c, LVS_CTL_REP_NEED_NAMES, 0, NULL, 0, NULL, 0, c->nbuf, nlen,
-			           0);
-	} else {
-		conn_reply(c, LVS_CTL_REP_RESULT, status, c->obuf, olen, c->ebuf, elen, NULL, 0,
-		           0);
-	}
+	status = lvs_ctl_exec_names(st, (int)rq->argc, argv, body + rq->argv_len, rq->in_len,
+	                            have_names ? &known : NULL, resolve ? &missing : NULL,
+	                            c->out, c->err);
+	if (status == LVS_CTL_PENDING)
+		c->state = CONN_RUNNING; /* the job reads its input from body */
+	else
+		conn_finish(c, status, resolve ? &missing : NULL);
 out:
-	if (out)
-		fclose(out);
-	if (err)
-		fclose(err);
-	/* the request is no longer needed while the reply goes out */
-	free(c->body);
-	c->body = NULL;
+	if (c->state != CONN_RUNNING) {
+		if (c->out)
+			fclose(c->out);
+		if (c->err)
+			fclose(c->err);
+		c->out = c->err = NULL;
+		free(c->body);
+		c->body = NULL;
+	}
 	free(argv);
 	lvs_ctl_names_free(&known);
 	lvs_ctl_names_free(&missing);
+}
+
+bool lvs_ctl_conn_running(const struct lvs_ctl_conn *c)
+{
+	return c->state == CONN_RUNNING;
 }
 
 int lvs_ctl_serve_one(struct lvs_ctl_state *st, int listen_fd)

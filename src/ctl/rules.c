@@ -2,11 +2,10 @@
  * rules.c - load and save ipvsadm rules files (`ipvsadm -S -n` format).
  *
  * Loading reuses the ipvsadm command parser line by line, but unlike
- * ipvsadm -R it never leaves a half-applied file behind: all lines are
- * parsed first, then replayed on a scratch model that copies the current
- * configuration, and only a file that applies cleanly there is applied to
- * the real model (operations are deterministic, so the second pass can
- * only fail for lack of memory).
+ * ipvsadm -R it never leaves a half-applied file behind: every line is
+ * parsed first, then the commands run as one model batch, published whole
+ * or not at all.  A load can run in steps of bounded time (a job), so the
+ * daemon's control loop applies 10,000 services without stalling.
  *
  * Saving prints what ipvsadm 1.31 prints for -S -n, including its order:
  * ipvsadm sorts services and destinations with comparators that subtract
@@ -21,7 +20,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "ipvsadm_list.h"
 #include "rules.h"
@@ -101,101 +102,222 @@ static int split_words(char *line, char ***argv, size_t *cap)
 	return argc;
 }
 
-static int apply_all(struct lvs_model *m, const struct rule *r, size_t n, const char *fname,
-                     char *err, size_t errlen)
+/*
+ * A load in steps.  Phases: PARSE (line by line into rules[]), APPLY
+ * (the commands in one open model batch), then the commit.  The text is
+ * the caller's, read in place (lines are copied into a scratch buffer
+ * before splitting).
+ */
+enum job_phase { JOB_PARSE, JOB_APPLY, JOB_COMMIT, JOB_DONE };
+
+struct lvs_rules_job {
+	struct lvs_model *m;
+	const char *text, *pos, *end;
+	char fname[64];
+	enum job_phase phase;
+	struct rule *rules;
+	size_t nrules, caprules, next;
+	char *line, **argv;
+	size_t linecap, argcap;
+	unsigned lineno;
+	bool batch; /* the model batch is open */
+	int rc;     /* the result once JOB_DONE */
+};
+
+static uint64_t mono_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int lvs_rules_job_new(struct lvs_model *m, const char *text, size_t len, const char *fname,
+                      struct lvs_rules_job **out)
+{
+	struct lvs_rules_job *j = calloc(1, sizeof(*j));
+
+	*out = NULL;
+	if (!j)
+		return -ENOMEM;
+	j->m = m;
+	j->text = j->pos = text ? text : "";
+	j->end = j->text + (text ? len : 0);
+	snprintf(j->fname, sizeof(j->fname), "%s", fname ? fname : "-");
+	*out = j;
+	return 0;
+}
+
+void lvs_rules_job_free(struct lvs_rules_job *j)
+{
+	if (!j)
+		return;
+	if (j->batch)
+		lvs_model_abort(j->m);
+	free(j->rules);
+	free(j->argv);
+	free(j->line);
+	free(j);
+}
+
+static int job_fail(struct lvs_rules_job *j, int rc, unsigned line, const char *msg,
+                    char *err, size_t errlen)
+{
+	set_err(err, errlen, j->fname, line, msg);
+	if (j->batch) {
+		lvs_model_abort(j->m);
+		j->batch = false;
+	}
+	j->phase = JOB_DONE;
+	j->rc = rc;
+	return rc;
+}
+
+/* One line of the text: LVS_EXIT_OK (a rule added or nothing on it), or
+ * the failure (recorded by job_fail). */
+static int job_parse_line(struct lvs_rules_job *j, char *err, size_t errlen)
+{
+	const char *nl = memchr(j->pos, '\n', (size_t)(j->end - j->pos));
+	size_t n = nl ? (size_t)(nl - j->pos) : (size_t)(j->end - j->pos);
+	struct lvs_cmd cmd;
+	char msg[256];
+	int argc, rc;
+
+	j->lineno++;
+	if (n + 1 > j->linecap) {
+		char *nb = realloc(j->line, n + 1);
+		if (!nb)
+			return job_fail(j, LVS_EXIT_FAIL, j->lineno, "Memory allocation problem",
+			                err, errlen);
+		j->line = nb;
+		j->linecap = n + 1;
+	}
+	memcpy(j->line, j->pos, n);
+	j->line[n] = '\0';
+	j->pos += n + (nl != NULL);
+	argc = split_words(j->line, &j->argv, &j->argcap);
+	if (argc < 0)
+		return job_fail(j, LVS_EXIT_FAIL, j->lineno, "Memory allocation problem", err,
+		                errlen);
+	if (argc <= 1)
+		return LVS_EXIT_OK;
+	rc = lvs_cmd_parse(argc, j->argv, &cmd, msg, sizeof(msg));
+	if (rc)
+		return job_fail(j, rc, j->lineno, msg, err, errlen);
+	if (!rules_cmd_allowed(cmd.cmd)) {
+		snprintf(msg, sizeof(msg), "the '%s' command is not allowed in a rules file",
+		         lvs_cmd_name(cmd.cmd));
+		return job_fail(j, LVS_EXIT_USAGE, j->lineno, msg, err, errlen);
+	}
+	if (j->nrules == j->caprules) {
+		size_t ncap = j->caprules ? j->caprules * 2 : 32;
+		struct rule *nr = realloc(j->rules, ncap * sizeof(*nr));
+		if (!nr)
+			return job_fail(j, LVS_EXIT_FAIL, j->lineno, "Memory allocation problem",
+			                err, errlen);
+		j->rules = nr;
+		j->caprules = ncap;
+	}
+	j->rules[j->nrules].cmd = cmd;
+	j->rules[j->nrules].line = j->lineno;
+	j->nrules++;
+	return LVS_EXIT_OK;
+}
+
+/* Lines or commands between two looks at the clock. */
+#define JOB_CLOCK_EVERY 64
+
+int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, size_t errlen)
+{
+	uint64_t deadline = budget_ns ? mono_ns() + budget_ns : UINT64_MAX;
+	unsigned k = 0;
 	char msg[256];
 
-	for (size_t i = 0; i < n; i++) {
-		int rc = lvs_cmd_apply(m, &r[i].cmd, msg, sizeof(msg));
-		if (rc) {
-			set_err(err, errlen, fname, r[i].line, msg);
-			return rc;
+	if (err && errlen)
+		err[0] = '\0';
+	while (j->phase != JOB_DONE) {
+		if (++k % JOB_CLOCK_EVERY == 0 && budget_ns && mono_ns() >= deadline)
+			return LVS_RULES_MORE;
+		switch (j->phase) {
+		case JOB_PARSE:
+			if (j->pos >= j->end) {
+				j->phase = JOB_APPLY;
+				break;
+			}
+			if (job_parse_line(j, err, errlen))
+				return j->rc;
+			break;
+		case JOB_APPLY:
+			if (!j->batch) {
+				/* one batch: the file applies whole, or not at all */
+				if (lvs_model_begin(j->m))
+					return job_fail(j, LVS_EXIT_FAIL, 0,
+					                "Memory allocation problem", err, errlen);
+				j->batch = true;
+			}
+			if (j->next == j->nrules) {
+				j->phase = JOB_COMMIT;
+				break;
+			}
+			{
+				const struct rule *r = &j->rules[j->next++];
+				int rc = lvs_cmd_apply(j->m, &r->cmd, msg, sizeof(msg));
+				if (rc)
+					return job_fail(j, rc, r->line, msg, err, errlen);
+			}
+			break;
+		case JOB_COMMIT:
+			j->batch = false;
+			if (lvs_model_commit(j->m))
+				return job_fail(j, LVS_EXIT_FAIL, 0, "Memory allocation problem",
+				                err, errlen);
+			j->phase = JOB_DONE;
+			j->rc = LVS_EXIT_OK;
+			break;
+		case JOB_DONE:
+			break;
 		}
 	}
-	return LVS_EXIT_OK;
+	return j->rc;
 }
 
 int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, size_t errlen)
 {
-	struct rule *rules = NULL;
-	size_t nrules = 0, caprules = 0, linecap = 0, argcap = 0;
-	char *line = NULL, **argv = NULL, msg[256];
-	unsigned lineno = 0;
-	int rc = LVS_EXIT_OK;
-	ssize_t len;
+	struct lvs_rules_job *j = NULL;
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int rc;
 
-	if (!fname)
-		fname = "-";
 	if (err && errlen)
 		err[0] = '\0';
 	errno = 0;
-	while ((len = getline(&line, &linecap, f)) >= 0) {
-		struct lvs_cmd cmd;
-		int argc;
-
-		lineno++;
-		argc = split_words(line, &argv, &argcap);
-		if (argc < 0) {
-			set_err(err, errlen, fname, lineno, "Memory allocation problem");
-			rc = LVS_EXIT_FAIL;
-			goto out;
-		}
-		if (argc <= 1)
-			continue;
-		rc = lvs_cmd_parse(argc, argv, &cmd, msg, sizeof(msg));
-		if (rc) {
-			set_err(err, errlen, fname, lineno, msg);
-			goto out;
-		}
-		if (!rules_cmd_allowed(cmd.cmd)) {
-			snprintf(msg, sizeof(msg),
-			         "the '%s' command is not allowed in a rules file",
-			         lvs_cmd_name(cmd.cmd));
-			set_err(err, errlen, fname, lineno, msg);
-			rc = LVS_EXIT_USAGE;
-			goto out;
-		}
-		if (nrules == caprules) {
-			size_t ncap = caprules ? caprules * 2 : 32;
-			struct rule *nr = realloc(rules, ncap * sizeof(*nr));
-			if (!nr) {
-				set_err(err, errlen, fname, lineno, "Memory allocation problem");
-				rc = LVS_EXIT_FAIL;
-				goto out;
+	do {
+		if (cap - len < 65536) {
+			char *nt = realloc(text, cap = cap ? cap * 2 : 65536);
+			if (!nt) {
+				free(text);
+				set_err(err, errlen, fname ? fname : "-", 0,
+				        "Memory allocation problem");
+				return LVS_EXIT_FAIL;
 			}
-			rules = nr;
-			caprules = ncap;
+			text = nt;
 		}
-		rules[nrules].cmd = cmd;
-		rules[nrules].line = lineno;
-		nrules++;
-	}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
 	if (ferror(f)) {
-		set_err(err, errlen, fname, 0, strerror(errno ? errno : EIO));
-		rc = LVS_EXIT_FAIL;
-		goto out;
+		set_err(err, errlen, fname ? fname : "-", 0, strerror(errno ? errno : EIO));
+		free(text);
+		return LVS_EXIT_FAIL;
 	}
-
-	/* one batch: the file applies whole, published at once, or not at all */
-	if (lvs_model_begin(m)) {
-		set_err(err, errlen, fname, 0, "Memory allocation problem");
-		rc = LVS_EXIT_FAIL;
-		goto out;
+	if (lvs_rules_job_new(m, text, len, fname, &j)) {
+		set_err(err, errlen, fname ? fname : "-", 0, "Memory allocation problem");
+		free(text);
+		return LVS_EXIT_FAIL;
 	}
-	rc = apply_all(m, rules, nrules, fname, err, errlen);
-	if (rc) {
-		lvs_model_abort(m);
-		goto out;
-	}
-	if (lvs_model_commit(m)) {
-		set_err(err, errlen, fname, 0, "Memory allocation problem");
-		rc = LVS_EXIT_FAIL;
-	}
-out:
-	free(rules);
-	free(argv);
-	free(line);
+	rc = lvs_rules_job_step(j, 0, err, errlen);
+	lvs_rules_job_free(j);
+	free(text);
 	return rc;
 }
 

@@ -16,16 +16,32 @@
  * with '#' starts a comment -- an lvsd extension, ipvsadm has none) and
  * parsed as an ipvsadm command; -A -E -D -C -a -e -d -Z and --set are
  * allowed.  All or nothing: every line is parsed first, then the commands
- * are tried on a scratch copy of the model, and only if all succeed are
- * they applied to m (ipvsadm -R instead applies line by line, stops at the
- * first syntax error and carries on after a kernel error).
+ * run as one model batch that is published whole or undone (ipvsadm -R
+ * instead applies line by line, stops at the first syntax error and
+ * carries on after a kernel error).
  * Returns LVS_EXIT_OK, or the ipvsadm exit code of the first failing line
  * (2 bad line, 255 refused by the model or unreadable input) with
- * "fname:LINE: message" in err; m is unchanged then (unless memory runs
- * out while applying to m, after the dry run succeeded).  fname may be
- * NULL ("-").
+ * "fname:LINE: message" in err; m is unchanged then.  fname may be NULL
+ * ("-").
  */
 int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, size_t errlen);
+
+/*
+ * The same load in steps of bounded time, for a caller that must not stall
+ * (the daemon's control loop).  lvs_rules_job_new takes the text (which
+ * must outlive the job) and does nothing yet; each lvs_rules_job_step
+ * works for about budget_ns (0: to the end) and returns LVS_RULES_MORE
+ * while work remains, else the result as lvs_rules_load's.  While a job
+ * has not finished, the model may be inside an open batch: nothing else
+ * may change m until it finishes or is freed (freeing an unfinished job
+ * undoes its batch).  lvs_rules_job_new: 0 or -ENOMEM.
+ */
+#define LVS_RULES_MORE (-1)
+struct lvs_rules_job;
+int lvs_rules_job_new(struct lvs_model *m, const char *text, size_t len, const char *fname,
+                      struct lvs_rules_job **out);
+int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, size_t errlen);
+void lvs_rules_job_free(struct lvs_rules_job *j);
 
 /* lvs_rules_save flags. */
 #define LVS_RULES_SAVE_THRESHOLDS 0x1 /* lvsd extension: append -x/-y when set */

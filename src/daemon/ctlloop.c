@@ -207,8 +207,9 @@ static void retire_snapshot(void *arg, void (*fn)(void *obj), void *obj)
 static void gc_try(struct lvsd_loop *l)
 {
 	if (!__atomic_load_n(&l->gc_due, __ATOMIC_RELAXED) ||
-	    l->retired != __atomic_load_n(&l->retired_done, __ATOMIC_SEQ_CST))
-		return;
+	    l->retired != __atomic_load_n(&l->retired_done, __ATOMIC_SEQ_CST) ||
+	    lvs_ctl_busy(l->d->cst))
+		return; /* the job's end kicks it again (lvsd_loop_kick_gc) */
 	__atomic_store_n(&l->gc_due, 0, __ATOMIC_SEQ_CST);
 	lvs_ctl_tick(l->d->cst);
 	l->st.ticks++;
@@ -226,8 +227,10 @@ static void ctl_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (__atomic_load_n(&l->gc_due, __ATOMIC_RELAXED))
-		return; /* still waiting since the last tick */
+	if (__atomic_load_n(&l->gc_due, __ATOMIC_RELAXED)) {
+		gc_try(l); /* still due since the last tick */
+		return;
+	}
 	__atomic_store_n(&l->gc_due, 1, __ATOMIC_SEQ_CST);
 	gc_try(l);
 	if (__atomic_load_n(&l->gc_due, __ATOMIC_RELAXED))
@@ -241,6 +244,11 @@ static void rcu_done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)!read(fd, &x, sizeof(x));
 	gc_try(arg);
+}
+
+void lvsd_loop_kick_gc(struct lvsd_loop *l)
+{
+	gc_try(l);
 }
 
 bool lvsd_loop_changes_held(const struct lvsd_loop *l)
@@ -365,6 +373,7 @@ struct lvsd_loop *lvsd_loop_new(struct lvsd *d, const sigset_t *sigs)
 	    event_add(l->rcu_ev, NULL) || event_add(l->ctl_tick_ev, &tv))
 		goto nomem;
 	lvs_model_set_retire(d->dir.model, retire_snapshot, l);
+	d->cst->step_ns = LVSD_CTL_STEP_NS; /* a large -R in steps (ctlsrv) */
 	d->loop = l;
 	return l;
 nomem:

@@ -47,6 +47,7 @@
 
 #define LVSD_NET_TICK_MS 100  /* netstate requests, VIP announcements */
 #define LVSD_CTL_TICK_MS 2000 /* rate estimators, model gc */
+#define LVSD_CTL_STEP_NS 2000000 /* a job's step (lvsadm -R), ns */
 
 struct lvsd_loop;
 
@@ -93,6 +94,8 @@ int lvsd_loop_on_free(struct lvsd_loop *l, void (*fn)(void *arg), void *arg);
  * once the gc ran.  One release hook (the control socket's).
  */
 bool lvsd_loop_changes_held(const struct lvsd_loop *l);
+/* A job (lvs_ctl_busy) held the gc back and has ended: run it if due. */
+void lvsd_loop_kick_gc(struct lvsd_loop *l);
 void lvsd_loop_set_release(struct lvsd_loop *l, void (*release)(void *arg), void *arg);
 
 /* Bring the VIPs, host guard and driver filter up to date with the model

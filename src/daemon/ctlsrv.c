@@ -2,7 +2,8 @@
  * ctlsrv.c - lvsadm's clients on the control loop (see ctlsrv.h).  Each
  * client has a read and a write event, never both pending; each waits
  * with the idle timeout, so a silent client costs nothing but its slot
- * until it is dropped.
+ * until it is dropped.  One client at a time may run a job (a large -R
+ * applied in steps); the others' requests wait parked until it ends.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ struct ctlsrv {
 	struct srv_client *clients; /* all of them, doubly linked */
 	unsigned nclients;
 	struct srv_client *parked, **parked_tail; /* complete requests held back */
+	struct srv_client *runner; /* the client whose command runs as a job */
+	struct event *jev;         /* its next step */
 };
 
 struct srv_client {
@@ -36,6 +39,11 @@ static void client_free(struct srv_client *cl)
 {
 	struct ctlsrv *s = cl->s;
 
+	if (s->runner == cl) {
+		/* its job cannot answer any more: undo it, the others go on */
+		lvs_ctl_job_cancel(lvsd_loop_ctx(s->l)->cst);
+		s->runner = NULL;
+	}
 	if (cl->prev)
 		cl->prev->next = cl->next;
 	else
@@ -51,9 +59,19 @@ static void client_free(struct srv_client *cl)
 		s->accepting = true;
 }
 
+static bool held(const struct ctlsrv *s)
+{
+	return lvsd_loop_changes_held(s->l) || s->runner;
+}
+
+static void release_parked(void *arg);
+
 /*
  * Move cl on as far as it goes without waiting: read, run (unless changes
- * are held: then park it), write.  Frees cl when it is finished.
+ * are held or another client's job runs: then park it), write.  A command
+ * that goes on as a job makes cl the runner: each further step is a
+ * callback of its own (jev), so the loop serves everything else between
+ * steps.  Frees cl when it is finished.
  */
 static void client_advance(struct srv_client *cl)
 {
@@ -66,13 +84,32 @@ static void client_advance(struct srv_client *cl)
 
 		switch (rc) {
 		case LVS_CTL_WANT_RUN:
-			if (lvsd_loop_changes_held(s->l)) {
+			if (s->runner != cl && held(s)) {
 				cl->park_next = NULL;
 				*s->parked_tail = cl;
 				s->parked_tail = &cl->park_next;
 				return;
 			}
 			lvs_ctl_conn_run(lvsd_loop_ctx(s->l)->cst, cl->c);
+			if (lvs_ctl_conn_running(cl->c)) {
+				/* a zero timeout, not event_active: libevent runs
+				 * events activated from a callback in the same round,
+				 * before it looks at descriptors again */
+				static const struct timeval now;
+
+				s->runner = cl;
+				if (event_add(s->jev, &now))
+					event_active(s->jev, EV_TIMEOUT, 0);
+				return;
+			}
+			if (s->runner == cl) {
+				/* the job finished: the gc it held back, then the
+				 * requests that waited */
+				s->runner = NULL;
+				lvsd_loop_kick_gc(s->l);
+				if (!lvsd_loop_changes_held(s->l))
+					release_parked(s);
+			}
 			continue;
 		case LVS_CTL_WANT_READ:
 			if (event_add(cl->rev, &idle))
@@ -90,6 +127,16 @@ static void client_advance(struct srv_client *cl)
 		client_free(cl);
 		return;
 	}
+}
+
+static void job_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctlsrv *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->runner)
+		client_advance(s->runner);
 }
 
 static void client_cb(evutil_socket_t fd, short what, void *arg)
@@ -113,13 +160,13 @@ static void release_parked(void *arg)
 
 	s->parked = NULL;
 	s->parked_tail = &s->parked;
-	while (cl && !lvsd_loop_changes_held(s->l)) {
+	while (cl && !held(s)) {
 		struct srv_client *next = cl->park_next;
 
 		client_advance(cl);
 		cl = next;
 	}
-	/* held again meanwhile (not from here, but be safe): park the rest */
+	/* held again meanwhile (a job began): park the rest */
 	while (cl) {
 		struct srv_client *next = cl->park_next;
 
@@ -197,6 +244,7 @@ static void ctlsrv_free(void *arg)
 	while (s->clients)
 		client_free(s->clients);
 	lvsd_loop_event_free(s->lev);
+	lvsd_loop_event_free(s->jev);
 	close(s->lfd);
 	free(s);
 }
@@ -212,8 +260,11 @@ int lvsd_ctlsrv_register(struct lvsd_loop *l, int listen_fd)
 	s->parked_tail = &s->parked;
 	s->lev = lvsd_loop_event_new(l, listen_fd, EV_READ | EV_PERSIST, "ctl accept", accept_cb,
 	                             s);
-	if (!s->lev || event_add(s->lev, NULL) || lvsd_loop_on_free(l, ctlsrv_free, s)) {
+	s->jev = lvsd_loop_event_new(l, -1, 0, "ctl job step", job_cb, s);
+	if (!s->lev || !s->jev || event_add(s->lev, NULL) ||
+	    lvsd_loop_on_free(l, ctlsrv_free, s)) {
 		lvsd_loop_event_free(s->lev);
+		lvsd_loop_event_free(s->jev);
 		free(s);
 		return -ENOMEM;
 	}

@@ -540,6 +540,105 @@ static void test_restore_all_or_nothing(void **state)
 	refused(f, "-R -n", 2, "Illegal 'numeric' option with the 'restore' command\n");
 }
 
+static int changes_seen;
+static void count_change(void *arg);
+
+/* Run `-R` with in as a job in steps of 1 ns (a few lines each); returns
+ * the exit code and the number of steps it took.  The published snapshot
+ * does not move until the last step; the change hook runs once at the
+ * end, and only if the model changed. */
+static int restore_in_steps(struct fx *f, const char *in, unsigned *steps)
+{
+	uint64_t gen = lvs_model_snapshot(f->m)->gen;
+	size_t olen, elen;
+	FILE *out, *err;
+	char *argv[] = {"lvsadm", "-R", NULL};
+	int rc;
+
+	f->st.step_ns = 1;
+	free(f->out);
+	free(f->err);
+	out = open_memstream(&f->out, &olen);
+	err = open_memstream(&f->err, &elen);
+	rc = lvs_ctl_exec(&f->st, 2, argv, in, strlen(in), out, err);
+	*steps = 1;
+	while (rc == LVS_CTL_PENDING) {
+		assert_true(lvs_ctl_busy(&f->st));
+		assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
+		assert_int_equal(changes_seen, 0);
+		rc = lvs_ctl_job_step(&f->st, err);
+		(*steps)++;
+	}
+	assert_false(lvs_ctl_busy(&f->st));
+	fclose(out);
+	fclose(err);
+	f->st.step_ns = 0;
+	return rc;
+}
+
+/* A large -R runs as a job in bounded steps: all or nothing as in one
+ * call, nothing published before its end, and an unfinished job undone
+ * when cancelled. */
+static void test_restore_in_steps(void **state)
+{
+	struct fx *f = *state;
+	char *rules = NULL, *bad = NULL;
+	size_t len = 0;
+	FILE *r = open_memstream(&rules, &len);
+	uint64_t gen;
+	unsigned steps;
+
+	for (int i = 0; i < 200; i++) {
+		fprintf(r, "-A -t 10.1.%d.%d:80 -s rr\n", i / 200, i % 200 + 1);
+		for (int j = 0; j < 4; j++)
+			fprintf(r, "-a -t 10.1.%d.%d:80 -r 192.168.0.%d:8080 -m\n", i / 200,
+			        i % 200 + 1, j + 1);
+	}
+	fclose(r);
+	f->st.changed = count_change;
+	changes_seen = 0;
+	assert_int_equal(restore_in_steps(f, rules, &steps), 0);
+	assert_true(steps > 10); /* 1,000 lines, parse and apply, 64 at a time */
+	assert_int_equal(changes_seen, 1);
+	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 200);
+	assert_int_equal(svc_at(f, 199)->ndests, 4);
+
+	/* the last line fails: nothing of the job stays */
+	ok(f, "-C");
+	gen = lvs_model_snapshot(f->m)->gen;
+	changes_seen = 0;
+	assert_true(asprintf(&bad, "%s-A -t 10.1.0.1:80\n", rules) > 0);
+	assert_int_equal(restore_in_steps(f, bad, &steps), 255);
+	assert_string_equal(f->err, "stdin:1001: Service already exists\n");
+	assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
+	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 0);
+	assert_int_equal(changes_seen, 0);
+
+	/* cancelled half way (its client left, the daemon stops): undone */
+	{
+		char *argv[] = {"lvsadm", "-R", NULL};
+		FILE *out = open_memstream(&f->out, &len), *err = open_memstream(&f->err, &len);
+
+		f->st.step_ns = 1;
+		assert_int_equal(lvs_ctl_exec(&f->st, 2, argv, rules, strlen(rules), out, err),
+		                 LVS_CTL_PENDING);
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(lvs_ctl_job_step(&f->st, err), LVS_CTL_PENDING);
+		lvs_ctl_job_cancel(&f->st);
+		assert_false(lvs_ctl_busy(&f->st));
+		fclose(out);
+		fclose(err);
+		f->st.step_ns = 0;
+	}
+	assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
+	ok(f, "-S -n");
+	assert_string_equal(f->out, "");
+	/* and the model takes commands again */
+	ok(f, "-A -t 10.0.0.1:80");
+	free(rules);
+	free(bad);
+}
+
 static void test_help_version_local(void **state)
 {
 	struct fx *f = *state;
@@ -591,7 +690,6 @@ static void fake_status(void *arg, FILE *out)
 	fprintf(out, "status of %s\n", (const char *)arg);
 }
 
-static int changes_seen;
 
 static void count_change(void *arg)
 {
@@ -1028,6 +1126,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_conns_timeout_daemon, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_save_clear_restore, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_restore_all_or_nothing, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_restore_in_steps, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_status_and_change_hooks, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_help_version_local, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_name_table_hooks, fx_setup, fx_teardown),
