@@ -183,6 +183,30 @@ static void chain_grow(struct htab *t, size_t next_off, uint32_t (*hash)(const v
 	t->mask = nb - 1;
 }
 
+/* Link obj (hash h) at the head of its chain in t, growing t first. */
+static void chain_insert(struct htab *t, void *obj, size_t next_off, uint32_t h,
+			 uint32_t (*hash)(const void *obj))
+{
+	chain_grow(t, next_off, hash);
+	*(void **)((char *)obj + next_off) = t->b[h & t->mask];
+	t->b[h & t->mask] = obj;
+	t->n++;
+}
+
+/* Unlink obj (hash h) from its chain in t. */
+static void chain_remove(struct htab *t, void *obj, size_t next_off, uint32_t h)
+{
+	for (void **pp = (void **)&t->b[h & t->mask]; *pp; pp = (void **)((char *)*pp + next_off))
+		if (*pp == obj) {
+			*pp = *(void **)((char *)obj + next_off);
+			t->n--;
+			return;
+		}
+}
+
+#define SS_NEXT offsetof(struct lvs_svc_state, hnext)
+#define DS_NEXT offsetof(struct lvs_dest_state, hnext)
+
 static uint32_t dstate_hash(const struct lvs_svc_state *ss, uint8_t af, const union lvs_addr *a,
 			    uint16_t port);
 
@@ -219,10 +243,7 @@ struct lvs_svc_state *model_svc_state_get(struct lvs_model *m, const struct lvs_
 	st->nstats = (uint16_t)m->nstats;
 	st->next = m->svc_states;
 	m->svc_states = st;
-	chain_grow(&m->ssmap, offsetof(struct lvs_svc_state, hnext), ss_hash);
-	st->hnext = (void *)m->ssmap.b[h & m->ssmap.mask];
-	m->ssmap.b[h & m->ssmap.mask] = (void *)st;
-	m->ssmap.n++;
+	chain_insert(&m->ssmap, st, SS_NEXT, h, ss_hash);
 	return st;
 }
 
@@ -261,10 +282,7 @@ struct lvs_dest_state *model_dest_state_get(struct lvs_model *m, struct msvc *ms
 	ms->st->ndstates++;
 	ds->next = m->dest_states;
 	m->dest_states = ds;
-	chain_grow(&m->dsmap, offsetof(struct lvs_dest_state, hnext), ds_hash);
-	ds->hnext = (void *)m->dsmap.b[h & m->dsmap.mask];
-	m->dsmap.b[h & m->dsmap.mask] = (void *)ds;
-	m->dsmap.n++;
+	chain_insert(&m->dsmap, ds, DS_NEXT, h, ds_hash);
 	return ds;
 }
 
@@ -286,30 +304,6 @@ unsigned lvs_model_trash(const struct lvs_model *m,
 	return n;
 }
 
-static void dsmap_remove(struct lvs_model *m, struct lvs_dest_state *ds)
-{
-	uint32_t h = dstate_hash(ds->svc, ds->af, &ds->addr, ds->port) & m->dsmap.mask;
-
-	for (struct lvs_dest_state **pp = (void *)&m->dsmap.b[h]; *pp; pp = &(*pp)->hnext)
-		if (*pp == ds) {
-			*pp = ds->hnext;
-			m->dsmap.n--;
-			return;
-		}
-}
-
-static void ssmap_remove(struct lvs_model *m, struct lvs_svc_state *ss)
-{
-	uint32_t h = model_key_hash(&ss->key) & m->ssmap.mask;
-
-	for (struct lvs_svc_state **pp = (void *)&m->ssmap.b[h]; *pp; pp = &(*pp)->hnext)
-		if (*pp == ss) {
-			*pp = ss->hnext;
-			m->ssmap.n--;
-			return;
-		}
-}
-
 void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
 {
 	struct lvs_dest_state **pp = &m->dest_states, *ds;
@@ -325,7 +319,7 @@ void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
 		    ds->persistconns == 0) {
 			model_watch_dest(m, ds, true);
 			*pp = ds->next;
-			dsmap_remove(m, ds);
+			chain_remove(&m->dsmap, ds, DS_NEXT, ds_hash(ds));
 			ds->svc->ndstates--;
 			if (!ds->svc->ndstates)
 				ds->svc->unref_gen = m->snap.gen;
@@ -340,7 +334,7 @@ void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
 		if (!ss->in_config && !ss->ndstates && ss->unref_gen < safe_gen) {
 			model_watch_svc(m, ss, true);
 			*sp = ss->next;
-			ssmap_remove(m, ss);
+			chain_remove(&m->ssmap, ss, SS_NEXT, ss_hash(ss));
 			free(ss);
 		} else {
 			sp = &ss->next;
