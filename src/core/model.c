@@ -1,6 +1,10 @@
 /*
- * model.c - the control plane's model of services and destinations, and the
- * published versions the data path reads.
+ * model.c - the control plane's model of services and destinations: the
+ * configuration records and the operations that change them, the undo
+ * log and batches, the model's lifecycle and ipvsadm's messages.  The
+ * states and their gc are in model_state.c, the key hashes and the
+ * workers' service index in model_index.c, building and publishing
+ * versions in model_publish.c; model_priv.h has what they share.
  *
  * Every change (lvsadm command, rules file, configuration file, a health
  * check's verdict) is one of the operations below.  Each validates first,
@@ -27,23 +31,10 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
-#include "model.h"
+#include "model_priv.h"
 #include "sched.h"
 
-#define MODEL_CONTAINER(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
-
 /* ---- control-thread hash tables (intrusive chains, grown by doubling) ---- */
-
-struct hnode {
-	struct hnode *next;
-	uint32_t hash;
-};
-
-struct htab {
-	struct hnode **b;
-	uint32_t mask;
-	uint32_t n;
-};
 
 static int ht_init(struct htab *t)
 {
@@ -100,213 +91,6 @@ static struct hnode *ht_first(const struct htab *t, uint32_t hash)
 	return t->b[hash & t->mask];
 }
 
-/* ---- configuration records ---- */
-
-struct msvc;
-
-struct mdest {
-	struct hnode hn;          /* m->dmap: (service, af, addr, port) */
-	struct lvs_dest_conf c;   /* as configured (weight as set) */
-	uint8_t health;           /* enum lvs_dest_health */
-	char reason[LVS_HEALTH_REASON_MAX];
-	struct lvs_dest_state *st;
-	struct msvc *svc;
-	struct mdest *prev, *next;/* the service's list, head = most recently added */
-};
-
-struct msvc {
-	struct hnode hn;          /* m->smap: the service key */
-	struct lvs_svc_conf c;
-	struct lvs_svc_state *st;
-	struct mdest *dests;
-	uint32_t ndests;
-	uint32_t order;
-	struct lvs_service *pub;  /* the published version, NULL before the first */
-	struct lvs_service *nv;   /* built by publish(), not swapped in yet */
-	struct msvc *dirty_next;  /* m->dirty list */
-	bool dirty;
-	bool deleted;             /* removed from smap: unpublish, then free */
-	/* The one change since publication, for the scheduler's hooks. */
-	uint8_t chg;              /* CHG_* */
-	struct mdest *chg_dest;
-	struct lvs_dest_conf chg_old; /* del: the removed destination's identity */
-};
-
-enum { CHG_NONE, CHG_ADD, CHG_UPD, CHG_DEL, CHG_MANY };
-
-/* How to undo one change of an open operation or batch. */
-enum undo_kind { U_SVC_ADD, U_SVC_DEL, U_SVC_EDIT, U_DEST_ADD, U_DEST_DEL, U_DEST_EDIT, U_TIMEOUTS };
-
-struct undo {
-	uint8_t kind;
-	struct msvc *ms;
-	struct mdest *md;
-	struct mdest *md_prev;    /* U_DEST_DEL: the record before it (NULL: head) */
-	union {
-		struct lvs_svc_conf sc;
-		struct {
-			struct lvs_dest_conf dc;
-			uint8_t health;
-			char reason[LVS_HEALTH_REASON_MAX];
-		} d;
-		struct lvs_timeouts to;
-	} old;
-};
-
-/* ---- the published index (RCU: open addressing, replaced on growth) ---- */
-
-struct lvs_svc_index {
-	uint32_t mask;
-	uint32_t used; /* live + tombstones */
-	uint32_t live;
-	struct lvs_service *slot[];
-};
-
-/* A deleted slot: lookups probe past it, inserts may reuse it. */
-static struct lvs_service idx_tomb;
-#define TOMB (&idx_tomb)
-
-struct lvs_model {
-	struct lvs_snapshot snap;     /* published view */
-	uint32_t svcs_cap;
-	struct htab smap;             /* msvc by key */
-	struct htab dmap;             /* mdest by (msvc, af, addr, port) */
-	struct htab ssmap;            /* lvs_svc_state by key */
-	struct htab dsmap;            /* lvs_dest_state by (svc state, af, addr, port) */
-	struct lvs_svc_state *svc_states;
-	struct lvs_dest_state *dest_states;
-	struct msvc *dirty;
-	bool timeouts_dirty;
-	unsigned nstats;
-	uint32_t next_order;
-	uint32_t next_svc_id;
-	uint32_t next_dest_id;
-	uint32_t ntrash; /* states without AVAILABLE (upper bound) */
-	void (*defer)(void *arg, void (*fn)(void *obj), void *obj);
-	void *defer_arg;
-	struct lvs_model_watch watch;
-	/* undo log of the open operation or batch */
-	struct undo *undo;
-	size_t nundo, capundo;
-	bool in_batch;
-	uint32_t saved_next_order;
-};
-
-/* ---- counters ---- */
-
-void lvs_counters_sum(const struct lvs_counters *w, unsigned n, struct lvs_counters *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < n; i++) {
-		out->conns += w[i].conns;
-		out->inpkts += w[i].inpkts;
-		out->outpkts += w[i].outpkts;
-		out->inbytes += w[i].inbytes;
-		out->outbytes += w[i].outbytes;
-	}
-}
-
-static void counters_sub(struct lvs_counters *a, const struct lvs_counters *b)
-{
-	a->conns -= b->conns;
-	a->inpkts -= b->inpkts;
-	a->outpkts -= b->outpkts;
-	a->inbytes -= b->inbytes;
-	a->outbytes -= b->outbytes;
-}
-
-void lvs_svc_state_stats(const struct lvs_svc_state *st, struct lvs_counters *out)
-{
-	lvs_counters_sum(st->stats, st->nstats, out);
-	counters_sub(out, &st->zbase);
-}
-
-void lvs_dest_state_stats(const struct lvs_dest_state *st, struct lvs_counters *out)
-{
-	lvs_counters_sum(st->stats, st->nstats, out);
-	counters_sub(out, &st->zbase);
-}
-
-/* ---- connection accounting (data path, any worker) ---- */
-
-static void dest_notify(struct lvs_dest_state *ds)
-{
-	struct lvs_dest *d = __atomic_load_n(&ds->cur, __ATOMIC_ACQUIRE);
-	struct lvs_service *svc;
-
-	if (!d)
-		return;
-	svc = d->svc;
-	if (!svc->sched || !svc->sched->counts_changed)
-		return;
-	if (svc->sched->locked) {
-		lvs_spin_lock(&svc->sched_lock);
-		svc->sched->counts_changed(svc, d);
-		lvs_spin_unlock(&svc->sched_lock);
-	} else {
-		svc->sched->counts_changed(svc, d);
-	}
-}
-
-static int32_t dest_totalconns(const struct lvs_dest_state *ds)
-{
-	return __atomic_load_n(&ds->activeconns, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&ds->inactconns, __ATOMIC_RELAXED);
-}
-
-void lvs_dest_bind(struct lvs_dest_state *ds, bool is_template, bool active)
-{
-	if (is_template)
-		__atomic_add_fetch(&ds->persistconns, 1, __ATOMIC_RELAXED);
-	else if (active)
-		__atomic_add_fetch(&ds->activeconns, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_add_fetch(&ds->inactconns, 1, __ATOMIC_RELAXED);
-	/* The kernel marks a destination overloaded when its total
-	 * (active + inactive) connections reach the upper threshold. */
-	if (ds->u_threshold && (uint32_t)dest_totalconns(ds) >= ds->u_threshold)
-		__atomic_or_fetch(&ds->flags, LVS_DEST_F_OVERLOAD, __ATOMIC_RELAXED);
-	dest_notify(ds);
-}
-
-void lvs_dest_unbind(struct lvs_dest_state *ds, bool is_template, bool active)
-{
-	uint32_t total;
-	bool clear;
-
-	if (is_template)
-		__atomic_sub_fetch(&ds->persistconns, 1, __ATOMIC_RELAXED);
-	else if (active)
-		__atomic_sub_fetch(&ds->activeconns, 1, __ATOMIC_RELAXED);
-	else
-		__atomic_sub_fetch(&ds->inactconns, 1, __ATOMIC_RELAXED);
-	/* Overload clears below the lower threshold, or, without one, below
-	 * three quarters of the upper threshold (kernel ip_vs_unbind_dest). */
-	total = (uint32_t)dest_totalconns(ds);
-	if (ds->l_threshold)
-		clear = total < ds->l_threshold;
-	else if (ds->u_threshold)
-		clear = (uint64_t)total * 4 < (uint64_t)ds->u_threshold * 3;
-	else
-		clear = true;
-	if (clear && (__atomic_load_n(&ds->flags, __ATOMIC_RELAXED) & LVS_DEST_F_OVERLOAD))
-		__atomic_and_fetch(&ds->flags, ~(uint32_t)LVS_DEST_F_OVERLOAD, __ATOMIC_RELAXED);
-	dest_notify(ds);
-}
-
-void lvs_dest_set_active(struct lvs_dest_state *ds, bool active)
-{
-	if (active) {
-		__atomic_add_fetch(&ds->activeconns, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&ds->inactconns, 1, __ATOMIC_RELAXED);
-	} else {
-		__atomic_sub_fetch(&ds->activeconns, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&ds->inactconns, 1, __ATOMIC_RELAXED);
-	}
-	dest_notify(ds);
-}
-
-
 /* ---- keys ---- */
 
 void lvs_svc_conf_key(const struct lvs_svc_conf *c, struct lvs_svc_key *k)
@@ -322,8 +106,6 @@ void lvs_svc_conf_key(const struct lvs_svc_conf *c, struct lvs_svc_key *k)
 	}
 }
 
-/* ---- keys and lookup ---- */
-
 static bool conf_key_eq(const struct lvs_svc_conf *c, const struct lvs_svc_key *k)
 {
 	if (c->af != k->af)
@@ -333,588 +115,7 @@ static bool conf_key_eq(const struct lvs_svc_conf *c, const struct lvs_svc_key *
 	return c->proto == k->proto && c->port == k->port && lvs_addr_eq(&c->addr, &k->addr);
 }
 
-static uint32_t mix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352dU;
-	h ^= h >> 15;
-	h *= 0x846ca68bU;
-	h ^= h >> 16;
-	return h;
-}
-
-static uint32_t svc_hash(uint8_t af, uint8_t proto, const union lvs_addr *a, uint16_t port)
-{
-	uint32_t h = a->w[0] ^ mix32(a->w[1] ^ mix32(a->w[2] ^ mix32(a->w[3])));
-	return mix32(h ^ ((uint32_t)port << 16) ^ ((uint32_t)proto << 8) ^ af);
-}
-
-static uint32_t fwm_hash(uint8_t af, uint32_t mark)
-{
-	return mix32(mark * 2654435761U ^ af ^ 0x5bd1e995U);
-}
-
-static uint32_t key_hash(const struct lvs_svc_key *k)
-{
-	return k->fwmark ? fwm_hash(k->af, k->fwmark) : svc_hash(k->af, k->proto, &k->addr, k->port);
-}
-
-static uint32_t conf_hash(const struct lvs_svc_conf *c)
-{
-	struct lvs_svc_key k;
-
-	lvs_svc_conf_key(c, &k);
-	return key_hash(&k);
-}
-
-/* A destination's identity within its service (or service state). */
-static uint32_t dest_hash(const void *owner, uint8_t af, const union lvs_addr *a, uint16_t port)
-{
-	uintptr_t p = (uintptr_t)owner;
-	return mix32(svc_hash(af, 0, a, port) ^ (uint32_t)(p >> 4) ^ (uint32_t)(p >> 36));
-}
-
-static struct lvs_service *idx_find_addr(const struct lvs_svc_index *x, uint8_t af, uint8_t proto,
-					 const union lvs_addr *addr, uint16_t port)
-{
-	uint32_t i = svc_hash(af, proto, addr, port);
-
-	for (uint32_t n = 0; n <= x->mask; n++, i++) {
-		struct lvs_service *svc = __atomic_load_n(&x->slot[i & x->mask], __ATOMIC_ACQUIRE);
-		if (!svc)
-			return NULL;
-		if (svc != TOMB && !svc->c.fwmark && svc->c.port == port && svc->c.af == af &&
-		    svc->c.proto == proto && lvs_addr_eq(&svc->c.addr, addr))
-			return svc;
-	}
-	return NULL;
-}
-
-static struct lvs_service *idx_find_mark(const struct lvs_svc_index *x, uint8_t af, uint32_t mark)
-{
-	uint32_t i = fwm_hash(af, mark);
-
-	for (uint32_t n = 0; n <= x->mask; n++, i++) {
-		struct lvs_service *svc = __atomic_load_n(&x->slot[i & x->mask], __ATOMIC_ACQUIRE);
-		if (!svc)
-			return NULL;
-		if (svc != TOMB && svc->c.fwmark == mark && svc->c.af == af)
-			return svc;
-	}
-	return NULL;
-}
-
-struct lvs_service *lvs_svc_lookup(const struct lvs_snapshot *s, uint8_t af, uint8_t proto,
-				   const union lvs_addr *addr, uint16_t port, uint32_t mark)
-{
-	const struct lvs_svc_index *x = __atomic_load_n(&s->idx, __ATOMIC_ACQUIRE);
-	struct lvs_service *svc;
-
-	if (LVS_UNLIKELY(__atomic_load_n(&x->live, __ATOMIC_RELAXED) == 0))
-		return NULL;
-	if (mark) {
-		svc = idx_find_mark(x, af, mark);
-		if (svc)
-			return svc;
-	}
-	svc = idx_find_addr(x, af, proto, addr, port);
-	if (svc)
-		return svc;
-	/* A persistent port-0 service catches every port of its address. */
-	svc = idx_find_addr(x, af, proto, addr, 0);
-	if (svc && (svc->c.flags & LVS_SVC_F_PERSISTENT))
-		return svc;
-	return NULL;
-}
-
-/* ---- the index (control thread writes, workers read) ---- */
-
-static struct lvs_svc_index *idx_new(uint32_t nslots)
-{
-	struct lvs_svc_index *x = calloc(1, sizeof(*x) + nslots * sizeof(x->slot[0]));
-
-	if (x)
-		x->mask = nslots - 1;
-	return x;
-}
-
-static uint32_t svc_slot_hash(const struct lvs_service *svc)
-{
-	return conf_hash(&svc->c);
-}
-
-/* Place svc in x (not published yet, or the caller owns all slots). */
-static void idx_put_raw(struct lvs_svc_index *x, struct lvs_service *svc)
-{
-	uint32_t i = svc_slot_hash(svc);
-
-	while (x->slot[i & x->mask])
-		i++;
-	x->slot[i & x->mask] = svc;
-	x->used++;
-	x->live++;
-}
-
-static void free_ptr(void *p)
-{
-	free(p);
-}
-
-/*
- * Make room for `more` insertions without growth during publication: a
- * table more than 3/4 used (tombstones count) is rebuilt at twice the live
- * size, published, and the old one retired.  0 or -ENOMEM (nothing
- * changed).
- */
-static int idx_reserve(struct lvs_model *m, uint32_t more)
-{
-	struct lvs_svc_index *x = m->snap.idx, *nx;
-	uint32_t need = x->live + more, n = 16;
-
-	if ((uint64_t)(x->used + more) * 4 <= (uint64_t)(x->mask + 1) * 3)
-		return 0;
-	while ((uint64_t)n * 3 < (uint64_t)need * 4 + 4 || n < 2 * need)
-		n <<= 1;
-	nx = idx_new(n);
-	if (!nx)
-		return -ENOMEM;
-	for (uint32_t i = 0; i <= x->mask; i++)
-		if (x->slot[i] && x->slot[i] != TOMB)
-			idx_put_raw(nx, x->slot[i]);
-	__atomic_store_n(&m->snap.idx, nx, __ATOMIC_RELEASE);
-	m->defer(m->defer_arg, free_ptr, x);
-	return 0;
-}
-
-static uint32_t idx_slot_of(const struct lvs_svc_index *x, const struct lvs_service *svc)
-{
-	uint32_t i = svc_slot_hash(svc);
-
-	for (uint32_t n = 0; n <= x->mask; n++, i++)
-		if (x->slot[i & x->mask] == svc)
-			return i & x->mask;
-	return UINT32_MAX;
-}
-
-/* Insert (old == NULL), replace (both) or remove (svc == NULL).  Capacity
- * was reserved.  Workers see the old or the new pointer, never a gap. */
-static void idx_set(struct lvs_model *m, struct lvs_service *old, struct lvs_service *svc)
-{
-	struct lvs_svc_index *x = m->snap.idx;
-	uint32_t i;
-
-	if (old) {
-		i = idx_slot_of(x, old);
-		if (i == UINT32_MAX)
-			return; /* cannot happen */
-		if (svc) {
-			__atomic_store_n(&x->slot[i], svc, __ATOMIC_RELEASE);
-		} else {
-			__atomic_store_n(&x->slot[i], TOMB, __ATOMIC_RELEASE);
-			__atomic_store_n(&x->live, x->live - 1, __ATOMIC_RELAXED);
-		}
-		return;
-	}
-	for (i = svc_slot_hash(svc);; i++) {
-		struct lvs_service *cur = x->slot[i & x->mask];
-		if (!cur || cur == TOMB) {
-			if (!cur)
-				x->used++;
-			__atomic_store_n(&x->slot[i & x->mask], svc, __ATOMIC_RELEASE);
-			__atomic_store_n(&x->live, x->live + 1, __ATOMIC_RELAXED);
-			return;
-		}
-	}
-}
-
-/* ---- states ---- */
-
-static void dest_avail_clear(struct lvs_model *m, struct lvs_dest_state *ds)
-{
-	if (__atomic_fetch_and(&ds->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED) &
-	    LVS_DEST_F_AVAILABLE) {
-		m->ntrash++;
-		ds->unref_gen = m->snap.gen;
-	}
-}
-
-static void dest_avail_set(struct lvs_model *m, struct lvs_dest_state *ds)
-{
-	if (!(__atomic_fetch_or(&ds->flags, LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED) &
-	      LVS_DEST_F_AVAILABLE) &&
-	    m->ntrash)
-		m->ntrash--;
-}
-
-static void watch_svc(struct lvs_model *m, const struct lvs_svc_state *ss, bool gone)
-{
-	if (m->watch.svc)
-		m->watch.svc(m->watch.arg, ss, gone);
-}
-
-static void watch_dest(struct lvs_model *m, const struct lvs_dest_state *ds, bool gone)
-{
-	if (m->watch.dest)
-		m->watch.dest(m->watch.arg, ds, gone);
-}
-
-void lvs_model_set_watch(struct lvs_model *m, const struct lvs_model_watch *w)
-{
-	memset(&m->watch, 0, sizeof(m->watch));
-	if (!w)
-		return;
-	m->watch = *w;
-	for (struct lvs_svc_state *ss = m->svc_states; ss; ss = ss->next)
-		watch_svc(m, ss, false);
-	for (struct lvs_dest_state *ds = m->dest_states; ds; ds = ds->next)
-		watch_dest(m, ds, false);
-}
-
-static uint64_t pack_xmit(const struct lvs_dest_conf *c)
-{
-	return (uint64_t)c->fwd | (uint64_t)c->tun_type << 8 | (uint64_t)c->tun_flags << 16 |
-	       (uint64_t)c->tun_port << 32;
-}
-
-/* ---- versions ---- */
-
-static void version_free(void *p)
-{
-	struct lvs_service *svc = p;
-
-	if (!svc)
-		return;
-	if (svc->sched && svc->sched->done)
-		svc->sched->done(svc);
-	if (svc->ndests)
-		free(svc->dests[0]); /* the block of all destinations */
-	free(svc->dests);
-	free(svc);
-}
-
-/* The destination of a version that stands for md (or its identity). */
-static const struct lvs_dest *version_dest(const struct lvs_service *svc,
-					   const struct lvs_dest_conf *c)
-{
-	for (uint32_t i = 0; svc && i < svc->ndests; i++) {
-		const struct lvs_dest *d = svc->dests[i];
-		if (d->c.port == c->port && d->c.af == c->af && lvs_addr_eq(&d->c.addr, &c->addr))
-			return d;
-	}
-	return NULL;
-}
-
-/* Scheduler state for the new version nv of ms: a hook when the one change
- * since the published version has one, else a fresh init of this service. */
-static int version_sched(struct msvc *ms, struct lvs_service *nv)
-{
-	const struct lvs_sched_ops *ops = nv->sched;
-	struct lvs_service *old = ms->pub;
-	const struct lvs_dest *d = NULL;
-
-	if (!ops)
-		return 0;
-	if (old && old->sched == ops && ms->chg != CHG_NONE && ms->chg != CHG_MANY) {
-		if (ms->chg == CHG_DEL)
-			d = version_dest(old, &ms->chg_old);
-		else if (ms->chg_dest)
-			d = version_dest(nv, &ms->chg_dest->c);
-		if (ms->chg == CHG_ADD && d && ops->add_dest)
-			return ops->add_dest(nv, old, d);
-		if (ms->chg == CHG_UPD && d && ops->upd_dest)
-			return ops->upd_dest(nv, old, d);
-		if (ms->chg == CHG_DEL && d && ops->del_dest)
-			return ops->del_dest(nv, old, d);
-		/* a destination that is down is in neither version: nothing
-		 * the scheduler keeps changes, init is exact */
-	}
-	return ops->init ? ops->init(nv) : 0;
-}
-
-/* Build the version of ms from its configuration: the published
- * destinations (not down; weight 0 while quiesced), in list order. */
-static struct lvs_service *version_build(struct lvs_model *m, struct msvc *ms, int *err)
-{
-	struct lvs_service *nv = calloc(1, sizeof(*nv));
-	struct lvs_dest *block = NULL;
-	uint32_t n = 0, i = 0;
-
-	(void)m;
-	*err = -ENOMEM;
-	if (!nv)
-		return NULL;
-	nv->c = ms->c;
-	nv->st = ms->st;
-	nv->order = ms->order;
-	nv->owner = ms->c.owner;
-	for (struct mdest *md = ms->dests; md; md = md->next)
-		n += md->health != LVS_DEST_DOWN;
-	nv->dests = calloc(n ? n : 1, sizeof(*nv->dests));
-	if (!nv->dests)
-		goto fail;
-	if (n && !(block = calloc(n, sizeof(*block))))
-		goto fail;
-	for (struct mdest *md = ms->dests; md; md = md->next) {
-		struct lvs_dest *d;
-		if (md->health == LVS_DEST_DOWN)
-			continue;
-		d = &block[i];
-		d->c = md->c;
-		if (md->health == LVS_DEST_QUIESCED)
-			d->c.weight = 0;
-		d->st = md->st;
-		d->svc = nv;
-		d->pos = i;
-		nv->dests[i++] = d;
-	}
-	nv->ndests = n;
-	nv->sched = lvs_sched_find(ms->c.sched);
-	*err = version_sched(ms, nv);
-	if (*err) {
-		nv->sched = NULL; /* nothing to undo in done() */
-		goto fail;
-	}
-	return nv;
-fail:
-	if (block && !nv->ndests)
-		free(block);
-	version_free(nv);
-	return NULL;
-}
-
-/* ---- the creation-order list of current versions ---- */
-
-static int svcs_reserve(struct lvs_model *m, uint32_t more)
-{
-	uint32_t need = m->snap.nsvcs + more, cap = m->svcs_cap ? m->svcs_cap : 64;
-	struct lvs_service **v;
-
-	if (need <= m->svcs_cap)
-		return 0;
-	while (cap < need)
-		cap *= 2;
-	v = realloc(m->snap.svcs, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	m->snap.svcs = v;
-	m->svcs_cap = cap;
-	return 0;
-}
-
-/* Position of the version with creation order `order` (binary search). */
-static uint32_t svcs_pos(const struct lvs_model *m, uint32_t order)
-{
-	uint32_t lo = 0, hi = m->snap.nsvcs;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (m->snap.svcs[mid]->order < order)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int cmp_order(const void *x, const void *y)
-{
-	const struct lvs_service *a = *(struct lvs_service *const *)x;
-	const struct lvs_service *b = *(struct lvs_service *const *)y;
-
-	return a->order < b->order ? -1 : a->order > b->order;
-}
-
-/* ---- publication ---- */
-
-static void mark_dirty(struct lvs_model *m, struct msvc *ms, uint8_t chg, struct mdest *md,
-		       const struct lvs_dest_conf *gone)
-{
-	if (!ms->dirty) {
-		ms->dirty = true;
-		ms->dirty_next = m->dirty;
-		m->dirty = ms;
-		ms->chg = chg;
-		ms->chg_dest = md;
-		if (gone)
-			ms->chg_old = *gone;
-	} else {
-		ms->chg = CHG_MANY;
-	}
-}
-
-static void mdest_free_all(struct msvc *ms)
-{
-	struct mdest *md, *nx;
-
-	for (md = ms->dests; md; md = nx) {
-		nx = md->next;
-		free(md);
-	}
-}
-
-static void undo_all(struct lvs_model *m);
-
-/* Empty the dirty list; after a publication (published) the records of
- * deleted services go too. */
-static void dirty_clear(struct lvs_model *m, bool published)
-{
-	struct msvc *ms, *nx;
-
-	for (ms = m->dirty; ms; ms = nx) {
-		nx = ms->dirty_next;
-		ms->dirty = false;
-		ms->dirty_next = NULL;
-		ms->chg = CHG_NONE;
-		ms->chg_dest = NULL;
-		ms->nv = NULL;
-		if (published && ms->deleted) {
-			mdest_free_all(ms);
-			free(ms);
-		}
-	}
-	m->dirty = NULL;
-}
-
-/* A destination state leaves the configuration (deleted or its service
- * deleted); it stays until gc finds it unused. */
-static void dest_state_unconf(struct lvs_model *m, struct lvs_dest_state *ds)
-{
-	__atomic_and_fetch(&ds->flags, ~(uint32_t)LVS_DEST_F_INCONF, __ATOMIC_RELAXED);
-	(void)m;
-}
-
-/*
- * Publish every dirty service: build all new versions first (any failure
- * undoes the open operation or batch and publishes nothing), then swap
- * them into the index, point the destination states at their new entries,
- * bring the schedulers up to date with counter changes made meanwhile,
- * retire the old versions and free what was deleted.  0 or -errno.
- */
-static int publish(struct lvs_model *m)
-{
-	struct msvc *ms;
-	uint32_t adds = 0, tail;
-	int err = 0;
-
-	if (m->in_batch)
-		return 0;
-	for (ms = m->dirty; ms; ms = ms->dirty_next)
-		adds += !ms->pub && !ms->deleted;
-	if (!m->dirty && !m->timeouts_dirty)
-		goto done;
-	if ((err = idx_reserve(m, adds)) || (err = svcs_reserve(m, adds)))
-		goto fail;
-	/* 1: build */
-	for (ms = m->dirty; ms; ms = ms->dirty_next) {
-		struct lvs_service *nv;
-		if (ms->deleted)
-			continue;
-		nv = version_build(m, ms, &err);
-		if (!nv)
-			goto fail;
-		ms->nv = nv;
-	}
-	m->snap.gen++;
-	/* 2: removals first, so a service deleted and added again in one
-	 * batch has one slot */
-	for (ms = m->dirty; ms; ms = ms->dirty_next) {
-		struct lvs_service *old = ms->pub;
-		if (!ms->deleted)
-			continue;
-		if (old) {
-			uint32_t p = svcs_pos(m, old->order);
-			idx_set(m, old, NULL);
-			memmove(&m->snap.svcs[p], &m->snap.svcs[p + 1],
-				(m->snap.nsvcs - p - 1) * sizeof(m->snap.svcs[0]));
-			m->snap.nsvcs--;
-			for (uint32_t j = 0; j < old->ndests; j++) {
-				struct lvs_dest_state *ds = old->dests[j]->st;
-				__atomic_store_n(&ds->cur, NULL, __ATOMIC_RELEASE);
-				dest_avail_clear(m, ds);
-			}
-			m->defer(m->defer_arg, version_free, old);
-		}
-		ms->st->in_config = false;
-		ms->st->unref_gen = m->snap.gen;
-		for (struct mdest *md = ms->dests; md; md = md->next) {
-			dest_state_unconf(m, md->st);
-			dest_avail_clear(m, md->st);
-			watch_dest(m, md->st, false);
-		}
-		watch_svc(m, ms->st, false);
-	}
-	/* 3: new versions */
-	tail = m->snap.nsvcs;
-	for (ms = m->dirty; ms; ms = ms->dirty_next) {
-		struct lvs_service *old = ms->pub, *nv = ms->nv;
-		if (ms->deleted)
-			continue;
-		for (uint32_t j = 0; j < nv->ndests; j++) {
-			struct lvs_dest *d = nv->dests[j];
-			d->st->u_threshold = d->c.u_threshold;
-			d->st->l_threshold = d->c.l_threshold;
-			__atomic_store_n(&d->st->xmit, pack_xmit(&d->c), __ATOMIC_RELAXED);
-			__atomic_store_n(&d->st->cur, d, __ATOMIC_RELEASE);
-			dest_avail_set(m, d->st);
-		}
-		idx_set(m, old, nv);
-		if (old) {
-			m->snap.svcs[svcs_pos(m, old->order)] = nv;
-			/* destinations the new version left out (deleted, down) */
-			for (uint32_t j = 0; j < old->ndests; j++) {
-				struct lvs_dest_state *ds = old->dests[j]->st;
-				if (__atomic_load_n(&ds->cur, __ATOMIC_RELAXED) == old->dests[j]) {
-					__atomic_store_n(&ds->cur, NULL, __ATOMIC_RELEASE);
-					dest_avail_clear(m, ds);
-				}
-				watch_dest(m, ds, false);
-			}
-		} else {
-			m->snap.svcs[m->snap.nsvcs++] = nv;
-		}
-		ms->pub = nv;
-		ms->st->in_config = true;
-		/* Counter changes between the scheduler's init and now went to
-		 * the old version's scheduler: bring the new one up to date. */
-		if (nv->sched && nv->sched->counts_changed) {
-			if (nv->sched->locked)
-				lvs_spin_lock(&nv->sched_lock);
-			for (uint32_t j = 0; j < nv->ndests; j++)
-				nv->sched->counts_changed(nv, nv->dests[j]);
-			if (nv->sched->locked)
-				lvs_spin_unlock(&nv->sched_lock);
-		}
-		for (uint32_t j = 0; j < nv->ndests; j++)
-			watch_dest(m, nv->dests[j]->st, false);
-		for (struct mdest *md = ms->dests; md; md = md->next)
-			if (md->health == LVS_DEST_DOWN)
-				watch_dest(m, md->st, false);
-		watch_svc(m, ms->st, false);
-		if (old)
-			m->defer(m->defer_arg, version_free, old);
-	}
-	/* the dirty list is newest first: appended services go back into
-	 * creation order (all of them are newer than the ones before) */
-	if (m->snap.nsvcs - tail > 1)
-		qsort(&m->snap.svcs[tail], m->snap.nsvcs - tail, sizeof(m->snap.svcs[0]), cmp_order);
-	/* 4: forget the deleted records, clear the marks */
-	dirty_clear(m, true);
-done:
-	m->timeouts_dirty = false;
-	/* records deleted by the operations are freed with the undo log */
-	for (size_t i = 0; i < m->nundo; i++)
-		if (m->undo[i].kind == U_DEST_DEL)
-			free(m->undo[i].md);
-	m->nundo = 0;
-	return 0;
-fail:
-	for (ms = m->dirty; ms; ms = ms->dirty_next) {
-		version_free(ms->nv);
-		ms->nv = NULL;
-	}
-	undo_all(m);
-	return err;
-}
+/* ---- defaults ---- */
 
 void lvs_svc_conf_defaults(struct lvs_svc_conf *c)
 {
@@ -1001,27 +202,16 @@ static void dest_normalize(const struct lvs_svc_conf *svc, const struct lvs_dest
 	}
 }
 
-/* ---- undo log ---- */
+/* ---- a service's destination list ---- */
 
-static struct undo *undo_push(struct lvs_model *m, uint8_t kind, struct msvc *ms,
-			      struct mdest *md)
+void model_mdest_free_all(struct msvc *ms)
 {
-	struct undo *u;
+	struct mdest *md, *nx;
 
-	if (m->nundo == m->capundo) {
-		size_t nc = m->capundo ? m->capundo * 2 : 16;
-		struct undo *x = realloc(m->undo, nc * sizeof(*x));
-		if (!x)
-			return NULL;
-		m->undo = x;
-		m->capundo = nc;
+	for (md = ms->dests; md; md = nx) {
+		nx = md->next;
+		free(md);
 	}
-	u = &m->undo[m->nundo++];
-	memset(u, 0, sizeof(*u));
-	u->kind = kind;
-	u->ms = ms;
-	u->md = md;
-	return u;
 }
 
 static void mdest_link_after(struct msvc *ms, struct mdest *md, struct mdest *prev)
@@ -1048,11 +238,34 @@ static void mdest_unlink(struct msvc *ms, struct mdest *md)
 	ms->ndests--;
 }
 
+/* ---- undo log ---- */
+
+static struct undo *undo_push(struct lvs_model *m, uint8_t kind, struct msvc *ms,
+			      struct mdest *md)
+{
+	struct undo *u;
+
+	if (m->nundo == m->capundo) {
+		size_t nc = m->capundo ? m->capundo * 2 : 16;
+		struct undo *x = realloc(m->undo, nc * sizeof(*x));
+		if (!x)
+			return NULL;
+		m->undo = x;
+		m->capundo = nc;
+	}
+	u = &m->undo[m->nundo++];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->ms = ms;
+	u->md = md;
+	return u;
+}
+
 /* Undo every change of the open operation or batch, newest first; the
  * configuration is then what is published. */
-static void undo_all(struct lvs_model *m)
+void model_undo_all(struct lvs_model *m)
 {
-	dirty_clear(m, false);
+	model_dirty_clear(m, false);
 	while (m->nundo) {
 		struct undo *u = &m->undo[--m->nundo];
 		struct msvc *s = u->ms;
@@ -1102,7 +315,7 @@ static void undo_all(struct lvs_model *m)
 /* Finish an operation: publish now, or later with the batch. */
 static int op_done(struct lvs_model *m)
 {
-	return publish(m);
+	return model_publish(m);
 }
 
 /* ---- model lifecycle ---- */
@@ -1127,9 +340,9 @@ struct lvs_model *lvs_model_new_workers(unsigned nworkers)
 	m->defer = defer_now;
 	m->next_svc_id = 1;
 	m->next_dest_id = 1;
-	m->snap.idx = idx_new(16);
+	m->snap.idx = model_idx_new(16);
 	if (!m->snap.idx || ht_init(&m->smap) || ht_init(&m->dmap) || ht_init(&m->ssmap) ||
-	    ht_init(&m->dsmap) || svcs_reserve(m, 1)) {
+	    ht_init(&m->dsmap) || model_svcs_reserve(m, 1)) {
 		lvs_model_free(m);
 		return NULL;
 	}
@@ -1148,13 +361,13 @@ void lvs_model_free(struct lvs_model *m)
 	if (m->in_batch)
 		lvs_model_abort(m);
 	for (uint32_t i = 0; i < m->snap.nsvcs; i++)
-		version_free(m->snap.svcs[i]);
+		model_version_free(m->snap.svcs[i]);
 	for (uint32_t i = 0; m->smap.b && i <= m->smap.mask; i++) {
 		struct hnode *n = m->smap.b[i], *nx;
 		for (; n; n = nx) {
 			struct msvc *ms = MODEL_CONTAINER(n, struct msvc, hn);
 			nx = n->next;
-			mdest_free_all(ms);
+			model_mdest_free_all(ms);
 			free(ms);
 		}
 	}
@@ -1206,7 +419,7 @@ void lvs_model_abort(struct lvs_model *m)
 {
 	if (!m->in_batch)
 		return;
-	undo_all(m);
+	model_undo_all(m);
 	m->next_order = m->saved_next_order;
 	m->in_batch = false;
 }
@@ -1218,17 +431,17 @@ int lvs_model_commit(struct lvs_model *m)
 	if (!m->in_batch)
 		return 0;
 	m->in_batch = false;
-	err = publish(m);
+	err = model_publish(m);
 	if (err)
 		m->next_order = m->saved_next_order; /* publish undid the rest */
 	return err;
 }
 
-/* ---- finding records and states ---- */
+/* ---- finding records ---- */
 
 static struct msvc *svc_find(const struct lvs_model *m, const struct lvs_svc_key *k)
 {
-	uint32_t h = key_hash(k);
+	uint32_t h = model_key_hash(k);
 
 	for (struct hnode *n = ht_first(&m->smap, h); n; n = n->next) {
 		struct msvc *ms = MODEL_CONTAINER(n, struct msvc, hn);
@@ -1241,7 +454,7 @@ static struct msvc *svc_find(const struct lvs_model *m, const struct lvs_svc_key
 static struct mdest *dest_find(const struct lvs_model *m, const struct msvc *ms,
 			       const struct lvs_dest_conf *d)
 {
-	uint32_t h = dest_hash(ms, d->af, &d->addr, d->port);
+	uint32_t h = model_dest_hash(ms, d->af, &d->addr, d->port);
 
 	for (struct hnode *n = ht_first(&m->dmap, h); n; n = n->next) {
 		struct mdest *md = MODEL_CONTAINER(n, struct mdest, hn);
@@ -1250,123 +463,6 @@ static struct mdest *dest_find(const struct lvs_model *m, const struct msvc *ms,
 			return md;
 	}
 	return NULL;
-}
-
-static size_t state_size(const struct lvs_model *m, size_t base)
-{
-	return base + m->nstats * sizeof(struct lvs_counters);
-}
-
-/*
- * The state tables chain states through their own hnext field (at
- * next_off) instead of an hnode: double t when it is as full as it is
- * wide, rehashing with hash(); without memory it stays as it is.
- */
-static void chain_grow(struct htab *t, size_t next_off, uint32_t (*hash)(const void *obj))
-{
-	uint32_t nb = (t->mask + 1) * 2;
-	void **b;
-
-	if (t->n < t->mask + 1 || !(b = calloc(nb, sizeof(*b))))
-		return;
-	for (uint32_t i = 0; i <= t->mask; i++) {
-		void *x = t->b[i], *nx;
-		for (; x; x = nx) {
-			void **link = (void **)((char *)x + next_off);
-			uint32_t h = hash(x) & (nb - 1);
-			nx = *link;
-			*link = b[h];
-			b[h] = x;
-		}
-	}
-	free(t->b);
-	t->b = (struct hnode **)b;
-	t->mask = nb - 1;
-}
-
-static uint32_t dstate_hash(const struct lvs_svc_state *ss, uint8_t af, const union lvs_addr *a,
-			    uint16_t port);
-
-static uint32_t ss_hash(const void *obj)
-{
-	return key_hash(&((const struct lvs_svc_state *)obj)->key);
-}
-
-static uint32_t ds_hash(const void *obj)
-{
-	const struct lvs_dest_state *x = obj;
-
-	return dstate_hash(x->svc, x->af, &x->addr, x->port);
-}
-
-/* The service state for a service being added: one that left the
- * configuration (its counters and connections continue), or a new one. */
-static struct lvs_svc_state *svc_state_get(struct lvs_model *m, const struct lvs_svc_conf *c)
-{
-	struct lvs_svc_state *st;
-	struct lvs_svc_key k;
-	uint32_t h;
-
-	lvs_svc_conf_key(c, &k);
-	h = key_hash(&k);
-	for (st = (void *)m->ssmap.b[h & m->ssmap.mask]; st; st = st->hnext)
-		if (!st->in_config && memcmp(&st->key, &k, sizeof(k)) == 0)
-			return st;
-	st = calloc(1, state_size(m, sizeof(*st)));
-	if (!st)
-		return NULL;
-	st->id = m->next_svc_id++;
-	st->key = k;
-	st->nstats = (uint16_t)m->nstats;
-	st->next = m->svc_states;
-	m->svc_states = st;
-	chain_grow(&m->ssmap, offsetof(struct lvs_svc_state, hnext), ss_hash);
-	st->hnext = (void *)m->ssmap.b[h & m->ssmap.mask];
-	m->ssmap.b[h & m->ssmap.mask] = (void *)st;
-	m->ssmap.n++;
-	return st;
-}
-
-static uint32_t dstate_hash(const struct lvs_svc_state *ss, uint8_t af, const union lvs_addr *a,
-			    uint16_t port)
-{
-	return dest_hash(ss, af, a, port);
-}
-
-/* A destination state for a destination being added: the trash entry of
- * the same service and identity, revived (the kernel's trash), or new. */
-static struct lvs_dest_state *dest_state_get(struct lvs_model *m, struct msvc *ms,
-					     const struct lvs_dest_conf *d)
-{
-	uint32_t h = dstate_hash(ms->st, d->af, &d->addr, d->port);
-	struct lvs_dest_state *ds;
-
-	for (ds = (void *)m->dsmap.b[h & m->dsmap.mask]; ds; ds = ds->hnext)
-		if (ds->svc == ms->st && !(ds->flags & LVS_DEST_F_INCONF) && ds->af == d->af &&
-		    ds->port == d->port && lvs_addr_eq(&ds->addr, &d->addr)) {
-			__atomic_or_fetch(&ds->flags, LVS_DEST_F_INCONF, __ATOMIC_RELAXED);
-			return ds;
-		}
-	ds = calloc(1, state_size(m, sizeof(*ds)));
-	if (!ds)
-		return NULL;
-	ds->id = m->next_dest_id++;
-	ds->flags = LVS_DEST_F_INCONF;
-	ds->af = d->af;
-	ds->port = d->port;
-	ds->addr = d->addr;
-	ds->svc = ms->st;
-	ds->nstats = (uint16_t)m->nstats;
-	ds->unref_gen = UINT64_MAX;
-	ds->xmit = pack_xmit(d);
-	ms->st->ndstates++;
-	ds->next = m->dest_states;
-	m->dest_states = ds;
-	chain_grow(&m->dsmap, offsetof(struct lvs_dest_state, hnext), ds_hash);
-	ds->hnext = (void *)m->dsmap.b[h & m->dsmap.mask];
-	m->dsmap.b[h & m->dsmap.mask] = (void *)ds;
-	m->dsmap.n++;
-	return ds;
 }
 
 /* ---- operations ---- */
@@ -1396,15 +492,15 @@ int lvs_model_add_service(struct lvs_model *m, const struct lvs_svc_conf *conf)
 		return -ENOMEM;
 	}
 	ms->c = c;
-	ms->st = svc_state_get(m, &ms->c);
+	ms->st = model_svc_state_get(m, &ms->c);
 	if (!ms->st) {
 		m->nundo--;
 		free(ms);
 		return -ENOMEM;
 	}
 	ms->order = m->next_order++;
-	ht_insert(&m->smap, &ms->hn, key_hash(&k));
-	mark_dirty(m, ms, CHG_MANY, NULL, NULL);
+	ht_insert(&m->smap, &ms->hn, model_key_hash(&k));
+	model_mark_dirty(m, ms, CHG_MANY, NULL, NULL);
 	return op_done(m);
 }
 
@@ -1432,7 +528,7 @@ int lvs_model_edit_service(struct lvs_model *m, const struct lvs_svc_conf *conf)
 	ms->c.timeout = c.timeout;
 	ms->c.netmask = c.netmask;
 	memcpy(ms->c.sched, c.sched, sizeof(c.sched));
-	mark_dirty(m, ms, CHG_MANY, NULL, NULL);
+	model_mark_dirty(m, ms, CHG_MANY, NULL, NULL);
 	return op_done(m);
 }
 
@@ -1444,7 +540,7 @@ static int svc_delete(struct lvs_model *m, struct msvc *ms)
 	for (struct mdest *md = ms->dests; md; md = md->next)
 		ht_remove(&m->dmap, &md->hn); /* the records go with the service */
 	ms->deleted = true;
-	mark_dirty(m, ms, CHG_MANY, NULL, NULL);
+	model_mark_dirty(m, ms, CHG_MANY, NULL, NULL);
 	return 0;
 }
 
@@ -1472,7 +568,7 @@ int lvs_model_flush(struct lvs_model *m)
 	}
 	if (err) {
 		if (!m->in_batch)
-			undo_all(m);
+			model_undo_all(m);
 		return err;
 	}
 	return op_done(m);
@@ -1503,7 +599,7 @@ int lvs_model_add_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	}
 	md->c = d;
 	md->svc = ms;
-	md->st = dest_state_get(m, ms, &d);
+	md->st = model_dest_state_get(m, ms, &d);
 	if (!md->st) {
 		m->nundo--;
 		free(md);
@@ -1511,8 +607,8 @@ int lvs_model_add_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	}
 	/* The kernel adds at the head of the list. */
 	mdest_link_after(ms, md, NULL);
-	ht_insert(&m->dmap, &md->hn, dest_hash(ms, d.af, &d.addr, d.port));
-	mark_dirty(m, ms, CHG_ADD, md, NULL);
+	ht_insert(&m->dmap, &md->hn, model_dest_hash(ms, d.af, &d.addr, d.port));
+	model_mark_dirty(m, ms, CHG_ADD, md, NULL);
 	return op_done(m);
 }
 
@@ -1551,7 +647,7 @@ int lvs_model_edit_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 		return err;
 	d.owner = md->c.owner; /* the owner stays who added it */
 	md->c = d;
-	mark_dirty(m, ms, CHG_UPD, md, NULL);
+	model_mark_dirty(m, ms, CHG_UPD, md, NULL);
 	return op_done(m);
 }
 
@@ -1592,8 +688,8 @@ int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	u->md_prev = md->prev;
 	mdest_unlink(ms, md);
 	ht_remove(&m->dmap, &md->hn);
-	dest_state_unconf(m, md->st);
-	mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
+	model_dest_state_unconf(m, md->st);
+	model_mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
 	return op_done(m);
 }
 
@@ -1624,11 +720,11 @@ int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
 	/* up <-> quiesced is a weight change; to or from down the destination
 	 * leaves or joins the list */
 	if (was == LVS_DEST_DOWN)
-		mark_dirty(m, ms, CHG_ADD, md, NULL);
+		model_mark_dirty(m, ms, CHG_ADD, md, NULL);
 	else if (h == LVS_DEST_DOWN)
-		mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
+		model_mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
 	else
-		mark_dirty(m, ms, CHG_UPD, md, NULL);
+		model_mark_dirty(m, ms, CHG_UPD, md, NULL);
 	return op_done(m);
 }
 
@@ -1694,89 +790,6 @@ int lvs_model_set_timeouts(struct lvs_model *m, const struct lvs_timeouts *t)
 		m->snap.timeouts.udp = t->udp;
 	m->timeouts_dirty = true;
 	return op_done(m);
-}
-
-unsigned lvs_model_trash(const struct lvs_model *m,
-			 void (*fn)(void *arg, const struct lvs_dest_state *ds), void *arg)
-{
-	unsigned n = 0;
-
-	for (const struct lvs_dest_state *ds = m->ntrash ? m->dest_states : NULL; ds;
-	     ds = ds->next) {
-		if (__atomic_load_n(&ds->flags, __ATOMIC_RELAXED) & LVS_DEST_F_AVAILABLE)
-			continue;
-		n++;
-		if (fn)
-			fn(arg, ds);
-	}
-	return n;
-}
-
-static void dsmap_remove(struct lvs_model *m, struct lvs_dest_state *ds)
-{
-	uint32_t h = dstate_hash(ds->svc, ds->af, &ds->addr, ds->port) & m->dsmap.mask;
-
-	for (struct lvs_dest_state **pp = (void *)&m->dsmap.b[h]; *pp; pp = &(*pp)->hnext)
-		if (*pp == ds) {
-			*pp = ds->hnext;
-			m->dsmap.n--;
-			return;
-		}
-}
-
-static void ssmap_remove(struct lvs_model *m, struct lvs_svc_state *ss)
-{
-	uint32_t h = key_hash(&ss->key) & m->ssmap.mask;
-
-	for (struct lvs_svc_state **pp = (void *)&m->ssmap.b[h]; *pp; pp = &(*pp)->hnext)
-		if (*pp == ss) {
-			*pp = ss->hnext;
-			m->ssmap.n--;
-			return;
-		}
-}
-
-void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
-{
-	struct lvs_dest_state **pp = &m->dest_states, *ds;
-	struct lvs_svc_state **sp = &m->svc_states, *ss;
-
-	if (m->in_batch)
-		return;
-	m->ntrash = 0;
-	while ((ds = *pp)) {
-		uint32_t fl = __atomic_load_n(&ds->flags, __ATOMIC_RELAXED);
-		if (!(fl & (LVS_DEST_F_AVAILABLE | LVS_DEST_F_INCONF)) && !ds->cur &&
-		    ds->unref_gen < safe_gen && ds->activeconns == 0 && ds->inactconns == 0 &&
-		    ds->persistconns == 0) {
-			watch_dest(m, ds, true);
-			*pp = ds->next;
-			dsmap_remove(m, ds);
-			ds->svc->ndstates--;
-			if (!ds->svc->ndstates)
-				ds->svc->unref_gen = m->snap.gen;
-			free(ds);
-			continue;
-		}
-		if (!(fl & LVS_DEST_F_AVAILABLE))
-			m->ntrash++;
-		pp = &ds->next;
-	}
-	while ((ss = *sp)) {
-		if (!ss->in_config && !ss->ndstates && ss->unref_gen < safe_gen) {
-			watch_svc(m, ss, true);
-			*sp = ss->next;
-			ssmap_remove(m, ss);
-			free(ss);
-		} else {
-			sp = &ss->next;
-		}
-	}
-}
-
-void lvs_model_gc(struct lvs_model *m)
-{
-	lvs_model_gc_upto(m, m->snap.gen + 1);
 }
 
 /* ---- messages ---- */

@@ -4,7 +4,7 @@
  * accounting, expiry with a fake clock, persistence templates, table full,
  * listing, sync import, quiescent-state reuse and a 1M-entry run.
  *
- * Destination accounting goes through model.c's lvs_dest_bind & co; the
+ * Destination accounting goes through model_state.c's lvs_dest_bind & co; the
  * tests read the counters they maintain on a bare lvs_dest_state.
  */
 #include "test_util.h"

@@ -21,42 +21,9 @@
 #include "estimator.h"
 #include "ipvsadm_list.h"
 #include "model.h"
+#include "test_model_util.h"
 
 /* ---- helpers ---- */
-
-static struct lvs_svc_conf svc4(const char *addr, int port, int proto)
-{
-	struct lvs_svc_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.af = AF_INET;
-	c.proto = (uint8_t)proto;
-	c.addr = t_ip4(addr);
-	c.port = htons((uint16_t)port);
-	return c;
-}
-
-static struct lvs_svc_conf svc6(const char *addr, int port, int proto)
-{
-	struct lvs_svc_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.af = AF_INET6;
-	c.proto = (uint8_t)proto;
-	c.addr = t_ip6(addr);
-	c.port = htons((uint16_t)port);
-	return c;
-}
-
-static struct lvs_svc_conf svcfw(int af, uint32_t mark)
-{
-	struct lvs_svc_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.af = (uint8_t)af;
-	c.fwmark = mark;
-	return c;
-}
 
 static struct lvs_dest_conf dst(int af, const char *addr, int port, int fwd, int weight)
 {
@@ -71,14 +38,6 @@ static struct lvs_dest_conf dst(int af, const char *addr, int port, int fwd, int
 	return d;
 }
 
-static struct lvs_svc_key key_of(const struct lvs_svc_conf *c)
-{
-	struct lvs_svc_key k;
-
-	lvs_svc_conf_key(c, &k);
-	return k;
-}
-
 static void add_svc(struct lvs_model *m, struct lvs_svc_conf c)
 {
 	assert_int_equal(lvs_model_add_service(m, &c), 0);
@@ -86,7 +45,7 @@ static void add_svc(struct lvs_model *m, struct lvs_svc_conf c)
 
 static void add_dst(struct lvs_model *m, struct lvs_svc_conf c, struct lvs_dest_conf d)
 {
-	struct lvs_svc_key k = key_of(&c);
+	struct lvs_svc_key k = t_svc_key(&c);
 
 	assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
 }
@@ -94,7 +53,7 @@ static void add_dst(struct lvs_model *m, struct lvs_svc_conf c, struct lvs_dest_
 /* The snapshot's service with this config key. */
 static struct lvs_service *find_svc(const struct lvs_snapshot *s, struct lvs_svc_conf c)
 {
-	struct lvs_svc_key k = key_of(&c), k2;
+	struct lvs_svc_key k = t_svc_key(&c), k2;
 
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
 		lvs_svc_conf_key(&s->svcs[i]->c, &k2);
@@ -155,7 +114,7 @@ static void check_list(const struct lvs_model *m, unsigned opts, const struct lv
 static void test_default_nat_dr(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	struct lvs_service *svc;
 	(void)state;
 
@@ -187,11 +146,11 @@ static void test_empty_table(void **state)
 static void test_persistent_flags_ops(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.2", 443, IPPROTO_TCP);
-	struct lvs_svc_conf b = svc4("10.0.0.3", 53, IPPROTO_UDP);
-	struct lvs_svc_conf c = svc4("10.0.0.4", 0, IPPROTO_TCP);
-	struct lvs_svc_conf d = svc4("10.0.0.5", 25, IPPROTO_TCP);
-	struct lvs_svc_conf e = svc6("fd00::5", 80, IPPROTO_TCP);
+	struct lvs_svc_conf a = t_svc4("10.0.0.2", 443, IPPROTO_TCP);
+	struct lvs_svc_conf b = t_svc4("10.0.0.3", 53, IPPROTO_UDP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.4", 0, IPPROTO_TCP);
+	struct lvs_svc_conf d = t_svc4("10.0.0.5", 25, IPPROTO_TCP);
+	struct lvs_svc_conf e = t_svc6("fd00::5", 80, IPPROTO_TCP);
 	(void)state;
 
 	strcpy(a.sched, "sh");
@@ -224,9 +183,9 @@ static void test_persistent_flags_ops(void **state)
 static void test_fwmark_and_ipv6(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf f1 = svcfw(AF_INET, 1), f2 = svcfw(AF_INET6, 2);
-	struct lvs_svc_conf v6 = svc6("fd00::1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf v4 = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf f1 = t_svcfw(AF_INET, 1), f2 = t_svcfw(AF_INET6, 2);
+	struct lvs_svc_conf v6 = t_svc6("fd00::1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf v4 = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	struct lvs_dest_conf tun = dst(AF_INET, "192.168.20.1", 80, LVS_FWD_TUNNEL, 3);
 	(void)state;
 
@@ -271,10 +230,10 @@ static void test_fwmark_and_ipv6(void **state)
 static void test_sort_and_nosort(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 443, IPPROTO_TCP);
-	struct lvs_svc_conf b = svc4("192.168.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf u = svc4("10.0.0.1", 53, IPPROTO_UDP);
+	struct lvs_svc_conf a = t_svc4("10.0.0.1", 443, IPPROTO_TCP);
+	struct lvs_svc_conf b = t_svc4("192.168.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf u = t_svc4("10.0.0.1", 53, IPPROTO_UDP);
 	(void)state;
 
 	add_svc(m, u);
@@ -326,9 +285,9 @@ static void test_sort_and_nosort(void **state)
 static void test_sort_nontransitive(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("192.168.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf b = svc4("100.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf a = t_svc4("192.168.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf b = t_svc4("100.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	(void)state;
 
 	add_svc(m, a);
@@ -363,7 +322,7 @@ static void set_counters(struct lvs_counters *w, uint64_t conns, uint64_t inp, u
 static void test_stats_zero(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.85.0.10", 9153, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.85.0.10", 9153, IPPROTO_TCP);
 	(void)state;
 
 	add_svc(m, c);
@@ -378,7 +337,7 @@ static void test_stats_zero(void **state)
 static void test_stats_scaling_exact(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	struct lvs_service *svc;
 	struct lvs_dest *d;
 	(void)state;
@@ -415,7 +374,7 @@ static void test_stats_scaling_exact(void **state)
 static void test_largenum_boundaries(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	struct lvs_service *svc;
 	(void)state;
 
@@ -460,8 +419,8 @@ static const struct lvs_rate *dest_rate_cb(void *ctx, const struct lvs_dest_stat
 static void test_rate_from_estimator(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf c2 = svc4("10.0.0.2", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c2 = t_svc4("10.0.0.2", 80, IPPROTO_TCP);
 	struct lvs_service *svc;
 	struct lvs_est est;
 	struct lvs_counters sum = { 0 };
@@ -523,7 +482,7 @@ static void test_rate_from_estimator(void **state)
 static void test_thresholds_persistent_conn(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	struct lvs_dest_conf d1 = dst(AF_INET, "192.168.10.1", 80, LVS_FWD_ROUTE, 3);
 	struct lvs_dest_conf d2 = dst(AF_INET, "192.168.10.2", 80, LVS_FWD_ROUTE, 0);
 	struct lvs_service *svc;
@@ -572,7 +531,7 @@ static void test_thresholds_persistent_conn(void **state)
 static void test_tun_info(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	struct lvs_dest_conf ipip = dst(AF_INET, "192.168.10.1", 80, LVS_FWD_TUNNEL, 1);
 	struct lvs_dest_conf gue = dst(AF_INET, "192.168.10.2", 80, LVS_FWD_TUNNEL, 2);
 	struct lvs_dest_conf gre = dst(AF_INET, "192.168.10.3", 80, LVS_FWD_TUNNEL, 3);
@@ -608,9 +567,9 @@ static void test_tun_info(void **state)
 static void test_one_service(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf b = svc4("10.0.0.1", 81, IPPROTO_TCP);
-	struct lvs_svc_conf f = svcfw(AF_INET, 7);
+	struct lvs_svc_conf a = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf b = t_svc4("10.0.0.1", 81, IPPROTO_TCP);
+	struct lvs_svc_conf f = t_svcfw(AF_INET, 7);
 	struct lvs_svc_key k;
 	char *buf = NULL;
 	FILE *out;
@@ -622,7 +581,7 @@ static void test_one_service(void **state)
 	add_svc(m, f);
 	add_dst(m, b, dst(AF_INET, "192.168.10.1", 81, LVS_FWD_ROUTE, 1));
 
-	k = key_of(&b);
+	k = t_svc_key(&b);
 	CAPTURE(buf, lvs_list_services(out, lvs_model_snapshot(m), 4096, LVS_LIST_NUMERIC, &k,
 				       NULL));
 	assert_string_equal(buf, TITLE
@@ -630,14 +589,14 @@ static void test_one_service(void **state)
 			    "  -> 192.168.10.1:81              Route   1      0          0         \n");
 	free(buf);
 
-	k = key_of(&f);
+	k = t_svc_key(&f);
 	CAPTURE(buf, lvs_list_services(out, lvs_model_snapshot(m), 4096, LVS_LIST_NUMERIC, &k,
 				       NULL));
 	assert_string_equal(buf, TITLE "FWM  7 wlc\n");
 	free(buf);
 
 	/* no such service: -ESRCH, nothing printed */
-	k = key_of(&a);
+	k = t_svc_key(&a);
 	k.proto = IPPROTO_UDP;
 	buf = NULL;
 	out = open_memstream(&buf, &len);
@@ -682,9 +641,9 @@ static int serv_cb(void *ctx, uint16_t port, uint8_t proto, char *buf, size_t le
 static void test_names_and_truncation(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_conf b = svc4("10.0.0.2", 8080, IPPROTO_TCP);
-	struct lvs_svc_conf c = svc6("fd00::1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf a = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf b = t_svc4("10.0.0.2", 8080, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc6("fd00::1", 80, IPPROTO_TCP);
 	struct lvs_list_hooks h = { .host_name = host_cb, .serv_name = serv_cb };
 	(void)state;
 

@@ -11,45 +11,15 @@
 
 #include "model.h"
 #include "sched.h"
-
-static struct lvs_svc_conf svc4(const char *addr, int port, int proto)
-{
-	struct lvs_svc_conf c;
-
-	memset(&c, 0, sizeof(c));
-	c.af = AF_INET;
-	c.proto = (uint8_t)proto;
-	c.addr = t_ip4(addr);
-	c.port = htons((uint16_t)port);
-	return c;
-}
-
-static struct lvs_dest_conf dest4(const char *addr, int port)
-{
-	struct lvs_dest_conf d;
-
-	lvs_dest_conf_defaults(&d);
-	d.af = AF_INET;
-	d.addr = t_ip4(addr);
-	d.port = htons((uint16_t)port);
-	return d;
-}
-
-static struct lvs_svc_key key_of(const struct lvs_svc_conf *c)
-{
-	struct lvs_svc_key k;
-
-	lvs_svc_conf_key(c, &k);
-	return k;
-}
+#include "test_model_util.h"
 
 static void test_defaults(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
 	const struct lvs_snapshot *s;
-	struct lvs_dest_conf d = dest4("192.168.10.1", 80);
-	struct lvs_svc_key k = key_of(&c);
+	struct lvs_dest_conf d = t_dest4("192.168.10.1", 80);
+	struct lvs_svc_key k = t_svc_key(&c);
 	(void)state;
 
 	assert_int_equal(d.fwd, LVS_FWD_ROUTE);
@@ -72,7 +42,7 @@ static void test_defaults(void **state)
 static void test_validation_changes_nothing(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 0, IPPROTO_TCP);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 0, IPPROTO_TCP);
 	struct lvs_dest_conf d;
 	struct lvs_svc_key k;
 	uint64_t gen;
@@ -86,10 +56,10 @@ static void test_validation_changes_nothing(void **state)
 	snprintf(c.sched, sizeof(c.sched), "rr");
 	assert_int_equal(lvs_model_add_service(m, &c), 0);
 	assert_int_equal(lvs_model_add_service(m, &c), -EEXIST);
-	k = key_of(&c);
+	k = t_svc_key(&c);
 	gen = lvs_model_snapshot(m)->gen;
 
-	d = dest4("192.168.10.1", 80);
+	d = t_dest4("192.168.10.1", 80);
 	d.weight = -1;
 	assert_int_equal(lvs_model_add_dest(m, &k, &d), -ERANGE);
 	d.weight = LVS_MAX_WEIGHT;
@@ -105,11 +75,11 @@ static void test_validation_changes_nothing(void **state)
 
 	d.fwd = LVS_FWD_TUNNEL;
 	assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
-	d = dest4("192.168.10.9", 80);
+	d = t_dest4("192.168.10.9", 80);
 	assert_int_equal(lvs_model_edit_dest(m, &k, &d), -ENOENT);
 	assert_int_equal(lvs_model_del_dest(m, &k, &d), -ENOENT);
 	c.port = htons(81);
-	k = key_of(&c);
+	k = t_svc_key(&c);
 	assert_int_equal(lvs_model_add_dest(m, &k, &d), -ESRCH);
 	assert_int_equal(lvs_model_del_service(m, &k), -ESRCH);
 	assert_int_equal(lvs_model_edit_service(m, &c), -ESRCH);
@@ -123,9 +93,9 @@ static void test_validation_changes_nothing(void **state)
 static void test_dest_order_and_ports(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_key k = key_of(&c);
-	struct lvs_dest_conf a = dest4("192.168.10.1", 8080), b = dest4("192.168.10.2", 0);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_key k = t_svc_key(&c);
+	struct lvs_dest_conf a = t_dest4("192.168.10.1", 8080), b = t_dest4("192.168.10.2", 0);
 	const struct lvs_service *svc;
 	(void)state;
 
@@ -150,27 +120,21 @@ static void test_dest_order_and_ports(void **state)
 static void test_lookup(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP), p0, fw, u, v6;
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP), p0, fw, u, v6;
 	const struct lvs_snapshot *s;
 	union lvs_addr vip = t_ip4("10.0.0.1"), other = t_ip4("10.0.0.2");
 	struct lvs_service *r;
 	(void)state;
 
 	assert_int_equal(lvs_model_add_service(m, &c), 0);
-	u = svc4("10.0.0.1", 80, IPPROTO_UDP);
+	u = t_svc4("10.0.0.1", 80, IPPROTO_UDP);
 	assert_int_equal(lvs_model_add_service(m, &u), 0);
-	p0 = svc4("10.0.0.2", 0, IPPROTO_TCP);
+	p0 = t_svc4("10.0.0.2", 0, IPPROTO_TCP);
 	p0.flags = LVS_SVC_F_PERSISTENT;
 	assert_int_equal(lvs_model_add_service(m, &p0), 0);
-	memset(&fw, 0, sizeof(fw));
-	fw.af = AF_INET;
-	fw.fwmark = 7;
+	fw = t_svcfw(AF_INET, 7);
 	assert_int_equal(lvs_model_add_service(m, &fw), 0);
-	memset(&v6, 0, sizeof(v6));
-	v6.af = AF_INET6;
-	v6.proto = IPPROTO_TCP;
-	v6.addr = t_ip6("fd00::1");
-	v6.port = htons(80);
+	v6 = t_svc6("fd00::1", 80, IPPROTO_TCP);
 	assert_int_equal(lvs_model_add_service(m, &v6), 0);
 	s = lvs_model_snapshot(m);
 	assert_int_equal(s->nsvcs, 5);
@@ -199,7 +163,7 @@ static void test_lookup(void **state)
 	assert_int_equal(r->c.af, AF_INET6);
 	assert_int_equal(r->c.netmask, 128);
 
-	struct lvs_svc_key k = key_of(&u);
+	struct lvs_svc_key k = t_svc_key(&u);
 	assert_int_equal(lvs_model_del_service(m, &k), 0);
 	s = lvs_model_snapshot(m);
 	assert_null(lvs_svc_lookup(s, AF_INET, IPPROTO_UDP, &vip, htons(80), 0));
@@ -211,9 +175,9 @@ static void test_lookup(void **state)
 static void test_thresholds_and_accounting(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_key k = key_of(&c);
-	struct lvs_dest_conf d = dest4("192.168.10.1", 80);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_key k = t_svc_key(&c);
+	struct lvs_dest_conf d = t_dest4("192.168.10.1", 80);
 	struct lvs_dest_state *ds;
 	struct lvs_dest *dd;
 	(void)state;
@@ -260,9 +224,9 @@ static void test_thresholds_and_accounting(void **state)
 static void test_dest_state_survives_delete(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_key k = key_of(&c);
-	struct lvs_dest_conf d = dest4("192.168.10.1", 80);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_key k = t_svc_key(&c);
+	struct lvs_dest_conf d = t_dest4("192.168.10.1", 80);
 	struct lvs_dest_state *ds;
 	(void)state;
 
@@ -311,9 +275,9 @@ static void test_timeouts(void **state)
 static void test_batch(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf c = svc4("10.0.0.1", 80, IPPROTO_TCP);
-	struct lvs_svc_key k = key_of(&c);
-	struct lvs_dest_conf d = dest4("192.168.10.1", 80);
+	struct lvs_svc_conf c = t_svc4("10.0.0.1", 80, IPPROTO_TCP);
+	struct lvs_svc_key k = t_svc_key(&c);
+	struct lvs_dest_conf d = t_dest4("192.168.10.1", 80);
 	uint64_t gen;
 	(void)state;
 
@@ -337,7 +301,7 @@ static void test_batch(void **state)
 	for (int i = 2; i < 200; i++) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "192.168.10.%d", i);
-		d = dest4(ip, 80);
+		d = t_dest4(ip, 80);
 		assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
 	}
 	assert_true(lvs_model_snapshot(m)->gen == gen);

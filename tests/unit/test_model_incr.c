@@ -16,39 +16,25 @@
 #include "model.h"
 #include "rules.h"
 #include "sched.h"
+#include "test_model_util.h"
 
-static struct lvs_svc_conf svc4(const char *addr, int port, const char *sched)
+/* A TCP service with scheduler sched. */
+static struct lvs_svc_conf tcp_svc(const char *addr, int port, const char *sched)
 {
-	struct lvs_svc_conf c;
+	struct lvs_svc_conf c = t_svc4(addr, port, IPPROTO_TCP);
 
-	memset(&c, 0, sizeof(c));
-	c.af = AF_INET;
-	c.proto = IPPROTO_TCP;
-	c.addr = t_ip4(addr);
-	c.port = htons((uint16_t)port);
 	snprintf(c.sched, sizeof(c.sched), "%s", sched);
 	return c;
 }
 
-static struct lvs_dest_conf dest4(const char *addr, int weight)
+/* A NAT destination addr:80 of the given weight. */
+static struct lvs_dest_conf nat_dest(const char *addr, int weight)
 {
-	struct lvs_dest_conf d;
+	struct lvs_dest_conf d = t_dest4(addr, 80);
 
-	lvs_dest_conf_defaults(&d);
-	d.af = AF_INET;
-	d.addr = t_ip4(addr);
-	d.port = htons(80);
 	d.fwd = LVS_FWD_MASQ;
 	d.weight = weight;
 	return d;
-}
-
-static struct lvs_svc_key key_of(const struct lvs_svc_conf *c)
-{
-	struct lvs_svc_key k;
-
-	lvs_svc_conf_key(c, &k);
-	return k;
 }
 
 static struct lvs_service *find(struct lvs_model *m, const struct lvs_svc_conf *c)
@@ -89,9 +75,9 @@ static char *save(struct lvs_model *m)
 static void test_other_services_untouched(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "rr"), b = svc4("10.0.0.2", 80, "rr");
-	struct lvs_svc_conf c = svc4("10.0.0.3", 80, "mh");
-	struct lvs_svc_key ka = key_of(&a), kb = key_of(&b), kc = key_of(&c);
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "rr"), b = tcp_svc("10.0.0.2", 80, "rr");
+	struct lvs_svc_conf c = tcp_svc("10.0.0.3", 80, "mh");
+	struct lvs_svc_key ka = t_svc_key(&a), kb = t_svc_key(&b), kc = t_svc_key(&c);
 	struct lvs_service *bv, *cv;
 	void *ctab;
 	(void)state;
@@ -102,7 +88,7 @@ static void test_other_services_untouched(void **state)
 	for (int i = 1; i <= 3; i++) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "192.168.1.%d", i);
-		struct lvs_dest_conf d = dest4(ip, 1);
+		struct lvs_dest_conf d = nat_dest(ip, 1);
 		assert_int_equal(lvs_model_add_dest(m, &ka, &d), 0);
 		assert_int_equal(lvs_model_add_dest(m, &kb, &d), 0);
 		assert_int_equal(lvs_model_add_dest(m, &kc, &d), 0);
@@ -114,8 +100,8 @@ static void test_other_services_untouched(void **state)
 	cv = find(m, &c);
 	ctab = cv->sched_data;
 	{
-		struct lvs_dest_conf d = dest4("192.168.1.9", 5);
-		struct lvs_dest_conf one = dest4("192.168.1.1", 7);
+		struct lvs_dest_conf d = nat_dest("192.168.1.9", 5);
+		struct lvs_dest_conf one = nat_dest("192.168.1.1", 7);
 		assert_int_equal(lvs_model_add_dest(m, &ka, &d), 0);
 		assert_int_equal(lvs_model_edit_dest(m, &ka, &one), 0);
 		assert_int_equal(lvs_model_del_dest(m, &ka, &d), 0);
@@ -134,10 +120,10 @@ static void test_other_services_untouched(void **state)
 static void test_rr_position_carried(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "rr");
-	struct lvs_svc_key k = key_of(&a);
-	struct lvs_dest_conf d1 = dest4("192.168.1.1", 1), d2 = dest4("192.168.1.2", 1),
-			     d3 = dest4("192.168.1.3", 1), d4 = dest4("192.168.1.4", 1);
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "rr");
+	struct lvs_svc_key k = t_svc_key(&a);
+	struct lvs_dest_conf d1 = nat_dest("192.168.1.1", 1), d2 = nat_dest("192.168.1.2", 1),
+			     d3 = nat_dest("192.168.1.3", 1), d4 = nat_dest("192.168.1.4", 1);
 	(void)state;
 
 	assert_int_equal(lvs_model_add_service(m, &a), 0);
@@ -168,10 +154,10 @@ static void test_rr_position_carried(void **state)
 static void test_wrr_level_carried(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "wrr");
-	struct lvs_svc_key k = key_of(&a);
-	struct lvs_dest_conf c = dest4("192.168.1.3", 2), b = dest4("192.168.1.2", 3),
-			     x = dest4("192.168.1.4", 1), first = dest4("192.168.1.1", 4);
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "wrr");
+	struct lvs_svc_key k = t_svc_key(&a);
+	struct lvs_dest_conf c = nat_dest("192.168.1.3", 2), b = nat_dest("192.168.1.2", 3),
+			     x = nat_dest("192.168.1.4", 1), first = nat_dest("192.168.1.1", 4);
 	(void)state;
 
 	/* built in one batch: a fresh scheduler starts at the top level */
@@ -210,7 +196,7 @@ static void test_index_many(void **state)
 	for (int i = 0; i < N; i++) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
-		struct lvs_svc_conf c = svc4(ip, 80 + i % 3, "wlc");
+		struct lvs_svc_conf c = tcp_svc(ip, 80 + i % 3, "wlc");
 		assert_int_equal(lvs_model_add_service(m, &c), 0);
 	}
 	assert_int_equal(lvs_model_commit(m), 0);
@@ -219,8 +205,8 @@ static void test_index_many(void **state)
 		for (int i = 0; i < N; i++) {
 			char ip[32];
 			snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
-			struct lvs_svc_conf c = svc4(ip, 80 + i % 3, "wlc");
-			struct lvs_svc_key k = key_of(&c);
+			struct lvs_svc_conf c = tcp_svc(ip, 80 + i % 3, "wlc");
+			struct lvs_svc_key k = t_svc_key(&c);
 			bool gone = (i + round) % 2 == 0;
 			if (round > 0 && gone) {
 				assert_int_equal(lvs_model_del_service(m, &k), 0);
@@ -236,7 +222,7 @@ static void test_index_many(void **state)
 	assert_int_equal(lvs_model_flush(m), 0);
 	assert_int_equal(lvs_model_snapshot(m)->nsvcs, 0);
 	{
-		struct lvs_svc_conf c = svc4("10.0.0.1", 80, "wlc");
+		struct lvs_svc_conf c = tcp_svc("10.0.0.1", 80, "wlc");
 		assert_null(find(m, &c));
 	}
 	lvs_model_free(m);
@@ -248,9 +234,9 @@ static void test_index_many(void **state)
 static void test_health(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "wrr");
-	struct lvs_svc_key k = key_of(&a);
-	struct lvs_dest_conf d1 = dest4("192.168.1.1", 5), d2 = dest4("192.168.1.2", 2), got;
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "wrr");
+	struct lvs_svc_key k = t_svc_key(&a);
+	struct lvs_dest_conf d1 = nat_dest("192.168.1.1", 5), d2 = nat_dest("192.168.1.2", 2), got;
 	struct lvs_dest_state *st2;
 	enum lvs_dest_health h;
 	char why[64];
@@ -294,7 +280,7 @@ static void test_health(void **state)
 	}
 	assert_int_equal(lvs_model_set_dest_health(m, &k, &d2, 7, NULL), -EINVAL);
 	{
-		struct lvs_dest_conf nx = dest4("192.168.1.99", 1);
+		struct lvs_dest_conf nx = nat_dest("192.168.1.99", 1);
 		assert_int_equal(lvs_model_set_dest_health(m, &k, &nx, LVS_DEST_DOWN, NULL),
 				 -ENOENT);
 	}
@@ -304,9 +290,9 @@ static void test_health(void **state)
 static void test_owner(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "wlc"), b = svc4("10.0.0.2", 80, "wlc");
-	struct lvs_svc_key ka = key_of(&a), kb = key_of(&b);
-	struct lvs_dest_conf d = dest4("192.168.1.1", 1), got;
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "wlc"), b = tcp_svc("10.0.0.2", 80, "wlc");
+	struct lvs_svc_key ka = t_svc_key(&a), kb = t_svc_key(&b);
+	struct lvs_dest_conf d = nat_dest("192.168.1.1", 1), got;
 	(void)state;
 
 	a.owner = LVS_OWNER_CONFIG;
@@ -332,10 +318,10 @@ static void test_owner(void **state)
 static void test_batch_abort_everything(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "rr"), b = svc4("10.0.0.2", 80, "wlc");
-	struct lvs_svc_conf c = svc4("10.0.0.3", 80, "sh");
-	struct lvs_svc_key ka = key_of(&a), kb = key_of(&b), kc = key_of(&c);
-	struct lvs_dest_conf d1 = dest4("192.168.1.1", 1), d2 = dest4("192.168.1.2", 2);
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "rr"), b = tcp_svc("10.0.0.2", 80, "wlc");
+	struct lvs_svc_conf c = tcp_svc("10.0.0.3", 80, "sh");
+	struct lvs_svc_key ka = t_svc_key(&a), kb = t_svc_key(&b), kc = t_svc_key(&c);
+	struct lvs_dest_conf d1 = nat_dest("192.168.1.1", 1), d2 = nat_dest("192.168.1.2", 2);
 	struct lvs_timeouts to = {.tcp = 77};
 	struct lvs_service *av, *bv;
 	char *before, *after;
@@ -409,15 +395,15 @@ static void test_watch_is_incremental(void **state)
 	struct lvs_model *m = lvs_model_new();
 	struct seen s = {0};
 	struct lvs_model_watch w = {.svc = on_svc, .dest = on_dest, .arg = &s};
-	struct lvs_dest_conf d1 = dest4("192.168.1.1", 1);
+	struct lvs_dest_conf d1 = nat_dest("192.168.1.1", 1);
 	struct lvs_svc_key k0;
 	(void)state;
 
 	for (int i = 0; i < 100; i++) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "10.0.1.%d", i + 1);
-		struct lvs_svc_conf c = svc4(ip, 80, "wlc");
-		struct lvs_svc_key k = key_of(&c);
+		struct lvs_svc_conf c = tcp_svc(ip, 80, "wlc");
+		struct lvs_svc_key k = t_svc_key(&c);
 		assert_int_equal(lvs_model_add_service(m, &c), 0);
 		assert_int_equal(lvs_model_add_dest(m, &k, &d1), 0);
 		if (i == 0)
@@ -446,9 +432,9 @@ static void test_watch_is_incremental(void **state)
 static void test_gc_waits_for_grace(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
-	struct lvs_svc_conf a = svc4("10.0.0.1", 80, "wlc");
-	struct lvs_svc_key k = key_of(&a);
-	struct lvs_dest_conf d1 = dest4("192.168.1.1", 1);
+	struct lvs_svc_conf a = tcp_svc("10.0.0.1", 80, "wlc");
+	struct lvs_svc_key k = t_svc_key(&a);
+	struct lvs_dest_conf d1 = nat_dest("192.168.1.1", 1);
 	uint64_t before;
 	(void)state;
 
