@@ -147,8 +147,9 @@ $(BENCH_BIN): bench/bench_core.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 bench-core: deps $(BENCH_BIN)
 	@$(BENCH_BIN)
 
-# In-memory benchmark of the route lookup and next-hop cache (rtnl.c is
-# included by the benchmark; the daemon's archive supplies the rest).
+# In-memory benchmark of the route lookup and next-hop cache (rtnl.c and
+# rtnl_route.c are included by the benchmark; the daemon's archive
+# supplies the rest).
 ROUTE_BENCH_BIN := build-bench/bench_route
 $(ROUTE_BENCH_BIN): bench/bench_route.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p build-bench

@@ -1,6 +1,6 @@
 /*
- * bench_route.c - the director's route lookup (src/net/rtnl.c, included
- * here) in memory, on one core.  Prints tables:
+ * bench_route.c - the director's route lookup (src/net/rtnl.c and
+ * rtnl_route.c, included here) in memory, on one core.  Prints tables:
  *   - longest-prefix-match lookups per second with 1, 1,000 and 100,000
  *     routes, IPv4 and IPv6: the linear scan lvsd used before (a copy of
  *     it lives here only for the comparison) against the sorted-range
@@ -20,6 +20,7 @@
 #include <sys/utsname.h>
 
 #include "rtnl.c"
+#include "rtnl_route.c"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -163,7 +164,7 @@ static double rate(const struct ns_snap *s, int af, const union lvs_addr *addrs,
 		do {
 			for (uint32_t i = 0; i < 256; i++, n++) {
 				const union lvs_addr *a = &addrs[n % NADDR];
-				acc += (uintptr_t)(linear ? linear_lpm(s, af, a) : snap_lpm(s, af, a));
+				acc += (uintptr_t)(linear ? linear_lpm(s, af, a) : rtnl_snap_lpm(s, af, a));
 			}
 			t = now_s() - t0;
 		} while (t < 0.2);
@@ -206,7 +207,7 @@ static void bench_lookups(void)
 			/* both must agree before they are timed */
 			for (uint32_t i = 0; i < 2000; i++) {
 				const struct ns_route *x = linear_lpm(ns->snap, af, &addrs[i]);
-				const struct ns_route *y = snap_lpm(ns->snap, af, &addrs[i]);
+				const struct ns_route *y = rtnl_snap_lpm(ns->snap, af, &addrs[i]);
 				if (x != y && (!x || !y || x->plen != y->plen || x->oif != y->oif ||
 					       !lvs_addr_eq(&x->dst, &y->dst))) {
 					fprintf(stderr, "bench: lookups disagree\n");

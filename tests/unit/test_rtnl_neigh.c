@@ -1,6 +1,7 @@
 /*
  * test_rtnl_neigh.c - the neighbour cache of src/net/rtnl.c (included here
- * to reach its handlers): RTM_NEWNEIGH / RTM_DELNEIGH messages built with
+ * to reach its handlers; the routing table, rtnl_route.c, comes from the
+ * daemon's archive): RTM_NEWNEIGH / RTM_DELNEIGH messages built with
  * libmnl go in through the netlink callback, next hops come out of
  * lvs_netstate_route, and the requests workers queue for the control
  * thread are read off its ring.  No netlink socket.

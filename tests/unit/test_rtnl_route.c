@@ -1,9 +1,10 @@
 /*
- * test_rtnl_route.c - the routing table of src/net/rtnl.c (included here to
- * reach its message handlers): routes arrive as real rtnetlink messages
- * (RTM_NEWROUTE / RTM_DELROUTE built with libmnl, parsed by the same
- * callback the netlink socket feeds), a snapshot is published, and the
- * longest-prefix match is checked against a brute-force reference.
+ * test_rtnl_route.c - the routing table of src/net/rtnl_route.c (included
+ * here with rtnl.c to reach their message handlers): routes arrive as real
+ * rtnetlink messages (RTM_NEWROUTE / RTM_DELROUTE built with libmnl,
+ * parsed by the same callback the netlink socket feeds), a snapshot is
+ * published, and the longest-prefix match is checked against a
+ * brute-force reference.
  *
  * Checked: host, network and default routes of both families; among equal
  * prefixes the lowest metric, then the route that came first (IPv6
@@ -18,6 +19,7 @@
 #include "test_util.h"
 
 #include "rtnl.c"
+#include "rtnl_route.c"
 
 static struct lvs_netstate *ns;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -146,7 +148,7 @@ static const struct t_route *ref_lpm(const struct t_route *v, uint32_t n, int af
 static void check_one(const struct t_route *v, uint32_t n, int af, const union lvs_addr *a)
 {
 	const struct t_route *want = ref_lpm(v, n, af, a);
-	const struct ns_route *got = snap_lpm(ns->snap, af, a);
+	const struct ns_route *got = rtnl_snap_lpm(ns->snap, af, a);
 
 	if (!want) {
 		assert_null(got);
@@ -246,13 +248,13 @@ static struct t_route mk(int af, const char *dst, unsigned plen, uint32_t prio, 
 static const struct ns_route *lpm4(const char *a)
 {
 	union lvs_addr x = t_ip4(a);
-	return snap_lpm(ns->snap, AF_INET, &x);
+	return rtnl_snap_lpm(ns->snap, AF_INET, &x);
 }
 
 static const struct ns_route *lpm6(const char *a)
 {
 	union lvs_addr x = t_ip6(a);
-	return snap_lpm(ns->snap, AF_INET6, &x);
+	return rtnl_snap_lpm(ns->snap, AF_INET6, &x);
 }
 
 static void test_empty(void **st)
