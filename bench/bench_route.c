@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <sys/utsname.h>
 
+#include "nl_build.h"
 #include "rtnl.c"
 #include "rtnl_route.c"
 
@@ -82,22 +83,14 @@ static union lvs_addr rnd_addr(int af)
 static void route_msg(struct lvs_netstate *ns, int af, const union lvs_addr *dst, unsigned plen,
 		      uint32_t oif, const union lvs_addr *gw)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
+	char buf[NLB_BUF];
+	struct nlb_route r = { .af = (uint8_t)af, .plen = (uint8_t)plen, .oif = oif, .dst = *dst };
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (uint8_t)af;
-	rtm->rtm_dst_len = (uint8_t)plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_type = RTN_UNICAST;
-	if (plen)
-		mnl_attr_put(nlh, RTA_DST, af == AF_INET ? 4 : 16, dst->b);
-	mnl_attr_put_u32(nlh, RTA_OIF, oif);
-	if (gw)
-		mnl_attr_put(nlh, RTA_GATEWAY, af == AF_INET ? 4 : 16, gw->b);
-	msg_cb(nlh, ns);
+	if (gw) {
+		r.has_gw = true;
+		r.gw = *gw;
+	}
+	msg_cb(nlb_route(buf, RTM_NEWROUTE, &r), ns);
 }
 
 /* n random routes of family af (plus a default route) into ns. */
@@ -259,36 +252,18 @@ static void bench_publish(void)
 
 static void nh_link(struct lvs_netstate *ns, uint32_t ifindex)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0, (uint8_t)ifindex };
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_type = ARPHRD_ETHER;
-	ifi->ifi_index = (int)ifindex;
-	ifi->ifi_flags = IFF_UP | IFF_RUNNING;
-	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-	msg_cb(nlh, ns);
+	msg_cb(nlb_link(buf, ifindex, NULL, mac, 1500, true), ns);
 }
 
 static void nh_neigh(struct lvs_netstate *ns, uint32_t ifindex, const union lvs_addr *a)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *ndm;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 1, 0, 1 };
 
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = (int)ifindex;
-	ndm->ndm_state = NUD_REACHABLE;
-	mnl_attr_put(nlh, NDA_DST, 4, a->b);
-	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-	msg_cb(nlh, ns);
+	msg_cb(nlb_neigh(buf, RTM_NEWNEIGH, AF_INET, ifindex, a, NUD_REACHABLE, 0, mac), ns);
 }
 
 /* Calls of one next-hop function for a real server; the loop is what
