@@ -147,12 +147,14 @@ $(BENCH_BIN): bench/bench_core.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 bench-core: deps $(BENCH_BIN)
 	@$(BENCH_BIN)
 
-# In-memory benchmark of the route lookup and next-hop cache (rtnl.c is
-# included by the benchmark; the daemon's archive supplies the rest).
+# In-memory benchmark of the route lookup and next-hop cache (rtnl.c and
+# rtnl_route.c are included by the benchmark, which builds its rtnetlink
+# messages with the unit tests' nl_build.h; the daemon's archive supplies
+# the rest).
 ROUTE_BENCH_BIN := build-bench/bench_route
 $(ROUTE_BENCH_BIN): bench/bench_route.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p build-bench
-	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -iquote tests/unit -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS)
 
 bench-route: $(ROUTE_BENCH_BIN)
 	@$(ROUTE_BENCH_BIN)

@@ -1,6 +1,6 @@
 /*
- * bench_route.c - the director's route lookup (src/net/rtnl.c, included
- * here) in memory, on one core.  Prints tables:
+ * bench_route.c - the director's route lookup (src/net/rtnl.c and
+ * rtnl_route.c, included here) in memory, on one core.  Prints tables:
  *   - longest-prefix-match lookups per second with 1, 1,000 and 100,000
  *     routes, IPv4 and IPv6: the linear scan lvsd used before (a copy of
  *     it lives here only for the comparison) against the sorted-range
@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <sys/utsname.h>
 
+#include "nl_build.h"
 #include "rtnl.c"
+#include "rtnl_route.c"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -81,22 +83,14 @@ static union lvs_addr rnd_addr(int af)
 static void route_msg(struct lvs_netstate *ns, int af, const union lvs_addr *dst, unsigned plen,
 		      uint32_t oif, const union lvs_addr *gw)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
+	char buf[NLB_BUF];
+	struct nlb_route r = { .af = (uint8_t)af, .plen = (uint8_t)plen, .oif = oif, .dst = *dst };
 
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (uint8_t)af;
-	rtm->rtm_dst_len = (uint8_t)plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_type = RTN_UNICAST;
-	if (plen)
-		mnl_attr_put(nlh, RTA_DST, af == AF_INET ? 4 : 16, dst->b);
-	mnl_attr_put_u32(nlh, RTA_OIF, oif);
-	if (gw)
-		mnl_attr_put(nlh, RTA_GATEWAY, af == AF_INET ? 4 : 16, gw->b);
-	msg_cb(nlh, ns);
+	if (gw) {
+		r.has_gw = true;
+		r.gw = *gw;
+	}
+	msg_cb(nlb_route(buf, RTM_NEWROUTE, &r), ns);
 }
 
 /* n random routes of family af (plus a default route) into ns. */
@@ -163,7 +157,7 @@ static double rate(const struct ns_snap *s, int af, const union lvs_addr *addrs,
 		do {
 			for (uint32_t i = 0; i < 256; i++, n++) {
 				const union lvs_addr *a = &addrs[n % NADDR];
-				acc += (uintptr_t)(linear ? linear_lpm(s, af, a) : snap_lpm(s, af, a));
+				acc += (uintptr_t)(linear ? linear_lpm(s, af, a) : rtnl_snap_lpm(s, af, a));
 			}
 			t = now_s() - t0;
 		} while (t < 0.2);
@@ -206,7 +200,7 @@ static void bench_lookups(void)
 			/* both must agree before they are timed */
 			for (uint32_t i = 0; i < 2000; i++) {
 				const struct ns_route *x = linear_lpm(ns->snap, af, &addrs[i]);
-				const struct ns_route *y = snap_lpm(ns->snap, af, &addrs[i]);
+				const struct ns_route *y = rtnl_snap_lpm(ns->snap, af, &addrs[i]);
 				if (x != y && (!x || !y || x->plen != y->plen || x->oif != y->oif ||
 					       !lvs_addr_eq(&x->dst, &y->dst))) {
 					fprintf(stderr, "bench: lookups disagree\n");
@@ -258,36 +252,18 @@ static void bench_publish(void)
 
 static void nh_link(struct lvs_netstate *ns, uint32_t ifindex)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0, (uint8_t)ifindex };
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_type = ARPHRD_ETHER;
-	ifi->ifi_index = (int)ifindex;
-	ifi->ifi_flags = IFF_UP | IFF_RUNNING;
-	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-	msg_cb(nlh, ns);
+	msg_cb(nlb_link(buf, ifindex, NULL, mac, 1500, true), ns);
 }
 
 static void nh_neigh(struct lvs_netstate *ns, uint32_t ifindex, const union lvs_addr *a)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *ndm;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 1, 0, 1 };
 
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = (int)ifindex;
-	ndm->ndm_state = NUD_REACHABLE;
-	mnl_attr_put(nlh, NDA_DST, 4, a->b);
-	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-	msg_cb(nlh, ns);
+	msg_cb(nlb_neigh(buf, RTM_NEWNEIGH, AF_INET, ifindex, a, NUD_REACHABLE, 0, mac), ns);
 }
 
 /* Calls of one next-hop function for a real server; the loop is what

@@ -24,9 +24,9 @@
  *     while it holds frames), never spins.
  *   - the control thread (main): one event loop (libevent, ctlloop.h)
  *     with the control socket, rtnetlink (netstate), the VIP set and host
- *     guard (vip.c), signals and timers.  It publishes model snapshots;
- *     workers read them under RCU (liburcu-qsbr), and replaced snapshots
- *     are freed after a grace period.
+ *     guard (vip.c, vip_guard.c), signals and timers.  It publishes model
+ *     snapshots; workers read them under RCU (liburcu-qsbr), and replaced
+ *     snapshots are freed after a grace period.
  *
  * This file parses the options and starts and stops the parts: the worker
  * loop is in daemon/worker.c, the status text in daemon/status.c, the

@@ -15,7 +15,7 @@
  *   - a NAT real server's reply: saddr . protocol . sport (sport 0: any),
  *     not addressed to one of the host's own addresses (LVS_XDPK_LOCAL*);
  *   - an ICMP error from a NAT real server, not to a host address.
- * These are the same sets as the nftables host guard (vip.c).
+ * These are the same sets as the nftables host guard (vip_guard.c).
  */
 #ifndef LVS_XDP_FILTER_H
 #define LVS_XDP_FILTER_H

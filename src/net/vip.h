@@ -13,9 +13,9 @@
  *    flag (RFC 4861 7.2.6), three times one second apart; for IPv6 VIPs it
  *    joins the solicited-node multicast group on each served interface so
  *    solicitations reach us.
- *  - Host guard: see vip.c (an nftables netdev ingress table per served
- *    interface that keeps the host's own stack from answering, resetting
- *    or forwarding what lvsd handles).
+ *  - Host guard: see vip_guard.c (an nftables netdev ingress table per
+ *    served interface that keeps the host's own stack from answering,
+ *    resetting or forwarding what lvsd handles).
  *
  * A VIP that is also one of the host's own addresses (a "shared" VIP,
  * e.g. the director's address with only port 80 virtualised) stays the

@@ -2,7 +2,7 @@
  * test_route_cache.c - a destination's cached next hop: the seqlock'd
  * entry of src/core/route_cache.h, its use by src/net/rtnl.c
  * (lvs_netstate_route_cached, the file included here, fed real rtnetlink
- * messages) and by the transforms.
+ * messages built by nl_build.h) and by the transforms.
  *
  * Checked: a fill is read back whole; a reader that overlaps a fill sees a
  * miss, never a mix (two threads filling and reading one cache); after a
@@ -18,6 +18,7 @@
 
 #include "xmit_frames.h"
 
+#include "nl_build.h"
 #include "rtnl.c"
 
 static struct lvs_netstate *ns;
@@ -36,61 +37,31 @@ static void publish(void)
 
 static void link_msg(uint32_t ifindex, uint8_t last, bool up)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0xaa, last };
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_type = ARPHRD_ETHER;
-	ifi->ifi_index = (int)ifindex;
-	ifi->ifi_flags = up ? IFF_UP | IFF_RUNNING : 0;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth");
-	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-	feed(nlh);
+	feed(nlb_link(buf, ifindex, "eth", mac, 1500, up));
 }
 
 static void route4(uint16_t type, const char *dst, unsigned plen, uint32_t oif, const char *gw)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
-	union lvs_addr d = t_ip4(dst), g;
+	char buf[NLB_BUF];
+	struct nlb_route r = { .af = AF_INET, .plen = (uint8_t)plen, .oif = oif, .dst = t_ip4(dst) };
 
-	nlh->nlmsg_type = type;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = (uint8_t)plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_DST, 4, d.b);
-	mnl_attr_put_u32(nlh, RTA_OIF, oif);
 	if (gw) {
-		g = t_ip4(gw);
-		mnl_attr_put(nlh, RTA_GATEWAY, 4, g.b);
+		r.has_gw = true;
+		r.gw = t_ip4(gw);
 	}
-	feed(nlh);
+	feed(nlb_route(buf, type, &r));
 }
 
 static void neigh4(const char *addr, uint32_t ifindex, uint16_t state, uint8_t last)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *ndm;
+	char buf[NLB_BUF];
 	union lvs_addr a = t_ip4(addr);
 	uint8_t mac[6] = { 2, 0, 0, 0, 0xbb, last };
 
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = (int)ifindex;
-	ndm->ndm_state = state;
-	mnl_attr_put(nlh, NDA_DST, 4, a.b);
-	if (last)
-		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-	feed(nlh);
+	feed(nlb_neigh(buf, RTM_NEWNEIGH, AF_INET, ifindex, &a, state, 0, last ? mac : NULL));
 }
 
 static int ns_setup(void **st)
@@ -317,16 +288,9 @@ static void test_invalidation(void **st)
 	publish();
 	assert_int_equal(cached("10.1.0.1", &rc, &nh), 0);
 	{
-		char buf[256];
-		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-		struct ndmsg *ndm;
+		char buf[NLB_BUF];
 		union lvs_addr a = t_ip4("192.168.3.1");
-		nlh->nlmsg_type = RTM_DELNEIGH;
-		ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-		ndm->ndm_family = AF_INET;
-		ndm->ndm_ifindex = 3;
-		mnl_attr_put(nlh, NDA_DST, 4, a.b);
-		feed(nlh);
+		feed(nlb_neigh(buf, RTM_DELNEIGH, AF_INET, 3, &a, 0, 0, NULL));
 	}
 	assert_int_equal(cached("10.1.0.1", &rc, &nh), -EAGAIN);
 }

@@ -1,9 +1,10 @@
 /*
  * test_rtnl_neigh.c - the neighbour cache of src/net/rtnl.c (included here
- * to reach its handlers): RTM_NEWNEIGH / RTM_DELNEIGH messages built with
- * libmnl go in through the netlink callback, next hops come out of
- * lvs_netstate_route, and the requests workers queue for the control
- * thread are read off its ring.  No netlink socket.
+ * to reach its handlers; the routing table, rtnl_route.c, comes from the
+ * daemon's archive): RTM_NEWNEIGH / RTM_DELNEIGH messages built with
+ * libmnl (nl_build.h) go in through the netlink callback, next hops come
+ * out of lvs_netstate_route, and the requests workers queue for the
+ * control thread are read off its ring.  No netlink socket.
  *
  * Checked: usable states (REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP)
  * give the MAC; INCOMPLETE and FAILED do not; an unknown next hop answers
@@ -16,6 +17,7 @@
  */
 #include "test_util.h"
 
+#include "nl_build.h"
 #include "rtnl.c"
 
 static struct lvs_netstate *ns;
@@ -30,21 +32,10 @@ static void feed(const struct nlmsghdr *nlh)
 static void neigh(uint16_t type, int af, uint32_t ifindex, const union lvs_addr *a,
 		  uint16_t state, uint8_t flags, uint8_t last)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *ndm;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0xbb, last };
 
-	nlh->nlmsg_type = type;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = (uint8_t)af;
-	ndm->ndm_ifindex = (int)ifindex;
-	ndm->ndm_state = state;
-	ndm->ndm_flags = flags;
-	mnl_attr_put(nlh, NDA_DST, af == AF_INET6 ? 16 : 4, a->b);
-	if (last)
-		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-	feed(nlh);
+	feed(nlb_neigh(buf, type, af, ifindex, a, state, flags, last ? mac : NULL));
 }
 
 static void new4(const char *addr, uint16_t state, uint8_t last)
@@ -77,38 +68,18 @@ static unsigned pending(struct ns_req *last)
 
 static void setup_ns(uint32_t slots)
 {
-	char buf[512];
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
-	struct rtmsg *rtm;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0, 2 };
-	union lvs_addr net4 = t_ip4("10.1.0.0"), net6 = t_ip6("2001:db8:1::");
+	struct nlb_route r4 = { .af = AF_INET, .plen = 16, .oif = 2, .dst = t_ip4("10.1.0.0") };
+	struct nlb_route r6 = { .af = AF_INET6, .plen = 64, .oif = 2, .dst = t_ip6("2001:db8:1::") };
 
 	rcu_register_thread();
 	ns = lvs_netstate_new(slots);
 	assert_non_null(ns);
 	ns->coarse_now = T0;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_type = ARPHRD_ETHER;
-	ifi->ifi_index = 2;
-	ifi->ifi_flags = IFF_UP | IFF_RUNNING;
-	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-	feed(nlh);
-	for (int f = 0; f < 2; f++) {
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = RTM_NEWROUTE;
-		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-		rtm->rtm_family = f ? AF_INET6 : AF_INET;
-		rtm->rtm_dst_len = f ? 64 : 16;
-		rtm->rtm_table = RT_TABLE_MAIN;
-		rtm->rtm_type = RTN_UNICAST;
-		mnl_attr_put(nlh, RTA_DST, f ? 16 : 4, (f ? net6 : net4).b);
-		mnl_attr_put_u32(nlh, RTA_OIF, 2);
-		feed(nlh);
-	}
+	feed(nlb_link(buf, 2, NULL, mac, 1500, true));
+	feed(nlb_route(buf, RTM_NEWROUTE, &r4));
+	feed(nlb_route(buf, RTM_NEWROUTE, &r6));
 	assert_int_equal(snap_publish(ns), 0);
 }
 

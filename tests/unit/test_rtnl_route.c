@@ -1,9 +1,10 @@
 /*
- * test_rtnl_route.c - the routing table of src/net/rtnl.c (included here to
- * reach its message handlers): routes arrive as real rtnetlink messages
- * (RTM_NEWROUTE / RTM_DELROUTE built with libmnl, parsed by the same
- * callback the netlink socket feeds), a snapshot is published, and the
- * longest-prefix match is checked against a brute-force reference.
+ * test_rtnl_route.c - the routing table of src/net/rtnl_route.c (included
+ * here with rtnl.c to reach their message handlers): routes arrive as real
+ * rtnetlink messages (RTM_NEWROUTE / RTM_DELROUTE built with libmnl,
+ * nl_build.h, parsed by the same callback the netlink socket feeds), a
+ * snapshot is published, and the longest-prefix match is checked against
+ * a brute-force reference.
  *
  * Checked: host, network and default routes of both families; among equal
  * prefixes the lowest metric, then the route that came first (IPv6
@@ -17,7 +18,9 @@
  */
 #include "test_util.h"
 
+#include "nl_build.h"
 #include "rtnl.c"
+#include "rtnl_route.c"
 
 static struct lvs_netstate *ns;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -51,70 +54,30 @@ static void publish(void)
 /* RTM_NEWROUTE / RTM_DELROUTE for r, as the kernel reports it. */
 static void route_msg(uint16_t type, const struct t_route *r)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
-	size_t alen = r->af == AF_INET ? 4 : 16;
+	char buf[NLB_BUF];
+	struct nlb_route m = {
+		.af = r->af, .plen = r->plen, .type = r->type, .table = RT_TABLE_MAIN,
+		.oif = r->oif, .prio = r->prio, .mtu = r->mtu, .has_gw = r->has_gw,
+		.dst = r->dst, .gw = r->gw,
+	};
 
-	nlh->nlmsg_type = type;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = r->af;
-	rtm->rtm_dst_len = r->plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = r->has_gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-	rtm->rtm_type = r->type ? r->type : RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
-	if (r->plen)
-		mnl_attr_put(nlh, RTA_DST, alen, r->dst.b);
-	if (r->prio)
-		mnl_attr_put_u32(nlh, RTA_PRIORITY, r->prio);
-	if (r->oif)
-		mnl_attr_put_u32(nlh, RTA_OIF, r->oif);
-	if (r->has_gw)
-		mnl_attr_put(nlh, RTA_GATEWAY, alen, r->gw.b);
-	if (r->mtu) {
-		struct nlattr *mx = mnl_attr_nest_start(nlh, RTA_METRICS);
-		mnl_attr_put_u32(nlh, RTAX_MTU, r->mtu);
-		mnl_attr_nest_end(nlh, mx);
-	}
-	feed(nlh);
+	feed(nlb_route(buf, type, &m));
 }
 
 static void link_msg(uint32_t ifindex, const char *name, uint8_t last, uint32_t mtu, bool up)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifi;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0xaa, last };
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_type = ARPHRD_ETHER;
-	ifi->ifi_index = (int)ifindex;
-	ifi->ifi_flags = up ? IFF_UP | IFF_RUNNING : 0;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
-	feed(nlh);
+	feed(nlb_link(buf, ifindex, name, mac, mtu, up));
 }
 
 static void neigh_msg(int af, uint32_t ifindex, const union lvs_addr *a, uint8_t last)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ndmsg *ndm;
+	char buf[NLB_BUF];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0xbb, last };
 
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = (uint8_t)af;
-	ndm->ndm_ifindex = (int)ifindex;
-	ndm->ndm_state = NUD_REACHABLE;
-	mnl_attr_put(nlh, NDA_DST, af == AF_INET ? 4 : 16, a->b);
-	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-	feed(nlh);
+	feed(nlb_neigh(buf, RTM_NEWNEIGH, af, ifindex, a, NUD_REACHABLE, 0, mac));
 }
 
 static void mask(int af, union lvs_addr *a, unsigned plen)
@@ -146,7 +109,7 @@ static const struct t_route *ref_lpm(const struct t_route *v, uint32_t n, int af
 static void check_one(const struct t_route *v, uint32_t n, int af, const union lvs_addr *a)
 {
 	const struct t_route *want = ref_lpm(v, n, af, a);
-	const struct ns_route *got = snap_lpm(ns->snap, af, a);
+	const struct ns_route *got = rtnl_snap_lpm(ns->snap, af, a);
 
 	if (!want) {
 		assert_null(got);
@@ -246,13 +209,13 @@ static struct t_route mk(int af, const char *dst, unsigned plen, uint32_t prio, 
 static const struct ns_route *lpm4(const char *a)
 {
 	union lvs_addr x = t_ip4(a);
-	return snap_lpm(ns->snap, AF_INET, &x);
+	return rtnl_snap_lpm(ns->snap, AF_INET, &x);
 }
 
 static const struct ns_route *lpm6(const char *a)
 {
 	union lvs_addr x = t_ip6(a);
-	return snap_lpm(ns->snap, AF_INET6, &x);
+	return rtnl_snap_lpm(ns->snap, AF_INET6, &x);
 }
 
 static void test_empty(void **st)

@@ -1,14 +1,15 @@
 /*
  * test_vip.c - VIP ownership (vip.c): the workers' answers, frames in and
  * frames out (ARP reply, neighbour advertisement, echo replies, silence for
- * shared and unknown addresses), and the incremental host guard: the
- * nftables commands and driver filter changes a sequence of model changes
- * produces, replayed against a model of the sets, must leave what a
- * computation from scratch gives; and the commands are accepted by the
- * kernel (in a network namespace of the test's own).
+ * shared and unknown addresses), and the incremental host guard
+ * (vip_guard.c): the nftables commands and driver filter changes a
+ * sequence of model changes produces, replayed against a model of the
+ * sets, must leave what a computation from scratch gives; and the commands
+ * are accepted by the kernel (in a network namespace of the test's own).
  *
- * vip.c is included to reach its internals; the network view (rtnl.c) is
- * replaced by a fake below, so no interface or address is needed.
+ * vip.c is included to reach its internals; vip_guard.c comes from the
+ * daemon's archive.  The network view (rtnl.c) is replaced, for both, by a
+ * fake below, so no interface or address is needed.
  */
 #include "test_util.h"
 
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "vip.c"
+#include "xdp_filter.h"
 
 /* ---- a fake network view ---- */
 
@@ -297,7 +299,7 @@ static void for_elems(const char *p, const char *prefix, bool add, bool strict)
 	}
 }
 
-/* Replay one script (the forms vip.c writes) on cap.sets. */
+/* Replay one script (the forms vip_guard.c writes) on cap.sets. */
 static void replay(const char *script)
 {
 	char *copy = strdup(script), *save = NULL, table[64] = "", prefix[160];
@@ -389,7 +391,7 @@ static int xf_apply(void *arg, const struct lvs_xdp_key *add, unsigned nadd,
 	return 0;
 }
 
-/* ---- the guard from scratch (the rules at the top of vip.c) ---- */
+/* ---- the guard from scratch (the rules at the top of vip_guard.c) ---- */
 
 static void want_elem(struct strset *w, const char *table, const char *set, const char *fmt,
 		      ...)
