@@ -335,6 +335,15 @@ int lvs_model_set_timeouts(struct lvs_model *m, const struct lvs_timeouts *t);
  */
 int lvs_model_begin(struct lvs_model *m);
 int lvs_model_commit(struct lvs_model *m);
+/*
+ * Inside a batch, before commit: build the new versions of up to max of
+ * the services changed so far (0 counts as 1), so that a caller with a
+ * time budget spreads the work of a large batch and commit only swaps
+ * them in.  Returns 1 while some remain, 0 when all are built, or -ENOMEM
+ * (the batch is rolled back and closed, as a failed commit).  A service
+ * changed again after its version was built is built again.
+ */
+int lvs_model_prepare(struct lvs_model *m, unsigned max);
 void lvs_model_abort(struct lvs_model *m);
 
 /*

@@ -91,6 +91,7 @@ struct lvs_model {
 	struct lvs_svc_state *svc_states;
 	struct lvs_dest_state *dest_states;
 	struct msvc *dirty;
+	struct msvc *build_next; /* lvs_model_prepare's place in dirty, or NULL */
 	bool timeouts_dirty;
 	unsigned nstats;
 	uint32_t next_order;

@@ -184,6 +184,12 @@ static int cmp_order(const void *x, const void *y)
 void model_mark_dirty(struct lvs_model *m, struct msvc *ms, uint8_t chg, struct mdest *md,
 		      const struct lvs_dest_conf *gone)
 {
+	if (ms->nv) {
+		/* built ahead (lvs_model_prepare) and changed since: stale */
+		model_version_free(ms->nv);
+		ms->nv = NULL;
+	}
+	m->build_next = NULL;
 	if (!ms->dirty) {
 		ms->dirty = true;
 		ms->dirty_next = m->dirty;
@@ -209,6 +215,8 @@ void model_dirty_clear(struct lvs_model *m, bool published)
 		ms->dirty_next = NULL;
 		ms->chg = CHG_NONE;
 		ms->chg_dest = NULL;
+		if (!published)
+			model_version_free(ms->nv); /* built ahead, never published */
 		ms->nv = NULL;
 		if (published && ms->deleted) {
 			model_mdest_free_all(ms);
@@ -216,6 +224,47 @@ void model_dirty_clear(struct lvs_model *m, bool published)
 		}
 	}
 	m->dirty = NULL;
+	m->build_next = NULL;
+}
+
+/* Build the versions of up to max dirty services that have none yet
+ * (max 0: all of them).  1 while some remain, 0 when every one is built,
+ * or -errno (nothing freed: the caller's fail path does that). */
+static int build_some(struct lvs_model *m, unsigned max)
+{
+	struct msvc *ms = m->build_next ? m->build_next : m->dirty;
+	unsigned n = 0;
+	int err = 0;
+
+	for (; ms; ms = ms->dirty_next) {
+		if (ms->deleted || ms->nv)
+			continue;
+		if (max && n == max) {
+			m->build_next = ms;
+			return 1;
+		}
+		ms->nv = version_build(m, ms, &err);
+		if (!ms->nv)
+			return err;
+		n++;
+	}
+	m->build_next = NULL;
+	return 0;
+}
+
+int lvs_model_prepare(struct lvs_model *m, unsigned max)
+{
+	int rc;
+
+	if (!m->in_batch)
+		return 0;
+	rc = build_some(m, max ? max : 1);
+	if (rc < 0) {
+		model_undo_all(m); /* frees what was built, as a failed commit */
+		m->in_batch = false;
+		m->next_order = m->saved_next_order;
+	}
+	return rc;
 }
 
 /*
@@ -239,16 +288,9 @@ int model_publish(struct lvs_model *m)
 		goto done;
 	if ((err = model_idx_reserve(m, adds)) || (err = model_svcs_reserve(m, adds)))
 		goto fail;
-	/* 1: build */
-	for (ms = m->dirty; ms; ms = ms->dirty_next) {
-		struct lvs_service *nv;
-		if (ms->deleted)
-			continue;
-		nv = version_build(m, ms, &err);
-		if (!nv)
-			goto fail;
-		ms->nv = nv;
-	}
+	/* 1: build (what lvs_model_prepare has not built yet) */
+	if ((err = build_some(m, 0)))
+		goto fail;
 	m->snap.gen++;
 	/* 2: removals first, so a service deleted and added again in one
 	 * batch has one slot */

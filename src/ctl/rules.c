@@ -104,11 +104,12 @@ static int split_words(char *line, char ***argv, size_t *cap)
 
 /*
  * A load in steps.  Phases: PARSE (line by line into rules[]), APPLY
- * (the commands in one open model batch), then the commit.  The text is
+ * (the commands in one open model batch), PREPARE (the new versions of
+ * the services, a few at a time), then the commit, which swaps them in.  The text is
  * the caller's, read in place (lines are copied into a scratch buffer
  * before splitting).
  */
-enum job_phase { JOB_PARSE, JOB_APPLY, JOB_COMMIT, JOB_DONE };
+enum job_phase { JOB_PARSE, JOB_APPLY, JOB_PREPARE, JOB_COMMIT, JOB_DONE };
 
 struct lvs_rules_job {
 	struct lvs_model *m;
@@ -224,8 +225,10 @@ static int job_parse_line(struct lvs_rules_job *j, char *err, size_t errlen)
 	return LVS_EXIT_OK;
 }
 
-/* Lines or commands between two looks at the clock. */
+/* Lines or commands between two looks at the clock; services whose
+ * versions are built between two looks. */
 #define JOB_CLOCK_EVERY 64
+#define JOB_PREPARE_EACH 16
 
 int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, size_t errlen)
 {
@@ -256,7 +259,7 @@ int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, s
 				j->batch = true;
 			}
 			if (j->next == j->nrules) {
-				j->phase = JOB_COMMIT;
+				j->phase = JOB_PREPARE;
 				break;
 			}
 			{
@@ -266,6 +269,19 @@ int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, s
 					return job_fail(j, rc, r->line, msg, err, errlen);
 			}
 			break;
+		case JOB_PREPARE: {
+			/* a few services per round: look at the clock every time */
+			int rc = lvs_model_prepare(j->m, JOB_PREPARE_EACH);
+			k = JOB_CLOCK_EVERY - 1;
+			if (rc < 0) {
+				j->batch = false; /* rolled back and closed */
+				return job_fail(j, LVS_EXIT_FAIL, 0, "Memory allocation problem",
+				                err, errlen);
+			}
+			if (rc == 0)
+				j->phase = JOB_COMMIT;
+			break;
+		}
 		case JOB_COMMIT:
 			j->batch = false;
 			if (lvs_model_commit(j->m))

@@ -52,6 +52,7 @@ struct lvsd_loop {
 	struct event *ns_ev, *wake_ev, *net_tick_ev, *vips_ev;
 	uint64_t vips_gen;
 	unsigned vips_trash;
+	bool vips_more; /* the last update left work for the next */
 
 	struct lvsd_loop_stats st;
 };
@@ -269,17 +270,28 @@ void lvsd_loop_vips_sync(struct lvsd_loop *l, bool addrs_changed)
 	struct lvsd *d = l->d;
 	const struct lvs_snapshot *s;
 	unsigned trash;
+	int rc;
 
 	if (!d->vips)
 		return;
 	s = lvs_model_snapshot(d->dir.model);
 	trash = lvs_model_trash(d->dir.model, NULL, NULL);
-	if (s->gen == l->vips_gen && trash == l->vips_trash && !addrs_changed)
+	if (s->gen == l->vips_gen && trash == l->vips_trash && !addrs_changed && !l->vips_more)
 		return;
 	l->vips_gen = s->gen;
 	l->vips_trash = trash;
-	if (lvs_vips_update(d->vips, s, d->dir.model))
+	rc = lvs_vips_update(d->vips, s, d->dir.model);
+	l->vips_more = rc == 1;
+	if (rc < 0)
 		lvs_err("VIPs: the host guard could not be updated");
+	/* a large change goes on in pieces, each a callback of its own (a
+	 * zero timeout: the loop looks at its descriptors in between) */
+	if (rc == 1) {
+		static const struct timeval now;
+
+		if (event_add(l->vips_ev, &now))
+			event_active(l->vips_ev, EV_TIMEOUT, 0);
+	}
 }
 
 static void vips_sync_cb(evutil_socket_t fd, short what, void *arg)
@@ -289,7 +301,8 @@ static void vips_sync_cb(evutil_socket_t fd, short what, void *arg)
 	lvsd_loop_vips_sync(arg, false);
 }
 
-/* lvsadm changed the model: VIPs and guard before the reply goes out. */
+/* lvsadm changed the model: VIPs and guard before the reply goes out
+ * (the first piece of a large change; the rest follows at once). */
 static void model_changed(void *arg)
 {
 	lvsd_loop_vips_sync(arg, false);
@@ -339,6 +352,9 @@ int lvsd_netwatch_register(struct lvsd_loop *l)
 		return -ENOMEM;
 	d->cst->changed = model_changed;
 	d->cst->changed_arg = l;
+	/* the guard learns the model now (its watch reports every state once:
+	 * cheap while the model is young), not at the first large change */
+	lvsd_loop_vips_sync(l, true);
 	return 0;
 }
 

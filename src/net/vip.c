@@ -21,6 +21,9 @@
 
 #define ANNOUNCE_COUNT 3
 #define ANNOUNCE_GAP_NS (1 * LVS_NS_PER_SEC)
+/* Announcements sent per tick at most (a few ms of sending); the rest go
+ * out at the following ticks (LVSD_NET_TICK_MS apart). */
+#define ANNOUNCE_BURST 512
 
 /* An owned VIP, as the workers see it. */
 struct vip_entry {
@@ -142,23 +145,76 @@ static void announce_now(struct lvs_vips *v, const struct announce *an)
 	}
 }
 
+/* The announcements are found by address through an open-addressing
+ * index of their positions (+1; 0 is empty), rebuilt whenever positions
+ * change (growth, the tick's compaction): a takeover of 10,000 VIPs
+ * costs O(1) per VIP, not a scan of the others. */
+static uint32_t ann_hash(uint8_t af, const union lvs_addr *a)
+{
+	uint32_t h = 2166136261u ^ af;
+
+	for (unsigned i = 0; i < sizeof(a->b); i++)
+		h = (h ^ a->b[i]) * 16777619u;
+	return h;
+}
+
+static int ann_index_rebuild(struct lvs_vips *v)
+{
+	uint32_t size = 16;
+
+	while (size < 2 * v->capann)
+		size *= 2;
+	if (size != v->ann_idx_size) {
+		uint32_t *ni = malloc(size * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		free(v->ann_idx);
+		v->ann_idx = ni;
+		v->ann_idx_size = size;
+	}
+	memset(v->ann_idx, 0, v->ann_idx_size * sizeof(*v->ann_idx));
+	for (unsigned i = 0; i < v->nann; i++) {
+		uint32_t h = ann_hash(v->ann[i].af, &v->ann[i].a) & (size - 1);
+		while (v->ann_idx[h])
+			h = (h + 1) & (size - 1);
+		v->ann_idx[h] = i + 1;
+	}
+	return 0;
+}
+
 void vip_announce_add(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, lvs_time_t now)
 {
 	struct announce *an = NULL;
+	uint32_t h = 0, mask = v->ann_idx_size - 1;
 
-	for (unsigned i = 0; i < v->nann; i++)
-		if (v->ann[i].af == af && lvs_addr_eq(&v->ann[i].a, a))
-			an = &v->ann[i];
+	if (v->ann_idx_size) {
+		for (h = ann_hash(af, a) & mask; v->ann_idx[h]; h = (h + 1) & mask) {
+			struct announce *x = &v->ann[v->ann_idx[h] - 1];
+			if (x->af == af && lvs_addr_eq(&x->a, a)) {
+				an = x;
+				break;
+			}
+		}
+	}
 	if (!an) {
-		if (v->nann == v->capann) {
+		if (v->nann == v->capann || !v->ann_idx_size) {
 			unsigned nc = v->capann ? v->capann * 2 : 16;
 			struct announce *na = realloc(v->ann, nc * sizeof(*na));
 			if (!na)
 				return;
 			v->ann = na;
 			v->capann = nc;
+			an = &v->ann[v->nann++];
+			an->af = af;
+			an->a = *a;
+			if (ann_index_rebuild(v)) {
+				v->nann--; /* not announced; the index stays as it was */
+				return;
+			}
+		} else {
+			an = &v->ann[v->nann++];
+			v->ann_idx[h] = v->nann;
 		}
-		an = &v->ann[v->nann++];
 	}
 	an->af = af;
 	an->a = *a;
@@ -166,13 +222,15 @@ void vip_announce_add(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, l
 	an->next = now;
 }
 
-
 void lvs_vips_tick(struct lvs_vips *v, lvs_time_t now)
 {
-	for (unsigned i = 0; i < v->nann;) {
+	unsigned sent = 0, n = v->nann;
+
+	for (unsigned i = 0; i < v->nann && sent < ANNOUNCE_BURST;) {
 		struct announce *an = &v->ann[i];
 		if (an->next <= now) {
 			announce_now(v, an);
+			sent++;
 			an->next = now + ANNOUNCE_GAP_NS;
 			if (--an->left == 0) {
 				*an = v->ann[--v->nann];
@@ -180,6 +238,12 @@ void lvs_vips_tick(struct lvs_vips *v, lvs_time_t now)
 			}
 		}
 		i++;
+	}
+	if (v->nann != n && ann_index_rebuild(v)) {
+		/* without an index, new announcements regrow it */
+		free(v->ann_idx);
+		v->ann_idx = NULL;
+		v->ann_idx_size = 0;
 	}
 }
 
@@ -330,6 +394,7 @@ void lvs_vips_free(struct lvs_vips *v)
 	free(v->ifs);
 	free(v->set); /* workers are gone */
 	free(v->ann);
+	free(v->ann_idx);
 	free(v);
 }
 

@@ -55,7 +55,10 @@ void lvs_vips_free(struct lvs_vips *v);
  * server, packets to a deleted service) until the model frees them.  Call
  * after every change of m, after lvs_model_gc, and after the host's
  * addresses changed (a VIP may have become or stopped being one of
- * them).  0 or -errno (what failed is retried by the next call).
+ * them).  A large change is applied in pieces of a few milliseconds
+ * each: 1 means more remains (call again soon, from the loop), 0 that all
+ * is applied; -errno on failure (what failed is retried by the next
+ * call).
  */
 int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const struct lvs_model *m);
 /* Links changed (LVS_NS_CHG_*): re-announce the VIPs on served interfaces

@@ -42,6 +42,11 @@
  * elements on every served interface's table, the same delta to the
  * driver filter, and a new worker VIP array when the owned VIPs changed.
  * Firewall-mark services have no address and are not guarded.
+ *
+ * A large change (10,000 services restored at once) is applied in pieces
+ * of GUARD_CHUNK records and keys per call, so that no call holds the
+ * control thread for more than a few milliseconds; lvs_vips_update says
+ * when more remains and the caller comes back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +57,9 @@
 
 #include "log.h"
 #include "vip_priv.h"
+
+/* Records and keys settled per lvs_vips_update call at most. */
+#define GUARD_CHUNK 1024
 #include "xdp_filter.h"
 
 /* What one state contributes: up to three keys, each counted as
@@ -404,15 +412,45 @@ static void dest_eval(struct lvs_vips *v, struct drec *r)
 		}                                                                          \
 	} while (0)
 
+/* A state without a record reported: remember it for the update (or,
+ * gone, forget it: it never contributed a key).  Out of memory: rescan. */
+static void fresh_note(struct lvs_vips *v, const void *st, bool svc, bool gone)
+{
+	if (gone) {
+		/* rare: freed before the update got to it */
+		for (size_t i = v->nfresh; i-- > 0;)
+			if (v->fresh[i] == st) {
+				v->fresh[i] = v->fresh[--v->nfresh];
+				v->fresh_svc[i] = v->fresh_svc[v->nfresh];
+			}
+		return;
+	}
+	if (v->nfresh == v->capfresh) {
+		size_t nc = v->capfresh ? v->capfresh * 2 : 256;
+		const void **nf = realloc(v->fresh, nc * sizeof(*nf));
+		uint8_t *ns = nf ? realloc(v->fresh_svc, nc) : NULL;
+
+		if (nf)
+			v->fresh = nf;
+		if (!nf || !ns) {
+			v->rescan = true;
+			return;
+		}
+		v->fresh_svc = ns;
+		v->capfresh = nc;
+	}
+	v->fresh[v->nfresh] = st;
+	v->fresh_svc[v->nfresh++] = svc;
+}
+
 static void watch_dest(void *arg, const struct lvs_dest_state *ds, bool gone)
 {
 	struct lvs_vips *v = arg;
-	struct drec *r = drec_get(v, ds, !gone);
+	struct drec *r = drec_get(v, ds, false);
 	struct contrib none;
 
 	if (!r) {
-		if (!gone)
-			v->rescan = true; /* out of memory: report everything again */
+		fresh_note(v, ds, false, gone);
 		return;
 	}
 	if (!gone) {
@@ -454,12 +492,11 @@ static void dest_update(struct lvs_vips *v, struct drec *r)
 static void watch_svc(void *arg, const struct lvs_svc_state *ss, bool gone)
 {
 	struct lvs_vips *v = arg;
-	struct srec *r = srec_get(v, ss, !gone);
+	struct srec *r = srec_get(v, ss, false);
 	struct contrib none;
 
 	if (!r) {
-		if (!gone)
-			v->rescan = true;
+		fresh_note(v, ss, true, gone);
 		return;
 	}
 	if (!gone) {
@@ -513,18 +550,42 @@ static void svc_update(struct lvs_vips *v, struct srec *r)
 }
 
 /* Evaluate the reported states. */
-static void records_update(struct lvs_vips *v)
+/* Up to GUARD_CHUNK pending records; true when some remain. */
+static bool records_update(struct lvs_vips *v)
 {
-	while (v->dpending) {
+	unsigned n = 0;
+
+	/* records for the states reported for the first time */
+	while (v->nfresh && n++ < GUARD_CHUNK) {
+		size_t i = --v->nfresh;
+
+		if (v->fresh_svc[i]) {
+			struct srec *r = srec_get(v, v->fresh[i], true);
+			if (r)
+				PENDING_PUSH(v->spending, r);
+			else
+				v->rescan = true; /* out of memory: report everything again */
+		} else {
+			struct drec *r = drec_get(v, v->fresh[i], true);
+			if (r)
+				PENDING_PUSH(v->dpending, r);
+			else
+				v->rescan = true;
+		}
+	}
+	n = 0;
+
+	while (v->dpending && n++ < GUARD_CHUNK) {
 		struct drec *r = v->dpending;
 		PENDING_DEL(r);
 		dest_update(v, r);
 	}
-	while (v->spending) {
+	while (v->spending && n++ < GUARD_CHUNK) {
 		struct srec *r = v->spending;
 		PENDING_DEL(r);
 		svc_update(v, r);
 	}
+	return v->dpending || v->spending;
 }
 
 /* ---- nftables ---- */
@@ -918,7 +979,7 @@ out:
  */
 static int vips_sync(struct lvs_vips *v)
 {
-	struct gentry **d = NULL, *e;
+	struct gentry **d = NULL, *e, *rest = NULL;
 	bool *want = NULL;
 	struct nft_item *it = NULL;
 	struct lvs_xdp_key *xa = NULL, *xd = NULL;
@@ -926,7 +987,7 @@ static int vips_sync(struct lvs_vips *v)
 	lvs_time_t now = mono_ns();
 	int err = 0, nerr = 0, xerr = 0;
 
-	for (e = v->dirty; e; e = e->dnext)
+	for (e = v->dirty; e && nd < GUARD_CHUNK; e = e->dnext)
 		nd++;
 	if (nd) {
 		d = malloc(nd * sizeof(*d));
@@ -939,8 +1000,9 @@ static int vips_sync(struct lvs_vips *v)
 		}
 	}
 	nd = 0;
-	for (e = v->dirty; e; e = e->dnext)
+	for (e = v->dirty; e && nd < GUARD_CHUNK; e = e->dnext)
 		d[nd++] = e;
+	rest = e; /* the next call's */
 	for (size_t i = 0; i < nd; i++) {
 		e = d[i];
 		want[i] = gwant(v, e);
@@ -981,7 +1043,7 @@ static int vips_sync(struct lvs_vips *v)
 				strerror(-xerr));
 	}
 	/* settle what was applied; what was not stays dirty */
-	v->dirty = NULL;
+	v->dirty = rest;
 	for (size_t i = nd; i-- > 0;) {
 		e = d[i];
 		if (v->guard && !nerr)
@@ -1018,6 +1080,7 @@ int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const stru
 {
 	const struct lvs_model_watch w = { .svc = watch_svc, .dest = watch_dest, .arg = v };
 	int err, serr;
+	bool more;
 
 	(void)s; /* the watch reports m's states; s is m's snapshot */
 	if (!m)
@@ -1033,10 +1096,12 @@ int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const stru
 		v->model = (struct lvs_model *)m;
 		lvs_model_set_watch(v->model, &w);
 	}
-	records_update(v);
+	more = records_update(v);
 	err = locals_refresh(v);
 	serr = vips_sync(v);
-	return err ? err : serr;
+	if (err || serr)
+		return err ? err : serr;
+	return more || v->dirty || v->nfresh;
 }
 
 /* ---- control thread ---- */
@@ -1064,6 +1129,8 @@ void vip_guard_free(struct lvs_vips *v)
 	ht_free_all(&v->keys, offsetof(struct gentry, hn));
 	ht_free_all(&v->srecs, offsetof(struct srec, hn));
 	ht_free_all(&v->drecs, offsetof(struct drec, hn));
+	free(v->fresh);
+	free(v->fresh_svc);
 	free(v->locals);
 }
 

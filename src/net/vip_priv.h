@@ -80,6 +80,8 @@ struct lvs_vips {
 	int txfd; /* announcements, multicast memberships */
 	struct announce *ann;
 	unsigned nann, capann;
+	uint32_t *ann_idx; /* positions in ann (+1) by address (vip.c) */
+	uint32_t ann_idx_size;
 	uint64_t arp_replies, na_replies, echo_replies;
 	lvs_vips_filter_fn filter; /* driver-side selection of director traffic */
 	void *filter_arg;
@@ -95,6 +97,12 @@ struct lvs_vips {
 	struct htab keys, srecs, drecs;
 	struct srec *spending;   /* reported states, evaluated by the update */
 	struct drec *dpending;
+	/* states reported for the first time, without a record yet: the
+	 * records are made by the update, a chunk at a time, not in the
+	 * model's callbacks (a batch of 100,000 new states publishes fast) */
+	const void **fresh;  /* lvs_dest_state / lvs_svc_state pointers */
+	uint8_t *fresh_svc;  /* 1: fresh[i] is a service state */
+	size_t nfresh, capfresh;
 	struct gentry *dirty;
 	struct gentry *vips; /* GK_VIP keys */
 	bool vips_changed;   /* the workers' array is out of date */

@@ -450,10 +450,75 @@ static void test_gc_waits_for_grace(void **state)
 	lvs_model_free(m);
 }
 
+/* A batch's versions built ahead in pieces (lvs_model_prepare): nothing
+ * is published before the commit, a service changed after its version was
+ * built is built again, and an abort frees what was built (ASan). */
+static void test_prepare_in_pieces(void **state)
+{
+	struct lvs_model *m = lvs_model_new();
+	char addr[32];
+	uint64_t gen;
+	int rc, rounds = 0;
+
+	(void)state;
+	assert_non_null(m);
+	gen = lvs_model_snapshot(m)->gen;
+	assert_int_equal(lvs_model_begin(m), 0);
+	for (int i = 0; i < 10; i++) {
+		struct lvs_svc_conf c;
+		struct lvs_svc_key k;
+
+		snprintf(addr, sizeof(addr), "10.9.0.%d", i + 1);
+		c = tcp_svc(addr, 80, "rr");
+		k = t_svc_key(&c);
+		assert_int_equal(lvs_model_add_service(m, &c), 0);
+		{
+			struct lvs_dest_conf d = nat_dest("192.168.1.1", 1);
+			assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
+		}
+	}
+	while ((rc = lvs_model_prepare(m, 3)) == 1)
+		rounds++;
+	assert_int_equal(rc, 0);
+	assert_int_equal(rounds, 3); /* 10 services, 3 at a time */
+	assert_int_equal(lvs_model_snapshot(m)->gen, gen);
+	assert_int_equal(lvs_model_snapshot(m)->nsvcs, 0);
+	/* a change after the build: that service is built again */
+	{
+		struct lvs_svc_conf c = tcp_svc("10.9.0.1", 80, "rr");
+		struct lvs_svc_key k = t_svc_key(&c);
+		struct lvs_dest_conf d = nat_dest("192.168.1.2", 5);
+
+		assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
+		assert_int_equal(lvs_model_prepare(m, 1), 0);
+		assert_int_equal(lvs_model_commit(m), 0);
+		assert_int_equal(lvs_model_snapshot(m)->nsvcs, 10);
+		assert_int_equal(lvs_svc_lookup(lvs_model_snapshot(m), AF_INET, IPPROTO_TCP,
+		                                &c.addr, c.port, 0)->ndests, 2);
+	}
+	/* abort after a partial build: nothing published, nothing leaked */
+	gen = lvs_model_snapshot(m)->gen;
+	assert_int_equal(lvs_model_begin(m), 0);
+	assert_int_equal(lvs_model_flush(m), 0);
+	for (int i = 0; i < 5; i++) {
+		struct lvs_svc_conf c;
+
+		snprintf(addr, sizeof(addr), "10.8.0.%d", i + 1);
+		c = tcp_svc(addr, 80, "wlc");
+		assert_int_equal(lvs_model_add_service(m, &c), 0);
+	}
+	assert_int_equal(lvs_model_prepare(m, 2), 1);
+	lvs_model_abort(m);
+	assert_int_equal(lvs_model_snapshot(m)->gen, gen);
+	assert_int_equal(lvs_model_snapshot(m)->nsvcs, 10);
+	lvs_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_other_services_untouched),
+		cmocka_unit_test(test_prepare_in_pieces),
 		cmocka_unit_test(test_rr_position_carried),
 		cmocka_unit_test(test_wrr_level_carried),
 		cmocka_unit_test(test_index_many),
