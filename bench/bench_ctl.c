@@ -84,7 +84,9 @@ static int call(char **argv, int argc, double *worst)
 	return rc;
 }
 
-static int changes(const char *kind, unsigned count, unsigned n, unsigned d)
+/* count changes against n services of d servers; rate > 0: at most rate
+ * changes per second (paced), else as fast as lvsd answers. */
+static int changes(const char *kind, unsigned count, unsigned n, unsigned d, double rate)
 {
 	double t0 = now_s(), worst = 0;
 	unsigned done = 0, failed = 0;
@@ -94,6 +96,11 @@ static int changes(const char *kind, unsigned count, unsigned n, unsigned d)
 		unsigned i = 1 + (k * 7919u) % n;
 		int rc;
 
+		if (rate > 0) {
+			double due = t0 + k / rate, now = now_s();
+			if (due > now)
+				usleep((useconds_t)((due - now) * 1e6));
+		}
 		vip(i, v, sizeof(v));
 		if (!strcmp(kind, "weight")) {
 			char *argv[] = {"lvsadm", "-e", "-t", v, "-r", r, "-m", "-w", w, NULL};
@@ -158,14 +165,14 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "rules"))
 		return rules((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
-	if (argc == 5 && !strcmp(argv[1], "weight"))
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "weight"))
 		return changes("weight", (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
-			       (unsigned)atoi(argv[4]));
+			       (unsigned)atoi(argv[4]), argc == 6 ? atof(argv[5]) : 0);
 	if (argc == 4 && !strcmp(argv[1], "adddel"))
-		return changes("adddel", (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), 1);
+		return changes("adddel", (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), 1, 0);
 	if (argc == 5 && !strcmp(argv[1], "blast"))
 		return blast(argv[2], (unsigned)atoi(argv[3]), atof(argv[4]));
-	fprintf(stderr, "usage: bench_ctl rules N D | weight COUNT N D | adddel COUNT N | "
+	fprintf(stderr, "usage: bench_ctl rules N D | weight COUNT N D [RATE] | adddel COUNT N | "
 			"blast DST PORT SECONDS\n");
 	return 2;
 }

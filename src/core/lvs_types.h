@@ -83,4 +83,13 @@ static inline void lvs_spin_unlock(struct lvs_spinlock *l)
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
+/* Traffic counters; one set per worker, summed when read. */
+struct lvs_counters {
+	uint64_t conns;
+	uint64_t inpkts;
+	uint64_t outpkts;
+	uint64_t inbytes;
+	uint64_t outbytes;
+};
+
 #endif

@@ -23,6 +23,7 @@
 #ifndef LVS_MODEL_H
 #define LVS_MODEL_H
 
+#include "estimator.h"
 #include "lvs_types.h"
 #include "route_cache.h"
 
@@ -127,15 +128,6 @@ struct lvs_timeouts {
 	uint32_t udp;
 };
 
-/* Traffic counters; one set per worker, summed when read. */
-struct lvs_counters {
-	uint64_t conns;
-	uint64_t inpkts;
-	uint64_t outpkts;
-	uint64_t inbytes;
-	uint64_t outbytes;
-};
-
 struct lvs_service;
 struct lvs_dest;
 
@@ -166,6 +158,8 @@ struct lvs_dest_state {
 	uint16_t nstats;             /* entries in stats[] (the model's workers) */
 	struct lvs_route_cache rcache; /* next hop toward addr, shared by the workers */
 	struct lvs_counters zbase;   /* sums at the last -Z (subtracted when read) */
+	struct lvs_est est;          /* rates (control thread; est_on once started) */
+	bool est_on;
 	struct lvs_counters stats[]; /* one per worker */
 };
 
@@ -179,6 +173,8 @@ struct lvs_svc_state {
 	uint32_t ndstates;          /* destination states naming it (gc) */
 	uint64_t unref_gen;         /* generation that unpublished it (gc) */
 	struct lvs_counters zbase;  /* sums at the last -Z (subtracted when read) */
+	struct lvs_est est;         /* rates (control thread; est_on once started) */
+	bool est_on;
 	struct lvs_counters stats[];/* one per worker */
 };
 
@@ -377,6 +373,10 @@ uint64_t lvs_model_gen(const struct lvs_model *m);
  */
 void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen);
 void lvs_model_gc(struct lvs_model *m);
+/* The same, freeing at most max states per call (0: all), so that a
+ * flush of 10,000 services is collected in bounded pieces: true when it
+ * stopped early (call again; the same safe_gen condition applies). */
+bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max);
 
 /* Visit the trash: destinations deleted from the configuration that
  * connections still use (fn may be NULL, to count them).  For callers that

@@ -304,19 +304,25 @@ unsigned lvs_model_trash(const struct lvs_model *m,
 	return n;
 }
 
-void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
+bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max)
 {
 	struct lvs_dest_state **pp = &m->dest_states, *ds;
 	struct lvs_svc_state **sp = &m->svc_states, *ss;
+	unsigned freed = 0;
 
 	if (m->in_batch)
-		return;
+		return false;
 	m->ntrash = 0;
 	while ((ds = *pp)) {
 		uint32_t fl = __atomic_load_n(&ds->flags, __ATOMIC_RELAXED);
 		if (!(fl & (LVS_DEST_F_AVAILABLE | LVS_DEST_F_INCONF)) && !ds->cur &&
 		    ds->unref_gen < safe_gen && ds->activeconns == 0 && ds->inactconns == 0 &&
 		    ds->persistconns == 0) {
+			if (max && freed == max) {
+				m->ntrash++; /* not all counted: the trash is not empty */
+				return true;
+			}
+			freed++;
 			model_watch_dest(m, ds, true);
 			*pp = ds->next;
 			chain_remove(&m->dsmap, ds, DS_NEXT, ds_hash(ds));
@@ -332,6 +338,9 @@ void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
 	}
 	while ((ss = *sp)) {
 		if (!ss->in_config && !ss->ndstates && ss->unref_gen < safe_gen) {
+			if (max && freed == max)
+				return true;
+			freed++;
 			model_watch_svc(m, ss, true);
 			*sp = ss->next;
 			chain_remove(&m->ssmap, ss, SS_NEXT, ss_hash(ss));
@@ -340,6 +349,12 @@ void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
 			sp = &ss->next;
 		}
 	}
+	return false;
+}
+
+void lvs_model_gc_upto(struct lvs_model *m, uint64_t safe_gen)
+{
+	lvs_model_gc_some(m, safe_gen, 0);
 }
 
 void lvs_model_gc(struct lvs_model *m)

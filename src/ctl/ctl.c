@@ -30,115 +30,40 @@
 #include "ipvsadm_list.h"
 #include "rules.h"
 
-/* ---- estimators: id -> struct lvs_est, open addressing ---- */
-
-#define EST_KEY_SVC  (UINT64_C(1) << 32)
-#define EST_KEY_DEST (UINT64_C(2) << 32)
-
-struct est_ent {
-	uint64_t key;  /* EST_KEY_* | state id; 0 = free slot */
-	uint32_t seen; /* tick that last found the object in the snapshot */
-	struct lvs_est e;
-};
+/* ---- estimators: one in each service and destination state ---- */
 
 struct lvs_ctl_est {
-	struct est_ent *tab;
-	uint32_t mask; /* tab has mask + 1 slots, a power of two */
-	uint32_t n;
-	uint32_t tick;
+	/* the round in progress (lvs_ctl_est_step) */
+	bool round;
+	uint32_t next; /* index in the snapshot's services */
+	lvs_time_t now;
 };
-
-static uint32_t est_hash(uint64_t key)
-{
-	key *= UINT64_C(0x9e3779b97f4a7c15);
-	return (uint32_t)(key >> 32);
-}
-
-static struct est_ent *est_find(const struct lvs_ctl_est *E, uint64_t key)
-{
-	if (!E || !E->tab)
-		return NULL;
-	for (uint32_t i = est_hash(key) & E->mask;; i = (i + 1) & E->mask) {
-		if (E->tab[i].key == key)
-			return &E->tab[i];
-		if (!E->tab[i].key)
-			return NULL;
-	}
-}
-
-/* Rebuild with room for `want` entries, keeping those seen at `keep_tick`
- * (or all when keep_all). 0 or -ENOMEM (E unchanged). */
-static int est_rebuild(struct lvs_ctl_est *E, uint32_t want, bool keep_all)
-{
-	uint32_t cap = 16, n = 0;
-	struct est_ent *t;
-
-	while (cap < want * 2)
-		cap *= 2;
-	t = calloc(cap, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	for (uint32_t i = 0; E->tab && i <= E->mask; i++) {
-		const struct est_ent *o = &E->tab[i];
-		uint32_t j;
-
-		if (!o->key || (!keep_all && o->seen != E->tick))
-			continue;
-		for (j = est_hash(o->key) & (cap - 1); t[j].key; j = (j + 1) & (cap - 1))
-			;
-		t[j] = *o;
-		n++;
-	}
-	free(E->tab);
-	E->tab = t;
-	E->mask = cap - 1;
-	E->n = n;
-	return 0;
-}
-
-static struct est_ent *est_insert(struct lvs_ctl_est *E, uint64_t key)
-{
-	uint32_t i;
-
-	if ((!E->tab || (E->n + 1) * 2 > E->mask + 1) && est_rebuild(E, E->n + 1, true))
-		return NULL;
-	for (i = est_hash(key) & E->mask; E->tab[i].key; i = (i + 1) & E->mask)
-		;
-	E->tab[i].key = key;
-	E->n++;
-	return &E->tab[i];
-}
 
 /* Sample one object's raw counter sums (the estimator wants totals, not
  * the values since the last -Z). */
-static void est_sample(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker,
+static void est_sample(struct lvs_est *e, bool *on, const struct lvs_counters *per_worker,
                        unsigned n, lvs_time_t now)
 {
-	struct est_ent *ent = est_find(E, key);
 	struct lvs_counters sum;
 
 	lvs_counters_sum(per_worker, n, &sum);
-	if (!ent) {
-		ent = est_insert(E, key);
-		if (!ent)
-			return; /* no memory: this object shows rate 0 */
-		lvs_est_init(&ent->e, &sum, now);
+	if (!*on) {
+		lvs_est_init(e, &sum, now);
+		*on = true;
 	} else {
-		lvs_est_update(&ent->e, &sum, now);
+		lvs_est_update(e, &sum, now);
 	}
-	ent->seen = E->tick;
 }
 
-static void est_zero_one(struct lvs_ctl_est *E, uint64_t key, const struct lvs_counters *per_worker,
+static void est_zero_one(struct lvs_est *e, bool on, const struct lvs_counters *per_worker,
                          unsigned n)
 {
-	struct est_ent *ent = est_find(E, key);
 	struct lvs_counters sum;
 
-	if (!ent)
+	if (!on)
 		return;
 	lvs_counters_sum(per_worker, n, &sum);
-	lvs_est_zero(&ent->e, &sum);
+	lvs_est_zero(e, &sum);
 }
 
 /* -Z: the estimators of one service (k) or all, with their destinations. */
@@ -153,10 +78,11 @@ static void est_zero(struct lvs_ctl_state *st, const struct lvs_svc_key *k)
 		lvs_svc_conf_key(&svc->c, &sk);
 		if (k && memcmp(&sk, k, sizeof(sk)) != 0)
 			continue;
-		est_zero_one(st->est, EST_KEY_SVC | svc->st->id, svc->st->stats, svc->st->nstats);
-		for (uint32_t j = 0; j < svc->ndests; j++)
-			est_zero_one(st->est, EST_KEY_DEST | svc->dests[j]->st->id,
-			             svc->dests[j]->st->stats, svc->dests[j]->st->nstats);
+		est_zero_one(&svc->st->est, svc->st->est_on, svc->st->stats, svc->st->nstats);
+		for (uint32_t j = 0; j < svc->ndests; j++) {
+			struct lvs_dest_state *ds = svc->dests[j]->st;
+			est_zero_one(&ds->est, ds->est_on, ds->stats, ds->nstats);
+		}
 	}
 }
 
@@ -187,38 +113,56 @@ int lvs_ctl_state_init(struct lvs_ctl_state *st, struct lvs_model *m, struct lvs
 void lvs_ctl_state_done(struct lvs_ctl_state *st)
 {
 	lvs_ctl_job_cancel(st);
-	if (st->est)
-		free(st->est->tab);
 	free(st->est);
 	st->est = NULL;
 }
 
-void lvs_ctl_tick(struct lvs_ctl_state *st)
+int lvs_ctl_est_step(struct lvs_ctl_state *st, unsigned max)
 {
 	const struct lvs_snapshot *s = lvs_model_snapshot(st->model);
 	struct lvs_ctl_est *E = st->est;
-	lvs_time_t now = st_now(st);
-	uint32_t live = 0;
+	unsigned done = 0;
 
-	if (E) {
-		E->tick++;
-		for (uint32_t i = 0; i < s->nsvcs; i++) {
-			const struct lvs_service *svc = s->svcs[i];
-
-			est_sample(E, EST_KEY_SVC | svc->st->id, svc->st->stats, svc->st->nstats, now);
-			live++;
-			for (uint32_t j = 0; j < svc->ndests; j++) {
-				est_sample(E, EST_KEY_DEST | svc->dests[j]->st->id,
-				           svc->dests[j]->st->stats, svc->dests[j]->st->nstats, now);
-				live++;
-			}
-		}
-		/* drop the estimators of deleted objects */
-		if (E->n > live)
-			est_rebuild(E, live, false);
+	if (!E)
+		return 0;
+	if (!E->round) {
+		E->round = true;
+		E->next = 0;
+		E->now = st_now(st);
 	}
-	if (!st->job)
-		lvs_model_gc(st->model);
+	/* Services (with their destinations) from where the last step
+	 * stopped.  The table may have changed in between: an object sampled
+	 * twice in a round is ignored the second time (too early), one
+	 * skipped is sampled next round. */
+	for (; E->next < s->nsvcs; E->next++) {
+		const struct lvs_service *svc = s->svcs[E->next];
+
+		if (max && done >= max)
+			return 1;
+		est_sample(&svc->st->est, &svc->st->est_on, svc->st->stats, svc->st->nstats,
+		           E->now);
+		for (uint32_t j = 0; j < svc->ndests; j++) {
+			struct lvs_dest_state *ds = svc->dests[j]->st;
+			est_sample(&ds->est, &ds->est_on, ds->stats, ds->nstats, E->now);
+		}
+		done += 1 + svc->ndests;
+	}
+	E->round = false;
+	return 0;
+}
+
+bool lvs_ctl_gc(struct lvs_ctl_state *st, unsigned max)
+{
+	if (st->job)
+		return false;
+	return lvs_model_gc_some(st->model, lvs_model_gen(st->model) + 1, max);
+}
+
+void lvs_ctl_tick(struct lvs_ctl_state *st)
+{
+	while (lvs_ctl_est_step(st, 0) == 1)
+		;
+	lvs_ctl_gc(st, 0);
 }
 
 /* ---- listing hooks ---- */
@@ -233,22 +177,20 @@ struct exec_ctx {
 static const struct lvs_rate *hook_svc_rate(void *arg, const struct lvs_svc_state *ss)
 {
 	struct exec_ctx *x = arg;
-	struct est_ent *ent = est_find(x->st->est, EST_KEY_SVC | ss->id);
 
-	if (!ent)
+	if (!ss->est_on)
 		return NULL;
-	lvs_est_read(&ent->e, &x->svc_r);
+	lvs_est_read(&ss->est, &x->svc_r);
 	return &x->svc_r;
 }
 
 static const struct lvs_rate *hook_dest_rate(void *arg, const struct lvs_dest_state *ds)
 {
 	struct exec_ctx *x = arg;
-	struct est_ent *ent = est_find(x->st->est, EST_KEY_DEST | ds->id);
 
-	if (!ent)
+	if (!ds->est_on)
 		return NULL;
-	lvs_est_read(&ent->e, &x->dest_r);
+	lvs_est_read(&ds->est, &x->dest_r);
 	return &x->dest_r;
 }
 

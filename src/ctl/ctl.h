@@ -81,11 +81,20 @@ int lvs_ctl_job_step(struct lvs_ctl_state *st, FILE *err);
 bool lvs_ctl_busy(const struct lvs_ctl_state *st);
 void lvs_ctl_job_cancel(struct lvs_ctl_state *st);
 
-/* Every ~2 s from the control thread: rate estimators, model gc (not
- * while a job is unfinished).
- * lvs_model_gc frees deleted destination states without connections, so
- * call this only where no worker can still read a snapshot older than
- * the current one (e.g. after an RCU grace period). */
+/*
+ * Every ~2 s from the control thread: a round of the rate estimators and
+ * the model gc.  lvs_ctl_tick does both at once; a daemon that must not
+ * stall spreads the round with lvs_ctl_est_step (samples up to max
+ * objects, services and destinations, per call; 0: all; returns 1 while
+ * the round is unfinished, 0 when it finished; a call after that begins
+ * the next round) and runs lvs_ctl_gc on its own (freeing at most max
+ * states, 0: all; true when it stopped early).  lvs_model_gc frees
+ * deleted destination states without connections, so call lvs_ctl_gc
+ * only where no worker can still read a snapshot older than the current
+ * one (e.g. after an RCU grace period); not while a job is unfinished.
+ */
+int lvs_ctl_est_step(struct lvs_ctl_state *st, unsigned max);
+bool lvs_ctl_gc(struct lvs_ctl_state *st, unsigned max);
 void lvs_ctl_tick(struct lvs_ctl_state *st);
 
 /*

@@ -53,6 +53,9 @@ struct lvsd_loop {
 	uint64_t vips_gen;
 	unsigned vips_trash;
 	bool vips_more; /* the last update left work for the next */
+	struct event *est_ev; /* the estimators' round, in steps */
+	struct event *gc_more_ev; /* the gc's next piece */
+	bool est_running;
 
 	struct lvsd_loop_stats st;
 };
@@ -75,6 +78,10 @@ static void loop_trampoline(evutil_socket_t fd, short what, void *arg)
 	if (dt > l->st.longest_ns) {
 		l->st.longest_ns = dt;
 		l->st.longest_name = name;
+	}
+	if (dt > l->st.recent_ns) {
+		l->st.recent_ns = dt;
+		l->st.recent_name = name;
 	}
 }
 
@@ -198,6 +205,15 @@ static void retire_snapshot(void *arg, void (*fn)(void *obj), void *obj)
 	call_rcu(&r->rcu, retired_free);
 }
 
+/* A zero timeout: the loop looks at its descriptors before it runs ev. */
+static void soon(struct event *ev)
+{
+	static const struct timeval now;
+
+	if (event_add(ev, &now))
+		event_active(ev, EV_TIMEOUT, 0);
+}
+
 /*
  * Run the due tick if no retired snapshot is still waiting for its grace
  * period.  gc_due is set (seq_cst) before retired_done is read, and
@@ -212,7 +228,10 @@ static void gc_try(struct lvsd_loop *l)
 	    lvs_ctl_busy(l->d->cst))
 		return; /* the job's end kicks it again (lvsd_loop_kick_gc) */
 	__atomic_store_n(&l->gc_due, 0, __ATOMIC_SEQ_CST);
-	lvs_ctl_tick(l->d->cst);
+	/* a large flush is collected in pieces: the next one soon, after
+	 * another grace period (held requests run in between) */
+	if (lvs_ctl_gc(l->d->cst, LVSD_GC_STEP))
+		soon(l->gc_more_ev);
 	l->st.ticks++;
 	/* the gc may have emptied the trash: its guard entries go, in a
 	 * callback of their own (the guard update is the slow part) */
@@ -222,12 +241,39 @@ static void gc_try(struct lvsd_loop *l)
 		l->release(l->release_arg);
 }
 
+/* The rate estimators' round, LVSD_EST_STEP objects per callback. */
+static void est_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvsd_loop *l = arg;
+
+	(void)fd;
+	(void)what;
+	l->est_running = lvs_ctl_est_step(l->d->cst, LVSD_EST_STEP) == 1;
+	if (l->est_running)
+		soon(l->est_ev);
+}
+
+/* The gc stopped early: due again at once (after a grace period). */
+static void gc_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvsd_loop *l = arg;
+
+	(void)fd;
+	(void)what;
+	__atomic_store_n(&l->gc_due, 1, __ATOMIC_SEQ_CST);
+	gc_try(l);
+}
+
 static void ctl_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lvsd_loop *l = arg;
 
 	(void)fd;
 	(void)what;
+	if (!l->est_running) {
+		l->est_running = true;
+		soon(l->est_ev);
+	}
 	if (__atomic_load_n(&l->gc_due, __ATOMIC_RELAXED)) {
 		gc_try(l); /* still due since the last tick */
 		return;
@@ -286,12 +332,8 @@ void lvsd_loop_vips_sync(struct lvsd_loop *l, bool addrs_changed)
 		lvs_err("VIPs: the host guard could not be updated");
 	/* a large change goes on in pieces, each a callback of its own (a
 	 * zero timeout: the loop looks at its descriptors in between) */
-	if (rc == 1) {
-		static const struct timeval now;
-
-		if (event_add(l->vips_ev, &now))
-			event_active(l->vips_ev, EV_TIMEOUT, 0);
-	}
+	if (rc == 1)
+		soon(l->vips_ev);
 }
 
 static void vips_sync_cb(evutil_socket_t fd, short what, void *arg)
@@ -370,6 +412,7 @@ struct lvsd_loop *lvsd_loop_new(struct lvsd *d, const sigset_t *sigs)
 	l->d = d;
 	l->sfd = l->rcu_efd = -1;
 	l->st.longest_name = "none";
+	l->st.recent_name = "none";
 	l->vips_gen = lvs_model_snapshot(d->dir.model)->gen;
 	l->base = event_base_new();
 	if (!l->base)
@@ -385,7 +428,11 @@ struct lvsd_loop *lvsd_loop_new(struct lvsd *d, const sigset_t *sigs)
 	                                rcu_done_cb, l);
 	l->ctl_tick_ev = lvsd_loop_event_new(l, -1, EV_PERSIST, "ctl tick", ctl_tick_cb, l);
 	l->vips_ev = lvsd_loop_event_new(l, -1, 0, "VIP update", vips_sync_cb, l);
-	if (!l->sig_ev || !l->rcu_ev || !l->ctl_tick_ev || !l->vips_ev || event_add(l->sig_ev, NULL) ||
+	l->est_ev = lvsd_loop_event_new(l, -1, 0, "rate estimators", est_cb, l);
+	l->gc_more_ev = lvsd_loop_event_new(l, -1, 0, "model gc", gc_more_cb, l);
+	if (!l->sig_ev || !l->rcu_ev || !l->ctl_tick_ev || !l->vips_ev || !l->est_ev ||
+	    !l->gc_more_ev ||
+	    event_add(l->sig_ev, NULL) ||
 	    event_add(l->rcu_ev, NULL) || event_add(l->ctl_tick_ev, &tv))
 		goto nomem;
 	lvs_model_set_retire(d->dir.model, retire_snapshot, l);
@@ -422,6 +469,8 @@ void lvsd_loop_free(struct lvsd_loop *l)
 	lvsd_loop_event_free(l->rcu_ev);
 	lvsd_loop_event_free(l->ctl_tick_ev);
 	lvsd_loop_event_free(l->vips_ev);
+	lvsd_loop_event_free(l->est_ev);
+	lvsd_loop_event_free(l->gc_more_ev);
 	lvsd_loop_event_free(l->ns_ev);
 	lvsd_loop_event_free(l->wake_ev);
 	lvsd_loop_event_free(l->net_tick_ev);
@@ -457,8 +506,11 @@ void lvsd_loop_get_stats(const struct lvsd_loop *l, struct lvsd_loop_stats *s)
 	*s = l->st;
 }
 
-void lvsd_loop_print_stats(const struct lvsd_loop *l, FILE *f)
+void lvsd_loop_print_stats(struct lvsd_loop *l, FILE *f)
 {
-	fprintf(f, "Control thread: longest callback %.1f ms (%s)\n",
-	        (double)l->st.longest_ns / 1e6, l->st.longest_name);
+	fprintf(f, "Control thread: longest callback %.1f ms (%s), since the last status %.1f ms (%s)\n",
+	        (double)l->st.longest_ns / 1e6, l->st.longest_name,
+	        (double)l->st.recent_ns / 1e6, l->st.recent_name);
+	l->st.recent_ns = 0;
+	l->st.recent_name = "none";
 }

@@ -22,10 +22,13 @@
  * (lvsd_ctlsrv_register, ctlsrv.h).  Health checkers, VRRP and connection
  * sync register the same way.
  *
+ * Every LVSD_CTL_TICK_MS a round of the rate estimators begins, done in
+ * callbacks of LVSD_EST_STEP objects (lvs_ctl_est_step).
+ *
  * Model gc without waiting: replaced snapshots are freed by call_rcu
  * callbacks, counted as they finish.  Every LVSD_CTL_TICK_MS the loop runs
- * lvs_ctl_tick (rate estimators and lvs_model_gc, which frees deleted
- * destination states) only when every snapshot retired so far has been
+ * lvs_ctl_gc (lvs_model_gc, which frees deleted destination states) only
+ * when every snapshot retired so far has been
  * freed, i.e. no worker can still read one naming those states;
  * otherwise the tick is due: the last retirement's callback wakes the
  * loop through an eventfd, and until the tick ran, new lvsadm requests
@@ -48,6 +51,8 @@
 #define LVSD_NET_TICK_MS 100  /* netstate requests, VIP announcements */
 #define LVSD_CTL_TICK_MS 2000 /* rate estimators, model gc */
 #define LVSD_CTL_STEP_NS 2000000 /* a job's step (lvsadm -R), ns */
+#define LVSD_EST_STEP 4096       /* estimator samples per callback */
+#define LVSD_GC_STEP 4096        /* states the gc frees per callback */
 
 struct lvsd_loop;
 
@@ -116,11 +121,15 @@ struct lvsd_loop_stats {
 	uint64_t callbacks;       /* callbacks run */
 	uint64_t longest_ns;      /* the longest of them */
 	const char *longest_name; /* its name ("none" before any) */
-	uint64_t ticks;           /* lvs_ctl_tick runs */
+	uint64_t recent_ns;       /* the longest since the status was printed */
+	const char *recent_name;
+	uint64_t ticks;           /* model gc runs */
 	uint64_t ticks_waited;    /* of them, after waiting for a grace period */
 };
 void lvsd_loop_get_stats(const struct lvsd_loop *l, struct lvsd_loop_stats *s);
-/* The status line: "Control thread: longest callback 0.4 ms (ctl request)". */
-void lvsd_loop_print_stats(const struct lvsd_loop *l, FILE *f);
+/* The status line: "Control thread: longest callback 31.2 ms (ctl job
+ * step), since the last status 0.4 ms (ctl request)"; starts the "since"
+ * figure again. */
+void lvsd_loop_print_stats(struct lvsd_loop *l, FILE *f);
 
 #endif

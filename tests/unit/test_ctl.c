@@ -376,6 +376,44 @@ static void test_rate(void **state)
 	        "  -> 192.168.10.1:80                     0        0        0        0        0\n");
 }
 
+/* The estimators' round in steps gives the same rates as in one go; a
+ * service added between two steps is sampled from the next round on. */
+static void test_rate_in_steps(void **state)
+{
+	struct fx *f = *state;
+	int steps = 0;
+
+	ok(f, "-A -t 10.0.0.1:80");
+	ok(f, "-a -t 10.0.0.1:80 -r 192.168.10.1");
+	ok(f, "-A -t 10.0.0.2:80");
+	ok(f, "-a -t 10.0.0.2:80 -r 192.168.10.2");
+	ok(f, "-a -t 10.0.0.2:80 -r 192.168.10.3");
+	while (lvs_ctl_est_step(&f->st, 2) == 1)
+		steps++;
+	assert_int_equal(steps, 1); /* 2 objects, then the other 3 */
+	for (uint32_t i = 0; i < 2; i++) {
+		struct lvs_service *svc = svc_at(f, i);
+
+		add_ctr(&svc->st->stats[0], 200, 2000, 1000, 2000000, 4000000);
+		for (uint32_t j = 0; j < svc->ndests; j++)
+			add_ctr(&svc->dests[j]->st->stats[0], 200, 2000, 1000, 2000000, 4000000);
+	}
+	fake_now += 2 * LVS_NS_PER_SEC;
+	assert_int_equal(lvs_ctl_est_step(&f->st, 2), 1);
+	ok(f, "-A -t 10.0.0.3:80"); /* between two steps */
+	while (lvs_ctl_est_step(&f->st, 2) == 1)
+		;
+	ok(f, "-Ln --rate");
+	assert_string_equal(
+	        f->out, HDR1024 RATE_TITLE
+	        "TCP  10.0.0.1:80                        25      250      125   250000   500000\n"
+	        "  -> 192.168.10.1:80                    25      250      125   250000   500000\n"
+	        "TCP  10.0.0.2:80                        25      250      125   250000   500000\n"
+	        "  -> 192.168.10.2:80                    25      250      125   250000   500000\n"
+	        "  -> 192.168.10.3:80                    25      250      125   250000   500000\n"
+	        "TCP  10.0.0.3:80                         0        0        0        0        0\n");
+}
+
 static void test_conns_timeout_daemon(void **state)
 {
 	struct fx *f = *state;
@@ -1123,6 +1161,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_errors_change_nothing, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_stats_and_zero, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_rate, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_rate_in_steps, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_conns_timeout_daemon, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_save_clear_restore, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_restore_all_or_nothing, fx_setup, fx_teardown),

@@ -514,11 +514,51 @@ static void test_prepare_in_pieces(void **state)
 	lvs_model_free(m);
 }
 
+/* The gc in bounded pieces: a flushed table is collected a few states
+ * per call, and it says when it stopped early. */
+static void test_gc_in_pieces(void **state)
+{
+	struct lvs_model *m = lvs_model_new();
+	int calls = 0;
+
+	(void)state;
+	assert_non_null(m);
+	for (int i = 0; i < 5; i++) {
+		char addr[32];
+		struct lvs_svc_conf c;
+		struct lvs_svc_key k;
+
+		snprintf(addr, sizeof(addr), "10.7.0.%d", i + 1);
+		c = tcp_svc(addr, 80, "wlc");
+		k = t_svc_key(&c);
+		assert_int_equal(lvs_model_add_service(m, &c), 0);
+		for (int j = 0; j < 2; j++) {
+			char rs[32];
+			struct lvs_dest_conf d;
+
+			snprintf(rs, sizeof(rs), "192.168.7.%d", j + 1);
+			d = nat_dest(rs, 1);
+			assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
+		}
+	}
+	assert_int_equal(lvs_model_flush(m), 0);
+	assert_int_equal(lvs_model_trash(m, NULL, NULL), 10);
+	while (lvs_model_gc_some(m, lvs_model_gen(m) + 1, 4)) {
+		calls++;
+		assert_true(calls < 10);
+	}
+	/* 10 destination states and 5 service states, 4 at a time */
+	assert_int_equal(calls, 3);
+	assert_int_equal(lvs_model_trash(m, NULL, NULL), 0);
+	lvs_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_other_services_untouched),
 		cmocka_unit_test(test_prepare_in_pieces),
+		cmocka_unit_test(test_gc_in_pieces),
 		cmocka_unit_test(test_rr_position_carried),
 		cmocka_unit_test(test_wrr_level_carried),
 		cmocka_unit_test(test_index_many),

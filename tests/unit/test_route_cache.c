@@ -15,6 +15,7 @@
  * environment without route_cached use the plain route.
  */
 #include <pthread.h>
+#include <time.h>
 
 #include "xmit_frames.h"
 
@@ -170,12 +171,26 @@ static void ent_of(uint64_t k, struct lvs_route_cache_ent *e)
 	e->stamp = ~k;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* HAMMER_ITERS rounds, and on until this thread has both filled and read
+ * at least once (a thread preempted half way through a fill makes the
+ * other's attempts fail meanwhile), for 10 s at most. */
 static void *hammer_run(void *arg)
 {
 	struct hammer *h = arg;
 	struct lvs_route_cache_ent e, out, want;
+	uint64_t deadline = mono_ms() + 10000;
 
-	for (uint64_t i = 0; i < HAMMER_ITERS; i++) {
+	for (uint64_t i = 0;
+	     i < HAMMER_ITERS || ((!h->fills || !h->reads) && ((i & 0xffff) || mono_ms() < deadline));
+	     i++) {
 		if ((i & 3) == h->id) {
 			ent_of(i << 1 | h->id, &e);
 			h->fills += lvs_route_cache_fill(h->rc, &e);

@@ -14,15 +14,16 @@
  * the time that really passed, so a stalled control thread does not show
  * a burst.
  *
- * Pure: no clock, no locks.  The control thread keeps one struct lvs_est
- * per service and per destination and feeds it the raw counter sums
+ * Pure: no clock, no locks.  Each service and destination state carries
+ * its struct lvs_est (model.h), as the kernel's stats carry theirs; the
+ * control thread feeds it the raw counter sums
  * (lvs_counters_sum over the per-worker counters, NOT the values since the
  * last -Z), as the kernel feeds its estimator the raw totals.
  */
 #ifndef LVS_ESTIMATOR_H
 #define LVS_ESTIMATOR_H
 
-#include "model.h"
+#include "lvs_types.h"
 
 #define LVS_EST_INTERVAL_NS (2 * LVS_NS_PER_SEC)
 /* A sample taken up to this much early still counts (timer jitter). */
