@@ -129,13 +129,23 @@ $(FUZZ_BIN): fuzz/fuzz_director.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -o $@ fuzz/fuzz_director.c $(LIB_SRC)
 
-FUZZ_SECONDS ?= 600
-fuzz: $(FUZZ_BIN)
-	@mkdir -p build-fuzz/corpus
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus fuzz/corpus
+# The keepalived.conf reader, text in.
+FUZZ_KACONF_BIN := build-fuzz/fuzz_kaconf
+$(FUZZ_KACONF_BIN): fuzz/fuzz_kaconf.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
+	@mkdir -p build-fuzz
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ fuzz/fuzz_kaconf.c $(LIB_SRC)
 
-fuzz-short: $(FUZZ_BIN)
+FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus_kaconf
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus fuzz/corpus
+	$(FUZZ_KACONF_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus_kaconf fuzz/corpus_kaconf
+
+fuzz-short: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)
 	@sh fuzz/run_short.sh $(FUZZ_BIN)
+	@sh fuzz/run_short.sh $(FUZZ_KACONF_BIN) fuzz/corpus_kaconf
 
 # In-memory benchmark of the core (one core, printed table).
 BENCH_BIN := build-bench/bench_core
