@@ -316,6 +316,10 @@ int ka_config_apply(const struct ka_config *c, struct lvs_model *m, char *err, s
 void ka_config_addrs(const struct ka_config *c,
 		     void (*fn)(void *arg, int af, const union lvs_addr *a, bool is_vip), void *arg);
 
+/* A virtual server for messages: "10.0.0.1:80", "[fd00::1]:80",
+ * "fwmark 1", "group NAME". */
+const char *ka_vs_str(const struct ka_vs *vs, char *buf, size_t len);
+
 /* ---- internal (kaconf_lex.c <-> kaconf.c) ---- */
 
 void *ka_alloc(struct ka_config *c, size_t n);

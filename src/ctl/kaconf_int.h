@@ -20,8 +20,6 @@ bool ka_parse_addr(const char *s, struct ka_addr *out);
  * corrections, compute the start states (kaconf_check.c). */
 void ka_check(struct ka_config *c);
 
-/* "10.0.0.1:80", "[fd00::1]:80", "fwmark 1", "group NAME" */
-const char *ka_vs_str(const struct ka_vs *vs, char *buf, size_t len);
 
 /* ---- the statement reader and keyword tables (kaconf.c) ---- */
 
