@@ -5,7 +5,10 @@
  * which a virtual address or a real server is routed (the main table's
  * longest match; an address of the host is routed through the
  * interface of its connected prefix), skipping loopback and interfaces
- * that are down, in the order first met.
+ * that are down, in the order first met.  A virtual address the director
+ * has no route for is one routed to it from outside (its clients' packets
+ * may come in anywhere): then every Ethernet interface that is up is
+ * served, as kernel IPVS sees them all.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -65,8 +68,25 @@ struct ka_config *lvsd_conf_read(const char *path)
 struct iface_pick {
 	struct lvsd *d;
 	char names[LVSD_MAX_IFACES][IF_NAMESIZE];
-	unsigned unreached;
+	bool vip_unrouted;
 };
+
+static void add_iface(struct iface_pick *ip, const struct lvs_link_info *li)
+{
+	struct lvsd *d = ip->d;
+
+	for (unsigned k = 0; k < d->nif; k++)
+		if (d->ifindex[k] == li->ifindex)
+			return;
+	if (d->nif == LVSD_MAX_IFACES) {
+		lvs_warn("more than %d interfaces: %s not served", LVSD_MAX_IFACES, li->name);
+		return;
+	}
+	snprintf(ip->names[d->nif], IF_NAMESIZE, "%s", li->name);
+	d->ifname[d->nif] = ip->names[d->nif];
+	d->ifindex[d->nif] = li->ifindex;
+	d->nif++;
+}
 
 static void pick_addr(void *arg, int af, const union lvs_addr *a, bool is_vip)
 {
@@ -82,24 +102,16 @@ static void pick_addr(void *arg, int af, const union lvs_addr *a, bool is_vip)
 	/* -EAGAIN: routed, the neighbour is being resolved (which helps) */
 	if ((rc && rc != -EAGAIN) || !nh.ifindex ||
 	    lvs_netstate_link(d->netstate, nh.ifindex, &li) || li.type == ARPHRD_LOOPBACK) {
-		lvs_warn("%s %s: no route through an interface lvsd can serve",
-			 is_vip ? "virtual address" : "real server", lvs_addr_str(af, a, buf, sizeof(buf)));
-		ip->unreached++;
+		if (is_vip)
+			ip->vip_unrouted = true;
+		else
+			lvs_warn("real server %s: no route through an interface lvsd can serve",
+				 lvs_addr_str(af, a, buf, sizeof(buf)));
 		return;
 	}
-	for (unsigned k = 0; k < d->nif; k++)
-		if (d->ifindex[k] == nh.ifindex)
-			return;
-	if (d->nif == LVSD_MAX_IFACES) {
-		lvs_warn("more than %d interfaces: %s not served", LVSD_MAX_IFACES, li.name);
-		return;
-	}
-	snprintf(ip->names[d->nif], IF_NAMESIZE, "%s", li.name);
-	d->ifname[d->nif] = ip->names[d->nif];
-	d->ifindex[d->nif] = nh.ifindex;
-	d->nif++;
-	lvs_info("serving %s for %s %s", li.name, is_vip ? "virtual address" : "real server",
-		 lvs_addr_str(af, a, buf, sizeof(buf)));
+	lvs_debug("%s %s is reached through %s", is_vip ? "virtual address" : "real server",
+		  lvs_addr_str(af, a, buf, sizeof(buf)), li.name);
+	add_iface(ip, &li);
 }
 
 int lvsd_conf_ifaces(struct lvsd *d, const struct ka_config *c)
@@ -109,6 +121,23 @@ int lvsd_conf_ifaces(struct lvsd *d, const struct ka_config *c)
 	memset(&ip, 0, sizeof(ip));
 	ip.d = d;
 	ka_config_addrs(c, pick_addr, &ip);
+	if (ip.vip_unrouted) {
+		struct if_nameindex *all = if_nameindex();
+
+		lvs_notice("a virtual address is not routed from here: serving every Ethernet "
+			   "interface that is up");
+		for (struct if_nameindex *i = all; i && i->if_index; i++) {
+			struct lvs_link_info li;
+
+			if (!lvs_netstate_link(d->netstate, i->if_index, &li) &&
+			    li.type == ARPHRD_ETHER && (li.flags & IFF_UP))
+				add_iface(&ip, &li);
+		}
+		if (all)
+			if_freenameindex(all);
+	}
+	for (unsigned k = 0; k < d->nif; k++)
+		lvs_info("serving %s", d->ifname[k]);
 	return d->nif ? 0 : -ENODEV;
 }
 
