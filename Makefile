@@ -121,21 +121,15 @@ e2e: $(TOOLS)
 	@LVS_BUILD=$(abspath $(BUILD)) LVS_DECAP_OBJ=$(abspath $(BUILD)/lvs_decap.bpf.o) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
-# libFuzzer target (clang, sanitizers on).
+# libFuzzer targets (clang, sanitizers on): frames through the data path,
+# and text through the keepalived.conf reader.
 FUZZ_BIN := build-fuzz/fuzz_director
-$(FUZZ_BIN): fuzz/fuzz_director.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
-	@mkdir -p build-fuzz
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o $@ fuzz/fuzz_director.c $(LIB_SRC)
-
-# The keepalived.conf reader, text in.
 FUZZ_KACONF_BIN := build-fuzz/fuzz_kaconf
-$(FUZZ_KACONF_BIN): fuzz/fuzz_kaconf.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o $@ fuzz/fuzz_kaconf.c $(LIB_SRC)
+	  -o $@ $< $(LIB_SRC)
 
 FUZZ_SECONDS ?= 600
 fuzz: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)

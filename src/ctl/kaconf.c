@@ -186,6 +186,31 @@ bool ka_parse_port(struct parser *p, const struct ka_tok *t, uint16_t *out)
 	return true;
 }
 
+/* `weight N [reverse]` of track_file and FILE_CHECK: N in -254..254. */
+void ka_parse_file_weight(struct parser *p, const struct stmt *st, int32_t *weight,
+			  bool *reverse)
+{
+	long v;
+	char *end;
+
+	if (!ka_need_args(p, st, 1))
+		return;
+	errno = 0;
+	v = strtol(st->a[0].s, &end, 10);
+	if (errno || *end || v < -254 || v > 254) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "invalid weight '%s' (-254..254)", st->a[0].s);
+		return;
+	}
+	*weight = (int32_t)v;
+	if (st->n > 1) {
+		if (!strcmp(st->a[1].s, "reverse"))
+			*reverse = true;
+		else
+			ka_diag(p->c, KA_ERROR, &st->loc, "unexpected '%s' after the weight",
+				st->a[1].s);
+	}
+}
+
 char *ka_join_args(struct parser *p, const struct stmt *st)
 {
 	size_t len = 1;

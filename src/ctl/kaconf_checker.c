@@ -306,24 +306,8 @@ static const struct kw dns_kws[] = {
 static void file_weight(struct parser *p, const struct stmt *st, void *obj)
 {
 	struct ka_checker *ck = obj;
-	long v;
-	char *end;
 
-	if (!ka_need_args(p, st, 1))
-		return;
-	errno = 0;
-	v = strtol(st->a[0].s, &end, 10);
-	if (errno || *end || v < -254 || v > 254) {
-		ka_diag(p->c, KA_ERROR, &st->loc, "invalid weight '%s' (-254..254)", st->a[0].s);
-		return;
-	}
-	ck->file_weight = (int32_t)v;
-	if (st->n > 1) {
-		if (!strcmp(st->a[1].s, "reverse"))
-			ck->file_weight_reverse = true;
-		else
-			ka_diag(p->c, KA_ERROR, &st->loc, "unexpected '%s' after the weight", st->a[1].s);
-	}
+	ka_parse_file_weight(p, st, &ck->file_weight, &ck->file_weight_reverse);
 }
 
 static const struct kw file_kws[] = {

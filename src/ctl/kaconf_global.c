@@ -21,20 +21,8 @@
 static void tf_weight(struct parser *p, const struct stmt *st, void *obj)
 {
 	struct ka_track_file *tf = obj;
-	long v;
-	char *end;
 
-	if (!ka_need_args(p, st, 1))
-		return;
-	errno = 0;
-	v = strtol(st->a[0].s, &end, 10);
-	if (errno || *end || v < -254 || v > 254) {
-		ka_diag(p->c, KA_ERROR, &st->loc, "invalid weight '%s' (-254..254)", st->a[0].s);
-		return;
-	}
-	tf->weight = (int32_t)v;
-	if (st->n > 1 && !strcmp(st->a[1].s, "reverse"))
-		tf->reverse = true;
+	ka_parse_file_weight(p, st, &tf->weight, &tf->reverse);
 }
 
 static void tf_init(struct parser *p, const struct stmt *st, void *obj)

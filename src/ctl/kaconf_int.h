@@ -72,6 +72,9 @@ void ka_skip_block(struct parser *p, const struct ka_loc *open);
 bool ka_need_args(struct parser *p, const struct stmt *st, unsigned n);
 /* A port 0..65535 (0: not given), or an error. */
 bool ka_parse_port(struct parser *p, const struct ka_tok *t, uint16_t *out);
+/* `weight N [reverse]` (track_file, FILE_CHECK): N in -254..254. */
+void ka_parse_file_weight(struct parser *p, const struct stmt *st, int32_t *weight,
+			  bool *reverse);
 /* The arguments joined by spaces (scripts). */
 char *ka_join_args(struct parser *p, const struct stmt *st);
 const struct kw *ka_find_kw(const struct kw *tab, const char *name);
