@@ -121,21 +121,25 @@ e2e: $(TOOLS)
 	@LVS_BUILD=$(abspath $(BUILD)) LVS_DECAP_OBJ=$(abspath $(BUILD)/lvs_decap.bpf.o) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
-# libFuzzer target (clang, sanitizers on).
+# libFuzzer targets (clang, sanitizers on): frames through the data path,
+# and text through the keepalived.conf reader.
 FUZZ_BIN := build-fuzz/fuzz_director
-$(FUZZ_BIN): fuzz/fuzz_director.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
+FUZZ_KACONF_BIN := build-fuzz/fuzz_kaconf
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o $@ fuzz/fuzz_director.c $(LIB_SRC)
+	  -o $@ $< $(LIB_SRC)
 
 FUZZ_SECONDS ?= 600
-fuzz: $(FUZZ_BIN)
-	@mkdir -p build-fuzz/corpus
+fuzz: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus_kaconf
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus fuzz/corpus
+	$(FUZZ_KACONF_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus_kaconf fuzz/corpus_kaconf
 
-fuzz-short: $(FUZZ_BIN)
+fuzz-short: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)
 	@sh fuzz/run_short.sh $(FUZZ_BIN)
+	@sh fuzz/run_short.sh $(FUZZ_KACONF_BIN) fuzz/corpus_kaconf
 
 # In-memory benchmark of the core (one core, printed table).
 BENCH_BIN := build-bench/bench_core

@@ -78,7 +78,7 @@ class Lab:
         return run(["ip", "netns", "exec", self.ns(role)] + list(cmd), **kw)
 
     def start(self):
-        args = ["ip", "netns", "exec", self.ns("director"), LVSD, "-f"]
+        args = ["ip", "netns", "exec", self.ns("director"), LVSD, "-n"]
         for i in self.env["DIR_IFS"].split():
             args += ["-i", i]
         self.log = open(Path(self.env["LAB_DIR"]) / "lvsd.bench.log", "wb")

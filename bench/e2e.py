@@ -294,7 +294,7 @@ class LvsdMethod(Method):
         e = self.lab.env
         if not LVSD.exists() or not LVSADM.exists():
             raise MethodError("no %s or %s (make all)" % (LVSD, LVSADM))
-        cmd = [LVSD, "-f", "--io", self.io]
+        cmd = [LVSD, "-n", "--io", self.io]
         for i in e["DIR_IFS"].split():
             cmd += ["-i", i]
         d = Daemon(self.lab.director, cmd, self.workdir(), "lvsd")

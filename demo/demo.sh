@@ -42,7 +42,7 @@ echo "== starting lvsd on the director ($DIR_IFS)"
 ifargs=""
 for i in $DIR_IFS; do ifargs="$ifargs -i $i"; done
 # shellcheck disable=SC2086
-ip netns exec "$NS_DIRECTOR" "$lvsd" -f $ifargs 2>"/tmp/$prefix-lvsd.log" &
+ip netns exec "$NS_DIRECTOR" "$lvsd" -n $ifargs 2>"/tmp/$prefix-lvsd.log" &
 lvsd_pid=$!
 i=0
 until dir "$lvsadm" -L -n >/dev/null 2>&1; do

@@ -1,12 +1,14 @@
 #!/bin/sh
-# Bounded fuzzing run for `make test`: the seed corpus plus FUZZ_SHORT
-# seconds (default 45) of new inputs.  Fails on any crash or sanitizer report.
+# Bounded fuzzing run for `make test`: the seed corpus ($2, default
+# fuzz/corpus) plus FUZZ_SHORT seconds (default 45) of new inputs.  Fails on
+# any crash or sanitizer report.
 set -e
 bin=$1
+corpus=${2:-fuzz/corpus}
 secs=${FUZZ_SHORT:-45}
 work=$(mktemp -d /tmp/lvs-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
-cp fuzz/corpus/* "$work"/ 2>/dev/null || true
+cp "$corpus"/* "$work"/ 2>/dev/null || true
 if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$work/" "$work" >"$work/log" 2>&1; then
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")

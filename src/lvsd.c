@@ -1,12 +1,19 @@
 /*
  * lvsd - the Linux Virtual Server director daemon, in user space.
  *
- *   lvsd -i IFACE [-i IFACE]... [--io afpacket|afxdp] [-w N] [--max-conns N]
- *        [-f] [--pidfile FILE] [--syslog] [-v] [--no-guard] [--sw-offload]
+ *   lvsd [-f FILE] [-i IFACE]... [-n] [-t] [-l] [-D] [-p FILE] [-S N]
+ *        [--io afpacket|afxdp] [-w N] [--max-conns N] [--syslog] [-v]
+ *        [--no-guard] [--sw-offload]
  *
- * It serves the given interfaces and starts with no virtual service:
- * nothing is forwarded until lvsadm (ipvsadm's language, over the control
- * socket of ctl.h) configures some.  Threads:
+ * Options follow keepalived's where keepalived has them (-f file, -n stay
+ * in the foreground, -t check the file, -l, -D, -p, -S), so an operator
+ * swaps the binary and keeps the command line.  The keepalived.conf file
+ * (-f, or /etc/keepalived/keepalived.conf when neither -f nor -i is
+ * given) is read and installed before the workers forward
+ * (daemon/confload.c); without -i lvsd serves the interfaces through
+ * which the file's addresses are routed.  With -i and no -f it starts
+ * with no virtual service, for lvsadm (ipvsadm's language, over the
+ * control socket of ctl.h) to configure.  Threads:
  *
  *   - forwarding workers (-w, default one per online CPU; with AF_XDP at
  *     most as many as the interfaces have receive queues): each owns one
@@ -33,7 +40,7 @@
  * control loop in daemon/ctlloop.c and daemon/ctlsrv.c; they share one
  * struct lvsd (daemon/lvsd_ctx.h).
  *
- * Without -f, lvsd forks into the background once it is ready (the parent
+ * Without -n, lvsd forks into the background once it is ready (the parent
  * exits 0 then, or 1 if start-up failed), logs to syslog, and writes the
  * pid file if asked.  SIGTERM / SIGINT stop it cleanly: workers stop, the
  * guard tables are removed, sockets closed, the pid file removed; exit 0.
@@ -53,10 +60,12 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "confload.h"
 #include "ctl.h"
 #include "ctlloop.h"
 #include "ctlsrv.h"
 #include "io.h"
+#include "kaconf.h"
 #include "log.h"
 #include "lvsd_ctx.h"
 #include "netstate.h"
@@ -71,24 +80,39 @@
 struct opts {
 	const char *io;
 	bool foreground, use_syslog, guard, sw_offload;
+	bool config_test, log_console, log_detail;
 	int verbose;
+	int facility;     /* syslog facility, -1: LOG_DAEMON */
+	const char *conf; /* keepalived.conf, NULL: none */
 	const char *pidfile;
 	char pidfile_abs[PATH_MAX];
 };
+
+/* -l: stderr stays the log's also in the background */
+static bool keep_stderr;
 
 /* ---- start-up helpers ---- */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: lvsd -i IFACE [-i IFACE]... [options]\n"
-		"The Linux Virtual Server director, in user space.  Configure it with lvsadm.\n\n"
-		"  -i, --interface IFACE  serve this interface (repeatable, at least one)\n"
+		"Usage: lvsd [-f FILE] [-i IFACE]... [options]\n"
+		"The Linux Virtual Server director, in user space.  Configure it with a\n"
+		"keepalived.conf file (its LVS part) or with lvsadm.\n\n"
+		"  -f, --use-file FILE    keepalived.conf to install at start (default\n"
+		"                         " KA_DEF_CONF " when no -i is given)\n"
+		"  -t, --config-test[=FILE]  check the file, print FILE:LINE messages, exit:\n"
+		"                         0 clean, 4 unreadable, 5 other problems\n"
+		"  -i, --interface IFACE  serve this interface (repeatable; default with a\n"
+		"                         file: the interfaces its addresses are routed through)\n"
 		"      --io DRIVER        packet I/O: afpacket (default) or afxdp\n"
 		"  -w, --workers N        forwarding threads (default: online CPUs)\n"
 		"      --max-conns N      connection table size (default 1048576)\n"
-		"  -f, --foreground       stay in the foreground, log to stderr\n"
-		"      --pidfile FILE     write the daemon's pid to FILE\n"
+		"  -n, --dont-fork        stay in the foreground, log to stderr (--foreground)\n"
+		"  -p, --pid FILE         write the daemon's pid to FILE (--pidfile)\n"
+		"  -l, --log-console      log to the console (stderr) also in the background\n"
+		"  -D, --log-detail       log each installed service and server\n"
+		"  -S, --log-facility N   syslog facility local0..local7 (N = 0..7)\n"
 		"      --syslog           log to syslog (the default in the background)\n"
 		"      --no-guard         do not install the nftables host guard\n"
 		"      --sw-offload       complete checksums and segment in lvsd, not the kernel\n"
@@ -116,7 +140,14 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		{ "io", required_argument, NULL, 'I' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "max-conns", required_argument, NULL, 'C' },
-		{ "foreground", no_argument, NULL, 'f' },
+		{ "use-file", required_argument, NULL, 'f' },
+		{ "dont-fork", no_argument, NULL, 'n' },
+		{ "foreground", no_argument, NULL, 'n' },
+		{ "config-test", optional_argument, NULL, 't' },
+		{ "log-console", no_argument, NULL, 'l' },
+		{ "log-detail", no_argument, NULL, 'D' },
+		{ "log-facility", required_argument, NULL, 'S' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "no-guard", no_argument, NULL, 'G' },
@@ -128,7 +159,7 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 	unsigned long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:w:fvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:w:f:nt::lDS:p:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (d->nif == LVSD_MAX_IFACES) {
@@ -162,7 +193,30 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 			d->max_conns = (uint32_t)v;
 			break;
 		case 'f':
+			o->conf = optarg;
+			break;
+		case 'n':
 			o->foreground = true;
+			break;
+		case 't':
+			o->config_test = true;
+			if (optarg)
+				o->conf = optarg;
+			break;
+		case 'l':
+			o->log_console = true;
+			break;
+		case 'D':
+			o->log_detail = true;
+			break;
+		case 'S':
+			if (!strncmp(optarg, "local", 5) ? parse_uint(optarg + 5, 0, 7, &v)
+							  : parse_uint(optarg, 0, 7, &v)) {
+				fprintf(stderr, "lvsd: bad --log-facility '%s' (0..7 or local0..local7)\n",
+					optarg);
+				return 2;
+			}
+			o->facility = LOG_LOCAL0 + (int)v * (LOG_LOCAL1 - LOG_LOCAL0);
 			break;
 		case 'p':
 			o->pidfile = optarg;
@@ -203,11 +257,10 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		usage(stderr);
 		return 2;
 	}
-	if (!d->nif) {
-		fprintf(stderr, "lvsd: no interface to serve (-i IFACE)\n");
-		usage(stderr);
-		return 2;
-	}
+	if (!o->conf && !d->nif)
+		o->conf = KA_DEF_CONF;
+	if (o->config_test)
+		return 0;
 	d->io = lvs_io_find(o->io);
 	if (!d->io) {
 		fprintf(stderr, "lvsd: unknown --io '%s' (%s)\n", o->io, LVS_IO_NAMES);
@@ -221,6 +274,12 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 			return 2;
 		}
 	}
+	return 0;
+}
+
+/* The default worker count, once the interfaces are known. */
+static void default_workers(struct lvsd *d)
+{
 	if (!d->nworkers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		d->nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS ? LVS_MAX_WORKERS : (unsigned)n;
@@ -231,7 +290,6 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 				d->nworkers = q;
 		}
 	}
-	return 0;
 }
 
 /*
@@ -288,7 +346,7 @@ static void report_ready(int *ready_fd, char status)
 
 	if (*ready_fd < 0)
 		return;
-	if (status == 0) {
+	if (status == 0 && !keep_stderr) {
 		lvs_log_also_stderr(false);
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (fd >= 0) {
@@ -400,7 +458,8 @@ static int start_loop(struct lvsd *d, const sigset_t *sigs, int *lfd)
 int main(int argc, char **argv)
 {
 	static struct lvsd d = {.max_conns = DEF_MAX_CONNS};
-	struct opts o = {.io = "afpacket", .guard = true};
+	struct opts o = {.io = "afpacket", .guard = true, .facility = -1};
+	struct ka_config *kc = NULL;
 	struct lvs_ctl_state cst;
 	bool cst_ok = false, pidfile_written = false;
 	int rc, lfd = -1, err, ready_fd = -1;
@@ -410,13 +469,23 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &d, &o);
 	if (rc)
 		return rc;
+	if (o.config_test)
+		return lvsd_conf_test(o.conf, stderr);
 	rc = 1;
+	if (o.facility >= 0)
+		lvs_log_set_facility(o.facility);
 	lvs_log_open("lvsd", o.use_syslog || !o.foreground, o.verbose ? LOG_DEBUG : LOG_INFO);
+	keep_stderr = o.log_console;
+	if (o.log_console)
+		lvs_log_also_stderr(true);
 	if (!o.foreground && (err = daemonize(&ready_fd))) {
 		lvs_err("cannot go to the background: %s", strerror(-err));
 		return 1;
 	}
 	rcu_register_thread();
+	/* a broken file stops the start, its messages on the terminal */
+	if (o.conf && !(kc = lvsd_conf_read(o.conf)))
+		goto out;
 	if (setup_signals(&set)) {
 		lvs_err("signals: %s", strerror(errno));
 		goto out;
@@ -430,6 +499,16 @@ int main(int argc, char **argv)
 		                                      : strerror(-lfd));
 		goto out;
 	}
+	d.netstate = lvs_netstate_new(0);
+	if (!d.netstate || lvs_netstate_start(d.netstate))
+		goto out;
+	if (!d.nif && (err = lvsd_conf_ifaces(&d, kc))) {
+		lvs_err("no interface to serve: none of %s's addresses is routed (give -i IFACE)",
+			o.conf);
+		goto out;
+	}
+	default_workers(&d);
+
 	d.dir.model = lvs_model_new_workers(d.nworkers);
 	d.dir.ct = lvs_conn_table_new(d.max_conns, d.nworkers);
 	if (!d.dir.model || !d.dir.ct) {
@@ -438,9 +517,8 @@ int main(int argc, char **argv)
 	}
 	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
 		lvs_conn_set_hash_seed(d.dir.ct, seed);
-
-	d.netstate = lvs_netstate_new(0);
-	if (!d.netstate || lvs_netstate_start(d.netstate))
+	/* the file's services are in place before any worker forwards */
+	if (kc && lvsd_conf_install(&d, kc, o.log_detail))
 		goto out;
 	d.dir.env.ctx = d.netstate;
 	d.dir.env.route = lvs_netstate_route;
@@ -475,6 +553,7 @@ int main(int argc, char **argv)
 	d.cst = &cst;
 	if (start_loop(&d, &set, &lfd))
 		goto out;
+	lvsd_loop_vips_sync(d.loop, true); /* VIPs and guard for the file's services */
 
 	if (o.pidfile) {
 		if ((err = write_pidfile(o.pidfile))) {
@@ -523,6 +602,7 @@ out:
 	for (unsigned w = 0; d.workers && w < d.nworkers; w++)
 		lvsd_worker_fini(&d.workers[w]);
 	free(d.workers);
+	ka_config_free(kc);
 	if (pidfile_written)
 		unlink(o.pidfile);
 	rcu_unregister_thread();

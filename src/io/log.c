@@ -13,6 +13,7 @@
 static bool log_syslog, log_dup;
 static int log_max = LOG_INFO;
 static const char *log_ident = "lvsd";
+static int log_facility = LOG_DAEMON;
 
 void lvs_log_open(const char *ident, bool use_syslog, int max_level)
 {
@@ -20,7 +21,7 @@ void lvs_log_open(const char *ident, bool use_syslog, int max_level)
 	log_syslog = use_syslog;
 	log_max = max_level;
 	if (use_syslog)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(ident, LOG_PID | LOG_NDELAY, log_facility);
 }
 
 void lvs_log_also_stderr(bool on)
@@ -56,4 +57,9 @@ void lvs_log(int level, const char *fmt, ...)
 		syslog(level, "%s", buf);
 	if (!log_syslog || log_dup)
 		fprintf(stderr, "%s: %s: %s\n", log_ident, names[level & 7], buf);
+}
+
+void lvs_log_set_facility(int facility)
+{
+	log_facility = facility;
 }

@@ -12,6 +12,8 @@
 /* Levels are syslog's (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG). */
 void lvs_log_open(const char *ident, bool use_syslog, int max_level);
 void lvs_log_close(void);
+/* The syslog facility (LOG_DAEMON unless set; before lvs_log_open). */
+void lvs_log_set_facility(int facility);
 /* Also copy syslog messages to stderr (a daemon starting in the
  * background, until it is ready: start-up errors reach the terminal). */
 void lvs_log_also_stderr(bool on);

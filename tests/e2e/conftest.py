@@ -23,7 +23,7 @@ Lab (one topology, its env file as a dict in lab.env):
   lab.count_servers(role, addr, n) -> Counter of the server names that
                         answered n fresh connections ("error" for failures)
   lab.sha256(role, addr, path="/big") -> hex digest of the body
-  lab.start_lvsd(*extra) -> Lvsd: build/lvsd -f -i IF... in the director
+  lab.start_lvsd(*extra) -> Lvsd: build/lvsd -n -i IF... in the director
                         namespace, ready when `lvsadm -L -n` answers; stopped
                         with SIGTERM at teardown (lab.stop_lvsd() earlier)
   lab.lvsadm(*args, check=True) -> CompletedProcess of build/lvsadm there
@@ -202,7 +202,7 @@ class Lab:
     def start_lvsd(self, *extra, ifaces=None, ready=True):
         if not LVSD.exists():
             pytest.skip("no lvsd binary at %s" % LVSD)
-        args = ["-f"]
+        args = ["-n"]
         for i in (ifaces or self.env["DIR_IFS"].split()):
             args += ["-i", i]
         d = Lvsd(self, args + list(extra))

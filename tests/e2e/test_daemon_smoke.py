@@ -212,7 +212,7 @@ class Lvsd:
         self.log = topo.tmp / ("lvsd.%d.log" % time.monotonic_ns())
         args = ["-i", topo.d0, "-i", topo.d1, "-w", "2"] + list(extra)
         if foreground:
-            args.insert(0, "-f")
+            args.insert(0, "-n")
         with open(self.log, "wb") as f:
             self.proc = topo.popen("d", LVSD, *args, stdout=f, stderr=subprocess.STDOUT)
 
@@ -517,7 +517,9 @@ def test_background(topo):
 def test_bad_usage():
     if not LVSD.exists():
         pytest.skip("no lvsd")
-    assert sh(LVSD, check=False).returncode == 2
-    assert sh(LVSD, "-i", "no-such-if0", "-f", check=False).returncode == 2
+    # no -i and no file: keepalived's default file, which is not there
+    assert sh(LVSD, "-n", "-f", "/nonexistent/keepalived.conf", check=False).returncode == 1
+    assert sh(LVSD, "-t", "-f", "/nonexistent/keepalived.conf", check=False).returncode == 4
+    assert sh(LVSD, "-i", "no-such-if0", "-n", check=False).returncode == 2
     assert sh(LVSD, "-i", "lo", "--io", "nope", check=False).returncode == 2
     assert sh(LVSD, "-h", check=False).returncode == 0

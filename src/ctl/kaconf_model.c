@@ -1,0 +1,249 @@
+/*
+ * kaconf_model.c - a checked keepalived.conf into model operations, as
+ * keepalived's init_services (check/ipwrapper.c) installs it at start:
+ * one IPVS service per virtual server, or per address of each range and
+ * per fwmark of its group (ranges first, then fwmarks, in file order);
+ * its real servers in file order (the kernel puts each new one at the
+ * head of the list, as for ipvsadm).  The start state of each server
+ * (kaconf_check.c) becomes its health in the model, so the health
+ * checkers find every configured server there:
+ *
+ *   alive                              UP
+ *   failed (alpha), inhibit_on_failure QUIESCED (listed with weight 0)
+ *   failed (alpha)                     DOWN (not listed)
+ *   alive, quorum lost, sorry server   DOWN: the sorry server is used
+ *
+ * The sorry server is added (UP) only while the quorum is not met, or
+ * with weight 0 (QUIESCED) when sorry_server_inhibit is set.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "kaconf_int.h"
+
+#define KA_MAX_RANGE 65536 /* addresses expanded from one group entry */
+
+struct apply {
+	struct lvs_model *m;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct apply *ap, const struct ka_loc *loc, enum lvs_model_op op, int err,
+		const char *what)
+{
+	snprintf(ap->err, ap->errlen, "%s:%u: %s: %s", loc->file, loc->line, what,
+		 lvs_model_strerror(op, err));
+	return err;
+}
+
+static void addr_next(int af, union lvs_addr *a)
+{
+	for (int k = af == AF_INET ? 3 : 15; k >= 0; k--)
+		if (++a->b[k])
+			break;
+}
+
+/* Number of addresses in [start, end], capped at KA_MAX_RANGE + 1. */
+static unsigned range_count(int af, const union lvs_addr *start, const union lvs_addr *end)
+{
+	union lvs_addr a = *start;
+	unsigned n = 1;
+	size_t len = af == AF_INET ? 4 : 16;
+
+	while (memcmp(&a, end, len) && n <= KA_MAX_RANGE) {
+		addr_next(af, &a);
+		n++;
+	}
+	return n;
+}
+
+static int add_dest(struct apply *ap, const struct lvs_svc_key *k, const struct ka_rs *rs,
+		    enum lvs_dest_health h, const char *reason)
+{
+	struct lvs_dest_conf d;
+	int err;
+
+	lvs_dest_conf_defaults(&d);
+	d.af = rs->addr.af;
+	d.addr = rs->addr.a;
+	d.port = htons(rs->port);
+	d.fwd = (uint8_t)rs->fwd;
+	d.tun_type = rs->tun_type;
+	d.tun_port = htons(rs->tun_port);
+	d.tun_flags = rs->tun_flags;
+	d.weight = (int32_t)rs->weight;
+	d.u_threshold = rs->u_threshold;
+	d.l_threshold = rs->l_threshold;
+	d.owner = LVS_OWNER_CONFIG;
+	err = lvs_model_add_dest(ap->m, k, &d);
+	if (err)
+		return fail(ap, &rs->loc, LVS_OP_ADD_DEST, err, "real_server");
+	if (h != LVS_DEST_UP && (err = lvs_model_set_dest_health(ap->m, k, &d, h, reason)))
+		return fail(ap, &rs->loc, LVS_OP_EDIT_DEST, err, "real_server");
+	return 0;
+}
+
+static bool same_server(const struct ka_rs *a, const struct ka_rs *b)
+{
+	return a->addr.af == b->addr.af && !memcmp(&a->addr.a, &b->addr.a, sizeof(a->addr.a)) &&
+	       a->port == b->port;
+}
+
+/* One IPVS service of vs (c filled but for the defaults) and its servers. */
+static int add_service(struct apply *ap, const struct ka_vs *vs, struct lvs_svc_conf *c)
+{
+	struct lvs_svc_key k;
+	bool sorry_dup = false;
+	int err;
+
+	snprintf(c->sched, sizeof(c->sched), "%s", vs->sched);
+	c->flags = vs->flags;
+	if (vs->persistence_timeout) {
+		c->flags |= LVS_SVC_F_PERSISTENT;
+		c->timeout = vs->persistence_timeout;
+	}
+	if (vs->has_granularity)
+		c->netmask = vs->granularity;
+	c->owner = LVS_OWNER_CONFIG;
+	lvs_svc_conf_defaults(c);
+	if ((err = lvs_model_add_service(ap->m, c)))
+		return fail(ap, &vs->loc, LVS_OP_ADD_SERVICE, err, "virtual_server");
+	lvs_svc_conf_key(c, &k);
+	for (const struct ka_rs *rs = vs->rs; rs; rs = rs->next) {
+		enum lvs_dest_health h = LVS_DEST_UP;
+		const char *why = NULL;
+
+		if (vs->sorry && same_server(vs->sorry, rs))
+			sorry_dup = true;
+		if (!rs->start_alive) {
+			h = rs->inhibit == 1 ? LVS_DEST_QUIESCED : LVS_DEST_DOWN;
+			why = "alpha: not checked yet";
+		} else if (!vs->quorum_met && vs->sorry) {
+			h = LVS_DEST_DOWN;
+			why = "quorum lost: sorry server in use";
+		}
+		if ((err = add_dest(ap, &k, rs, h, why)))
+			return err;
+	}
+	if (vs->sorry && !sorry_dup) {
+		if (!vs->quorum_met)
+			err = add_dest(ap, &k, vs->sorry, LVS_DEST_UP, NULL);
+		else if (vs->sorry_inhibit)
+			err = add_dest(ap, &k, vs->sorry, LVS_DEST_QUIESCED, "sorry server not in use");
+	}
+	return err;
+}
+
+static uint8_t vs_af(const struct ka_vs *vs)
+{
+	return vs->af ? vs->af : AF_INET;
+}
+
+static int apply_vs(struct apply *ap, const struct ka_vs *vs)
+{
+	struct lvs_svc_conf c;
+	int err = 0;
+
+	if (vs->kind != KA_VS_GROUP) {
+		memset(&c, 0, sizeof(c));
+		c.af = vs_af(vs);
+		if (vs->kind == KA_VS_FWMARK)
+			c.fwmark = vs->fwmark;
+		else {
+			c.proto = vs->proto;
+			c.addr = vs->addr;
+			c.port = htons(vs->port);
+		}
+		return add_service(ap, vs, &c);
+	}
+	/* address ranges, then fwmarks, as keepalived's ipvs_group_cmd */
+	for (int pass = 0; pass < 2; pass++)
+		for (const struct ka_vsg_entry *e = vs->vsg->entries; e; e = e->next) {
+			if (e->is_fwmark != (pass == 1))
+				continue;
+			memset(&c, 0, sizeof(c));
+			if (e->is_fwmark) {
+				c.af = e->af ? e->af : vs_af(vs);
+				c.fwmark = e->fwmark;
+				if ((err = add_service(ap, vs, &c)))
+					return err;
+				continue;
+			}
+			if (range_count(e->af, &e->start, &e->end) > KA_MAX_RANGE) {
+				snprintf(ap->err, ap->errlen,
+					 "%s:%u: address range of more than %d addresses", e->loc.file,
+					 e->loc.line, KA_MAX_RANGE);
+				return -E2BIG;
+			}
+			for (union lvs_addr a = e->start;; addr_next(e->af, &a)) {
+				memset(&c, 0, sizeof(c));
+				c.af = e->af;
+				c.proto = vs->proto;
+				c.addr = a;
+				c.port = htons(e->port);
+				if ((err = add_service(ap, vs, &c)))
+					return err;
+				if (!memcmp(&a, &e->end, e->af == AF_INET ? 4 : 16))
+					break;
+			}
+		}
+	return 0;
+}
+
+int ka_config_apply(const struct ka_config *c, struct lvs_model *m, char *err, size_t errlen)
+{
+	struct apply ap = {.m = m, .err = err, .errlen = errlen};
+	int rc;
+
+	if (c->nerrors) {
+		snprintf(err, errlen, "the configuration has %u error%s", c->nerrors,
+			 c->nerrors > 1 ? "s" : "");
+		return -EINVAL;
+	}
+	if ((rc = lvs_model_begin(m))) {
+		snprintf(err, errlen, "the model is busy");
+		return rc;
+	}
+	if (c->global.timeouts_set && (rc = lvs_model_set_timeouts(m, &c->global.timeouts))) {
+		snprintf(err, errlen, "lvs_timeouts: %s", lvs_model_strerror(LVS_OP_OTHER, rc));
+		goto abort;
+	}
+	for (const struct ka_vs *vs = c->vss; vs; vs = vs->next)
+		if ((rc = apply_vs(&ap, vs)))
+			goto abort;
+	if ((rc = lvs_model_commit(m))) {
+		snprintf(err, errlen, "%s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+abort:
+	lvs_model_abort(m);
+	return rc;
+}
+
+void ka_config_addrs(const struct ka_config *c,
+		     void (*fn)(void *arg, int af, const union lvs_addr *a, bool is_vip), void *arg)
+{
+	for (const struct ka_vs *vs = c->vss; vs; vs = vs->next) {
+		if (vs->kind == KA_VS_ADDR)
+			fn(arg, vs->af, &vs->addr, true);
+		else if (vs->kind == KA_VS_GROUP)
+			for (const struct ka_vsg_entry *e = vs->vsg->entries; e; e = e->next) {
+				if (e->is_fwmark ||
+				    range_count(e->af, &e->start, &e->end) > KA_MAX_RANGE)
+					continue;
+				for (union lvs_addr a = e->start;; addr_next(e->af, &a)) {
+					fn(arg, e->af, &a, true);
+					if (!memcmp(&a, &e->end, e->af == AF_INET ? 4 : 16))
+						break;
+				}
+			}
+		for (const struct ka_rs *rs = vs->rs; rs; rs = rs->next)
+			fn(arg, rs->addr.af, &rs->addr.a, false);
+		if (vs->sorry)
+			fn(arg, vs->sorry->addr.af, &vs->sorry->addr.a, false);
+	}
+}
