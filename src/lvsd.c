@@ -60,6 +60,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "checkd.h"
 #include "confload.h"
 #include "ctl.h"
 #include "ctlloop.h"
@@ -554,6 +555,8 @@ int main(int argc, char **argv)
 	if (start_loop(&d, &set, &lfd))
 		goto out;
 	lvsd_loop_vips_sync(d.loop, true); /* VIPs and guard for the file's services */
+	if (kc && lvsd_checks_register(d.loop, kc))
+		goto out;
 
 	if (o.pidfile) {
 		if ((err = write_pidfile(o.pidfile))) {

@@ -457,6 +457,14 @@ static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], co
 		}
 		st->status(st->status_arg, out);
 		return LVS_EXIT_OK;
+	case LVS_CMD_CHECKS:
+		if (!st->checks) {
+			put_msg(err, "No health checks run here (lvsd runs them for its "
+			             "configuration file, -f)");
+			return LVS_EXIT_FAIL;
+		}
+		st->checks(st->checks_arg, out);
+		return LVS_EXIT_OK;
 	default:
 		break;
 	}

@@ -42,6 +42,10 @@ struct lvs_ctl_state {
 	 * NULL: the command fails with "status is not available". */
 	void (*status)(void *arg, FILE *out);
 	void *status_arg;
+	/* `lvsadm --checks`: the health checks' listing.  NULL: the command
+	 * fails (no configuration file, no checks). */
+	void (*checks)(void *arg, FILE *out);
+	void *checks_arg;
 	/* > 0: a long command (-R) runs as a job in steps of about this many
 	 * ns (lvs_ctl_job_step) instead of in one call.  0: in one call. */
 	uint64_t step_ns;

@@ -64,6 +64,7 @@ enum {
 	TAG_TUN_REMCSUM,
 	TAG_SYNCID,
 	TAG_STATUS,
+	TAG_CHECKS,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -92,6 +93,7 @@ static const struct opt_def opt_defs[] = {
         {"restore", 'R', ARG_NONE, 'R'},
         {"save", 'S', ARG_NONE, 'S'},
         {"status", 0, ARG_NONE, TAG_STATUS},
+        {"checks", 0, ARG_NONE, TAG_CHECKS},
         {"start-daemon", 0, ARG_REQ, TAG_START_DAEMON},
         {"stop-daemon", 0, ARG_REQ, TAG_STOP_DAEMON},
         {"tcp-service", 't', ARG_REQ, 't'},
@@ -226,6 +228,8 @@ const char *lvs_cmd_name(enum lvs_cmd_kind k)
 		return "version";
 	if (k == LVS_CMD_STATUS)
 		return "status";
+	if (k == LVS_CMD_CHECKS)
+		return "checks";
 	return "none";
 }
 
@@ -935,6 +939,9 @@ static int handle_command(struct pstate *p, int tag, const char *v, const char *
 	case TAG_STATUS:
 		cmd->cmd = LVS_CMD_STATUS;
 		break;
+	case TAG_CHECKS:
+		cmd->cmd = LVS_CMD_CHECKS;
+		break;
 	case TAG_START_DAEMON:
 		cmd->cmd = LVS_CMD_START_DAEMON;
 		return set_daemon_state(p, v, true);
@@ -1060,9 +1067,10 @@ int lvs_cmd_parse(int argc, char *const argv[], struct lvs_cmd *cmd, char *err, 
 		return rc;
 	if (cmd->cmd == LVS_CMD_HELP || cmd->cmd == LVS_CMD_VERSION)
 		return LVS_EXIT_OK; /* ipvsadm prints and exits at once */
-	if (cmd->cmd == LVS_CMD_STATUS) {
+	if (cmd->cmd == LVS_CMD_STATUS || cmd->cmd == LVS_CMD_CHECKS) {
 		if (scan_next(&sc, &v) != SCAN_END)
-			return failf(&p, LVS_EXIT_USAGE, "The 'status' command takes no options");
+			return failf(&p, LVS_EXIT_USAGE, "The '%s' command takes no options",
+			             lvs_cmd_name(cmd->cmd));
 		return LVS_EXIT_OK;
 	}
 
@@ -1127,8 +1135,9 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "  %s -Z [virtual-service]\n"
 	        "  %s --set tcp tcpfin udp\n"
 	        "  %s --status\n"
+	        "  %s --checks\n"
 	        "  %s -h\n\n",
-	        p, p, p, p, p, p, p, p, p, p, p, p);
+	        p, p, p, p, p, p, p, p, p, p, p, p, p);
 	fprintf(out,
 	        "virtual-service is one of\n"
 	        "  -t|--tcp-service host[:port]     -u|--udp-service host[:port]\n"
@@ -1143,5 +1152,7 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "Listing options: -n --stats --rate --thresholds --persistent-conn --tun-info\n"
 	        "  --timeout -c --nosort --exact.\n"
 	        "--status (lvsd only): packets forwarded, passed and dropped by reason, frames\n"
-	        "  held for next-hop resolution, VIP answers, packet I/O and host guard counters.\n");
+	        "  held for next-hop resolution, VIP answers, packet I/O and host guard counters.\n"
+	        "--checks (lvsd only): the health checks of the configuration file, by virtual\n"
+	        "  and real server: state, reason, probes and failures.\n");
 }

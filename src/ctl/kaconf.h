@@ -310,6 +310,19 @@ int ka_config_test_status(const struct ka_config *c);
  */
 int ka_config_apply(const struct ka_config *c, struct lvs_model *m, char *err, size_t errlen);
 
+/*
+ * The IPVS services of vs, as ka_config_apply installs them (one, or one
+ * per address of each range and per fwmark of its group): fn is called
+ * with each service's configuration (defaults filled, owner CONFIG) and
+ * stops the walk by returning non-zero (returned).  -E2BIG with
+ * "FILE:LINE: message" in err for a range too large.
+ */
+int ka_vs_services(const struct ka_vs *vs,
+		   int (*fn)(void *arg, const struct ka_vs *vs, const struct lvs_svc_conf *c),
+		   void *arg, char *err, size_t errlen);
+/* A real (or sorry) server's destination configuration (owner CONFIG). */
+void ka_rs_dest_conf(const struct ka_rs *rs, struct lvs_dest_conf *d);
+
 /* Visit every address the file's services use (virtual addresses, real
  * and sorry servers), e.g. to find the interfaces they are reached
  * through.  is_vip tells which kind. */

@@ -60,24 +60,29 @@ static unsigned range_count(int af, const union lvs_addr *start, const union lvs
 	return n;
 }
 
+void ka_rs_dest_conf(const struct ka_rs *rs, struct lvs_dest_conf *d)
+{
+	lvs_dest_conf_defaults(d);
+	d->af = rs->addr.af;
+	d->addr = rs->addr.a;
+	d->port = htons(rs->port);
+	d->fwd = (uint8_t)rs->fwd;
+	d->tun_type = rs->tun_type;
+	d->tun_port = htons(rs->tun_port);
+	d->tun_flags = rs->tun_flags;
+	d->weight = (int32_t)rs->weight;
+	d->u_threshold = rs->u_threshold;
+	d->l_threshold = rs->l_threshold;
+	d->owner = LVS_OWNER_CONFIG;
+}
+
 static int add_dest(struct apply *ap, const struct lvs_svc_key *k, const struct ka_rs *rs,
 		    enum lvs_dest_health h, const char *reason)
 {
 	struct lvs_dest_conf d;
 	int err;
 
-	lvs_dest_conf_defaults(&d);
-	d.af = rs->addr.af;
-	d.addr = rs->addr.a;
-	d.port = htons(rs->port);
-	d.fwd = (uint8_t)rs->fwd;
-	d.tun_type = rs->tun_type;
-	d.tun_port = htons(rs->tun_port);
-	d.tun_flags = rs->tun_flags;
-	d.weight = (int32_t)rs->weight;
-	d.u_threshold = rs->u_threshold;
-	d.l_threshold = rs->l_threshold;
-	d.owner = LVS_OWNER_CONFIG;
+	ka_rs_dest_conf(rs, &d);
 	err = lvs_model_add_dest(ap->m, k, &d);
 	if (err)
 		return fail(ap, &rs->loc, LVS_OP_ADD_DEST, err, "real_server");
@@ -92,13 +97,9 @@ static bool same_server(const struct ka_rs *a, const struct ka_rs *b)
 	       a->port == b->port;
 }
 
-/* One IPVS service of vs (c filled but for the defaults) and its servers. */
-static int add_service(struct apply *ap, const struct ka_vs *vs, struct lvs_svc_conf *c)
+/* The rest of an IPVS service of vs (c has its identity). */
+static void svc_conf_fill(const struct ka_vs *vs, struct lvs_svc_conf *c)
 {
-	struct lvs_svc_key k;
-	bool sorry_dup = false;
-	int err;
-
 	snprintf(c->sched, sizeof(c->sched), "%s", vs->sched);
 	c->flags = vs->flags;
 	if (vs->persistence_timeout) {
@@ -109,6 +110,16 @@ static int add_service(struct apply *ap, const struct ka_vs *vs, struct lvs_svc_
 		c->netmask = vs->granularity;
 	c->owner = LVS_OWNER_CONFIG;
 	lvs_svc_conf_defaults(c);
+}
+
+/* One IPVS service of vs and its servers. */
+static int add_service(void *arg, const struct ka_vs *vs, const struct lvs_svc_conf *c)
+{
+	struct apply *ap = arg;
+	struct lvs_svc_key k;
+	bool sorry_dup = false;
+	int err;
+
 	if ((err = lvs_model_add_service(ap->m, c)))
 		return fail(ap, &vs->loc, LVS_OP_ADD_SERVICE, err, "virtual_server");
 	lvs_svc_conf_key(c, &k);
@@ -142,10 +153,12 @@ static uint8_t vs_af(const struct ka_vs *vs)
 	return vs->af ? vs->af : AF_INET;
 }
 
-static int apply_vs(struct apply *ap, const struct ka_vs *vs)
+int ka_vs_services(const struct ka_vs *vs,
+		   int (*fn)(void *arg, const struct ka_vs *vs, const struct lvs_svc_conf *c),
+		   void *arg, char *err, size_t errlen)
 {
 	struct lvs_svc_conf c;
-	int err = 0;
+	int rc = 0;
 
 	if (vs->kind != KA_VS_GROUP) {
 		memset(&c, 0, sizeof(c));
@@ -157,7 +170,8 @@ static int apply_vs(struct apply *ap, const struct ka_vs *vs)
 			c.addr = vs->addr;
 			c.port = htons(vs->port);
 		}
-		return add_service(ap, vs, &c);
+		svc_conf_fill(vs, &c);
+		return fn(arg, vs, &c);
 	}
 	/* address ranges, then fwmarks, as keepalived's ipvs_group_cmd */
 	for (int pass = 0; pass < 2; pass++)
@@ -168,12 +182,13 @@ static int apply_vs(struct apply *ap, const struct ka_vs *vs)
 			if (e->is_fwmark) {
 				c.af = e->af ? e->af : vs_af(vs);
 				c.fwmark = e->fwmark;
-				if ((err = add_service(ap, vs, &c)))
-					return err;
+				svc_conf_fill(vs, &c);
+				if ((rc = fn(arg, vs, &c)))
+					return rc;
 				continue;
 			}
 			if (range_count(e->af, &e->start, &e->end) > KA_MAX_RANGE) {
-				snprintf(ap->err, ap->errlen,
+				snprintf(err, errlen,
 					 "%s:%u: address range of more than %d addresses", e->loc.file,
 					 e->loc.line, KA_MAX_RANGE);
 				return -E2BIG;
@@ -184,8 +199,9 @@ static int apply_vs(struct apply *ap, const struct ka_vs *vs)
 				c.proto = vs->proto;
 				c.addr = a;
 				c.port = htons(e->port);
-				if ((err = add_service(ap, vs, &c)))
-					return err;
+				svc_conf_fill(vs, &c);
+				if ((rc = fn(arg, vs, &c)))
+					return rc;
 				if (!memcmp(&a, &e->end, e->af == AF_INET ? 4 : 16))
 					break;
 			}
@@ -212,7 +228,7 @@ int ka_config_apply(const struct ka_config *c, struct lvs_model *m, char *err, s
 		goto abort;
 	}
 	for (const struct ka_vs *vs = c->vss; vs; vs = vs->next)
-		if ((rc = apply_vs(&ap, vs)))
+		if ((rc = ka_vs_services(vs, add_service, &ap, err, errlen)))
 			goto abort;
 	if ((rc = lvs_model_commit(m))) {
 		snprintf(err, errlen, "%s", strerror(-rc));

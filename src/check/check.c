@@ -1,0 +1,783 @@
+/*
+ * check.c - the health-check core (see check.h): checks de-duplicated by
+ * what they probe, their schedule and state (keepalived's checker
+ * retry / delay_before_retry / delay_loop / warmup / alpha), real
+ * servers alive while all their checks are up, and the virtual server's
+ * quorum with its sorry server (keepalived's check/ipwrapper.c:
+ * update_svr_checker_state, perform_svr_state, update_quorum_state).
+ *
+ * What the verdicts do goes to the model as destination health, never as
+ * a changed configured weight (misc_dynamic / FILE_CHECK weights aside,
+ * which keepalived also writes into IPVS): every service of a virtual
+ * server (one per group member) gets the state its servers call for,
+ * computed afresh from the state here (vsi_sync), so the model follows
+ * whatever happened before.  A destination an operator deleted with
+ * lvsadm is left deleted (the model says -ENOENT; ignored).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "check_notify.h"
+#include "checker.h"
+#include "log.h"
+
+/* A probe that overruns its deadline by this much is cancelled. */
+#define CHECK_GRACE_US 1000000
+
+struct rsi;
+
+/* One distinct check: a target probed on its own schedule. */
+struct runner {
+	struct lvs_checks *cs;
+	struct runner *hnext;
+	uint64_t hash;
+	char *key;
+	const struct lvs_checker_ops *ops;
+	const struct ka_checker *cfg;
+	struct lvs_probe p;
+	char name[128];
+	uint64_t delay_loop_us, dbr_us, warmup_us;
+	uint32_t retry, retry_it;
+	bool up, running, has_run;
+	int32_t weight; /* the last weight a probe set, -1: none */
+	struct event *timer, *watchdog;
+	uint64_t started_ns, last_ns; /* the running / the last probe's duration */
+	uint64_t probes, failures;
+	char why[96];
+	struct rsi **subs; /* servers that have this check */
+	unsigned nsubs;
+};
+
+/* A real server of a virtual server. */
+struct rsi {
+	struct vsi *v;
+	const struct ka_rs *rs;
+	struct lvs_dest_conf d;
+	struct runner **runs;
+	unsigned nruns, nfailed;
+	bool alive;
+	int32_t weight; /* in force: the configured one, or a checker's */
+	char why[96];
+};
+
+/* A virtual server: its IPVS services (one per group member), servers,
+ * quorum state and sorry server. */
+struct vsi {
+	struct lvs_checks *cs;
+	const struct ka_vs *vs;
+	struct lvs_svc_key *keys;
+	unsigned nkeys;
+	struct rsi *rss;
+	unsigned nrs;
+	struct lvs_dest_conf sorry; /* valid when vs->sorry */
+	bool sorry_dup;             /* the sorry server is also a real server */
+	bool quorum_up;
+	char name[80];
+};
+
+struct lvs_checks {
+	struct event_base *base;
+	struct lvs_model *m;
+	struct lvs_checks_hooks hooks;
+	struct vsi *vsis;
+	unsigned nvsi;
+	struct runner **tab; /* hash of runners by key */
+	unsigned tabsize, nrunners;
+	struct runner **runners; /* in creation order */
+	uint64_t overruns;
+};
+
+/* ---- the model ---- */
+
+static void set_health(struct vsi *v, const struct lvs_dest_conf *d, enum lvs_dest_health h,
+		       const char *why)
+{
+	for (unsigned k = 0; k < v->nkeys; k++) {
+		int rc = lvs_model_set_dest_health(v->cs->m, &v->keys[k], d, h, why);
+		if (rc && rc != -ENOENT && rc != -ESRCH)
+			lvs_warn("checks: %s: health of a server: %s", v->name, strerror(-rc));
+	}
+}
+
+/* The sorry server in (weight as configured), at weight 0, or out. */
+static void set_sorry(struct vsi *v, int want)
+{
+	for (unsigned k = 0; k < v->nkeys; k++) {
+		struct lvs_dest_conf cur;
+		enum lvs_dest_health h;
+		bool have = !lvs_model_get_dest(v->cs->m, &v->keys[k], &v->sorry, &cur, &h, NULL, 0);
+		int rc = 0;
+
+		if (want < 0) {
+			if (have)
+				rc = lvs_model_del_dest(v->cs->m, &v->keys[k], &v->sorry);
+		} else {
+			if (!have)
+				rc = lvs_model_add_dest(v->cs->m, &v->keys[k], &v->sorry);
+			if (!rc)
+				rc = lvs_model_set_dest_health(v->cs->m, &v->keys[k], &v->sorry,
+							       want ? LVS_DEST_UP : LVS_DEST_QUIESCED,
+							       want ? NULL : "sorry server not in use");
+		}
+		if (rc && rc != -ENOENT && rc != -ESRCH)
+			lvs_warn("checks: %s: sorry server: %s", v->name, strerror(-rc));
+	}
+}
+
+/* Bring every service of v to what its servers' states call for. */
+static void vsi_sync(struct vsi *v)
+{
+	bool sorry_in = v->vs->sorry && !v->quorum_up;
+
+	for (unsigned i = 0; i < v->nrs; i++) {
+		struct rsi *r = &v->rss[i];
+
+		if (!r->alive)
+			set_health(v, &r->d, r->rs->inhibit == 1 ? LVS_DEST_QUIESCED : LVS_DEST_DOWN,
+				   r->why[0] ? r->why : "check failed");
+		else if (sorry_in && !(v->sorry_dup && lvs_addr_eq(&r->d.addr, &v->sorry.addr) &&
+				       r->d.port == v->sorry.port))
+			set_health(v, &r->d, LVS_DEST_DOWN, "quorum lost: sorry server in use");
+		else
+			set_health(v, &r->d, LVS_DEST_UP, NULL);
+	}
+	if (v->vs->sorry && !v->sorry_dup)
+		set_sorry(v, sorry_in ? 1 : v->vs->sorry_inhibit ? 0 : -1);
+}
+
+/* vsi_sync between the daemon's hooks. */
+static void vsi_apply(struct vsi *v)
+{
+	struct lvs_checks *cs = v->cs;
+
+	if (cs->hooks.begin)
+		cs->hooks.begin(cs->hooks.arg);
+	vsi_sync(v);
+	if (cs->hooks.end)
+		cs->hooks.end(cs->hooks.arg);
+}
+
+/* ---- quorum ---- */
+
+static int64_t live_weight(const struct vsi *v)
+{
+	int64_t sum = 0;
+
+	for (unsigned i = 0; i < v->nrs; i++)
+		if (v->rss[i].alive)
+			sum += v->rss[i].weight;
+	return sum;
+}
+
+static void quorum_update(struct vsi *v)
+{
+	int64_t sum = live_weight(v);
+	int64_t threshold = (int64_t)v->vs->quorum +
+			    (v->quorum_up ? -1 : 1) * (int64_t)v->vs->hysteresis;
+
+	if (!v->quorum_up && sum >= threshold) {
+		v->quorum_up = true;
+		lvs_notice("checks: %s: gained quorum (%lld >= %lld)", v->name, (long long)sum,
+			   (long long)threshold);
+		if (v->vs->quorum_up)
+			lvs_check_notify(v->cs->base, v->vs->quorum_up, v->name);
+	} else if (v->quorum_up && (!sum || sum < threshold)) {
+		v->quorum_up = false;
+		lvs_notice("checks: %s: lost quorum (%lld < %lld)%s", v->name, (long long)sum,
+			   (long long)threshold, v->vs->sorry ? ": sorry server in" : "");
+		if (v->vs->quorum_down)
+			lvs_check_notify(v->cs->base, v->vs->quorum_down, v->name);
+	}
+}
+
+/* ---- servers ---- */
+
+static const char *rs_str(const struct rsi *r, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(r->d.af, &r->d.addr, a, sizeof(a));
+	snprintf(buf, len, r->d.af == AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(r->d.port));
+	return buf;
+}
+
+static void rsi_update(struct rsi *r, const char *why)
+{
+	bool alive = r->nfailed == 0;
+	char b[64];
+
+	if (why)
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	if (alive == r->alive)
+		return;
+	r->alive = alive;
+	if (alive)
+		r->why[0] = '\0';
+	lvs_notice("checks: %s of %s: %s%s%s", rs_str(r, b, sizeof(b)), r->v->name,
+		   alive ? "up" : r->rs->inhibit == 1 ? "down (weight 0)" : "down",
+		   alive ? "" : ": ", alive ? "" : r->why);
+	if (alive ? r->rs->notify_up : r->rs->notify_down)
+		lvs_check_notify(r->v->cs->base, alive ? r->rs->notify_up : r->rs->notify_down,
+				 r->v->name);
+	quorum_update(r->v);
+	vsi_apply(r->v);
+}
+
+/* A checker set a weight (misc_dynamic, FILE_CHECK): into the model as
+ * the server's weight, as keepalived writes it into IPVS. */
+static void rsi_weight(struct rsi *r, int32_t w)
+{
+	struct vsi *v = r->v;
+
+	if (w < 0 || w == r->weight)
+		return;
+	r->weight = w;
+	r->d.weight = w;
+	if (v->cs->hooks.begin)
+		v->cs->hooks.begin(v->cs->hooks.arg);
+	for (unsigned k = 0; k < v->nkeys; k++) {
+		int rc = lvs_model_edit_dest(v->cs->m, &v->keys[k], &r->d);
+		if (rc && rc != -ENOENT && rc != -ESRCH)
+			lvs_warn("checks: %s: weight: %s", v->name, strerror(-rc));
+	}
+	quorum_update(v);
+	vsi_sync(v);
+	if (v->cs->hooks.end)
+		v->cs->hooks.end(v->cs->hooks.arg);
+}
+
+/* ---- runners ---- */
+
+static void runner_schedule(struct runner *r, uint64_t us)
+{
+	struct timeval tv = {.tv_sec = (time_t)(us / 1000000),
+			     .tv_usec = (suseconds_t)(us % 1000000)};
+
+	evtimer_add(r->timer, &tv);
+}
+
+static void runner_set_up(struct runner *r, bool up)
+{
+	if (up == r->up)
+		return;
+	r->up = up;
+	for (unsigned i = 0; i < r->nsubs; i++) {
+		struct rsi *s = r->subs[i];
+
+		if (up)
+			s->nfailed--;
+		else
+			s->nfailed++;
+		rsi_update(s, up ? NULL : r->why);
+	}
+}
+
+static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char *why)
+{
+	r->probes++;
+	r->last_ns = lvs_probe_now_ns() - r->started_ns;
+	if (!ok) {
+		r->failures++;
+		snprintf(r->why, sizeof(r->why), "%s", why && why[0] ? why : "failed");
+	}
+	if (ok) {
+		r->retry_it = 0;
+		r->why[0] = '\0';
+		runner_set_up(r, true);
+		if (weight >= 0) {
+			r->weight = weight;
+			for (unsigned i = 0; i < r->nsubs; i++)
+				rsi_weight(r->subs[i], weight);
+		}
+		runner_schedule(r, r->delay_loop_us);
+	} else if (r->retry_it < r->retry) {
+		r->retry_it++;
+		lvs_info("checks: %s: %s (retry %u of %u)", r->name, r->why, r->retry_it, r->retry);
+		runner_schedule(r, r->dbr_us);
+	} else {
+		r->retry_it = 0;
+		if (r->up || !r->has_run)
+			lvs_info("checks: %s: %s", r->name, r->why);
+		runner_set_up(r, false);
+		runner_schedule(r, r->delay_loop_us);
+	}
+	r->has_run = true;
+}
+
+static void probe_done(struct lvs_probe *p, enum lvs_probe_result res, int32_t weight,
+		       const char *why)
+{
+	struct runner *r = p->done_arg;
+
+	if (!r->running)
+		return; /* a checker breaking the contract: ignore */
+	r->running = false;
+	evtimer_del(r->watchdog);
+	runner_verdict(r, res == LVS_PROBE_OK, weight, why);
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct runner *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (!r->running)
+		return;
+	r->ops->cancel(&r->p);
+	r->running = false;
+	r->cs->overruns++;
+	runner_verdict(r, false, -1, "timeout (the probe overran)");
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct runner *r = arg;
+	struct timeval tv;
+	uint64_t grace;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if (r->running)
+		return;
+	r->started_ns = lvs_probe_now_ns();
+	r->p.deadline_ns = r->started_ns + r->p.timeout_us * 1000;
+	r->running = true;
+	rc = r->ops->start(&r->p);
+	if (rc) {
+		char why[96];
+
+		r->running = false;
+		snprintf(why, sizeof(why), "cannot probe: %s", strerror(-rc));
+		runner_verdict(r, false, -1, why);
+		return;
+	}
+	grace = r->p.timeout_us + CHECK_GRACE_US;
+	tv.tv_sec = (time_t)(grace / 1000000);
+	tv.tv_usec = (suseconds_t)(grace % 1000000);
+	evtimer_add(r->watchdog, &tv);
+}
+
+/* ---- building from the configuration ---- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static void put_addr(FILE *f, const struct ka_addr *a)
+{
+	char b[INET6_ADDRSTRLEN] = "-";
+
+	if (a->af != AF_UNSPEC)
+		inet_ntop(a->af, &a->a, b, sizeof(b));
+	fprintf(f, "%s|", b);
+}
+
+/* What makes two checks the same: the probe (type, target, source,
+ * timeouts), the schedule and every type-specific parameter. */
+static char *runner_key(const struct lvs_probe *p, const struct ka_checker *ck, int alpha)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct ka_addr t = {.af = p->af, .a = p->addr};
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%d|", ck->type);
+	put_addr(f, &t);
+	fprintf(f, "%u|", p->port);
+	put_addr(f, &p->bindto);
+	fprintf(f, "%u|%s|%u|%llu|%llu|%u|%llu|%llu|%d|", p->bind_port,
+		p->bind_if ? p->bind_if : "", p->fwmark, (unsigned long long)p->timeout_us,
+		(unsigned long long)ck->delay_loop, ck->retry,
+		(unsigned long long)ck->delay_before_retry, (unsigned long long)ck->warmup, alpha);
+	fprintf(f, "%s|", p->virtualhost ? p->virtualhost : "");
+	for (const struct ka_url *u = ck->urls; u; u = u->next) {
+		fprintf(f, "u:%s|%s|%s|%s|%d|", u->path ? u->path : "", u->digest ? u->digest : "",
+			u->virtualhost ? u->virtualhost : "", u->regex ? u->regex : "",
+			u->regex_no_match);
+		for (unsigned i = 0; i < u->nstatus; i++)
+			fprintf(f, "%u-%u,", u->status[i].lo, u->status[i].hi);
+	}
+	fprintf(f, "%s|%s|%d|%s|", ck->virtualhost ? ck->virtualhost : "",
+		ck->http_protocol ? ck->http_protocol : "", ck->enable_sni,
+		ck->sni_name ? ck->sni_name : "");
+	fprintf(f, "%s|", ck->helo_name ? ck->helo_name : "");
+	for (const struct ka_smtp_host *h = ck->hosts; h; h = h->next) {
+		fprintf(f, "h:");
+		put_addr(f, &h->conn.connect_ip);
+		fprintf(f, "%u|", h->conn.connect_port);
+	}
+	fprintf(f, "%s|%llu|%d|%s|%s|", ck->misc_path ? ck->misc_path : "",
+		(unsigned long long)ck->misc_timeout, ck->misc_dynamic, ck->user ? ck->user : "",
+		ck->group ? ck->group : "");
+	for (uint32_t i = 0; i < ck->payload_len; i++)
+		fprintf(f, "%02x", ck->payload[i]);
+	fprintf(f, "|%d|%u|%u|%s|%s|%s|%d|%d|", ck->require_reply, ck->min_reply_length,
+		ck->max_reply_length, ck->dns_type ? ck->dns_type : "",
+		ck->dns_name ? ck->dns_name : "", ck->track_file ? ck->track_file : "",
+		ck->file_weight, ck->file_weight_reverse);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void runner_free(struct runner *r)
+{
+	if (r->running)
+		r->ops->cancel(&r->p);
+	if (r->timer)
+		event_free(r->timer);
+	if (r->watchdog)
+		event_free(r->watchdog);
+	free(r->subs);
+	free(r->key);
+	free(r);
+}
+
+static int tab_grow(struct lvs_checks *cs)
+{
+	unsigned size = cs->tabsize ? cs->tabsize * 2 : 64;
+	struct runner **t = calloc(size, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (unsigned i = 0; i < cs->tabsize; i++)
+		for (struct runner *r = cs->tab[i], *nx; r; r = nx) {
+			nx = r->hnext;
+			r->hnext = t[r->hash & (size - 1)];
+			t[r->hash & (size - 1)] = r;
+		}
+	free(cs->tab);
+	cs->tab = t;
+	cs->tabsize = size;
+	return 0;
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+	return n ? ((uint64_t)random() << 31 ^ (uint64_t)random()) % n : 0;
+}
+
+/* The runner for checker ck of real server rs (an existing identical one,
+ * or a new one), with s subscribed.  NULL and *err on failure. */
+static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
+				 const struct ka_rs *rs, const struct ka_checker *ck,
+				 struct rsi *s, int *err)
+{
+	const struct lvs_checker_ops *ops = lvs_checker_find(ck->type);
+	struct lvs_probe p;
+	struct runner *r;
+	struct rsi **subs;
+	int alpha = ck->alpha >= 0 ? ck->alpha : rs->alpha >= 0 ? rs->alpha : vs->alpha;
+	char *key;
+	uint64_t h;
+
+	*err = -EOPNOTSUPP;
+	if (!ops)
+		return NULL;
+	memset(&p, 0, sizeof(p));
+	p.base = cs->base;
+	p.cfg = ck;
+	if (ck->conn.connect_ip.af != AF_UNSPEC) {
+		p.af = ck->conn.connect_ip.af;
+		p.addr = ck->conn.connect_ip.a;
+	} else {
+		p.af = rs->addr.af;
+		p.addr = rs->addr.a;
+	}
+	p.port = ck->conn.connect_port != KA_UNSET_U32 ? (uint16_t)ck->conn.connect_port : rs->port;
+	p.bindto = ck->conn.bindto;
+	p.bind_port = ck->conn.bind_port != KA_UNSET_U32 ? (uint16_t)ck->conn.bind_port : 0;
+	p.bind_if = ck->conn.bind_if;
+	p.fwmark = ck->conn.fwmark;
+	p.virtualhost = ck->virtualhost ? ck->virtualhost
+			: rs->virtualhost ? rs->virtualhost : vs->virtualhost;
+	p.timeout_us = ck->conn.connect_timeout != KA_UNSET_TIME ? ck->conn.connect_timeout
+			: rs->connect_timeout != KA_UNSET_TIME ? rs->connect_timeout
+			: KA_DEF_CONNECT_TIMEOUT;
+	if (!p.timeout_us)
+		p.timeout_us = 1;
+	*err = -ENOMEM;
+	key = runner_key(&p, ck, alpha);
+	if (!key)
+		return NULL;
+	h = hash_str(key);
+	for (r = cs->tabsize ? cs->tab[h & (cs->tabsize - 1)] : NULL; r; r = r->hnext)
+		if (r->hash == h && !strcmp(r->key, key))
+			break;
+	if (r) {
+		free(key);
+	} else {
+		char tgt[64];
+
+		if (cs->nrunners + 1 > cs->tabsize / 2 && tab_grow(cs)) {
+			free(key);
+			return NULL;
+		}
+		r = calloc(1, sizeof(*r));
+		struct runner **nr = r ? realloc(cs->runners, (cs->nrunners + 1) * sizeof(*nr))
+				       : NULL;
+		if (!nr) {
+			free(r);
+			free(key);
+			return NULL;
+		}
+		cs->runners = nr;
+		r->cs = cs;
+		r->key = key;
+		r->hash = h;
+		r->ops = ops;
+		r->cfg = ck;
+		r->p = p;
+		r->p.done = probe_done;
+		r->p.done_arg = r;
+		snprintf(r->name, sizeof(r->name), "%s %s", ops->name,
+			 lvs_probe_target(&r->p, tgt, sizeof(tgt)));
+		r->p.name = r->name;
+		r->delay_loop_us = ck->delay_loop != KA_UNSET_TIME ? ck->delay_loop
+				   : KA_DEF_DELAY_LOOP;
+		r->dbr_us = ck->delay_before_retry != KA_UNSET_TIME ? ck->delay_before_retry
+			    : 1000000;
+		r->warmup_us = ck->warmup != KA_UNSET_TIME ? ck->warmup : r->delay_loop_us;
+		r->retry = ck->retry != KA_UNSET_U32 ? ck->retry : 1;
+		r->up = !alpha;
+		r->weight = -1;
+		r->timer = evtimer_new(cs->base, timer_cb, r);
+		r->watchdog = evtimer_new(cs->base, watchdog_cb, r);
+		if (!r->timer || !r->watchdog) {
+			runner_free(r);
+			return NULL;
+		}
+		r->hnext = cs->tab[h & (cs->tabsize - 1)];
+		cs->tab[h & (cs->tabsize - 1)] = r;
+		cs->runners[cs->nrunners++] = r;
+		/* the first probe after a random part of warmup, as keepalived */
+		runner_schedule(r, rnd_below(r->warmup_us + 1));
+	}
+	subs = realloc(r->subs, (r->nsubs + 1) * sizeof(*subs));
+	if (!subs)
+		return NULL;
+	r->subs = subs;
+	r->subs[r->nsubs++] = s;
+	if (!r->up)
+		s->nfailed++;
+	*err = 0;
+	return r;
+}
+
+struct keys_acc {
+	struct vsi *v;
+	int err;
+};
+
+static int add_key(void *arg, const struct ka_vs *vs, const struct lvs_svc_conf *c)
+{
+	struct keys_acc *a = arg;
+	struct lvs_svc_key *nk = realloc(a->v->keys, (a->v->nkeys + 1) * sizeof(*nk));
+
+	(void)vs;
+	if (!nk)
+		return -ENOMEM;
+	a->v->keys = nk;
+	lvs_svc_conf_key(c, &nk[a->v->nkeys++]);
+	return 0;
+}
+
+static int vsi_build(struct lvs_checks *cs, struct vsi *v, const struct ka_vs *vs, char *err,
+		     size_t errlen)
+{
+	struct keys_acc acc = {.v = v};
+	unsigned i = 0;
+	int rc;
+
+	v->cs = cs;
+	v->vs = vs;
+	ka_vs_str(vs, v->name, sizeof(v->name));
+	rc = ka_vs_services(vs, add_key, &acc, err, errlen);
+	if (rc)
+		return rc;
+	v->rss = calloc(vs->nrs ? vs->nrs : 1, sizeof(*v->rss));
+	if (!v->rss)
+		return -ENOMEM;
+	if (vs->sorry)
+		ka_rs_dest_conf(vs->sorry, &v->sorry);
+	for (const struct ka_rs *rs = vs->rs; rs; rs = rs->next, i++) {
+		struct rsi *s = &v->rss[i];
+
+		s->v = v;
+		s->rs = rs;
+		ka_rs_dest_conf(rs, &s->d);
+		s->weight = s->d.weight;
+		if (vs->sorry && rs->addr.af == vs->sorry->addr.af &&
+		    lvs_addr_eq(&rs->addr.a, &vs->sorry->addr.a) && rs->port == vs->sorry->port)
+			v->sorry_dup = true;
+		s->runs = calloc(rs->nchecks ? rs->nchecks : 1, sizeof(*s->runs));
+		if (!s->runs)
+			return -ENOMEM;
+		for (const struct ka_checker *ck = rs->checkers; ck; ck = ck->next) {
+			struct runner *r = runner_get(cs, vs, rs, ck, s, &rc);
+
+			if (!r) {
+				if (rc == -EOPNOTSUPP) {
+					/* said at start-up (kaconf); the server is judged
+					 * by its other checks */
+					lvs_warn("checks: %s:%u: %s is not implemented yet; not run",
+						 ck->loc.file, ck->loc.line, ka_check_name(ck->type));
+					continue;
+				}
+				snprintf(err, errlen, "%s:%u: %s", ck->loc.file, ck->loc.line,
+					 strerror(-rc));
+				return rc;
+			}
+			s->runs[s->nruns++] = r;
+		}
+		s->alive = s->nfailed == 0;
+		if (!s->alive)
+			snprintf(s->why, sizeof(s->why), "alpha: not checked yet");
+	}
+	v->nrs = i;
+	v->quorum_up = vs->quorum_met;
+	return 0;
+}
+
+struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
+				  const struct lvs_checks_hooks *hooks)
+{
+	struct lvs_checks *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return NULL;
+	cs->base = base;
+	cs->m = m;
+	if (hooks)
+		cs->hooks = *hooks;
+	return cs;
+}
+
+static void checks_clear(struct lvs_checks *cs)
+{
+	for (unsigned i = 0; i < cs->nrunners; i++)
+		runner_free(cs->runners[i]);
+	free(cs->runners);
+	free(cs->tab);
+	cs->runners = NULL;
+	cs->tab = NULL;
+	cs->nrunners = cs->tabsize = 0;
+	for (unsigned i = 0; i < cs->nvsi; i++) {
+		struct vsi *v = &cs->vsis[i];
+
+		for (unsigned j = 0; v->rss && j < v->vs->nrs; j++)
+			free(v->rss[j].runs);
+		free(v->rss);
+		free(v->keys);
+	}
+	free(cs->vsis);
+	cs->vsis = NULL;
+	cs->nvsi = 0;
+}
+
+int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen)
+{
+	unsigned i = 0;
+	int rc;
+
+	err[0] = '\0';
+	cs->vsis = calloc(c->nvs ? c->nvs : 1, sizeof(*cs->vsis));
+	if (!cs->vsis)
+		return -ENOMEM;
+	for (const struct ka_vs *vs = c->vss; vs; vs = vs->next) {
+		cs->nvsi = i + 1;
+		rc = vsi_build(cs, &cs->vsis[i++], vs, err, errlen);
+		if (rc) {
+			if (!err[0])
+				snprintf(err, errlen, "health checks: %s", strerror(-rc));
+			checks_clear(cs);
+			return rc;
+		}
+	}
+	lvs_info("checks: %u distinct checks for %u virtual servers", cs->nrunners, cs->nvsi);
+	return 0;
+}
+
+void lvs_checks_free(struct lvs_checks *cs)
+{
+	if (!cs)
+		return;
+	/* omega: the down notifications on the way out, as keepalived's */
+	for (unsigned i = 0; i < cs->nvsi; i++) {
+		struct vsi *v = &cs->vsis[i];
+
+		if (!v->vs->omega)
+			continue;
+		for (unsigned j = 0; j < v->nrs; j++)
+			if (v->rss[j].alive && v->rss[j].rs->notify_down)
+				lvs_check_notify(cs->base, v->rss[j].rs->notify_down, v->name);
+		if (v->quorum_up && v->vs->quorum_down)
+			lvs_check_notify(cs->base, v->vs->quorum_down, v->name);
+	}
+	checks_clear(cs);
+	free(cs);
+}
+
+/* ---- listing and figures ---- */
+
+void lvs_checks_print(const struct lvs_checks *cs, FILE *f)
+{
+	fprintf(f, "Health checks: %u distinct\n", cs ? cs->nrunners : 0);
+	for (unsigned i = 0; cs && i < cs->nvsi; i++) {
+		const struct vsi *v = &cs->vsis[i];
+
+		fprintf(f, "Virtual server %s: quorum %s (%lld of %u)%s\n", v->name,
+			v->quorum_up ? "up" : "down", (long long)live_weight(v), v->vs->quorum,
+			v->vs->sorry && !v->quorum_up ? ", sorry server in use" : "");
+		for (unsigned j = 0; j < v->nrs; j++) {
+			const struct rsi *r = &v->rss[j];
+			char b[64];
+
+			fprintf(f, "  -> %-28s %s%s%s\n", rs_str(r, b, sizeof(b)),
+				r->alive ? "alive" : "failed", r->alive ? "" : ": ",
+				r->alive ? "" : r->why);
+			for (unsigned k = 0; k < r->nruns; k++) {
+				const struct runner *ru = r->runs[k];
+
+				fprintf(f, "       %-36s %-4s probes %llu failed %llu last %.1f ms%s%s\n",
+					ru->name, ru->up ? "up" : "down",
+					(unsigned long long)ru->probes,
+					(unsigned long long)ru->failures, (double)ru->last_ns / 1e6,
+					ru->why[0] ? " : " : "", ru->why);
+			}
+		}
+	}
+}
+
+void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!cs)
+		return;
+	s->overruns = cs->overruns;
+	s->checks = cs->nrunners;
+	for (unsigned i = 0; i < cs->nrunners; i++) {
+		s->probes += cs->runners[i]->probes;
+		s->failures += cs->runners[i]->failures;
+		s->checks_up += cs->runners[i]->up;
+	}
+	for (unsigned i = 0; i < cs->nvsi; i++)
+		for (unsigned j = 0; j < cs->vsis[i].nrs; j++) {
+			s->servers++;
+			s->servers_alive += cs->vsis[i].rss[j].alive;
+		}
+}

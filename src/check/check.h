@@ -1,0 +1,77 @@
+/*
+ * check.h - health checks: keepalived's checkers for the real servers of
+ * a keepalived.conf, run on the control loop, and what their verdicts do
+ * to the model (keepalived's check/ipwrapper.c is the reference).
+ *
+ * Each real server of each virtual server has its checkers (TCP_CHECK,
+ * HTTP_GET, ...).  A checker is up until a probe fails `retry` more times
+ * in a row, delay_before_retry apart; then it is down until a probe
+ * passes.  Probes run every delay_loop, the first after a random part of
+ * warmup.  A server is alive while all its checkers are up (alpha: it
+ * starts failed and its checkers down until they pass).  A server that
+ * fails leaves the service (health DOWN), or stays with weight 0
+ * (QUIESCED) under inhibit_on_failure; notify_up / notify_down run.
+ *
+ * The quorum: while the alive servers' weights add up to at least
+ * quorum + hysteresis the service has its quorum; it loses it below
+ * quorum - hysteresis (quorum_up / quorum_down run).  Without quorum a
+ * sorry server, when configured, takes the place of the alive servers;
+ * with it again, the sorry server leaves (or stays at weight 0 with
+ * sorry_server_inhibit).  omega: on shutdown the down notifications run
+ * as well.
+ *
+ * An identical check of the same target (same type, address, port,
+ * parameters) under several virtual servers runs once, and its verdict
+ * serves every server that has it.  MISC_CHECK with misc_dynamic and
+ * FILE_CHECK may also set the server's weight.
+ *
+ * Control thread only.
+ */
+#ifndef LVS_CHECK_H
+#define LVS_CHECK_H
+
+#include <event2/event.h>
+#include <stdio.h>
+
+#include "kaconf.h"
+#include "model.h"
+
+struct lvs_checks;
+
+/* Called around every change the checks make to the model (a probe's
+ * callback is a plain event of base): begin before, end after (the daemon
+ * brings its thread online for RCU, then updates its guard and goes
+ * offline again).  May be NULL. */
+struct lvs_checks_hooks {
+	void (*begin)(void *arg);
+	void (*end)(void *arg);
+	void *arg;
+};
+
+/* Checks on base against model m (the file's services must be installed,
+ * ka_config_apply).  NULL without memory. */
+struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
+				  const struct lvs_checks_hooks *hooks);
+/*
+ * Start the checks of c (which must outlive them, until lvs_checks_free):
+ * the servers' start states are those ka_config_apply installed.  0, or
+ * -errno with "message" in err (nothing started then).
+ */
+int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen);
+/* Stop every probe (omega: run the down notifications) and free. */
+void lvs_checks_free(struct lvs_checks *cs);
+
+/* The companion listing (`lvsadm --checks`): one line per checker with
+ * its target, state, reason, probes and failures, under its real server
+ * and virtual server. */
+void lvs_checks_print(const struct lvs_checks *cs, FILE *f);
+
+struct lvs_checks_stats {
+	uint64_t probes, failures;  /* probes finished, of them failed */
+	uint64_t overruns;          /* probes cancelled at their deadline */
+	unsigned checks, checks_up; /* distinct checks, of them up */
+	unsigned servers, servers_alive;
+};
+void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *s);
+
+#endif

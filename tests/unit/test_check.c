@@ -1,0 +1,217 @@
+/*
+ * test_check.c - the health-check core (src/check/check.c) against a real
+ * model and real TCP_CHECK probes on loopback: one port listening (up),
+ * one closed (refused).  One keepalived.conf text exercises, side by
+ * side:
+ *
+ *   - a failed server removed (DOWN), or kept at weight 0 with
+ *     inhibit_on_failure (QUIESCED), its notify_down script run;
+ *   - the same check under two virtual servers run once;
+ *   - quorum lost: the sorry server replaces the alive servers;
+ *   - alpha: a server starts failed and joins after its first pass;
+ *   - the companion listing.
+ */
+#include "test_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "kaconf.h"
+#include "model.h"
+
+static uint16_t listen_port(int *fd)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 64), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	*fd = s;
+	return ntohs(sa.sin_port);
+}
+
+/* A port nothing listens on (bound once, then closed). */
+static uint16_t closed_port(void)
+{
+	int fd;
+	uint16_t p = listen_port(&fd);
+
+	close(fd);
+	return p;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct lvs_svc_key key(const char *vip)
+{
+	struct lvs_svc_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.af = AF_INET;
+	k.proto = IPPROTO_TCP;
+	k.port = htons(80);
+	inet_pton(AF_INET, vip, &k.addr);
+	return k;
+}
+
+/* Health of 127.0.0.1:port in vip's service; -1 when not there at all. */
+static int health(struct lvs_model *m, const char *vip, uint16_t port)
+{
+	struct lvs_svc_key k = key(vip);
+	struct lvs_dest_conf d, out;
+	enum lvs_dest_health h;
+
+	memset(&d, 0, sizeof(d));
+	d.af = AF_INET;
+	d.port = htons(port);
+	inet_pton(AF_INET, "127.0.0.1", &d.addr);
+	if (lvs_model_get_dest(m, &k, &d, &out, &h, NULL, 0))
+		return -1;
+	return (int)h;
+}
+
+struct fx {
+	struct event_base *base;
+	struct lvs_model *m;
+	struct ka_config *c;
+	struct lvs_checks *cs;
+	int lfd;
+	uint16_t up, down, sorry;
+	char stamp[64];
+};
+
+/* Run the loop until cond holds (checked every 50 ms), 10 s at most. */
+static bool run_until(struct fx *f, bool (*cond)(struct fx *f))
+{
+	double end = now_s() + 10;
+
+	while (now_s() < end) {
+		struct timeval tv = {.tv_usec = 50000};
+
+		if (cond(f))
+			return true;
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	return cond(f);
+}
+
+static bool settled(struct fx *f)
+{
+	struct stat st;
+
+	return health(f->m, "10.0.0.1", f->down) == LVS_DEST_QUIESCED &&
+	       health(f->m, "10.0.0.2", f->down) == LVS_DEST_DOWN &&
+	       health(f->m, "10.0.0.3", f->sorry) == LVS_DEST_UP &&
+	       health(f->m, "10.0.0.4", f->up) == LVS_DEST_UP && stat(f->stamp, &st) == 0;
+}
+
+static void test_checks_in_the_model(void **state)
+{
+	struct fx f;
+	char *text = NULL, err[256];
+	struct lvs_checks_stats st;
+	char *listing = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.up = listen_port(&f.lfd);
+	f.down = closed_port();
+	f.sorry = closed_port();
+	snprintf(f.stamp, sizeof(f.stamp), "/tmp/lvsd-test-check-%d", (int)getpid());
+	unlink(f.stamp);
+#define RS(port, extra)                                                                     \
+	"  real_server 127.0.0.1 %u {\n    weight 1\n" extra                                \
+	"    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n"
+	assert_true(asprintf(&text,
+	                     "virtual_server 10.0.0.1 80 {\n  delay_loop 1\n  lb_kind NAT\n"
+	                     "  protocol TCP\n  inhibit_on_failure\n" RS("%u", "") RS("%u", "") "}\n"
+	                     "virtual_server 10.0.0.2 80 {\n  delay_loop 1\n  lb_kind NAT\n"
+	                     "  protocol TCP\n" RS("%u", "") RS("%u", "    notify_down \"/usr/bin/touch %s\"\n") "}\n"
+	                     "virtual_server 10.0.0.3 80 {\n  delay_loop 1\n  lb_kind NAT\n"
+	                     "  protocol TCP\n  quorum 2\n  sorry_server 127.0.0.1 %u\n"
+	                     RS("%u", "") RS("%u", "") "}\n"
+	                     "virtual_server 10.0.0.4 80 {\n  delay_loop 1\n  lb_kind NAT\n"
+	                     "  protocol TCP\n  alpha\n" RS("%u", "") "}\n",
+	                     f.up, f.down, f.up, f.down, f.stamp, f.sorry, f.up, f.down, f.up) > 0);
+#undef RS
+	f.c = ka_config_load_mem(text, strlen(text), "test.conf");
+	assert_non_null(f.c);
+	if (f.c->nerrors)
+		ka_config_print_diags(f.c, stderr, KA_ERROR);
+	assert_int_equal(f.c->nerrors, 0);
+	f.m = lvs_model_new();
+	f.base = event_base_new();
+	assert_non_null(f.m);
+	assert_non_null(f.base);
+	assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
+	/* at start: everything alive but the alpha server */
+	assert_int_equal(health(f.m, "10.0.0.1", f.down), LVS_DEST_UP);
+	assert_int_equal(health(f.m, "10.0.0.4", f.up), LVS_DEST_DOWN);
+	assert_int_equal(health(f.m, "10.0.0.3", f.sorry), -1);
+
+	f.cs = lvs_checks_new(f.base, f.m, NULL);
+	assert_non_null(f.cs);
+	assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+	lvs_checks_get_stats(f.cs, &st);
+	/* 7 servers' checks, 3 distinct: one per target, and the alpha one of
+	 * the up target apart (it starts down) */
+	assert_int_equal(st.checks, 3);
+	assert_int_equal(st.servers, 7);
+
+	assert_true(run_until(&f, settled));
+	/* inhibit: listed at weight 0; without: gone; the good one stays */
+	assert_int_equal(health(f.m, "10.0.0.1", f.up), LVS_DEST_UP);
+	assert_int_equal(health(f.m, "10.0.0.2", f.up), LVS_DEST_UP);
+	/* quorum lost: the sorry server in, the alive server out */
+	assert_int_equal(health(f.m, "10.0.0.3", f.up), LVS_DEST_DOWN);
+	lvs_checks_get_stats(f.cs, &st);
+	assert_int_equal(st.checks_up, 2);
+	assert_int_equal(st.servers_alive, 4);
+	assert_true(st.probes >= 2);
+
+	out = open_memstream(&listing, &len);
+	lvs_checks_print(f.cs, out);
+	fclose(out);
+	assert_non_null(strstr(listing, "Health checks: 3 distinct\n"));
+	assert_non_null(strstr(listing, "Virtual server 10.0.0.3:80: quorum down (1 of 2), "
+	                                "sorry server in use\n"));
+	assert_non_null(strstr(listing, "Connection refused"));
+	free(listing);
+
+	lvs_checks_free(f.cs);
+	event_base_free(f.base);
+	lvs_model_free(f.m);
+	ka_config_free(f.c);
+	close(f.lfd);
+	unlink(f.stamp);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_checks_in_the_model),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
