@@ -555,8 +555,13 @@ int main(int argc, char **argv)
 	if (start_loop(&d, &set, &lfd))
 		goto out;
 	lvsd_loop_vips_sync(d.loop, true); /* VIPs and guard for the file's services */
-	if (kc && lvsd_checks_register(d.loop, kc))
-		goto out;
+	if (kc) {
+		struct ka_config *own = kc;
+
+		kc = NULL; /* the loop's now, freed with it */
+		if (lvsd_conf_register(d.loop, o.conf, own))
+			goto out;
+	}
 
 	if (o.pidfile) {
 		if ((err = write_pidfile(o.pidfile))) {

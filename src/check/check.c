@@ -88,6 +88,7 @@ struct lvs_checks {
 	unsigned tabsize, nrunners;
 	struct runner **runners; /* in creation order */
 	uint64_t overruns;
+	const struct lvs_checks *prev; /* while reloading: the checks replaced */
 };
 
 /* ---- the model ---- */
@@ -466,6 +467,15 @@ static int tab_grow(struct lvs_checks *cs)
 	return 0;
 }
 
+static struct runner *tab_find(const struct lvs_checks *cs, const char *key, uint64_t h)
+{
+	for (struct runner *r = cs && cs->tabsize ? cs->tab[h & (cs->tabsize - 1)] : NULL; r;
+	     r = r->hnext)
+		if (r->hash == h && !strcmp(r->key, key))
+			return r;
+	return NULL;
+}
+
 static uint64_t rnd_below(uint64_t n)
 {
 	return n ? ((uint64_t)random() << 31 ^ (uint64_t)random()) % n : 0;
@@ -515,9 +525,7 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 	if (!key)
 		return NULL;
 	h = hash_str(key);
-	for (r = cs->tabsize ? cs->tab[h & (cs->tabsize - 1)] : NULL; r; r = r->hnext)
-		if (r->hash == h && !strcmp(r->key, key))
-			break;
+	r = tab_find(cs, key, h);
 	if (r) {
 		free(key);
 	} else {
@@ -564,8 +572,23 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 		r->hnext = cs->tab[h & (cs->tabsize - 1)];
 		cs->tab[h & (cs->tabsize - 1)] = r;
 		cs->runners[cs->nrunners++] = r;
-		/* the first probe after a random part of warmup, as keepalived */
-		runner_schedule(r, rnd_below(r->warmup_us + 1));
+		const struct runner *old = tab_find(cs->prev, key, h);
+		if (old) {
+			/* the same check before a reload: its state goes on (a
+			 * server still failing is not re-added) */
+			r->up = old->up;
+			r->has_run = old->has_run;
+			r->retry_it = old->retry_it;
+			r->weight = old->weight;
+			r->probes = old->probes;
+			r->failures = old->failures;
+			r->last_ns = old->last_ns;
+			memcpy(r->why, old->why, sizeof(r->why));
+			runner_schedule(r, rnd_below(r->delay_loop_us + 1));
+		} else {
+			/* the first probe after a random part of warmup, as keepalived */
+			runner_schedule(r, rnd_below(r->warmup_us + 1));
+		}
 	}
 	subs = realloc(r->subs, (r->nsubs + 1) * sizeof(*subs));
 	if (!subs)
@@ -645,11 +668,17 @@ static int vsi_build(struct lvs_checks *cs, struct vsi *v, const struct ka_vs *v
 			s->runs[s->nruns++] = r;
 		}
 		s->alive = s->nfailed == 0;
-		if (!s->alive)
+		for (unsigned k = 0; k < s->nruns && !s->alive; k++)
+			if (!s->runs[k]->up && s->runs[k]->why[0])
+				snprintf(s->why, sizeof(s->why), "%s", s->runs[k]->why);
+		if (!s->alive && !s->why[0])
 			snprintf(s->why, sizeof(s->why), "alpha: not checked yet");
 	}
 	v->nrs = i;
 	v->quorum_up = vs->quorum_met;
+	for (unsigned j = 0; cs->prev && j < cs->prev->nvsi; j++)
+		if (!strcmp(cs->prev->vsis[j].name, v->name))
+			v->quorum_up = cs->prev->vsis[j].quorum_up;
 	return 0;
 }
 
@@ -695,6 +724,7 @@ int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err
 	int rc;
 
 	err[0] = '\0';
+	cs->nvsi = 0;
 	cs->vsis = calloc(c->nvs ? c->nvs : 1, sizeof(*cs->vsis));
 	if (!cs->vsis)
 		return -ENOMEM;
@@ -709,6 +739,37 @@ int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err
 		}
 	}
 	lvs_info("checks: %u distinct checks for %u virtual servers", cs->nrunners, cs->nvsi);
+	return 0;
+}
+
+int lvs_checks_reload(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen)
+{
+	struct lvs_checks *nc = lvs_checks_new(cs->base, cs->m, &cs->hooks), old;
+	int rc;
+
+	if (!nc)
+		return -ENOMEM;
+	nc->prev = cs;
+	rc = lvs_checks_start(nc, c, err, errlen);
+	if (rc) {
+		free(nc);
+		return rc;
+	}
+	nc->prev = NULL;
+	old = *cs;
+	*cs = *nc;
+	free(nc);
+	for (unsigned i = 0; i < cs->nrunners; i++)
+		cs->runners[i]->cs = cs;
+	for (unsigned i = 0; i < cs->nvsi; i++)
+		cs->vsis[i].cs = cs;
+	/* the replaced checks: probes cancelled, records freed */
+	checks_clear(&old);
+	/* the model follows the states carried over (and the new servers') */
+	for (unsigned i = 0; i < cs->nvsi; i++) {
+		quorum_update(&cs->vsis[i]);
+		vsi_apply(&cs->vsis[i]);
+	}
 	return 0;
 }
 

@@ -58,6 +58,14 @@ struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
  * -errno with "message" in err (nothing started then).
  */
 int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen);
+/*
+ * A reload: the checks of c (the new file, installed in the model with
+ * ka_config_reload) replace those running.  A check that is the same in
+ * both keeps its state and figures (a server still failing stays out),
+ * new ones start as at start-up; then the model is brought to the
+ * states.  0, or -errno with a message in err (the old checks go on).
+ */
+int lvs_checks_reload(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen);
 /* Stop every probe (omega: run the down notifications) and free. */
 void lvs_checks_free(struct lvs_checks *cs);
 

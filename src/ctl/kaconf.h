@@ -311,6 +311,20 @@ int ka_config_test_status(const struct ka_config *c);
 int ka_config_apply(const struct ka_config *c, struct lvs_model *m, char *err, size_t errlen);
 
 /*
+ * A reload: bring m from what old installed to what c describes, in one
+ * batch (all or nothing), touching only what the file changed: services
+ * and servers the new file adds are added (servers as at start, their
+ * checks then take over), those it no longer has are deleted (a deleted
+ * server drains: its connections go on from the trash), a service or
+ * server whose settings in the file changed gets the new ones; what the
+ * file did not change is left as it is (weights set by lvsadm or by
+ * checks, health, lvsadm's own services and servers).  0, or -errno
+ * with a message in err (m unchanged).
+ */
+int ka_config_reload(const struct ka_config *old, const struct ka_config *c, struct lvs_model *m,
+		     char *err, size_t errlen);
+
+/*
  * The IPVS services of vs, as ka_config_apply installs them (one, or one
  * per address of each range and per fwmark of its group): fn is called
  * with each service's configuration (defaults filled, owner CONFIG) and

@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -262,4 +263,212 @@ void ka_config_addrs(const struct ka_config *c,
 		if (vs->sorry)
 			fn(arg, vs->sorry->addr.af, &vs->sorry->addr.a, false);
 	}
+}
+
+/* ---- reload: the difference between two files ---- */
+
+struct svc_ent {
+	struct lvs_svc_key k;
+	struct lvs_svc_conf c;
+	const struct ka_vs *vs;
+	bool seen;
+};
+
+struct svc_vec {
+	struct svc_ent *v;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const struct ka_vs *vs, const struct lvs_svc_conf *c)
+{
+	struct svc_vec *sv = arg;
+
+	if (sv->n == sv->cap) {
+		size_t nc = sv->cap ? sv->cap * 2 : 64;
+		struct svc_ent *nv = realloc(sv->v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		sv->v = nv;
+		sv->cap = nc;
+	}
+	memset(&sv->v[sv->n], 0, sizeof(sv->v[0]));
+	lvs_svc_conf_key(c, &sv->v[sv->n].k);
+	sv->v[sv->n].c = *c;
+	sv->v[sv->n].vs = vs;
+	sv->n++;
+	return 0;
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	return memcmp(&((const struct svc_ent *)a)->k, &((const struct svc_ent *)b)->k,
+		      sizeof(struct lvs_svc_key));
+}
+
+static int collect_all(const struct ka_config *c, struct svc_vec *sv, char *err, size_t errlen)
+{
+	for (const struct ka_vs *vs = c->vss; vs; vs = vs->next) {
+		int rc = ka_vs_services(vs, collect, sv, err, errlen);
+		if (rc)
+			return rc;
+	}
+	qsort(sv->v, sv->n, sizeof(sv->v[0]), cmp_ent);
+	return 0;
+}
+
+static bool svc_differs(const struct lvs_svc_conf *a, const struct lvs_svc_conf *b)
+{
+	return strcmp(a->sched, b->sched) || a->flags != b->flags || a->timeout != b->timeout ||
+	       a->netmask != b->netmask;
+}
+
+static bool dest_differs(const struct lvs_dest_conf *a, const struct lvs_dest_conf *b)
+{
+	return a->fwd != b->fwd || a->tun_type != b->tun_type || a->tun_port != b->tun_port ||
+	       a->tun_flags != b->tun_flags || a->weight != b->weight ||
+	       a->u_threshold != b->u_threshold || a->l_threshold != b->l_threshold;
+}
+
+static const struct ka_rs *find_rs(const struct ka_vs *vs, const struct ka_rs *rs)
+{
+	for (const struct ka_rs *o = vs->rs; o; o = o->next)
+		if (same_server(o, rs))
+			return o;
+	return NULL;
+}
+
+/* A server new to this service: added as at start (its checks follow);
+ * one an operator added with lvsadm meanwhile becomes the file's. */
+static int reload_add_dest(struct apply *ap, const struct lvs_svc_key *k, const struct ka_rs *rs)
+{
+	enum lvs_dest_health h = rs->start_alive ? LVS_DEST_UP
+				 : rs->inhibit == 1 ? LVS_DEST_QUIESCED : LVS_DEST_DOWN;
+	struct lvs_dest_conf d;
+	int err = add_dest(ap, k, rs, h, rs->start_alive ? NULL : "alpha: not checked yet");
+
+	if (err != -EEXIST)
+		return err;
+	ka_rs_dest_conf(rs, &d);
+	err = lvs_model_edit_dest(ap->m, k, &d);
+	return err ? fail(ap, &rs->loc, LVS_OP_EDIT_DEST, err, "real_server") : 0;
+}
+
+/* The servers of a service in both files: only what the file changed. */
+static int reload_dests(struct apply *ap, const struct svc_ent *o, const struct svc_ent *n)
+{
+	int err;
+
+	for (const struct ka_rs *rs = n->vs->rs; rs; rs = rs->next) {
+		const struct ka_rs *ors = find_rs(o->vs, rs);
+		struct lvs_dest_conf od, nd;
+
+		if (!ors) {
+			if ((err = reload_add_dest(ap, &n->k, rs)))
+				return err;
+			continue;
+		}
+		ka_rs_dest_conf(ors, &od);
+		ka_rs_dest_conf(rs, &nd);
+		if (!dest_differs(&od, &nd))
+			continue; /* untouched: weights set by lvsadm or checks stay */
+		err = lvs_model_edit_dest(ap->m, &n->k, &nd);
+		if (err == -ENOENT) /* deleted by hand: the file has it again */
+			err = reload_add_dest(ap, &n->k, rs);
+		else if (err)
+			err = fail(ap, &rs->loc, LVS_OP_EDIT_DEST, err, "real_server");
+		if (err)
+			return err;
+	}
+	/* servers the file dropped: deleted, so they drain (the trash keeps
+	 * their connections until these end) */
+	for (const struct ka_rs *rs = o->vs->rs; rs; rs = rs->next) {
+		struct lvs_dest_conf d;
+
+		if (find_rs(n->vs, rs))
+			continue;
+		ka_rs_dest_conf(rs, &d);
+		err = lvs_model_del_dest(ap->m, &n->k, &d);
+		if (err && err != -ENOENT)
+			return fail(ap, &rs->loc, LVS_OP_DEL_DEST, err, "real_server");
+	}
+	/* a sorry server that changed or went: out (the checks put the new
+	 * one in when it is needed) */
+	if (o->vs->sorry && !find_rs(n->vs, o->vs->sorry) &&
+	    !(n->vs->sorry && same_server(n->vs->sorry, o->vs->sorry))) {
+		struct lvs_dest_conf d;
+
+		ka_rs_dest_conf(o->vs->sorry, &d);
+		err = lvs_model_del_dest(ap->m, &n->k, &d);
+		if (err && err != -ENOENT)
+			return fail(ap, &o->vs->sorry->loc, LVS_OP_DEL_DEST, err, "sorry_server");
+	}
+	return 0;
+}
+
+int ka_config_reload(const struct ka_config *old, const struct ka_config *c, struct lvs_model *m,
+		     char *err, size_t errlen)
+{
+	struct apply ap = {.m = m, .err = err, .errlen = errlen};
+	struct svc_vec ov = {0}, nv = {0};
+	int rc;
+
+	err[0] = '\0';
+	if ((rc = collect_all(old, &ov, err, errlen)) || (rc = collect_all(c, &nv, err, errlen)))
+		goto out;
+	if ((rc = lvs_model_begin(m))) {
+		snprintf(err, errlen, "the model is busy");
+		goto out;
+	}
+	if (c->global.timeouts_set && (rc = lvs_model_set_timeouts(m, &c->global.timeouts))) {
+		snprintf(err, errlen, "lvs_timeouts: %s", lvs_model_strerror(LVS_OP_OTHER, rc));
+		goto abort;
+	}
+	for (size_t i = 0; i < nv.n; i++) {
+		struct svc_ent *n = &nv.v[i];
+		struct svc_ent *o = bsearch(n, ov.v, ov.n, sizeof(*n), cmp_ent);
+
+		if (o) {
+			o->seen = true;
+			if (svc_differs(&o->c, &n->c) && (rc = lvs_model_edit_service(m, &n->c))) {
+				fail(&ap, &n->vs->loc, LVS_OP_EDIT_SERVICE, rc, "virtual_server");
+				goto abort;
+			}
+			if ((rc = reload_dests(&ap, o, n)))
+				goto abort;
+			continue;
+		}
+		if (lvs_model_get_svc_owner(m, &n->k) >= 0) {
+			/* made with lvsadm meanwhile: the file's now, its servers added */
+			struct svc_ent none = {.vs = &(struct ka_vs){0}};
+
+			if ((rc = lvs_model_edit_service(m, &n->c))) {
+				fail(&ap, &n->vs->loc, LVS_OP_EDIT_SERVICE, rc, "virtual_server");
+				goto abort;
+			}
+			if ((rc = reload_dests(&ap, &none, n)))
+				goto abort;
+			continue;
+		}
+		if ((rc = add_service(&ap, n->vs, &n->c)))
+			goto abort;
+	}
+	for (size_t i = 0; i < ov.n; i++) {
+		if (ov.v[i].seen || lvs_model_get_svc_owner(m, &ov.v[i].k) != LVS_OWNER_CONFIG)
+			continue;
+		rc = lvs_model_del_service(m, &ov.v[i].k);
+		if (rc && rc != -ESRCH) {
+			fail(&ap, &ov.v[i].vs->loc, LVS_OP_DEL_SERVICE, rc, "virtual_server");
+			goto abort;
+		}
+	}
+	rc = lvs_model_commit(m);
+	if (rc)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	goto out;
+abort:
+	lvs_model_abort(m);
+out:
+	free(ov.v);
+	free(nv.v);
+	return rc;
 }

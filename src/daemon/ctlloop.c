@@ -53,6 +53,8 @@ struct lvsd_loop {
 	uint64_t vips_gen;
 	unsigned vips_trash;
 	bool vips_more; /* the last update left work for the next */
+	void (*reload)(void *arg); /* SIGHUP */
+	void *reload_arg;
 	struct event *est_ev; /* the estimators' round, in steps */
 	struct event *gc_more_ev; /* the gc's next piece */
 	bool est_running;
@@ -157,8 +159,10 @@ static void signal_cb(evutil_socket_t fd, short what, void *arg)
 			lvsd_loop_stop(l);
 			return;
 		}
-		if (si.ssi_signo == SIGHUP)
-			lvs_notice("SIGHUP: nothing to reload yet");
+		if (si.ssi_signo == SIGHUP && l->reload)
+			l->reload(l->reload_arg);
+		else if (si.ssi_signo == SIGHUP)
+			lvs_notice("SIGHUP: no configuration file to reload");
 		else
 			lvs_info("signal %u ignored", si.ssi_signo);
 	}
@@ -291,6 +295,12 @@ static void rcu_done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)!read(fd, &x, sizeof(x));
 	gc_try(arg);
+}
+
+void lvsd_loop_set_reload(struct lvsd_loop *l, void (*fn)(void *arg), void *arg)
+{
+	l->reload = fn;
+	l->reload_arg = arg;
 }
 
 void lvsd_loop_kick_gc(struct lvsd_loop *l)

@@ -59,7 +59,8 @@ struct lvsd_loop;
 /*
  * The loop of d (sets d->loop): an event_base, the signals in sigs read
  * from a signalfd (SIGTERM and SIGINT stop the loop and set d->stopping;
- * SIGHUP is logged; the caller blocks them in every thread first), the
+ * SIGHUP reloads, see lvsd_loop_set_reload; the caller blocks them in every
+ * thread first), the
  * model's snapshot retirement and the 2 s tick (needs d->dir.model and
  * d->cst).  NULL on failure (logged).
  */
@@ -99,6 +100,9 @@ int lvsd_loop_on_free(struct lvsd_loop *l, void (*fn)(void *arg), void *arg);
  * once the gc ran.  One release hook (the control socket's).
  */
 bool lvsd_loop_changes_held(const struct lvsd_loop *l);
+/* SIGHUP runs fn(arg) (the configuration file's reload); without one it
+ * is logged. */
+void lvsd_loop_set_reload(struct lvsd_loop *l, void (*fn)(void *arg), void *arg);
 /* A job (lvs_ctl_busy) held the gc back and has ended: run it if due. */
 void lvsd_loop_kick_gc(struct lvsd_loop *l);
 void lvsd_loop_set_release(struct lvsd_loop *l, void (*release)(void *arg), void *arg);

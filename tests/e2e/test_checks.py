@@ -9,12 +9,17 @@ operator starts keepalived (`lvsd -n -f FILE`):
     namespace): taken out by connect_timeout;
   - every real server down: the sorry server answers; one back: the
     sorry server leaves;
-  - `lvsadm --checks` shows each check's state and reason.
+  - `lvsadm --checks` shows each check's state and reason;
+  - SIGHUP reloads the file: only what it changed is applied (a server
+    still failing stays out, lvsadm's changes stay, a broken file changes
+    nothing), and a reload under wrk load fails no request.
 
 Each test has its own lab (prefix lvc<pid>_<n>), removed at teardown.
 """
 import itertools
 import os
+import re
+import subprocess
 import time
 
 import pytest
@@ -178,3 +183,95 @@ def test_sorry_server_when_all_down(nat_lab, tmp_path):
     wait_for(lambda: set(listed(lab)) == {rips[1]}, DETECT, "rs2 back, the sorry server out")
     seen = lab.count_servers("client", vip, n=10)
     assert set(seen) == {lab.servers[1]}, seen
+
+
+def reload_conf(vip, servers, extra=""):
+    """servers: [(rip, weight)]"""
+    rs = "".join("""
+    real_server %s 80 {
+        weight %d
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+""" % (rip, w) for rip, w in servers)
+    return """virtual_server %s 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+%s%s}
+""" % (vip, extra, rs)
+
+
+def sighup(d):
+    os.kill(d.proc.pid, 1)
+
+
+def test_reload_keeps_states_and_lvsadm_changes(nat_lab, tmp_path):
+    """A reload applies what the file changed and nothing else: a server
+    still failing stays out, a server lvsadm added stays, a weight the
+    file changed is applied; a broken file changes nothing."""
+    lab, vip = nat_lab, nat_lab.env["VIP4"]
+    r1, r2, r3 = lab.rips4[:3]
+    path = tmp_path / "keepalived.conf"
+    path.write_text(reload_conf(vip, [(r1, 1), (r2, 1)]))
+    d = Lvsd(lab, ["-n", "-f", str(path)])
+    lab.lvsds.append(d)
+    d.wait_ready()
+    lab.lvsadm("-a", "-t", vip + ":80", "-r", r3 + ":80", "-m", "-w", "2")
+    nginx_stop(lab, 2)
+    wait_for(lambda: r2 not in listed(lab), DETECT, "rs2 out")
+    assert listed(lab) == {r1: 1, r3: 2}
+
+    path.write_text(reload_conf(vip, [(r1, 3), (r2, 1)]))
+    sighup(d)
+    wait_for(lambda: listed(lab).get(r1) == 3, 5, "rs1's new weight")
+    # rs2 is still failing: not re-added; rs3 (lvsadm's) kept
+    time.sleep(1)
+    assert listed(lab) == {r1: 3, r3: 2}, listed(lab)
+    assert "reload: 1 virtual servers" in d.output()
+
+    # a broken file: refused whole, with FILE:LINE, nothing changes
+    path.write_text(reload_conf(vip, [(r1, 7)], extra="    lb_kind BOGUS\n"))
+    sighup(d)
+    wait_for(lambda: "the running configuration stays" in d.output(), 5, "refusal logged")
+    assert "%s:6: unknown lb_kind 'BOGUS'" % path in d.output(), d.output()
+    assert listed(lab) == {r1: 3, r3: 2}, listed(lab)
+
+    # rs2 repaired: back with the file's weight
+    nginx_start(lab, 2)
+    wait_for(lambda: listed(lab) == {r1: 3, r2: 1, r3: 2}, DETECT, "rs2 back")
+
+
+def test_reload_under_load_loses_nothing(nat_lab, tmp_path):
+    """A reload that removes a server, adds one and changes a weight while
+    wrk keeps 8 connections busy: no failed request (the removed server's
+    connections drain)."""
+    lab, vip = nat_lab, nat_lab.env["VIP4"]
+    r1, r2, r3 = lab.rips4[:3]
+    path = tmp_path / "keepalived.conf"
+    path.write_text(reload_conf(vip, [(r1, 1), (r2, 1)]))
+    d = Lvsd(lab, ["-n", "-f", str(path)])
+    lab.lvsds.append(d)
+    d.wait_ready()
+    wrk = lab.popen("client", "wrk", "-t1", "-c8", "-d6s", "--latency", "http://%s/" % vip,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(2)
+        path.write_text(reload_conf(vip, [(r2, 2), (r3, 1)]))
+        sighup(d)
+        wait_for(lambda: listed(lab) == {r2: 2, r3: 1}, 5, "the new servers")
+        out, _ = wrk.communicate(timeout=30)
+    finally:
+        if wrk.poll() is None:
+            wrk.kill()
+            wrk.wait()
+    m = re.search(r"(\d+) requests in", out)
+    assert m and int(m.group(1)) > 100, out
+    assert "Socket errors" not in out, out
+    assert "Non-2xx" not in out, out
+    seen = lab.count_servers("client", vip, n=30)
+    assert "error" not in seen and set(seen) == set(lab.servers[1:3]), seen
