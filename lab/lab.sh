@@ -190,6 +190,9 @@ http {
 			default_type application/octet-stream;
 			alias $LABDIR/big;
 		}
+		# for health checks
+		location = /health { return 200 "ok\\n"; }
+		location = /broken { return 500 "broken\\n"; }
 	}
 }
 EOF

@@ -275,3 +275,34 @@ def test_reload_under_load_loses_nothing(nat_lab, tmp_path):
     assert "Non-2xx" not in out, out
     seen = lab.count_servers("client", vip, n=30)
     assert "error" not in seen and set(seen) == set(lab.servers[1:3]), seen
+
+
+def test_http_get_status(nat_lab, tmp_path):
+    """HTTP_GET expecting 200: a server whose page answers 500 is down,
+    the one answering 200 stays."""
+    lab, vip = nat_lab, nat_lab.env["VIP4"]
+    r1, r2 = lab.rips4[:2]
+    rs = "".join("""
+    real_server %s 80 {
+        HTTP_GET {
+            url {
+                path %s
+                status_code 200
+            }
+            connect_timeout 2
+            retry 0
+        }
+    }
+""" % (rip, p) for rip, p in ((r1, "/health"), (r2, "/broken")))
+    start(lab, tmp_path, """virtual_server %s 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+%s}
+""" % (vip, rs))
+    wait_for(lambda: set(listed(lab)) == {r1}, DETECT, "only rs1 listed")
+    chk = lab.lvsadm("--checks").stdout
+    assert "HTTP status 500 on /broken" in chk, chk
+    seen = lab.count_servers("client", vip, n=10)
+    assert set(seen) == {lab.servers[0]}, seen
