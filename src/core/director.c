@@ -150,6 +150,22 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 		lvs_conn_expire_soon(d->ct, c);
 		return process_new(w, p, lvs_model_snapshot(d->model), now, why);
 	}
+	/* A UDP flow whose server left the service or failed its checks
+	 * (quiesced included) goes elsewhere: its entry expires now and the
+	 * datagram is scheduled afresh, as the kernel's expire_nodest_conn
+	 * does for a server gone from the service.  TCP connections stay with
+	 * their server (the kernel's default, expire_nodest_conn=0): they may
+	 * be fine, and a dead server ends them itself. */
+	if (LVS_UNLIKELY(pi->proto == IPPROTO_UDP)) {
+		const struct lvs_dest_state *cd = lvs_conn_dest(c);
+		uint32_t fl = cd ? __atomic_load_n(&cd->flags, __ATOMIC_RELAXED) : 0;
+
+		if (cd && (!(fl & LVS_DEST_F_AVAILABLE) || (fl & LVS_DEST_F_FAILED))) {
+			w->udp_moved++;
+			lvs_conn_expire_soon(d->ct, c);
+			return process_new(w, p, lvs_model_snapshot(d->model), now, why);
+		}
+	}
 	ds = lvs_conn_hit(d->ct, w->id, c, false, pi, now, &f.fwd, &f.daddr, &f.dport);
 	if (LVS_UNLIKELY(!ds))
 		return no_dest(w, why);

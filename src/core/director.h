@@ -31,6 +31,7 @@ struct lvs_worker {
 	struct lvs_drop_stats drops;
 	uint64_t rx, tx, pass, dropped;
 	uint64_t conns_created;
+	uint64_t udp_moved;        /* UDP flows moved off a failed or removed server */
 	/* Internal to the director: packets of the last burst that needed the
 	 * reply table (NAT replies, new flows); when many did, the next burst
 	 * prefetches it early. */

@@ -61,6 +61,7 @@ enum lvs_tun_type {
 #define LVS_DEST_F_AVAILABLE 0x1 /* published: schedulable (the kernel's AVAILABLE) */
 #define LVS_DEST_F_OVERLOAD 0x2  /* u_threshold reached */
 #define LVS_DEST_F_INCONF 0x4    /* in the configuration (possibly down) */
+#define LVS_DEST_F_FAILED 0x8    /* its health is not UP (checks, passive detection) */
 
 /* Who configured an object: a reload of the file touches only its own. */
 enum lvs_owner {

@@ -334,6 +334,15 @@ int model_publish(struct lvs_model *m)
 			__atomic_store_n(&d->st->cur, d, __ATOMIC_RELEASE);
 			dest_avail_set(m, d->st);
 		}
+		/* a failed check marks the state (a quiesced server stays
+		 * available, with weight 0): the workers move its UDP flows */
+		for (struct mdest *md = ms->dests; md; md = md->next) {
+			if (md->health == LVS_DEST_UP)
+				__atomic_and_fetch(&md->st->flags, ~(uint32_t)LVS_DEST_F_FAILED,
+						   __ATOMIC_RELAXED);
+			else
+				__atomic_or_fetch(&md->st->flags, LVS_DEST_F_FAILED, __ATOMIC_RELAXED);
+		}
 		model_idx_set(m, old, nv);
 		if (old) {
 			m->snap.svcs[svcs_pos(m, old->order)] = nv;

@@ -25,6 +25,7 @@ void lvsd_totals(const struct lvsd *d, struct lvsd_totals *t)
 		t->pass += wk->w.pass;
 		t->drop += wk->w.dropped;
 		t->conns_created += wk->w.conns_created;
+		t->udp_moved += wk->w.udp_moved;
 		t->vipa += wk->vip_answers;
 		t->io_errors += wk->io_errors;
 		for (int r = 0; r < LVS_DROP__COUNT; r++)
@@ -77,6 +78,9 @@ void lvsd_status_print(void *arg, FILE *f)
 		fprintf(f, " %s", d->ifname[k]);
 	fprintf(f, "\nConnections: %u in a table of %u (%llu created)\n",
 	        lvs_conn_table_count(d->dir.ct), d->max_conns, U(t.conns_created));
+	if (t.udp_moved)
+		fprintf(f, "UDP flows moved off failed or removed servers: %llu\n",
+		        U(t.udp_moved));
 	fprintf(f, "Frames: %llu received, %llu forwarded, %llu passed, %llu dropped\n", U(t.rx),
 	        U(t.tx), U(t.pass), U(t.drop));
 	fprintf(f, "VIP answers: %llu (ARP %llu, neighbour advertisements %llu, echo %llu)\n",

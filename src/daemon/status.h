@@ -13,7 +13,7 @@
 
 /* Sum of every worker's counters. */
 struct lvsd_totals {
-	uint64_t rx, tx, pass, drop, vipa, io_errors, conns_created;
+	uint64_t rx, tx, pass, drop, vipa, io_errors, conns_created, udp_moved;
 	struct lvs_drop_stats d;
 	struct lvs_holdq_stats h;
 };

@@ -385,12 +385,130 @@ static void test_burst_equals_single_table_full(void **state)
 	run_mix(1500, 40, 10);
 }
 
+/* ---- flows to a failed server ---- */
+
+/* An untagged IPv4 frame client -> vip with a valid IP checksum (the L4
+ * checksum is not checked on the way through); returns its length. */
+static uint32_t frame4(uint8_t *f, uint8_t proto, uint16_t sport, const char *vip,
+                       uint16_t dport, uint8_t tcp_flags)
+{
+	union lvs_addr s = t_ip4("192.0.2.10"), d = t_ip4(vip);
+	uint32_t l4 = proto == IPPROTO_TCP ? 20 : 8, tot = 20 + l4 + 4;
+	uint8_t *ip = f + 14, *th = ip + 20;
+
+	memset(f, 0, 14 + tot);
+	f[0] = 2;
+	f[5] = 0xfe;
+	f[6] = 2;
+	f[11] = 0xaa;
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, &s, 4);
+	memcpy(ip + 16, &d, 4);
+	{
+		uint32_t sum = 0;
+		for (int i = 0; i < 20; i += 2)
+			sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		ip[10] = (uint8_t)(~sum >> 8);
+		ip[11] = (uint8_t)~sum;
+	}
+	th[0] = (uint8_t)(sport >> 8);
+	th[1] = (uint8_t)sport;
+	th[2] = (uint8_t)(dport >> 8);
+	th[3] = (uint8_t)dport;
+	if (proto == IPPROTO_TCP) {
+		th[12] = 5 << 4;
+		th[13] = tcp_flags;
+		th[14] = 0xff;
+	} else {
+		th[5] = (uint8_t)(l4 + 4);
+	}
+	return 14 + tot;
+}
+
+/* Which real server a frame went to (t_route puts the last address byte
+ * in the next hop's MAC); 0 when it was not sent. */
+static int sent_to(struct dir *x, uint8_t proto, uint16_t sport, const char *vip, uint16_t dport,
+                   uint8_t tcp_flags)
+{
+	static uint8_t buf[BUFSZ];
+	struct lvs_pkt p;
+	enum lvs_drop why;
+	uint32_t len = frame4(buf + HROOM, proto, sport, vip, dport, tcp_flags);
+
+	lvs_pkt_init(&p, buf, BUFSZ, HROOM, len);
+	if (lvs_director_process(&x->w, &p, 1000000000ull, &why) != LVS_V_TX)
+		return 0;
+	return p.data[5];
+}
+
+static void set_health(struct dir *x, uint8_t proto, const char *vip, uint16_t port,
+                       int rs, uint16_t rport, enum lvs_dest_health h)
+{
+	struct lvs_svc_key k;
+	struct lvs_dest_conf d;
+	char a[32];
+
+	memset(&k, 0, sizeof(k));
+	k.af = AF_INET;
+	k.proto = proto;
+	k.addr = t_ip4(vip);
+	k.port = htons(port);
+	memset(&d, 0, sizeof(d));
+	d.af = AF_INET;
+	snprintf(a, sizeof(a), "10.1.0.%d", rs);
+	d.addr = t_ip4(a);
+	d.port = htons(rport);
+	assert_int_equal(lvs_model_set_dest_health(x->m, &k, &d, h, "test"), 0);
+}
+
+/* A UDP flow leaves a server that failed (removed, or quiesced under
+ * inhibit_on_failure) at its next datagram; a TCP connection stays with
+ * its server (expire_nodest_conn=0, the kernel's default). */
+static void test_udp_moves_off_failed_server(void **state)
+{
+	struct dir x;
+	int first, again;
+
+	(void)state;
+	dir_init(&x, 1024);
+	first = sent_to(&x, IPPROTO_UDP, 40000, "10.0.0.3", 53, 0);
+	assert_true(first == 1 || first == 2);
+	assert_int_equal(sent_to(&x, IPPROTO_UDP, 40000, "10.0.0.3", 53, 0), first);
+	set_health(&x, IPPROTO_UDP, "10.0.0.3", 53, first, 53, LVS_DEST_DOWN);
+	again = sent_to(&x, IPPROTO_UDP, 40000, "10.0.0.3", 53, 0);
+	assert_int_equal(again, 3 - first);
+	assert_int_equal(x.w.udp_moved, 1);
+	/* and it stays there */
+	assert_int_equal(sent_to(&x, IPPROTO_UDP, 40000, "10.0.0.3", 53, 0), 3 - first);
+	/* quiesced (weight 0, still listed): moves too */
+	set_health(&x, IPPROTO_UDP, "10.0.0.3", 53, first, 53, LVS_DEST_UP);
+	set_health(&x, IPPROTO_UDP, "10.0.0.3", 53, 3 - first, 53, LVS_DEST_QUIESCED);
+	assert_int_equal(sent_to(&x, IPPROTO_UDP, 40000, "10.0.0.3", 53, 0), first);
+	assert_int_equal(x.w.udp_moved, 2);
+
+	/* TCP: the connection keeps its server */
+	first = sent_to(&x, IPPROTO_TCP, 41000, "10.0.0.1", 80, 0x02);
+	assert_true(first >= 1 && first <= 3);
+	set_health(&x, IPPROTO_TCP, "10.0.0.1", 80, first, 80, LVS_DEST_DOWN);
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 41000, "10.0.0.1", 80, 0x10), first);
+	assert_int_equal(x.w.udp_moved, 2);
+	dir_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_burst_equals_single),
 	        cmocka_unit_test(test_burst_equals_single_mutated),
 	        cmocka_unit_test(test_burst_equals_single_table_full),
+	        cmocka_unit_test(test_udp_moves_off_failed_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
