@@ -655,7 +655,13 @@ static void test_restore_in_steps(void **state)
 	/* cancelled half way (its client left, the daemon stops): undone */
 	{
 		char *argv[] = {"lvsadm", "-R", NULL};
-		FILE *out = open_memstream(&f->out, &len), *err = open_memstream(&f->err, &len);
+		size_t olen, elen;
+		FILE *out, *err;
+
+		free(f->out);
+		free(f->err);
+		out = open_memstream(&f->out, &olen);
+		err = open_memstream(&f->err, &elen);
 
 		f->st.step_ns = 1;
 		assert_int_equal(lvs_ctl_exec(&f->st, 2, argv, rules, strlen(rules), out, err),
