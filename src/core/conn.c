@@ -762,6 +762,11 @@ static void conn_set_state_locked(struct lvs_conn *c, uint8_t nxt, uint16_t fl)
 			lvs_dest_set_active(c->dest, true);
 		}
 	}
+	if (nxt == LVS_TCP_S_ESTABLISHED && !(fl & (CONN_F_EST | LVS_CONN_F_TEMPLATE)) &&
+	    c->dest && (fl & CONN_F_LIVE)) {
+		fl |= CONN_F_EST;
+		lvs_dest_handshake(c->dest, true);
+	}
 	__atomic_store_n(&c->state, nxt, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->flags, fl, __ATOMIC_RELAXED);
 }
@@ -829,6 +834,49 @@ struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
 
 /* ----------------------------------------------------- data path updates */
 
+static inline uint8_t conn_fwd(const struct lvs_conn *c)
+{
+	return (uint8_t)((c->bits & CONN_B_FWD_MASK) >> CONN_B_FWD_SHIFT);
+}
+
+/*
+ * A handshake that is failing, seen before the entry ends: the client
+ * sends its SYN again (the server did not answer it), or the server
+ * resets it (NAT).  Counted once per connection, under the entry lock.
+ */
+static void handshake_failing(struct lvs_conn *c)
+{
+	uint16_t s = conn_seq_lock(c);
+	uint16_t fl = c->flags;
+
+	if (!(fl & (CONN_F_EST | CONN_F_HSFAIL | LVS_CONN_F_TEMPLATE | LVS_CONN_F_SYNCED)) &&
+	    (fl & CONN_F_LIVE) && c->dest) {
+		__atomic_store_n(&c->flags, (uint16_t)(fl | CONN_F_HSFAIL), __ATOMIC_RELAXED);
+		lvs_dest_handshake(c->dest, false);
+	}
+	conn_seq_unlock(c, s);
+}
+
+static void handshake_watch(struct lvs_conn *c, uint16_t fl, enum lvs_conn_dir dir,
+			    uint8_t tcp_flags, uint8_t cur)
+{
+	if (conn_fwd(c) != LVS_FWD_MASQ || (fl & LVS_CONN_F_SYNCED))
+		return;
+	if (dir == LVS_DIR_OUTPUT) {
+		if (tcp_flags & 0x04) { /* RST */
+			handshake_failing(c);
+		} else if (!(fl & CONN_F_ANSWERED)) {
+			uint16_t s = conn_seq_lock(c);
+			__atomic_store_n(&c->flags, (uint16_t)(c->flags | CONN_F_ANSWERED),
+					 __ATOMIC_RELAXED);
+			conn_seq_unlock(c, s);
+		}
+	} else if ((tcp_flags & 0x12) == 0x02 && cur == LVS_TCP_S_SYN_RECV &&
+		   !(fl & CONN_F_ANSWERED)) {
+		handshake_failing(c); /* the client asks again: no SYN-ACK came */
+	}
+}
+
 /* Slow path of a TCP packet that changes the state: redo the transition
  * under the entry lock (another worker may have moved it meanwhile). */
 static uint8_t tcp_transition(const struct lvs_conn_table *t, struct lvs_conn *c,
@@ -858,6 +906,12 @@ static inline void conn_update(struct lvs_conn_table *t, unsigned worker, struct
 	if (c->proto == IPPROTO_TCP) {
 		uint8_t cur = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
 		uint8_t nxt = tcp_next(t, tcp_table(dir, fl), tcp_flags, cur);
+
+		/* Before the handshake completes (NAT: the server's side is
+		 * seen): the server's first packet, its RST, or the client's
+		 * SYN again with no answer from the server yet. */
+		if (LVS_UNLIKELY(!(fl & (CONN_F_EST | CONN_F_HSFAIL))))
+			handshake_watch(c, fl, dir, tcp_flags, cur);
 		if (LVS_UNLIKELY(nxt != cur ||
 				 (dir == LVS_DIR_OUTPUT && (fl & CONN_F_NOOUTPUT))))
 			nxt = tcp_transition(t, c, dir, tcp_flags);
@@ -972,8 +1026,14 @@ bool conn_release(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx)
 
 	if (!tmpl && c->control)
 		__atomic_sub_fetch(&conn_at(t, c->control)->out_next, 1, __ATOMIC_ACQ_REL);
-	if (c->dest)
+	if (c->dest) {
+		/* a NAT connection gone without a word from its server: a
+		 * failed handshake (not synced entries: theirs was elsewhere) */
+		if (!tmpl && c->proto == IPPROTO_TCP && conn_fwd(c) == LVS_FWD_MASQ &&
+		    !(fl & (CONN_F_EST | CONN_F_HSFAIL | CONN_F_ANSWERED | LVS_CONN_F_SYNCED)))
+			lvs_dest_handshake(c->dest, false);
 		lvs_dest_unbind(c->dest, tmpl, !(fl & LVS_CONN_F_INACTIVE));
+	}
 	if (t->free_hook) {
 		struct lvs_conn_info ci;
 		conn_fill_info(t, c, __atomic_load_n(&c->expires, __ATOMIC_RELAXED), &ci);

@@ -58,6 +58,9 @@
 #define CONN_F_NOOUTPUT 0x4000u /* DR/TUN: no reply seen, use INPUT_ONLY */
 #define CONN_F_EXT 0x2000u      /* full addresses in the ext array */
 #define CONN_F_DYING 0x1000u    /* lvs_conn_expire_soon: do not extend */
+#define CONN_F_EST 0x0800u      /* TCP: reached ESTABLISHED (handshake counted) */
+#define CONN_F_HSFAIL 0x0400u   /* TCP: its handshake counted as failed */
+#define CONN_F_ANSWERED 0x0200u /* TCP, NAT: the server sent something */
 
 /* lvs_conn.bits */
 #define CONN_B_AF6 0x01

@@ -302,6 +302,7 @@ void model_undo_all(struct lvs_model *m)
 		case U_DEST_EDIT:
 			md->c = u->old.d.dc;
 			md->health = u->old.d.health;
+			md->passive = u->old.d.passive;
 			memcpy(md->reason, u->old.d.reason, sizeof(md->reason));
 			break;
 		case U_TIMEOUTS:
@@ -621,6 +622,7 @@ static int dest_edit_begin(struct lvs_model *m, struct msvc *ms, struct mdest *m
 		return -ENOMEM;
 	u->old.d.dc = md->c;
 	u->old.d.health = md->health;
+	u->old.d.passive = md->passive;
 	memcpy(u->old.d.reason, md->reason, sizeof(md->reason));
 	return 0;
 }
@@ -693,6 +695,23 @@ int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	return op_done(m);
 }
 
+/* md's health in force went from was to md_health(md): its service's
+ * next version (up <-> quiesced is a weight change; to or from down the
+ * destination leaves or joins the list). */
+static void health_changed(struct lvs_model *m, struct msvc *ms, struct mdest *md, uint8_t was)
+{
+	uint8_t now = md_health(md);
+
+	if (now == was)
+		return; /* the other source still decides: nothing to publish */
+	if (was == LVS_DEST_DOWN)
+		model_mark_dirty(m, ms, CHG_ADD, md, NULL);
+	else if (now == LVS_DEST_DOWN)
+		model_mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
+	else
+		model_mark_dirty(m, ms, CHG_UPD, md, NULL);
+}
+
 int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
 			      const struct lvs_dest_conf *d, enum lvs_dest_health h,
 			      const char *reason)
@@ -714,17 +733,35 @@ int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
 		return 0;
 	if ((err = dest_edit_begin(m, ms, md)))
 		return err;
-	was = md->health;
+	was = md_health(md);
 	md->health = (uint8_t)h;
 	snprintf(md->reason, sizeof(md->reason), "%s", reason ? reason : "");
-	/* up <-> quiesced is a weight change; to or from down the destination
-	 * leaves or joins the list */
-	if (was == LVS_DEST_DOWN)
-		model_mark_dirty(m, ms, CHG_ADD, md, NULL);
-	else if (h == LVS_DEST_DOWN)
-		model_mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
-	else
-		model_mark_dirty(m, ms, CHG_UPD, md, NULL);
+	health_changed(m, ms, md, was);
+	return op_done(m);
+}
+
+int lvs_model_set_dest_passive(struct lvs_model *m, const struct lvs_svc_key *k,
+			       const struct lvs_dest_conf *d, bool down, const char *reason)
+{
+	struct msvc *ms;
+	struct mdest *md;
+	uint8_t was;
+	int err;
+
+	ms = svc_find(m, k);
+	if (!ms)
+		return -ESRCH;
+	md = dest_find_named(m, ms, d);
+	if (!md)
+		return -ENOENT;
+	if (md->passive == down)
+		return 0;
+	if ((err = dest_edit_begin(m, ms, md)))
+		return err;
+	was = md_health(md);
+	md->passive = down;
+	snprintf(md->passive_why, sizeof(md->passive_why), "%s", down && reason ? reason : "");
+	health_changed(m, ms, md, was);
 	return op_done(m);
 }
 
@@ -743,9 +780,9 @@ int lvs_model_get_dest(const struct lvs_model *m, const struct lvs_svc_key *k,
 	if (out)
 		*out = md->c;
 	if (h)
-		*h = md->health;
+		*h = md_health(md);
 	if (reason && reason_len)
-		snprintf(reason, reason_len, "%s", md->reason);
+		snprintf(reason, reason_len, "%s", md->passive ? md->passive_why : md->reason);
 	return 0;
 }
 

@@ -159,6 +159,10 @@ struct lvs_dest_state {
 	uint16_t nstats;             /* entries in stats[] (the model's workers) */
 	struct lvs_route_cache rcache; /* next hop toward addr, shared by the workers */
 	struct lvs_counters zbase;   /* sums at the last -Z (subtracted when read) */
+	/* TCP handshakes (lvs_dest_handshake; relaxed atomics): completed,
+	 * failed, and failed in a row since the last that completed */
+	uint64_t hs_ok, hs_fail;
+	uint32_t hs_fail_run;
 	struct lvs_est est;          /* rates (control thread; est_on once started) */
 	bool est_on;
 	struct lvs_counters stats[]; /* one per worker */
@@ -263,6 +267,10 @@ static inline uint16_t lvs_xmit_tun_port(uint64_t x) { return (uint16_t)(x >> 32
 void lvs_dest_bind(struct lvs_dest_state *ds, bool is_template, bool active);
 void lvs_dest_unbind(struct lvs_dest_state *ds, bool is_template, bool active);
 void lvs_dest_set_active(struct lvs_dest_state *ds, bool active);
+/* A TCP connection to ds reached ESTABLISHED (ok), or ended without ever
+ * reaching it (the server did not answer its SYN, or reset it).  Data
+ * path, any worker; for passive detection. */
+void lvs_dest_handshake(struct lvs_dest_state *ds, bool ok);
 
 /* ---- control path: the mutable model ---- */
 
@@ -353,6 +361,13 @@ void lvs_model_abort(struct lvs_model *m);
 int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
 			      const struct lvs_dest_conf *d, enum lvs_dest_health h,
 			      const char *reason);
+/*
+ * Passive detection (control thread): take the destination out (down:
+ * DOWN whatever its checks say, with reason) or put it back to the
+ * health its checks gave it.  0, -ESRCH, -ENOENT.
+ */
+int lvs_model_set_dest_passive(struct lvs_model *m, const struct lvs_svc_key *k,
+			       const struct lvs_dest_conf *d, bool down, const char *reason);
 /* Read a destination's configuration as set (weight as configured), health
  * and reason (may be NULL, reason_len bytes).  0, -ESRCH, -ENOENT. */
 int lvs_model_get_dest(const struct lvs_model *m, const struct lvs_svc_key *k,

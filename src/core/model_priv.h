@@ -33,8 +33,10 @@ struct msvc;
 struct mdest {
 	struct hnode hn;          /* m->dmap: (service, af, addr, port) */
 	struct lvs_dest_conf c;   /* as configured (weight as set) */
-	uint8_t health;           /* enum lvs_dest_health */
+	uint8_t health;           /* enum lvs_dest_health, from the checks */
+	bool passive;             /* taken out by passive detection (DOWN) */
 	char reason[LVS_HEALTH_REASON_MAX];
+	char passive_why[LVS_HEALTH_REASON_MAX];
 	struct lvs_dest_state *st;
 	struct msvc *svc;
 	struct mdest *prev, *next;/* the service's list, head = most recently added */
@@ -73,11 +75,18 @@ struct undo {
 		struct {
 			struct lvs_dest_conf dc;
 			uint8_t health;
+			bool passive;
 			char reason[LVS_HEALTH_REASON_MAX];
 		} d;
 		struct lvs_timeouts to;
 	} old;
 };
+
+/* The health in force: passive detection's DOWN over the checks'. */
+static inline uint8_t md_health(const struct mdest *md)
+{
+	return md->passive ? LVS_DEST_DOWN : md->health;
+}
 
 /* ---- the model ---- */
 

@@ -103,7 +103,7 @@ static struct lvs_service *version_build(struct lvs_model *m, struct msvc *ms, i
 	nv->order = ms->order;
 	nv->owner = ms->c.owner;
 	for (struct mdest *md = ms->dests; md; md = md->next)
-		n += md->health != LVS_DEST_DOWN;
+		n += md_health(md) != LVS_DEST_DOWN;
 	nv->dests = calloc(n ? n : 1, sizeof(*nv->dests));
 	if (!nv->dests)
 		goto fail;
@@ -111,11 +111,11 @@ static struct lvs_service *version_build(struct lvs_model *m, struct msvc *ms, i
 		goto fail;
 	for (struct mdest *md = ms->dests; md; md = md->next) {
 		struct lvs_dest *d;
-		if (md->health == LVS_DEST_DOWN)
+		if (md_health(md) == LVS_DEST_DOWN)
 			continue;
 		d = &block[i];
 		d->c = md->c;
-		if (md->health == LVS_DEST_QUIESCED)
+		if (md_health(md) == LVS_DEST_QUIESCED)
 			d->c.weight = 0;
 		d->st = md->st;
 		d->svc = nv;
@@ -337,7 +337,7 @@ int model_publish(struct lvs_model *m)
 		/* a failed check marks the state (a quiesced server stays
 		 * available, with weight 0): the workers move its UDP flows */
 		for (struct mdest *md = ms->dests; md; md = md->next) {
-			if (md->health == LVS_DEST_UP)
+			if (md_health(md) == LVS_DEST_UP)
 				__atomic_and_fetch(&md->st->flags, ~(uint32_t)LVS_DEST_F_FAILED,
 						   __ATOMIC_RELAXED);
 			else
@@ -373,7 +373,7 @@ int model_publish(struct lvs_model *m)
 		for (uint32_t j = 0; j < nv->ndests; j++)
 			model_watch_dest(m, nv->dests[j]->st, false);
 		for (struct mdest *md = ms->dests; md; md = md->next)
-			if (md->health == LVS_DEST_DOWN)
+			if (md_health(md) == LVS_DEST_DOWN)
 				model_watch_dest(m, md->st, false);
 		model_watch_svc(m, ms->st, false);
 		if (old)

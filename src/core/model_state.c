@@ -115,6 +115,18 @@ void lvs_dest_unbind(struct lvs_dest_state *ds, bool is_template, bool active)
 	dest_notify(ds);
 }
 
+void lvs_dest_handshake(struct lvs_dest_state *ds, bool ok)
+{
+	if (ok) {
+		__atomic_add_fetch(&ds->hs_ok, 1, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&ds->hs_fail_run, __ATOMIC_RELAXED))
+			__atomic_store_n(&ds->hs_fail_run, 0, __ATOMIC_RELAXED);
+	} else {
+		__atomic_add_fetch(&ds->hs_fail, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&ds->hs_fail_run, 1, __ATOMIC_RELAXED);
+	}
+}
+
 void lvs_dest_set_active(struct lvs_dest_state *ds, bool active)
 {
 	if (active) {

@@ -389,10 +389,10 @@ static void test_burst_equals_single_table_full(void **state)
 
 /* An untagged IPv4 frame client -> vip with a valid IP checksum (the L4
  * checksum is not checked on the way through); returns its length. */
-static uint32_t frame4(uint8_t *f, uint8_t proto, uint16_t sport, const char *vip,
-                       uint16_t dport, uint8_t tcp_flags)
+static uint32_t frame4_from(uint8_t *f, uint8_t proto, const char *src, uint16_t sport,
+                            const char *dst, uint16_t dport, uint8_t tcp_flags)
 {
-	union lvs_addr s = t_ip4("192.0.2.10"), d = t_ip4(vip);
+	union lvs_addr s = t_ip4(src), d = t_ip4(dst);
 	uint32_t l4 = proto == IPPROTO_TCP ? 20 : 8, tot = 20 + l4 + 4;
 	uint8_t *ip = f + 14, *th = ip + 20;
 
@@ -430,6 +430,12 @@ static uint32_t frame4(uint8_t *f, uint8_t proto, uint16_t sport, const char *vi
 		th[5] = (uint8_t)(l4 + 4);
 	}
 	return 14 + tot;
+}
+
+static uint32_t frame4(uint8_t *f, uint8_t proto, uint16_t sport, const char *vip,
+                       uint16_t dport, uint8_t tcp_flags)
+{
+	return frame4_from(f, proto, "192.0.2.10", sport, vip, dport, tcp_flags);
 }
 
 /* Which real server a frame went to (t_route puts the last address byte
@@ -502,6 +508,81 @@ static void test_udp_moves_off_failed_server(void **state)
 	dir_free(&x);
 }
 
+static struct lvs_dest_state *dest_state(struct dir *x, const char *vip, uint16_t port, int rs)
+{
+	union lvs_addr v = t_ip4(vip);
+	struct lvs_service *svc =
+	        lvs_svc_lookup(lvs_model_snapshot(x->m), AF_INET, IPPROTO_TCP, &v, htons(port), 0);
+
+	assert_non_null(svc);
+	for (uint32_t i = 0; i < svc->ndests; i++)
+		if (svc->dests[i]->c.addr.b[3] == rs)
+			return svc->dests[i]->st;
+	fail();
+	return NULL;
+}
+
+/* Passive detection's raw signals (NAT, where the server's side is seen):
+ * a client's SYN again before any answer from the server is a failed
+ * handshake, and so is the server's RST; a SYN-ACK then the client's ACK
+ * is a completed one, which ends the run of failures. */
+static void test_handshake_accounting(void **state)
+{
+	static uint8_t buf[BUFSZ];
+	struct dir x;
+	struct lvs_dest_state *ds;
+	struct lvs_pkt p;
+	enum lvs_drop why;
+	char rs[32];
+	int a, b;
+
+	(void)state;
+	dir_init(&x, 1024);
+	a = sent_to(&x, IPPROTO_TCP, 42000, "10.0.0.2", 80, 0x02);
+	assert_true(a >= 1 && a <= 3);
+	ds = dest_state(&x, "10.0.0.2", 80, a);
+	assert_int_equal(ds->hs_fail, 0);
+	/* the client's SYN again: no SYN-ACK came */
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42000, "10.0.0.2", 80, 0x02), a);
+	assert_int_equal(ds->hs_fail, 1);
+	assert_int_equal(ds->hs_fail_run, 1);
+	/* once per connection */
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42000, "10.0.0.2", 80, 0x02), a);
+	assert_int_equal(ds->hs_fail, 1);
+
+	/* another flow: the server answers, the client's ACK completes it */
+	b = sent_to(&x, IPPROTO_TCP, 42001, "10.0.0.2", 80, 0x02);
+	ds = dest_state(&x, "10.0.0.2", 80, b);
+	uint64_t fails = ds->hs_fail;
+	snprintf(rs, sizeof(rs), "10.1.0.%d", b);
+	lvs_pkt_init(&p, buf, BUFSZ, HROOM,
+	             frame4_from(buf + HROOM, IPPROTO_TCP, rs, 8080, "192.0.2.10", 42001, 0x12));
+	assert_int_equal(lvs_director_process(&x.w, &p, 1000000000ull, &why), LVS_V_TX);
+	/* a SYN again after the answer is no failure */
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42001, "10.0.0.2", 80, 0x02), b);
+	assert_int_equal(ds->hs_fail, fails);
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42001, "10.0.0.2", 80, 0x10), b);
+	assert_int_equal(ds->hs_ok, 1);
+	assert_int_equal(ds->hs_fail_run, 0);
+
+	/* the server resets a new connection */
+	b = sent_to(&x, IPPROTO_TCP, 42002, "10.0.0.2", 80, 0x02);
+	ds = dest_state(&x, "10.0.0.2", 80, b);
+	fails = ds->hs_fail;
+	snprintf(rs, sizeof(rs), "10.1.0.%d", b);
+	lvs_pkt_init(&p, buf, BUFSZ, HROOM,
+	             frame4_from(buf + HROOM, IPPROTO_TCP, rs, 8080, "192.0.2.10", 42002, 0x14));
+	lvs_director_process(&x.w, &p, 1000000000ull, &why);
+	assert_int_equal(ds->hs_fail, fails + 1);
+
+	/* DR: the server's side is not seen; a SYN again counts nothing */
+	a = sent_to(&x, IPPROTO_TCP, 42003, "10.0.0.1", 80, 0x02);
+	ds = dest_state(&x, "10.0.0.1", 80, a);
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42003, "10.0.0.1", 80, 0x02), a);
+	assert_int_equal(ds->hs_fail, 0);
+	dir_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +590,7 @@ int main(void)
 	        cmocka_unit_test(test_burst_equals_single_mutated),
 	        cmocka_unit_test(test_burst_equals_single_table_full),
 	        cmocka_unit_test(test_udp_moves_off_failed_server),
+	        cmocka_unit_test(test_handshake_accounting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
