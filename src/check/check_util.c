@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,4 +102,83 @@ fail:
 	rc = -errno;
 	close(s);
 	return rc;
+}
+
+int lvs_probe_watch(const struct lvs_probe *p, struct event **ev, int fd, short what,
+		    event_callback_fn cb, void *arg, uint64_t until_ns)
+{
+	uint64_t now = lvs_probe_now_ns(), left;
+	struct timeval tv;
+
+	if (!until_ns || until_ns > p->deadline_ns)
+		until_ns = p->deadline_ns;
+	if (!*ev) {
+		*ev = event_new(p->base, fd, what, cb, arg);
+		if (!*ev)
+			return -ENOMEM;
+	} else {
+		event_del(*ev);
+		if (event_assign(*ev, p->base, fd, what, cb, arg))
+			return -EINVAL;
+	}
+	left = until_ns > now ? (until_ns - now) / 1000 : 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
+	return event_add(*ev, &tv) ? -ENOMEM : 0;
+}
+
+struct probe_verdict {
+	struct event *ev;
+	enum lvs_probe_result r;
+	int32_t weight;
+	char why[160]; /* "": none */
+};
+
+static void verdict_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvs_probe *p = arg;
+	struct probe_verdict *v = p->priv;
+	enum lvs_probe_result r = v->r;
+	int32_t weight = v->weight;
+	char why[sizeof(v->why)];
+
+	(void)fd;
+	(void)what;
+	memcpy(why, v->why, sizeof(why));
+	lvs_probe_verdict_cancel(p);
+	p->done(p, r, weight, why[0] ? why : NULL);
+}
+
+int lvs_probe_verdict_later(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight,
+			    const char *why)
+{
+	struct probe_verdict *v = calloc(1, sizeof(*v));
+	struct timeval zero = {0, 0};
+
+	if (!v)
+		return -ENOMEM;
+	v->r = r;
+	v->weight = weight;
+	if (why)
+		snprintf(v->why, sizeof(v->why), "%s", why);
+	v->ev = evtimer_new(p->base, verdict_cb, p);
+	if (!v->ev || evtimer_add(v->ev, &zero)) {
+		if (v->ev)
+			event_free(v->ev);
+		free(v);
+		return -ENOMEM;
+	}
+	p->priv = v;
+	return 0;
+}
+
+void lvs_probe_verdict_cancel(struct lvs_probe *p)
+{
+	struct probe_verdict *v = p->priv;
+
+	if (!v)
+		return;
+	event_free(v->ev);
+	free(v);
+	p->priv = NULL;
 }

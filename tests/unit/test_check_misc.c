@@ -1,0 +1,441 @@
+/*
+ * test_check_misc.c - the checkers that are not HTTP or TCP, each against
+ * a real local endpoint on loopback: MISC_CHECK (scripts: exit codes,
+ * misc_dynamic, a timeout that kills and reaps, no zombie left),
+ * UDP_CHECK (an echo socket, a closed port), DNS_CHECK (a responder
+ * thread with crafted replies), PING_CHECK (127.0.0.1, ::1), SMTP_CHECK
+ * (a server thread: good, bad banner, hanging) and FILE_CHECK (values,
+ * weights, a missing file).  Each checker must deliver its verdict from
+ * the loop (never inside start), by the probe's deadline, and free
+ * everything on cancel.
+ */
+#include "test_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checker.h"
+
+/* ---- the harness ---- */
+
+struct verdict {
+	int calls;
+	enum lvs_probe_result r;
+	int32_t weight;
+	char why[160];
+	uint64_t at_ns;
+};
+
+static void t_done(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight, const char *why)
+{
+	struct verdict *v = p->done_arg;
+
+	v->calls++;
+	v->r = r;
+	v->weight = weight;
+	snprintf(v->why, sizeof(v->why), "%s", why ? why : "");
+	v->at_ns = lvs_probe_now_ns();
+}
+
+struct fx {
+	struct event_base *base;
+	struct ka_checker ck;
+	struct ka_track_file tf;
+	struct lvs_probe p;
+	struct verdict v;
+	char dir[64];
+};
+
+static void probe_init(struct fx *x, enum ka_check_type t, uint8_t af, const char *ip,
+		       uint16_t port, uint64_t budget_ms)
+{
+	memset(&x->p, 0, sizeof(x->p));
+	memset(&x->v, 0, sizeof(x->v));
+	x->ck.type = t;
+	x->p.base = x->base;
+	x->p.cfg = &x->ck;
+	x->p.af = af;
+	x->p.addr = af == AF_INET6 ? t_ip6(ip) : t_ip4(ip);
+	x->p.port = port;
+	x->p.timeout_us = budget_ms * 1000;
+	x->p.deadline_ns = lvs_probe_now_ns() + budget_ms * 1000000ull;
+	x->p.name = "test";
+	x->p.done = t_done;
+	x->p.done_arg = &x->v;
+}
+
+/* Start the probe and run the loop until done (or 10 s); returns start's value. */
+static int run(struct fx *x, const struct lvs_checker_ops *ops)
+{
+	uint64_t give_up = lvs_probe_now_ns() + 10000000000ull;
+	int rc = ops->start(&x->p);
+
+	assert_int_equal(x->v.calls, 0); /* never inside start */
+	if (rc)
+		return rc;
+	while (!x->v.calls && lvs_probe_now_ns() < give_up)
+		event_base_loop(x->base, EVLOOP_ONCE);
+	assert_int_equal(x->v.calls, 1);
+	/* by the deadline (the loop's own wake-up may be a little late) */
+	assert_true(x->v.at_ns <= x->p.deadline_ns + 50000000ull);
+	assert_null(x->p.priv);
+	return 0;
+}
+
+/* Run the loop for ms, to let reapers and stray events fire. */
+static void spin(struct fx *x, unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_base_loopexit(x->base, &tv);
+	event_base_dispatch(x->base);
+}
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	x->base = event_base_new();
+	snprintf(x->dir, sizeof(x->dir), "/tmp/lvs-chk-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	chmod(x->dir, 0755); /* the `user` test runs a script as nobody */
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+	char cmd[128];
+
+	event_base_free(x->base);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
+	assert_int_equal(system(cmd), 0);
+	free(x);
+	return 0;
+}
+
+static const char *write_file(struct fx *x, const char *name, const char *text, mode_t mode)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", x->dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+/* ---- MISC_CHECK ---- */
+
+/* Our children, zombies included, from /proc. */
+static int children(void)
+{
+	char path[300], buf[512], *rp;
+	struct dirent *d;
+	DIR *dir = opendir("/proc");
+	int n = 0;
+
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		FILE *f;
+		int ppid;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
+		    sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid())
+			n++;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+static void no_children_left(struct fx *x)
+{
+	for (int i = 0; i < 100 && children(); i++)
+		spin(x, 20);
+	assert_int_equal(children(), 0);
+}
+
+static void misc(struct fx *x, const char *cmdline, bool dynamic, uint64_t timeout_ms,
+		 uint64_t budget_ms)
+{
+	static char line[256];
+
+	snprintf(line, sizeof(line), "%s", cmdline);
+	memset(&x->ck, 0, sizeof(x->ck));
+	x->ck.misc_path = line;
+	x->ck.misc_dynamic = dynamic;
+	x->ck.misc_timeout = timeout_ms * 1000;
+	probe_init(x, KA_CHECK_MISC, AF_INET, "127.0.0.1", 80, budget_ms);
+}
+
+static void test_misc_exit_codes(void **state)
+{
+	struct fx *x = *state;
+	char cmd[192];
+	const char *ok = write_file(x, "ok.sh", "#!/bin/sh\nexit 0\n", 0755);
+
+	misc(x, ok, false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(x->v.weight, -1);
+
+	write_file(x, "one.sh", "#!/bin/sh\nexit 1\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/one.sh", x->dir);
+	misc(x, cmd, true, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "exit 1");
+
+	/* 7 with misc_dynamic: up with weight 5; without: down */
+	write_file(x, "seven.sh", "#!/bin/sh\nexit 7\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/seven.sh", x->dir);
+	misc(x, cmd, true, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(x->v.weight, 5);
+	misc(x, cmd, false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "exit 7");
+	no_children_left(x);
+}
+
+static void test_misc_command_line(void **state)
+{
+	struct fx *x = *state;
+	char cmd[256];
+
+	/* words and quotes as keepalived splits them: exit 3 → weight 1 */
+	misc(x, "/bin/sh -c 'exit \"$0\"' 3", true, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(x->v.weight, 1);
+
+	/* arguments reach the program; a script without #! runs under /bin/sh */
+	write_file(x, "args", "[ \"$1\" = \"a b\" ] && [ \"$2\" = 'c' ] && exit 0\nexit 1\n", 0755);
+	snprintf(cmd, sizeof(cmd), "%s/args \"a b\" c", x->dir);
+	misc(x, cmd, false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	/* stdin, stdout and stderr are /dev/null */
+	write_file(x, "stdio.sh",
+		   "#!/bin/sh\n[ \"$(readlink /proc/self/fd/0)\" = /dev/null ] || exit 1\n"
+		   "[ \"$(readlink /proc/$$/fd/1)\" = /dev/null ] || exit 1\n"
+		   "[ \"$(readlink /proc/$$/fd/2)\" = /dev/null ] || exit 1\nexit 0\n",
+		   0755);
+	snprintf(cmd, sizeof(cmd), "%s/stdio.sh", x->dir);
+	misc(x, cmd, false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	/* a program that cannot run: start fails, nothing is left behind */
+	snprintf(cmd, sizeof(cmd), "%s/missing", x->dir);
+	misc(x, cmd, false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), -ENOENT);
+	misc(x, "/bin/sh -c 'unterminated", false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), -EINVAL);
+
+	/* killed by a signal of its own */
+	misc(x, "/bin/sh -c 'kill -TERM $$'", false, 0, 3000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "signal 15"));
+	no_children_left(x);
+}
+
+static void test_misc_timeout(void **state)
+{
+	struct fx *x = *state;
+
+	/* misc_timeout 300 ms: the group (sh and its sleep) is killed and reaped */
+	misc(x, "/bin/sh -c 'sleep 30; exit 0'", false, 300, 5000);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "timeout");
+	assert_int_equal(children(), 0);
+
+	/* misc_timeout 0: the probe's budget */
+	misc(x, "/bin/sh -c 'sleep 30'", false, 0, 300);
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "timeout");
+	no_children_left(x);
+}
+
+static void test_misc_user(void **state)
+{
+	struct fx *x = *state;
+	char cmd[192];
+
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	write_file(x, "whoami.sh",
+		   "#!/bin/sh\n[ \"$(id -u)\" = 65534 ] && [ \"$(id -g)\" = 65534 ] && exit 0\n"
+		   "exit 1\n",
+		   0755);
+	snprintf(cmd, sizeof(cmd), "%s/whoami.sh", x->dir);
+	misc(x, cmd, false, 0, 3000);
+	x->ck.user = "nobody";
+	x->ck.group = "nogroup";
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	/* the timeout works the same way on this path */
+	misc(x, "/bin/sh -c 'sleep 30'", false, 200, 3000);
+	x->ck.user = "nobody";
+	assert_int_equal(run(x, &lvs_check_misc), 0);
+	assert_string_equal(x->v.why, "timeout");
+
+	misc(x, cmd, false, 0, 3000);
+	x->ck.user = "no-such-user-here";
+	assert_int_equal(run(x, &lvs_check_misc), -ENOENT);
+	no_children_left(x);
+}
+
+static void test_misc_cancel(void **state)
+{
+	struct fx *x = *state;
+
+	misc(x, "/bin/sh -c 'sleep 30'", false, 0, 5000);
+	assert_int_equal(lvs_check_misc.start(&x->p), 0);
+	spin(x, 50);
+	lvs_check_misc.cancel(&x->p);
+	assert_null(x->p.priv);
+	no_children_left(x); /* the reaper collects it from the loop */
+	assert_int_equal(x->v.calls, 0);
+
+	/* cancelled before the loop ever ran */
+	misc(x, "/bin/sh -c 'sleep 30'", false, 0, 5000);
+	assert_int_equal(lvs_check_misc.start(&x->p), 0);
+	lvs_check_misc.cancel(&x->p);
+	no_children_left(x);
+	assert_int_equal(x->v.calls, 0);
+}
+
+/* ---- FILE_CHECK ---- */
+
+static void file_probe(struct fx *x, const char *path, int32_t tf_weight, int32_t weight,
+		       bool reverse)
+{
+	static char pathbuf[128];
+
+	snprintf(pathbuf, sizeof(pathbuf), "%s", path);
+	memset(&x->ck, 0, sizeof(x->ck));
+	memset(&x->tf, 0, sizeof(x->tf));
+	x->tf.name = "tf";
+	x->tf.path = pathbuf;
+	x->tf.weight = tf_weight;
+	x->ck.track_file = "tf";
+	x->ck.tf = &x->tf;
+	x->ck.file_weight = weight;
+	x->ck.file_weight_reverse = reverse;
+	probe_init(x, KA_CHECK_FILE, AF_INET, "127.0.0.1", 80, 1000);
+}
+
+static void test_file(void **state)
+{
+	struct fx *x = *state;
+	char missing[128], fifo[128];
+	const char *p;
+
+	/* weight 1 (the track_file's default): the value adjusts the weight */
+	p = write_file(x, "zero", "0\n", 0644);
+	file_probe(x, p, 1, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_string_equal(x->v.why, "");
+
+	p = write_file(x, "five", "5\n", 0644);
+	file_probe(x, p, 1, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(x->v.weight, -1);
+	assert_string_equal(x->v.why, "value 5: weight +5");
+
+	/* the checker's weight over the track_file's, reverse, strtol base 0 */
+	p = write_file(x, "hex", "0x10", 0644);
+	file_probe(x, p, 1, 3, true);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_string_equal(x->v.why, "value 16: weight -48");
+
+	/* a missing file reads as 0 */
+	snprintf(missing, sizeof(missing), "%s/missing", x->dir);
+	file_probe(x, missing, 1, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	/* weight 0: 0 is up, anything else down; reverse turns it round */
+	p = write_file(x, "five", "5\n", 0644);
+	file_probe(x, p, 0, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "value 5");
+	file_probe(x, missing, 0, 0, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	file_probe(x, missing, 0, 0, true);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+
+	/* the fault value, and a number out of range */
+	p = write_file(x, "min", "-2147483648", 0644);
+	file_probe(x, p, 1, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	p = write_file(x, "big", "99999999999", 0644);
+	file_probe(x, p, 1, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "invalid number"));
+
+	/* a FIFO is never opened (that would block): read as missing */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", x->dir);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	file_probe(x, fifo, 0, INT32_MIN, false);
+	assert_int_equal(run(x, &lvs_check_file), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	/* cancelled before its timer fired: no verdict, nothing leaks */
+	file_probe(x, fifo, 0, INT32_MIN, false);
+	assert_int_equal(lvs_check_file.start(&x->p), 0);
+	lvs_check_file.cancel(&x->p);
+	spin(x, 10);
+	assert_int_equal(x->v.calls, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_misc_exit_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misc_command_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misc_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misc_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misc_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
