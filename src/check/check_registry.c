@@ -8,6 +8,9 @@ static const struct lvs_checker_ops *const checkers[] = {
 	&lvs_check_http,
 	&lvs_check_ssl,
 	&lvs_check_misc,
+	&lvs_check_udp,
+	&lvs_check_dns,
+	&lvs_check_ping,
 	&lvs_check_file,
 };
 

@@ -6,7 +6,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,4 +185,57 @@ void lvs_probe_verdict_cancel(struct lvs_probe *p)
 	event_free(v->ev);
 	free(v);
 	p->priv = NULL;
+}
+
+/* A connected datagram socket toward the probe's target with ICMP errors
+ * queued (IP_RECVERR): 0 with *fd, or -errno. */
+int lvs_probe_dgram(const struct lvs_probe *p, int protocol, int *fd)
+{
+	int one = 1, rc;
+
+	rc = lvs_probe_connect(p, SOCK_DGRAM, protocol, fd);
+	if (rc)
+		return rc == -EINPROGRESS ? 0 : rc;
+	if (p->af == AF_INET6)
+		rc = setsockopt(*fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	else
+		rc = setsockopt(*fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+	if (rc) {
+		rc = -errno;
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+/* The ICMP error queued on fd: 1 when it is a destination unreachable
+ * (*err its errno), 0 for another error, -1 when the queue is empty. */
+int lvs_probe_icmp_unreach(int fd, int *err)
+{
+	char ctl[512] __attribute__((aligned(__alignof__(struct cmsghdr))));
+	char data[64];
+	struct iovec iov = {data, sizeof(data)};
+	struct msghdr msg = {0};
+	int found = -1;
+
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
+
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		found = 0;
+		if ((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == ICMP_DEST_UNREACH) ||
+		    (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == ICMP6_DST_UNREACH)) {
+			*err = (int)ee->ee_errno;
+			return 1;
+		}
+	}
+	return found;
 }

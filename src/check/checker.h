@@ -118,5 +118,13 @@ int lvs_probe_watch(const struct lvs_probe *p, struct event **ev, int fd, short 
 int lvs_probe_verdict_later(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight,
 			    const char *why);
 void lvs_probe_verdict_cancel(struct lvs_probe *p);
+/* A connected datagram socket (UDP, ICMP...) toward the probe's target,
+ * bound as lvs_probe_connect binds it, with ICMP errors queued
+ * (IP_RECVERR / IPV6_RECVERR): 0 with *fd set, or -errno. */
+int lvs_probe_dgram(const struct lvs_probe *p, int protocol, int *fd);
+/* Read one error from fd's error queue: 1 when it is an ICMP / ICMPv6
+ * destination unreachable (*err: its errno, ECONNREFUSED for a port),
+ * 0 for another error, -1 when the queue is empty. */
+int lvs_probe_icmp_unreach(int fd, int *err);
 
 #endif

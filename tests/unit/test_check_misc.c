@@ -11,9 +11,11 @@
  */
 #include "test_util.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -426,6 +428,292 @@ static void test_file(void **state)
 	assert_int_equal(x->v.calls, 0);
 }
 
+/* ---- UDP_CHECK and DNS_CHECK: datagram servers on the same loop ---- */
+
+enum srv_mode { SRV_ECHO, SRV_SILENT, SRV_DNS_GOOD, SRV_DNS_WRONG_ID, SRV_DNS_WRONG_THEN_GOOD,
+		SRV_DNS_NXDOMAIN, SRV_DNS_QUERY_BIT };
+
+struct dgram_srv {
+	int fd;
+	uint16_t port;
+	enum srv_mode mode;
+	struct event *ev;
+	int got;
+	uint8_t last[512];
+	size_t last_len;
+};
+
+static void srv_reply_dns(struct dgram_srv *s, uint8_t *b, size_t n, struct sockaddr *from,
+			  socklen_t fl)
+{
+	uint8_t r[600];
+
+	assert_true(n >= 12 && n < 512);
+	memcpy(r, b, n);
+	r[2] = 0x81; /* QR, RD */
+	r[3] = 0x80; /* RA, RCODE 0 */
+	if (s->mode == SRV_DNS_NXDOMAIN)
+		r[3] |= 3;
+	if (s->mode == SRV_DNS_QUERY_BIT)
+		r[2] &= 0x7f;
+	if (s->mode == SRV_DNS_WRONG_ID || s->mode == SRV_DNS_WRONG_THEN_GOOD) {
+		r[1] ^= 0x5a;
+		sendto(s->fd, r, n, 0, from, fl);
+		if (s->mode == SRV_DNS_WRONG_ID)
+			return;
+		r[1] ^= 0x5a;
+	}
+	/* a short datagram first, which must be skipped */
+	sendto(s->fd, r, 5, 0, from, fl);
+	sendto(s->fd, r, n, 0, from, fl);
+}
+
+static void srv_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dgram_srv *s = arg;
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	uint8_t b[512];
+	ssize_t n;
+
+	(void)what;
+	n = recvfrom(fd, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return;
+	s->got++;
+	memcpy(s->last, b, (size_t)n);
+	s->last_len = (size_t)n;
+	if (s->mode == SRV_ECHO)
+		sendto(fd, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	else if (s->mode != SRV_SILENT)
+		srv_reply_dns(s, b, (size_t)n, (struct sockaddr *)&from, fl);
+}
+
+static void srv_open(struct fx *x, struct dgram_srv *s, uint8_t af, enum srv_mode mode)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	memset(s, 0, sizeof(*s));
+	memset(&ss, 0, sizeof(ss));
+	s->mode = mode;
+	s->fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(s->fd >= 0);
+	if (af == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&ss,
+			      af == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)),
+			 0);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&ss, &sl), 0);
+	s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port); /* same offset in sin6 */
+	s->ev = event_new(x->base, s->fd, EV_READ | EV_PERSIST, srv_cb, s);
+	event_add(s->ev, NULL);
+}
+
+static void srv_close(struct dgram_srv *s)
+{
+	event_free(s->ev);
+	close(s->fd);
+}
+
+static void udp_probe(struct fx *x, uint8_t af, uint16_t port, uint64_t budget_ms)
+{
+	memset(&x->ck, 0, sizeof(x->ck));
+	probe_init(x, KA_CHECK_UDP, af, af == AF_INET6 ? "::1" : "127.0.0.1", port, budget_ms);
+}
+
+static void test_udp(void **state)
+{
+	struct fx *x = *state;
+	struct dgram_srv s;
+	uint8_t payload[4] = {0xde, 0xad, 0xbe, 0xef};
+	uint16_t closed;
+
+	/* an echo server: up; no payload sends keepalived's 32-byte filler */
+	srv_open(x, &s, AF_INET, SRV_ECHO);
+	udp_probe(x, AF_INET, s.port, 2000);
+	x->ck.require_reply = true;
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(s.last_len, 32);
+	assert_memory_equal(s.last, "keepalived check - keepalived ch", 32);
+
+	/* the payload is sent; a reply shorter than min_reply_length fails */
+	udp_probe(x, AF_INET, s.port, 2000);
+	x->ck.payload = payload;
+	x->ck.payload_len = sizeof(payload);
+	x->ck.require_reply = true;
+	x->ck.min_reply_length = 10;
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_memory_equal(s.last, payload, 4);
+	assert_non_null(strstr(x->v.why, "reply of 4 bytes"));
+	/* and one longer than max_reply_length */
+	udp_probe(x, AF_INET, s.port, 2000);
+	x->ck.require_reply = true;
+	x->ck.max_reply_length = 16;
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	srv_close(&s);
+
+	/* a silent server: up without require_reply (at the deadline), down with it */
+	srv_open(x, &s, AF_INET, SRV_SILENT);
+	udp_probe(x, AF_INET, s.port, 200);
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	udp_probe(x, AF_INET, s.port, 200);
+	x->ck.require_reply = true;
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "no reply");
+	closed = s.port;
+	srv_close(&s);
+
+	/* a closed port answers with ICMP port unreachable: down at once */
+	udp_probe(x, AF_INET, closed, 3000);
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "ICMP unreachable: Connection refused");
+
+	/* IPv6 */
+	srv_open(x, &s, AF_INET6, SRV_ECHO);
+	udp_probe(x, AF_INET6, s.port, 2000);
+	x->ck.require_reply = true;
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	closed = s.port;
+	srv_close(&s);
+	udp_probe(x, AF_INET6, closed, 3000);
+	assert_int_equal(run(x, &lvs_check_udp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+
+	/* cancel while waiting */
+	srv_open(x, &s, AF_INET, SRV_SILENT);
+	udp_probe(x, AF_INET, s.port, 2000);
+	assert_int_equal(lvs_check_udp.start(&x->p), 0);
+	spin(x, 20);
+	lvs_check_udp.cancel(&x->p);
+	assert_null(x->p.priv);
+	spin(x, 20);
+	assert_int_equal(x->v.calls, 0);
+	srv_close(&s);
+}
+
+static void dns_probe(struct fx *x, uint8_t af, uint16_t port, const char *type,
+		      const char *name, uint64_t budget_ms)
+{
+	memset(&x->ck, 0, sizeof(x->ck));
+	x->ck.dns_type = (char *)type;
+	x->ck.dns_name = (char *)name;
+	probe_init(x, KA_CHECK_DNS, af, af == AF_INET6 ? "::1" : "127.0.0.1", port, budget_ms);
+}
+
+static void test_dns(void **state)
+{
+	struct fx *x = *state;
+	struct dgram_srv s;
+	static const uint8_t q_example[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm',
+					    0, 0, 28, 0, 1};
+
+	/* a good reply (after a runt that is skipped); the query as RFC 1035 says */
+	srv_open(x, &s, AF_INET, SRV_DNS_GOOD);
+	dns_probe(x, AF_INET, s.port, "AAAA", "example.com.", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(s.last_len, 12 + sizeof(q_example));
+	assert_int_equal(s.last[2], 0x01); /* RD */
+	assert_int_equal(s.last[5], 1);    /* QDCOUNT */
+	assert_memory_equal(s.last + 12, q_example, sizeof(q_example));
+	/* the root, SOA by default */
+	dns_probe(x, AF_INET, s.port, NULL, "", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(s.last_len, 12 + 5);
+	assert_int_equal(s.last[12], 0);
+	assert_int_equal(s.last[14], 6);
+	/* bad names and types never leave */
+	dns_probe(x, AF_INET, s.port, "A", "a..b", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), -EINVAL);
+	dns_probe(x, AF_INET, s.port, "PTR", "", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), -EINVAL);
+	srv_close(&s);
+
+	/* a reply with another id is ignored: timeout; then one that follows it counts */
+	srv_open(x, &s, AF_INET, SRV_DNS_WRONG_ID);
+	dns_probe(x, AF_INET, s.port, "A", "example.com", 300);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "timeout");
+	s.mode = SRV_DNS_WRONG_THEN_GOOD;
+	dns_probe(x, AF_INET, s.port, "A", "example.com", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	/* QR clear: not a reply */
+	s.mode = SRV_DNS_QUERY_BIT;
+	dns_probe(x, AF_INET, s.port, "A", "example.com", 300);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	/* RCODE 3 */
+	s.mode = SRV_DNS_NXDOMAIN;
+	dns_probe(x, AF_INET, s.port, "A", "example.com", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_string_equal(x->v.why, "DNS rcode 3 NXDOMAIN");
+	srv_close(&s);
+
+	/* IPv6, and a closed port */
+	srv_open(x, &s, AF_INET6, SRV_DNS_GOOD);
+	dns_probe(x, AF_INET6, s.port, "MX", "example.com", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	srv_close(&s);
+	dns_probe(x, AF_INET6, s.port, "MX", "example.com", 2000);
+	assert_int_equal(run(x, &lvs_check_dns), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "unreachable"));
+
+	/* cancel while waiting */
+	srv_open(x, &s, AF_INET, SRV_SILENT);
+	dns_probe(x, AF_INET, s.port, "A", "example.com", 2000);
+	assert_int_equal(lvs_check_dns.start(&x->p), 0);
+	lvs_check_dns.cancel(&x->p);
+	spin(x, 20);
+	assert_int_equal(x->v.calls, 0);
+	srv_close(&s);
+}
+
+/* ---- PING_CHECK ---- */
+
+static void test_ping(void **state)
+{
+	struct fx *x = *state;
+
+	memset(&x->ck, 0, sizeof(x->ck));
+	probe_init(x, KA_CHECK_PING, AF_INET, "127.0.0.1", 0, 2000);
+	assert_int_equal(run(x, &lvs_check_ping), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	probe_init(x, KA_CHECK_PING, AF_INET6, "::1", 80, 2000);
+	assert_int_equal(run(x, &lvs_check_ping), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+
+	/* cancel before the reply is read */
+	probe_init(x, KA_CHECK_PING, AF_INET, "127.0.0.1", 0, 2000);
+	assert_int_equal(lvs_check_ping.start(&x->p), 0);
+	lvs_check_ping.cancel(&x->p);
+	spin(x, 20);
+	assert_int_equal(x->v.calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +723,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_misc_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misc_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
