@@ -7,6 +7,7 @@ static const struct lvs_checker_ops *const checkers[] = {
 	&lvs_check_tcp,
 	&lvs_check_http,
 	&lvs_check_ssl,
+	&lvs_check_smtp,
 	&lvs_check_misc,
 	&lvs_check_udp,
 	&lvs_check_dns,

@@ -714,6 +714,235 @@ static void test_ping(void **state)
 	assert_int_equal(x->v.calls, 0);
 }
 
+/* ---- SMTP_CHECK: a server thread per endpoint ---- */
+
+enum smtp_mode { SMTP_GOOD, SMTP_554, SMTP_HANG, SMTP_NO_QUIT_REPLY, SMTP_HELO_500 };
+
+struct smtp_srv {
+	int lfd;
+	uint16_t port;
+	enum smtp_mode mode;
+	volatile int stop;
+	pthread_t th;
+	char helo[256];
+	int conns;
+};
+
+static bool srv_line(int fd, char *out, size_t len)
+{
+	size_t n = 0;
+	char c;
+
+	while (recv(fd, &c, 1, 0) == 1) {
+		if (c == '\n') {
+			out[n] = '\0';
+			return true;
+		}
+		if (n + 1 < len)
+			out[n++] = c;
+	}
+	return false;
+}
+
+static void srv_say(int fd, const char *s)
+{
+	(void)!send(fd, s, strlen(s), MSG_NOSIGNAL);
+}
+
+static void *smtp_main(void *arg)
+{
+	struct smtp_srv *s = arg;
+
+	while (!s->stop) {
+		struct pollfd pfd = {s->lfd, POLLIN, 0};
+		struct timeval tv = {2, 0};
+		char line[256];
+		int fd;
+
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		fd = accept(s->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		s->conns++;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		switch (s->mode) {
+		case SMTP_HANG:
+			while (!s->stop)
+				usleep(10000);
+			break;
+		case SMTP_554:
+			srv_say(fd, "554 no service\r\n");
+			srv_line(fd, line, sizeof(line));
+			break;
+		default:
+			/* a multi-line greeting, split across writes */
+			srv_say(fd, "220-mail.example ESMTP\r\n220");
+			usleep(20000);
+			srv_say(fd, " ready\r\n");
+			if (!srv_line(fd, line, sizeof(line)))
+				break;
+			snprintf(s->helo, sizeof(s->helo), "%s", line);
+			if (s->mode == SMTP_HELO_500) {
+				srv_say(fd, "500 what\r\n");
+				srv_line(fd, line, sizeof(line));
+				break;
+			}
+			srv_say(fd, "250-mail.example\r\n250 pleased to meet you\r\n");
+			if (!srv_line(fd, line, sizeof(line)) || strcmp(line, "QUIT\r"))
+				break;
+			if (s->mode == SMTP_GOOD)
+				srv_say(fd, "221 bye\r\n");
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void smtp_srv_start(struct smtp_srv *s, enum smtp_mode mode)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->lfd >= 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->lfd, 8), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
+	s->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&s->th, NULL, smtp_main, s), 0);
+}
+
+static void smtp_srv_stop(struct smtp_srv *s)
+{
+	s->stop = 1;
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+}
+
+static void smtp_probe(struct fx *x, uint16_t port, uint64_t budget_ms)
+{
+	memset(&x->ck, 0, sizeof(x->ck));
+	x->ck.conn.connect_port = KA_UNSET_U32;
+	x->ck.conn.bind_port = KA_UNSET_U32;
+	x->ck.conn.connect_timeout = budget_ms * 1000;
+	x->ck.helo_name = "lvs.test";
+	probe_init(x, KA_CHECK_SMTP, AF_INET, "127.0.0.1", port, budget_ms);
+}
+
+static void smtp_host(struct ka_smtp_host *h, uint16_t port)
+{
+	memset(h, 0, sizeof(*h));
+	h->conn.connect_port = port;
+	h->conn.bind_port = KA_UNSET_U32;
+	h->conn.connect_timeout = KA_UNSET_TIME;
+}
+
+static void test_smtp(void **state)
+{
+	struct fx *x = *state;
+	struct smtp_srv good, bad, hang, noquit, helo500;
+	struct ka_smtp_host h1, h2;
+
+	smtp_srv_start(&good, SMTP_GOOD);
+	smtp_srv_start(&bad, SMTP_554);
+	smtp_srv_start(&hang, SMTP_HANG);
+	smtp_srv_start(&noquit, SMTP_NO_QUIT_REPLY);
+	smtp_srv_start(&helo500, SMTP_HELO_500);
+
+	/* 220 (multi-line, in pieces), HELO, 250 (multi-line), QUIT, 221 */
+	smtp_probe(x, good.port, 3000);
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_string_equal(good.helo, "HELO lvs.test\r");
+
+	smtp_probe(x, bad.port, 3000);
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "greeting 554"));
+
+	smtp_probe(x, helo500.port, 3000);
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "HELO reply 500"));
+
+	/* a server that says nothing: timeout by the deadline */
+	smtp_probe(x, hang.port, 300);
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "timeout"));
+
+	/* closing without a reply to QUIT fails, as in keepalived */
+	smtp_probe(x, noquit.port, 3000);
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "connection closed"));
+
+	/* hosts without connection options on the checker: the hosts only,
+	 * all must pass (the probe's own port, the hanging one, is not used) */
+	smtp_probe(x, hang.port, 3000);
+	smtp_host(&h1, good.port);
+	smtp_host(&h2, good.port);
+	h1.next = &h2;
+	x->ck.hosts = &h1;
+	int before = hang.conns;
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	assert_int_equal(hang.conns, before);
+	smtp_probe(x, good.port, 3000);
+	smtp_host(&h1, good.port);
+	smtp_host(&h2, bad.port);
+	h1.next = &h2;
+	x->ck.hosts = &h1;
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "greeting 554"));
+	/* with a connection option the checker's own target is checked too;
+	 * a host's connect_timeout bounds it */
+	smtp_probe(x, hang.port, 3000);
+	x->ck.conn.connect_port = hang.port;
+	smtp_host(&h1, good.port);
+	x->ck.hosts = &h1;
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	smtp_probe(x, good.port, 3000);
+	smtp_host(&h1, hang.port);
+	h1.conn.connect_timeout = 200000;
+	x->ck.hosts = &h1;
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_true(x->v.at_ns < x->p.deadline_ns - 1000000000ull);
+
+	/* a closed port */
+	smtp_probe(x, good.port, 3000);
+	x->p.port = noquit.port;
+	smtp_srv_stop(&noquit);
+	assert_int_equal(run(x, &lvs_check_smtp), 0);
+	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	assert_non_null(strstr(x->v.why, "refused"));
+
+	/* cancel mid-conversation */
+	smtp_probe(x, hang.port, 3000);
+	smtp_host(&h1, hang.port);
+	smtp_host(&h2, good.port);
+	h1.next = &h2;
+	x->ck.hosts = &h1;
+	assert_int_equal(lvs_check_smtp.start(&x->p), 0);
+	spin(x, 50);
+	lvs_check_smtp.cancel(&x->p);
+	assert_null(x->p.priv);
+	spin(x, 20);
+	assert_int_equal(x->v.calls, 0);
+
+	smtp_srv_stop(&good);
+	smtp_srv_stop(&bad);
+	smtp_srv_stop(&hang);
+	smtp_srv_stop(&helo500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
