@@ -37,9 +37,8 @@
 #define DNS_FLAG_RD 0x0100
 
 struct dns_probe {
-	int fd;
+	struct lvs_probe_sock sock; /* first */
 	uint16_t id;
-	struct event *ev;
 };
 
 static const struct {
@@ -97,26 +96,6 @@ static int dns_build_query(uint8_t *q, uint16_t id, const char *name, const char
 	return (int)(n + 4);
 }
 
-static void dns_end(struct lvs_probe *p)
-{
-	struct dns_probe *d = p->priv;
-
-	if (!d)
-		return;
-	if (d->ev)
-		event_free(d->ev);
-	if (d->fd >= 0)
-		close(d->fd);
-	free(d);
-	p->priv = NULL;
-}
-
-static void dns_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why)
-{
-	dns_end(p);
-	p->done(p, r, -1, why);
-}
-
 static void dns_cb(evutil_socket_t fd, short what, void *arg)
 {
 	static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
@@ -129,7 +108,7 @@ static void dns_cb(evutil_socket_t fd, short what, void *arg)
 	int err;
 
 	if (what & EV_TIMEOUT) {
-		dns_finish(p, LVS_PROBE_FAIL, "timeout");
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "timeout");
 		return;
 	}
 	for (;;) {
@@ -148,7 +127,7 @@ static void dns_cb(evutil_socket_t fd, short what, void *arg)
 			default:
 				snprintf(why, sizeof(why), "recv: %s", strerror(errno));
 			}
-			dns_finish(p, LVS_PROBE_FAIL, why);
+			lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
 			return;
 		}
 		if (n < DNS_HDR_LEN || (unsigned)(buf[0] << 8 | buf[1]) != d->id)
@@ -158,16 +137,16 @@ static void dns_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		rcode = flags & 0xf;
 		if (!rcode) {
-			dns_finish(p, LVS_PROBE_OK, NULL);
+			lvs_probe_sock_finish(p, LVS_PROBE_OK, NULL);
 		} else {
 			snprintf(why, sizeof(why), "DNS rcode %u%s%s", rcode, rcode < 6 ? " " : "",
 				 rcode < 6 ? rcodes[rcode] : "");
-			dns_finish(p, LVS_PROBE_FAIL, why);
+			lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
 		}
 		return;
 	}
-	if (lvs_probe_watch(p, &d->ev, fd, EV_READ, dns_cb, p, 0))
-		dns_finish(p, LVS_PROBE_FAIL, "out of memory");
+	if (lvs_probe_watch(p, &d->sock.ev, fd, EV_READ, dns_cb, p, 0))
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "out of memory");
 }
 
 static int dns_start(struct lvs_probe *p)
@@ -179,7 +158,7 @@ static int dns_start(struct lvs_probe *p)
 
 	if (!d)
 		return -ENOMEM;
-	d->fd = -1;
+	d->sock.fd = -1;
 	if (getrandom(&d->id, sizeof(d->id), GRND_NONBLOCK) != sizeof(d->id))
 		d->id = (uint16_t)(lvs_probe_now_ns() ^ (uintptr_t)d);
 	len = dns_build_query(q, d->id, p->cfg->dns_name, p->cfg->dns_type);
@@ -190,13 +169,13 @@ static int dns_start(struct lvs_probe *p)
 	if (!to.port)
 		to.port = DNS_PORT;
 	p->priv = d;
-	rc = lvs_probe_dgram(&to, IPPROTO_UDP, &d->fd);
-	if (!rc && send(d->fd, q, (size_t)len, 0) != len)
+	rc = lvs_probe_dgram(&to, IPPROTO_UDP, &d->sock.fd);
+	if (!rc && send(d->sock.fd, q, (size_t)len, 0) != len)
 		rc = errno ? -errno : -EIO;
 	if (!rc)
-		rc = lvs_probe_watch(p, &d->ev, d->fd, EV_READ, dns_cb, p, 0);
+		rc = lvs_probe_watch(p, &d->sock.ev, d->sock.fd, EV_READ, dns_cb, p, 0);
 	if (rc)
-		dns_end(p);
+		lvs_probe_sock_end(p);
 	return rc;
 }
 
@@ -204,5 +183,5 @@ const struct lvs_checker_ops lvs_check_dns = {
 	.type = KA_CHECK_DNS,
 	.name = "DNS_CHECK",
 	.start = dns_start,
-	.cancel = dns_end,
+	.cancel = lvs_probe_sock_end,
 };

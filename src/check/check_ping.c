@@ -35,10 +35,9 @@
 #define PING_HDR_LEN 8
 
 struct ping_probe {
-	int fd;
+	struct lvs_probe_sock sock; /* first */
 	bool raw;
 	uint16_t id, seq; /* id: raw sockets only (the kernel's otherwise) */
-	struct event *ev;
 };
 
 static uint16_t ping_csum(const uint8_t *b, size_t n)
@@ -52,26 +51,6 @@ static uint16_t ping_csum(const uint8_t *b, size_t n)
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
-}
-
-static void ping_end(struct lvs_probe *p)
-{
-	struct ping_probe *g = p->priv;
-
-	if (!g)
-		return;
-	if (g->ev)
-		event_free(g->ev);
-	if (g->fd >= 0)
-		close(g->fd);
-	free(g);
-	p->priv = NULL;
-}
-
-static void ping_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why)
-{
-	ping_end(p);
-	p->done(p, r, -1, why);
 }
 
 /* Is b[0..n) (an ICMP message, IPv4 header stripped) our echo reply? */
@@ -97,7 +76,7 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
 	int err;
 
 	if (what & EV_TIMEOUT) {
-		ping_finish(p, LVS_PROBE_FAIL, "timeout");
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "timeout");
 		return;
 	}
 	for (;;) {
@@ -110,7 +89,7 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
 				break;
 			if (lvs_probe_icmp_unreach(fd, &err) == 1) {
 				snprintf(why, sizeof(why), "ICMP unreachable: %s", strerror(err));
-				ping_finish(p, LVS_PROBE_FAIL, why);
+				lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
 				return;
 			}
 			continue;
@@ -128,12 +107,12 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
 			len -= ihl;
 		}
 		if (ping_match(p, g, icmp, len)) {
-			ping_finish(p, LVS_PROBE_OK, NULL);
+			lvs_probe_sock_finish(p, LVS_PROBE_OK, NULL);
 			return;
 		}
 	}
-	if (lvs_probe_watch(p, &g->ev, fd, EV_READ, ping_cb, p, 0))
-		ping_finish(p, LVS_PROBE_FAIL, "out of memory");
+	if (lvs_probe_watch(p, &g->sock.ev, fd, EV_READ, ping_cb, p, 0))
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "out of memory");
 }
 
 /* The raw socket's filters: nothing but echo replies is queued. */
@@ -163,7 +142,7 @@ static int ping_start(struct lvs_probe *p)
 
 	if (!g)
 		return -ENOMEM;
-	g->fd = -1;
+	g->sock.fd = -1;
 	p->priv = g;
 	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
 		uint64_t t = lvs_probe_now_ns();
@@ -174,13 +153,13 @@ static int ping_start(struct lvs_probe *p)
 	g->id = rnd[0];
 	g->seq = rnd[1];
 	to.port = 0;
-	rc = lvs_probe_dgram(&to, proto, &g->fd);
+	rc = lvs_probe_dgram(&to, proto, &g->sock.fd);
 	if (rc == -EACCES || rc == -EPERM || rc == -EPROTONOSUPPORT || rc == -ESOCKTNOSUPPORT) {
 		g->raw = true;
-		rc = lvs_probe_connect(&to, SOCK_RAW, proto, &g->fd);
+		rc = lvs_probe_connect(&to, SOCK_RAW, proto, &g->sock.fd);
 		if (rc == -EINPROGRESS)
 			rc = 0;
-		if (!rc && ping_filter(g->fd, p->af))
+		if (!rc && ping_filter(g->sock.fd, p->af))
 			rc = -errno;
 	}
 	if (rc)
@@ -201,15 +180,15 @@ static int ping_start(struct lvs_probe *p)
 		pkt[2] = (uint8_t)(s >> 8);
 		pkt[3] = (uint8_t)s;
 	}
-	if (send(g->fd, pkt, sizeof(pkt), 0) != (ssize_t)sizeof(pkt)) {
+	if (send(g->sock.fd, pkt, sizeof(pkt), 0) != (ssize_t)sizeof(pkt)) {
 		rc = errno ? -errno : -EIO;
 		goto fail;
 	}
-	rc = lvs_probe_watch(p, &g->ev, g->fd, EV_READ, ping_cb, p, 0);
+	rc = lvs_probe_watch(p, &g->sock.ev, g->sock.fd, EV_READ, ping_cb, p, 0);
 	if (!rc)
 		return 0;
 fail:
-	ping_end(p);
+	lvs_probe_sock_end(p);
 	return rc;
 }
 
@@ -217,5 +196,5 @@ const struct lvs_checker_ops lvs_check_ping = {
 	.type = KA_CHECK_PING,
 	.name = "PING_CHECK",
 	.start = ping_start,
-	.cancel = ping_end,
+	.cancel = lvs_probe_sock_end,
 };

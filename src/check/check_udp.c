@@ -31,31 +31,6 @@
 #define UDP_FILLER_LEN 32
 #define UDP_DEF_MAX_REPLY 255
 
-struct udp_probe {
-	int fd;
-	struct event *ev;
-};
-
-static void udp_end(struct lvs_probe *p)
-{
-	struct udp_probe *u = p->priv;
-
-	if (!u)
-		return;
-	if (u->ev)
-		event_free(u->ev);
-	if (u->fd >= 0)
-		close(u->fd);
-	free(u);
-	p->priv = NULL;
-}
-
-static void udp_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why)
-{
-	udp_end(p);
-	p->done(p, r, -1, why);
-}
-
 static void udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lvs_probe *p = arg;
@@ -67,9 +42,9 @@ static void udp_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_TIMEOUT) {
 		if (c->require_reply)
-			udp_finish(p, LVS_PROBE_FAIL, "no reply");
+			lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "no reply");
 		else
-			udp_finish(p, LVS_PROBE_OK, NULL);
+			lvs_probe_sock_finish(p, LVS_PROBE_OK, NULL);
 		return;
 	}
 	for (;;) {
@@ -83,35 +58,35 @@ static void udp_cb(evutil_socket_t fd, short what, void *arg)
 		switch (lvs_probe_icmp_unreach(fd, &err)) {
 		case 1:
 			snprintf(why, sizeof(why), "ICMP unreachable: %s", strerror(err));
-			udp_finish(p, LVS_PROBE_FAIL, why);
+			lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
 			return;
 		case 0:
 			continue; /* not a verdict: read on */
 		default:
 			snprintf(why, sizeof(why), "recv: %s", strerror(errno));
-			udp_finish(p, LVS_PROBE_FAIL, why);
+			lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
 			return;
 		}
 	}
 	if (!c->require_reply) {
-		udp_finish(p, LVS_PROBE_OK, NULL);
+		lvs_probe_sock_finish(p, LVS_PROBE_OK, NULL);
 	} else if ((uint64_t)n < c->min_reply_length || (uint64_t)n > max) {
 		snprintf(why, sizeof(why), "reply of %zd bytes (%u..%u)", n, c->min_reply_length,
 			 max);
-		udp_finish(p, LVS_PROBE_FAIL, why);
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
 	} else {
-		udp_finish(p, LVS_PROBE_OK, NULL);
+		lvs_probe_sock_finish(p, LVS_PROBE_OK, NULL);
 	}
 	return;
 again:
-	if (lvs_probe_watch(p, &((struct udp_probe *)p->priv)->ev, fd, EV_READ, udp_cb, p, 0))
-		udp_finish(p, LVS_PROBE_FAIL, "out of memory");
+	if (lvs_probe_watch(p, &((struct lvs_probe_sock *)p->priv)->ev, fd, EV_READ, udp_cb, p, 0))
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "out of memory");
 }
 
 static int udp_start(struct lvs_probe *p)
 {
 	const struct ka_checker *c = p->cfg;
-	struct udp_probe *u = calloc(1, sizeof(*u));
+	struct lvs_probe_sock *u = calloc(1, sizeof(*u));
 	static const char fill[] = "keepalived check - ";
 	uint8_t filler[UDP_FILLER_LEN];
 	const void *data = c->payload;
@@ -134,7 +109,7 @@ static int udp_start(struct lvs_probe *p)
 	if (!rc)
 		rc = lvs_probe_watch(p, &u->ev, u->fd, EV_READ, udp_cb, p, 0);
 	if (rc)
-		udp_end(p);
+		lvs_probe_sock_end(p);
 	return rc;
 }
 
@@ -142,5 +117,5 @@ const struct lvs_checker_ops lvs_check_udp = {
 	.type = KA_CHECK_UDP,
 	.name = "UDP_CHECK",
 	.start = udp_start,
-	.cancel = udp_end,
+	.cancel = lvs_probe_sock_end,
 };

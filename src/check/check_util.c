@@ -239,3 +239,23 @@ int lvs_probe_icmp_unreach(int fd, int *err)
 	}
 	return found;
 }
+
+void lvs_probe_sock_end(struct lvs_probe *p)
+{
+	struct lvs_probe_sock *s = p->priv;
+
+	if (!s)
+		return;
+	if (s->ev)
+		event_free(s->ev);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+	p->priv = NULL;
+}
+
+void lvs_probe_sock_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why)
+{
+	lvs_probe_sock_end(p);
+	p->done(p, r, -1, why);
+}

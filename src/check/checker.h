@@ -118,6 +118,16 @@ int lvs_probe_watch(const struct lvs_probe *p, struct event **ev, int fd, short 
 int lvs_probe_verdict_later(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight,
 			    const char *why);
 void lvs_probe_verdict_cancel(struct lvs_probe *p);
+/* The state of a checker that waits on one socket, as the first member
+ * of its p->priv (calloc'd): lvs_probe_sock_end closes the socket, frees
+ * the event and p->priv; lvs_probe_sock_finish does that, then calls
+ * done. */
+struct lvs_probe_sock {
+	int fd;
+	struct event *ev;
+};
+void lvs_probe_sock_end(struct lvs_probe *p);
+void lvs_probe_sock_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why);
 /* A connected datagram socket (UDP, ICMP...) toward the probe's target,
  * bound as lvs_probe_connect binds it, with ICMP errors queued
  * (IP_RECVERR / IPV6_RECVERR): 0 with *fd set, or -errno. */

@@ -93,6 +93,16 @@ static int run(struct fx *x, const struct lvs_checker_ops *ops)
 	return 0;
 }
 
+/* Run the probe and check its verdict (and that why contains why_part). */
+static void expect(struct fx *x, const struct lvs_checker_ops *ops, enum lvs_probe_result r,
+		   const char *why_part)
+{
+	assert_int_equal(run(x, ops), 0);
+	assert_int_equal(x->v.r, r);
+	if (why_part)
+		assert_non_null(strstr(x->v.why, why_part));
+}
+
 /* Run the loop for ms, to let reapers and stray events fire. */
 static void spin(struct fx *x, unsigned ms)
 {
@@ -196,27 +206,23 @@ static void test_misc_exit_codes(void **state)
 	const char *ok = write_file(x, "ok.sh", "#!/bin/sh\nexit 0\n", 0755);
 
 	misc(x, ok, false, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_misc, LVS_PROBE_OK, NULL);
 	assert_int_equal(x->v.weight, -1);
 
 	write_file(x, "one.sh", "#!/bin/sh\nexit 1\n", 0755);
 	snprintf(cmd, sizeof(cmd), "%s/one.sh", x->dir);
 	misc(x, cmd, true, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_misc, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "exit 1");
 
 	/* 7 with misc_dynamic: up with weight 5; without: down */
 	write_file(x, "seven.sh", "#!/bin/sh\nexit 7\n", 0755);
 	snprintf(cmd, sizeof(cmd), "%s/seven.sh", x->dir);
 	misc(x, cmd, true, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_misc, LVS_PROBE_OK, NULL);
 	assert_int_equal(x->v.weight, 5);
 	misc(x, cmd, false, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_misc, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "exit 7");
 	no_children_left(x);
 }
@@ -228,16 +234,14 @@ static void test_misc_command_line(void **state)
 
 	/* words and quotes as keepalived splits them: exit 3 → weight 1 */
 	misc(x, "/bin/sh -c 'exit \"$0\"' 3", true, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_misc, LVS_PROBE_OK, NULL);
 	assert_int_equal(x->v.weight, 1);
 
 	/* arguments reach the program; a script without #! runs under /bin/sh */
 	write_file(x, "args", "[ \"$1\" = \"a b\" ] && [ \"$2\" = 'c' ] && exit 0\nexit 1\n", 0755);
 	snprintf(cmd, sizeof(cmd), "%s/args \"a b\" c", x->dir);
 	misc(x, cmd, false, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_misc, LVS_PROBE_OK, NULL);
 
 	/* stdin, stdout and stderr are /dev/null */
 	write_file(x, "stdio.sh",
@@ -247,8 +251,7 @@ static void test_misc_command_line(void **state)
 		   0755);
 	snprintf(cmd, sizeof(cmd), "%s/stdio.sh", x->dir);
 	misc(x, cmd, false, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_misc, LVS_PROBE_OK, NULL);
 
 	/* a program that cannot run: start fails, nothing is left behind */
 	snprintf(cmd, sizeof(cmd), "%s/missing", x->dir);
@@ -259,9 +262,7 @@ static void test_misc_command_line(void **state)
 
 	/* killed by a signal of its own */
 	misc(x, "/bin/sh -c 'kill -TERM $$'", false, 0, 3000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "signal 15"));
+	expect(x, &lvs_check_misc, LVS_PROBE_FAIL, "signal 15");
 	no_children_left(x);
 }
 
@@ -271,15 +272,13 @@ static void test_misc_timeout(void **state)
 
 	/* misc_timeout 300 ms: the group (sh and its sleep) is killed and reaped */
 	misc(x, "/bin/sh -c 'sleep 30; exit 0'", false, 300, 5000);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_misc, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "timeout");
 	assert_int_equal(children(), 0);
 
 	/* misc_timeout 0: the probe's budget */
 	misc(x, "/bin/sh -c 'sleep 30'", false, 0, 300);
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_misc, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "timeout");
 	no_children_left(x);
 }
@@ -301,8 +300,7 @@ static void test_misc_user(void **state)
 	misc(x, cmd, false, 0, 3000);
 	x->ck.user = "nobody";
 	x->ck.group = "nogroup";
-	assert_int_equal(run(x, &lvs_check_misc), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_misc, LVS_PROBE_OK, NULL);
 
 	/* the timeout works the same way on this path */
 	misc(x, "/bin/sh -c 'sleep 30'", false, 200, 3000);
@@ -365,60 +363,49 @@ static void test_file(void **state)
 	/* weight 1 (the track_file's default): the value adjusts the weight */
 	p = write_file(x, "zero", "0\n", 0644);
 	file_probe(x, p, 1, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 	assert_string_equal(x->v.why, "");
 
 	p = write_file(x, "five", "5\n", 0644);
 	file_probe(x, p, 1, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 	assert_int_equal(x->v.weight, -1);
 	assert_string_equal(x->v.why, "value 5: weight +5");
 
 	/* the checker's weight over the track_file's, reverse, strtol base 0 */
 	p = write_file(x, "hex", "0x10", 0644);
 	file_probe(x, p, 1, 3, true);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 	assert_string_equal(x->v.why, "value 16: weight -48");
 
 	/* a missing file reads as 0 */
 	snprintf(missing, sizeof(missing), "%s/missing", x->dir);
 	file_probe(x, missing, 1, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 
 	/* weight 0: 0 is up, anything else down; reverse turns it round */
 	p = write_file(x, "five", "5\n", 0644);
 	file_probe(x, p, 0, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_file, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "value 5");
 	file_probe(x, missing, 0, 0, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 	file_probe(x, missing, 0, 0, true);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_file, LVS_PROBE_FAIL, NULL);
 
 	/* the fault value, and a number out of range */
 	p = write_file(x, "min", "-2147483648", 0644);
 	file_probe(x, p, 1, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_file, LVS_PROBE_FAIL, NULL);
 	p = write_file(x, "big", "99999999999", 0644);
 	file_probe(x, p, 1, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "invalid number"));
+	expect(x, &lvs_check_file, LVS_PROBE_FAIL, "invalid number");
 
 	/* a FIFO is never opened (that would block): read as missing */
 	snprintf(fifo, sizeof(fifo), "%s/fifo", x->dir);
 	assert_int_equal(mkfifo(fifo, 0644), 0);
 	file_probe(x, fifo, 0, INT32_MIN, false);
-	assert_int_equal(run(x, &lvs_check_file), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 
 	/* cancelled before its timer fired: no verdict, nothing leaks */
 	file_probe(x, fifo, 0, INT32_MIN, false);
@@ -542,8 +529,7 @@ static void test_udp(void **state)
 	srv_open(x, &s, AF_INET, SRV_ECHO);
 	udp_probe(x, AF_INET, s.port, 2000);
 	x->ck.require_reply = true;
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_udp, LVS_PROBE_OK, NULL);
 	assert_int_equal(s.last_len, 32);
 	assert_memory_equal(s.last, "keepalived check - keepalived ch", 32);
 
@@ -553,48 +539,41 @@ static void test_udp(void **state)
 	x->ck.payload_len = sizeof(payload);
 	x->ck.require_reply = true;
 	x->ck.min_reply_length = 10;
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_udp, LVS_PROBE_FAIL, NULL);
 	assert_memory_equal(s.last, payload, 4);
 	assert_non_null(strstr(x->v.why, "reply of 4 bytes"));
 	/* and one longer than max_reply_length */
 	udp_probe(x, AF_INET, s.port, 2000);
 	x->ck.require_reply = true;
 	x->ck.max_reply_length = 16;
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_udp, LVS_PROBE_FAIL, NULL);
 	srv_close(&s);
 
 	/* a silent server: up without require_reply (at the deadline), down with it */
 	srv_open(x, &s, AF_INET, SRV_SILENT);
 	udp_probe(x, AF_INET, s.port, 200);
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_udp, LVS_PROBE_OK, NULL);
 	udp_probe(x, AF_INET, s.port, 200);
 	x->ck.require_reply = true;
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_udp, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "no reply");
 	closed = s.port;
 	srv_close(&s);
 
 	/* a closed port answers with ICMP port unreachable: down at once */
 	udp_probe(x, AF_INET, closed, 3000);
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_udp, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "ICMP unreachable: Connection refused");
 
 	/* IPv6 */
 	srv_open(x, &s, AF_INET6, SRV_ECHO);
 	udp_probe(x, AF_INET6, s.port, 2000);
 	x->ck.require_reply = true;
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_udp, LVS_PROBE_OK, NULL);
 	closed = s.port;
 	srv_close(&s);
 	udp_probe(x, AF_INET6, closed, 3000);
-	assert_int_equal(run(x, &lvs_check_udp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_udp, LVS_PROBE_FAIL, NULL);
 
 	/* cancel while waiting */
 	srv_open(x, &s, AF_INET, SRV_SILENT);
@@ -627,16 +606,14 @@ static void test_dns(void **state)
 	/* a good reply (after a runt that is skipped); the query as RFC 1035 says */
 	srv_open(x, &s, AF_INET, SRV_DNS_GOOD);
 	dns_probe(x, AF_INET, s.port, "AAAA", "example.com.", 2000);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_dns, LVS_PROBE_OK, NULL);
 	assert_int_equal(s.last_len, 12 + sizeof(q_example));
 	assert_int_equal(s.last[2], 0x01); /* RD */
 	assert_int_equal(s.last[5], 1);    /* QDCOUNT */
 	assert_memory_equal(s.last + 12, q_example, sizeof(q_example));
 	/* the root, SOA by default */
 	dns_probe(x, AF_INET, s.port, NULL, "", 2000);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_dns, LVS_PROBE_OK, NULL);
 	assert_int_equal(s.last_len, 12 + 5);
 	assert_int_equal(s.last[12], 0);
 	assert_int_equal(s.last[14], 6);
@@ -650,36 +627,29 @@ static void test_dns(void **state)
 	/* a reply with another id is ignored: timeout; then one that follows it counts */
 	srv_open(x, &s, AF_INET, SRV_DNS_WRONG_ID);
 	dns_probe(x, AF_INET, s.port, "A", "example.com", 300);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_dns, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "timeout");
 	s.mode = SRV_DNS_WRONG_THEN_GOOD;
 	dns_probe(x, AF_INET, s.port, "A", "example.com", 2000);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_dns, LVS_PROBE_OK, NULL);
 	/* QR clear: not a reply */
 	s.mode = SRV_DNS_QUERY_BIT;
 	dns_probe(x, AF_INET, s.port, "A", "example.com", 300);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_dns, LVS_PROBE_FAIL, NULL);
 	/* RCODE 3 */
 	s.mode = SRV_DNS_NXDOMAIN;
 	dns_probe(x, AF_INET, s.port, "A", "example.com", 2000);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_dns, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "DNS rcode 3 NXDOMAIN");
 	srv_close(&s);
 
 	/* IPv6, and a closed port */
 	srv_open(x, &s, AF_INET6, SRV_DNS_GOOD);
 	dns_probe(x, AF_INET6, s.port, "MX", "example.com", 2000);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_dns, LVS_PROBE_OK, NULL);
 	srv_close(&s);
 	dns_probe(x, AF_INET6, s.port, "MX", "example.com", 2000);
-	assert_int_equal(run(x, &lvs_check_dns), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "unreachable"));
+	expect(x, &lvs_check_dns, LVS_PROBE_FAIL, "unreachable");
 
 	/* cancel while waiting */
 	srv_open(x, &s, AF_INET, SRV_SILENT);
@@ -699,12 +669,10 @@ static void test_ping(void **state)
 
 	memset(&x->ck, 0, sizeof(x->ck));
 	probe_init(x, KA_CHECK_PING, AF_INET, "127.0.0.1", 0, 2000);
-	assert_int_equal(run(x, &lvs_check_ping), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_ping, LVS_PROBE_OK, NULL);
 
 	probe_init(x, KA_CHECK_PING, AF_INET6, "::1", 80, 2000);
-	assert_int_equal(run(x, &lvs_check_ping), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_ping, LVS_PROBE_OK, NULL);
 
 	/* cancel before the reply is read */
 	probe_init(x, KA_CHECK_PING, AF_INET, "127.0.0.1", 0, 2000);
@@ -855,31 +823,22 @@ static void test_smtp(void **state)
 
 	/* 220 (multi-line, in pieces), HELO, 250 (multi-line), QUIT, 221 */
 	smtp_probe(x, good.port, 3000);
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_smtp, LVS_PROBE_OK, NULL);
 	assert_string_equal(good.helo, "HELO lvs.test\r");
 
 	smtp_probe(x, bad.port, 3000);
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "greeting 554"));
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, "greeting 554");
 
 	smtp_probe(x, helo500.port, 3000);
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "HELO reply 500"));
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, "HELO reply 500");
 
 	/* a server that says nothing: timeout by the deadline */
 	smtp_probe(x, hang.port, 300);
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "timeout"));
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, "timeout");
 
 	/* closing without a reply to QUIT fails, as in keepalived */
 	smtp_probe(x, noquit.port, 3000);
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "connection closed"));
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, "connection closed");
 
 	/* hosts without connection options on the checker: the hosts only,
 	 * all must pass (the probe's own port, the hanging one, is not used) */
@@ -889,40 +848,33 @@ static void test_smtp(void **state)
 	h1.next = &h2;
 	x->ck.hosts = &h1;
 	int before = hang.conns;
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_OK);
+	expect(x, &lvs_check_smtp, LVS_PROBE_OK, NULL);
 	assert_int_equal(hang.conns, before);
 	smtp_probe(x, good.port, 3000);
 	smtp_host(&h1, good.port);
 	smtp_host(&h2, bad.port);
 	h1.next = &h2;
 	x->ck.hosts = &h1;
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "greeting 554"));
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, "greeting 554");
 	/* with a connection option the checker's own target is checked too;
 	 * a host's connect_timeout bounds it */
 	smtp_probe(x, hang.port, 3000);
 	x->ck.conn.connect_port = hang.port;
 	smtp_host(&h1, good.port);
 	x->ck.hosts = &h1;
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, NULL);
 	smtp_probe(x, good.port, 3000);
 	smtp_host(&h1, hang.port);
 	h1.conn.connect_timeout = 200000;
 	x->ck.hosts = &h1;
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, NULL);
 	assert_true(x->v.at_ns < x->p.deadline_ns - 1000000000ull);
 
 	/* a closed port */
 	smtp_probe(x, good.port, 3000);
 	x->p.port = noquit.port;
 	smtp_srv_stop(&noquit);
-	assert_int_equal(run(x, &lvs_check_smtp), 0);
-	assert_int_equal(x->v.r, LVS_PROBE_FAIL);
-	assert_non_null(strstr(x->v.why, "refused"));
+	expect(x, &lvs_check_smtp, LVS_PROBE_FAIL, "refused");
 
 	/* cancel mid-conversation */
 	smtp_probe(x, hang.port, 3000);
