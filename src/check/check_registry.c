@@ -7,6 +7,12 @@ static const struct lvs_checker_ops *const checkers[] = {
 	&lvs_check_tcp,
 	&lvs_check_http,
 	&lvs_check_ssl,
+	&lvs_check_smtp,
+	&lvs_check_misc,
+	&lvs_check_udp,
+	&lvs_check_dns,
+	&lvs_check_ping,
+	&lvs_check_file,
 };
 
 const struct lvs_checker_ops *lvs_checker_find(enum ka_check_type t)

@@ -6,7 +6,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,4 +106,156 @@ fail:
 	rc = -errno;
 	close(s);
 	return rc;
+}
+
+int lvs_probe_watch(const struct lvs_probe *p, struct event **ev, int fd, short what,
+		    event_callback_fn cb, void *arg, uint64_t until_ns)
+{
+	uint64_t now = lvs_probe_now_ns(), left;
+	struct timeval tv;
+
+	if (!until_ns || until_ns > p->deadline_ns)
+		until_ns = p->deadline_ns;
+	if (!*ev) {
+		*ev = event_new(p->base, fd, what, cb, arg);
+		if (!*ev)
+			return -ENOMEM;
+	} else {
+		event_del(*ev);
+		if (event_assign(*ev, p->base, fd, what, cb, arg))
+			return -EINVAL;
+	}
+	left = until_ns > now ? (until_ns - now) / 1000 : 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
+	return event_add(*ev, &tv) ? -ENOMEM : 0;
+}
+
+struct probe_verdict {
+	struct event *ev;
+	enum lvs_probe_result r;
+	int32_t weight;
+	char why[160]; /* "": none */
+};
+
+static void verdict_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvs_probe *p = arg;
+	struct probe_verdict *v = p->priv;
+	enum lvs_probe_result r = v->r;
+	int32_t weight = v->weight;
+	char why[sizeof(v->why)];
+
+	(void)fd;
+	(void)what;
+	memcpy(why, v->why, sizeof(why));
+	lvs_probe_verdict_cancel(p);
+	p->done(p, r, weight, why[0] ? why : NULL);
+}
+
+int lvs_probe_verdict_later(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight,
+			    const char *why)
+{
+	struct probe_verdict *v = calloc(1, sizeof(*v));
+	struct timeval zero = {0, 0};
+
+	if (!v)
+		return -ENOMEM;
+	v->r = r;
+	v->weight = weight;
+	if (why)
+		snprintf(v->why, sizeof(v->why), "%s", why);
+	v->ev = evtimer_new(p->base, verdict_cb, p);
+	if (!v->ev || evtimer_add(v->ev, &zero)) {
+		if (v->ev)
+			event_free(v->ev);
+		free(v);
+		return -ENOMEM;
+	}
+	p->priv = v;
+	return 0;
+}
+
+void lvs_probe_verdict_cancel(struct lvs_probe *p)
+{
+	struct probe_verdict *v = p->priv;
+
+	if (!v)
+		return;
+	event_free(v->ev);
+	free(v);
+	p->priv = NULL;
+}
+
+/* A connected datagram socket toward the probe's target with ICMP errors
+ * queued (IP_RECVERR): 0 with *fd, or -errno. */
+int lvs_probe_dgram(const struct lvs_probe *p, int protocol, int *fd)
+{
+	int one = 1, rc;
+
+	rc = lvs_probe_connect(p, SOCK_DGRAM, protocol, fd);
+	if (rc)
+		return rc == -EINPROGRESS ? 0 : rc;
+	if (p->af == AF_INET6)
+		rc = setsockopt(*fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	else
+		rc = setsockopt(*fd, SOL_IP, IP_RECVERR, &one, sizeof(one));
+	if (rc) {
+		rc = -errno;
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+/* The ICMP error queued on fd: 1 when it is a destination unreachable
+ * (*err its errno), 0 for another error, -1 when the queue is empty. */
+int lvs_probe_icmp_unreach(int fd, int *err)
+{
+	char ctl[512] __attribute__((aligned(__alignof__(struct cmsghdr))));
+	char data[64];
+	struct iovec iov = {data, sizeof(data)};
+	struct msghdr msg = {0};
+	int found = -1;
+
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
+
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+			continue;
+		found = 0;
+		if ((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == ICMP_DEST_UNREACH) ||
+		    (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == ICMP6_DST_UNREACH)) {
+			*err = (int)ee->ee_errno;
+			return 1;
+		}
+	}
+	return found;
+}
+
+void lvs_probe_sock_end(struct lvs_probe *p)
+{
+	struct lvs_probe_sock *s = p->priv;
+
+	if (!s)
+		return;
+	if (s->ev)
+		event_free(s->ev);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+	p->priv = NULL;
+}
+
+void lvs_probe_sock_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why)
+{
+	lvs_probe_sock_end(p);
+	p->done(p, r, -1, why);
 }

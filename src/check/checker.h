@@ -104,5 +104,37 @@ uint64_t lvs_probe_now_ns(void);
 uint64_t lvs_probe_left_us(const struct lvs_probe *p);
 /* "192.168.0.2:80" / "[fd00::2]:80" */
 const char *lvs_probe_target(const struct lvs_probe *p, char *buf, size_t len);
+/* Arm *ev on p->base for fd (-1: a plain timer) and what, timing out at
+ * until_ns (monotonic; 0: the probe's deadline).  Creates *ev when NULL,
+ * else re-targets it (it must not be active in a callback of another
+ * base).  0, or -ENOMEM (*ev, when created, is left for the caller to
+ * free). */
+int lvs_probe_watch(const struct lvs_probe *p, struct event **ev, int fd, short what,
+		    event_callback_fn cb, void *arg, uint64_t until_ns);
+/* For a checker whose answer is known inside start: keep the verdict in
+ * p->priv and deliver it from a zero-timeout timer, so done never runs
+ * inside start.  Returns start's value (0, or -ENOMEM).  The checker's
+ * cancel must then call lvs_probe_verdict_cancel(p). */
+int lvs_probe_verdict_later(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight,
+			    const char *why);
+void lvs_probe_verdict_cancel(struct lvs_probe *p);
+/* The state of a checker that waits on one socket, as the first member
+ * of its p->priv (calloc'd): lvs_probe_sock_end closes the socket, frees
+ * the event and p->priv; lvs_probe_sock_finish does that, then calls
+ * done. */
+struct lvs_probe_sock {
+	int fd;
+	struct event *ev;
+};
+void lvs_probe_sock_end(struct lvs_probe *p);
+void lvs_probe_sock_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why);
+/* A connected datagram socket (UDP, ICMP...) toward the probe's target,
+ * bound as lvs_probe_connect binds it, with ICMP errors queued
+ * (IP_RECVERR / IPV6_RECVERR): 0 with *fd set, or -errno. */
+int lvs_probe_dgram(const struct lvs_probe *p, int protocol, int *fd);
+/* Read one error from fd's error queue: 1 when it is an ICMP / ICMPv6
+ * destination unreachable (*err: its errno, ECONNREFUSED for a port),
+ * 0 for another error, -1 when the queue is empty. */
+int lvs_probe_icmp_unreach(int fd, int *err);
 
 #endif
