@@ -292,6 +292,12 @@ static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char
 			r->weight = weight;
 			for (unsigned i = 0; i < r->nsubs; i++)
 				rsi_weight(r->subs[i], weight);
+		} else if (r->weight >= 0 && r->cfg->type == KA_CHECK_MISC) {
+			/* exit 0 after a dynamic weight: the configured one again,
+			 * as keepalived */
+			r->weight = -1;
+			for (unsigned i = 0; i < r->nsubs; i++)
+				rsi_weight(r->subs[i], (int32_t)r->subs[i]->rs->weight);
 		}
 		runner_schedule(r, r->delay_loop_us);
 	} else if (r->retry_it < r->retry) {
@@ -518,6 +524,9 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 	p.timeout_us = ck->conn.connect_timeout != KA_UNSET_TIME ? ck->conn.connect_timeout
 			: rs->connect_timeout != KA_UNSET_TIME ? rs->connect_timeout
 			: KA_DEF_CONNECT_TIMEOUT;
+	if (ck->type == KA_CHECK_MISC) /* a script's budget: misc_timeout, else delay_loop */
+		p.timeout_us = ck->misc_timeout ? ck->misc_timeout
+			       : ck->delay_loop != KA_UNSET_TIME ? ck->delay_loop : KA_DEF_DELAY_LOOP;
 	if (!p.timeout_us)
 		p.timeout_us = 1;
 	*err = -ENOMEM;
