@@ -3,7 +3,7 @@
  *
  *   lvsd [-f FILE] [-i IFACE]... [-n] [-t] [-l] [-D] [-p FILE] [-S N]
  *        [--io afpacket|afxdp] [-w N] [--max-conns N] [--syslog] [-v]
- *        [--no-guard] [--sw-offload]
+ *        [--no-guard] [--sw-offload] [--passive N]
  *
  * Options follow keepalived's where keepalived has them (-f file, -n stay
  * in the foreground, -t check the file, -l, -D, -p, -S), so an operator
@@ -61,6 +61,7 @@
 #include <urcu-qsbr.h>
 
 #include "checkd.h"
+#include "passive.h"
 #include "confload.h"
 #include "ctl.h"
 #include "ctlloop.h"
@@ -87,6 +88,7 @@ struct opts {
 	const char *conf; /* keepalived.conf, NULL: none */
 	const char *pidfile;
 	char pidfile_abs[PATH_MAX];
+	unsigned passive; /* failed handshakes in a row; 0: off */
 };
 
 /* -l: stderr stays the log's also in the background */
@@ -117,6 +119,8 @@ static void usage(FILE *f)
 		"      --syslog           log to syslog (the default in the background)\n"
 		"      --no-guard         do not install the nftables host guard\n"
 		"      --sw-offload       complete checksums and segment in lvsd, not the kernel\n"
+		"      --passive N        take a NAT server out after N failed handshakes in a\n"
+		"                         row, tried again after 5 s, doubling (default: off)\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this text\n");
 }
@@ -153,6 +157,7 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		{ "syslog", no_argument, NULL, 's' },
 		{ "no-guard", no_argument, NULL, 'G' },
 		{ "sw-offload", no_argument, NULL, 'O' },
+		{ "passive", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -235,6 +240,13 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 			break;
 		case 's':
 			o->use_syslog = true;
+			break;
+		case 'P':
+			if (parse_uint(optarg, 0, 1000000, &v)) {
+				fprintf(stderr, "lvsd: bad --passive '%s' (0..1000000)\n", optarg);
+				return 2;
+			}
+			o->passive = (unsigned)v;
 			break;
 		case 'G':
 			o->guard = false;
@@ -555,6 +567,8 @@ int main(int argc, char **argv)
 	if (start_loop(&d, &set, &lfd))
 		goto out;
 	lvsd_loop_vips_sync(d.loop, true); /* VIPs and guard for the file's services */
+	if (o.passive && lvsd_passive_register(d.loop, o.passive))
+		goto out;
 	if (kc) {
 		struct ka_config *own = kc;
 

@@ -15,6 +15,7 @@
 #include "confload.h"
 #include "ctl.h"
 #include "log.h"
+#include "passive.h"
 
 /* A reload held back by an unfinished lvsadm -R job: tried again. */
 #define RELOAD_RETRY_MS 100
@@ -47,7 +48,10 @@ static void checks_end(void *arg)
 
 static void checks_print(void *arg, FILE *out)
 {
-	lvs_checks_print(((struct conf *)arg)->cs, out);
+	struct conf *cf = arg;
+
+	lvs_checks_print(cf->cs, out);
+	lvsd_passive_print(lvsd_loop_ctx(cf->l)->passive, out);
 }
 
 static void conf_free(void *arg)

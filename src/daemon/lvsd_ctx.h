@@ -36,6 +36,7 @@ struct lvsd {
 	unsigned nworkers;
 	struct lvs_ctl_state *cst;    /* the lvsadm executor's state */
 	struct lvsd_loop *loop;       /* the control loop, NULL before it exists */
+	struct lvsd_passive *passive; /* passive detection, NULL when off */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;

@@ -306,3 +306,36 @@ def test_http_get_status(nat_lab, tmp_path):
     assert "HTTP status 500 on /broken" in chk, chk
     seen = lab.count_servers("client", vip, n=10)
     assert set(seen) == {lab.servers[0]}, seen
+
+
+def test_passive_detection(nat_lab, tmp_path):
+    """--passive 3: a server that drops SYNs is taken out by the traffic
+    itself (its checks run only every minute), and tried again after the
+    back-off once it answers again."""
+    lab, vip = nat_lab, nat_lab.env["VIP4"]
+    r1, r2 = lab.rips4[:2]
+    path = tmp_path / "keepalived.conf"
+    path.write_text(conf(vip, [r1, r2]).replace("delay_loop 1", "delay_loop 60"))
+    d = Lvsd(lab, ["-n", "-f", str(path), "--passive", "3"])
+    lab.lvsds.append(d)
+    d.wait_ready()
+    lab.run("rs2", "nft", "add table inet lvc_drop")
+    lab.run("rs2", "nft", "add chain inet lvc_drop in { type filter hook input priority 0 ; }")
+    lab.run("rs2", "nft", "add rule inet lvc_drop in tcp dport 80 tcp flags syn drop")
+    # requests: those sent to rs2 hang and fail (the client retries its SYN)
+    end = time.monotonic() + 30
+    while r2 in listed(lab) and time.monotonic() < end:
+        lab.count_servers("client", vip, n=2, timeout=2)
+        time.sleep(0.5)
+    assert r2 not in listed(lab), d.output()
+    assert "passive: %s:80 of %s:80 out: 3 handshakes failed in a row" % (r2, vip) \
+        in d.output(), d.output()
+    chk = lab.lvsadm("--checks").stdout
+    assert "Passive detection: out after 3 failed handshakes in a row" in chk, chk
+    seen = lab.count_servers("client", vip, n=10)
+    assert "error" not in seen and set(seen) == {lab.servers[0]}, seen
+    lab.run("rs2", "nft", "delete table inet lvc_drop")
+    wait_for(lambda: r2 in listed(lab), 10, "rs2 back after the back-off")
+    assert "back on probation" in d.output()
+    seen = lab.count_servers("client", vip, n=10)
+    assert "error" not in seen and set(seen) == set(lab.servers[:2]), seen
