@@ -43,7 +43,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-e2e demo clean format tools install uninstall
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-check bench-e2e demo clean format tools install uninstall
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -184,13 +184,19 @@ bench-ctl: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm $(BUILD)/bench_ctl
 	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/ctl.py
 
+# Health checks at scale: 10,000 real servers checked every second (root).
+bench-check: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm $(BUILD)/bench_ctl
+	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/check.py
+
 # Both tables, the in-memory one first (also under -j: the end-to-end run
 # must not share the CPUs with it).
-bench: bench-core bench-route bench-ctl bench-e2e
+bench: bench-core bench-route bench-ctl bench-check bench-e2e
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-route: | bench-core
 bench-ctl: | bench-route
-bench-e2e: | bench-ctl
+bench-check: | bench-ctl
+bench-e2e: | bench-check
 endif
 
 test: deps

@@ -59,8 +59,9 @@ def run(cmd, **kw):
 
 
 class Lab:
-    def __init__(self):
-        r = run([LAB_SH, "up", "dr", "--prefix", PREFIX, "--no-nginx"],
+    def __init__(self, prefix=PREFIX):
+        self.prefix = prefix
+        r = run([LAB_SH, "up", "dr", "--prefix", prefix, "--no-nginx"],
                 env=dict(os.environ, LAB_QUIET="1"), timeout=180)
         if r.returncode != 0:
             raise SystemExit("lab up failed:\n" + r.stdout + r.stderr)
@@ -77,10 +78,11 @@ class Lab:
     def nsrun(self, role, *cmd, **kw):
         return run(["ip", "netns", "exec", self.ns(role)] + list(cmd), **kw)
 
-    def start(self):
+    def start(self, extra=()):
         args = ["ip", "netns", "exec", self.ns("director"), LVSD, "-n"]
         for i in self.env["DIR_IFS"].split():
             args += ["-i", i]
+        args += list(extra)
         self.log = open(Path(self.env["LAB_DIR"]) / "lvsd.bench.log", "wb")
         self.lvsd = subprocess.Popen([str(a) for a in args], stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -108,7 +110,7 @@ class Lab:
             except subprocess.TimeoutExpired:
                 self.lvsd.kill()
                 self.lvsd.wait(5)
-        run([LAB_SH, "down", "--prefix", PREFIX], env=dict(os.environ, LAB_QUIET="1"),
+        run([LAB_SH, "down", "--prefix", self.prefix], env=dict(os.environ, LAB_QUIET="1"),
             timeout=120)
 
 

@@ -26,6 +26,8 @@
 
 /* A probe that overruns its deadline by this much is cancelled. */
 #define CHECK_GRACE_US 1000000
+#define LATE_BUCKET_US 100
+#define LATE_BUCKETS 10001
 
 struct rsi;
 
@@ -45,6 +47,7 @@ struct runner {
 	int32_t weight; /* the last weight a probe set, -1: none */
 	struct event *timer, *watchdog;
 	uint64_t started_ns, last_ns; /* the running / the last probe's duration */
+	uint64_t due_ns;              /* when the timer should fire */
 	uint64_t probes, failures;
 	char why[96];
 	struct rsi **subs; /* servers that have this check */
@@ -88,6 +91,10 @@ struct lvs_checks {
 	unsigned tabsize, nrunners;
 	struct runner **runners; /* in creation order */
 	uint64_t overruns;
+	/* how late probes start against their schedule: 100 us buckets up to
+	 * 1 s, the last one for later */
+	uint32_t late[LATE_BUCKETS];
+	uint64_t late_n, late_max_us;
 	const struct lvs_checks *prev; /* while reloading: the checks replaced */
 };
 
@@ -257,7 +264,35 @@ static void runner_schedule(struct runner *r, uint64_t us)
 	struct timeval tv = {.tv_sec = (time_t)(us / 1000000),
 			     .tv_usec = (suseconds_t)(us % 1000000)};
 
+	r->due_ns = lvs_probe_now_ns() + us * 1000;
 	evtimer_add(r->timer, &tv);
+}
+
+static void late_note(struct lvs_checks *cs, uint64_t now, uint64_t due)
+{
+	uint64_t us = now > due ? (now - due) / 1000 : 0;
+	uint64_t b = us / LATE_BUCKET_US;
+
+	cs->late[b < LATE_BUCKETS - 1 ? b : LATE_BUCKETS - 1]++;
+	cs->late_n++;
+	if (us > cs->late_max_us)
+		cs->late_max_us = us;
+}
+
+/* The q-quantile of the lateness (upper bound of its bucket), us. */
+static uint64_t late_quantile(const struct lvs_checks *cs, double q)
+{
+	uint64_t want = (uint64_t)((double)cs->late_n * q), acc = 0;
+
+	if (!cs->late_n)
+		return 0;
+	for (unsigned b = 0; b < LATE_BUCKETS; b++) {
+		acc += cs->late[b];
+		if (acc > want)
+			return b == LATE_BUCKETS - 1 ? cs->late_max_us
+						      : (uint64_t)(b + 1) * LATE_BUCKET_US;
+	}
+	return cs->late_max_us;
 }
 
 static void runner_set_up(struct runner *r, bool up)
@@ -302,7 +337,7 @@ static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char
 		runner_schedule(r, r->delay_loop_us);
 	} else if (r->retry_it < r->retry) {
 		r->retry_it++;
-		lvs_info("checks: %s: %s (retry %u of %u)", r->name, r->why, r->retry_it, r->retry);
+		lvs_debug("checks: %s: %s (retry %u of %u)", r->name, r->why, r->retry_it, r->retry);
 		runner_schedule(r, r->dbr_us);
 	} else {
 		r->retry_it = 0;
@@ -352,6 +387,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->running)
 		return;
 	r->started_ns = lvs_probe_now_ns();
+	late_note(r->cs, r->started_ns, r->due_ns);
 	r->p.deadline_ns = r->started_ns + r->p.timeout_us * 1000;
 	r->running = true;
 	rc = r->ops->start(&r->p);
@@ -807,6 +843,16 @@ void lvs_checks_free(struct lvs_checks *cs)
 void lvs_checks_print(const struct lvs_checks *cs, FILE *f)
 {
 	fprintf(f, "Health checks: %u distinct\n", cs ? cs->nrunners : 0);
+	if (cs && cs->late_n) {
+		struct lvs_checks_stats st;
+
+		lvs_checks_get_stats(cs, &st);
+		fprintf(f, "Probes: %llu (%llu failed, %llu overran); started late by p50 %.1f ms, "
+			   "p99 %.1f ms, max %.1f ms\n",
+			(unsigned long long)st.probes, (unsigned long long)st.failures,
+			(unsigned long long)st.overruns, (double)st.late_p50_us / 1000,
+			(double)st.late_p99_us / 1000, (double)st.late_max_us / 1000);
+	}
 	for (unsigned i = 0; cs && i < cs->nvsi; i++) {
 		const struct vsi *v = &cs->vsis[i];
 
@@ -840,6 +886,10 @@ void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *
 		return;
 	s->overruns = cs->overruns;
 	s->checks = cs->nrunners;
+	s->late_n = cs->late_n;
+	s->late_p50_us = late_quantile(cs, 0.50);
+	s->late_p99_us = late_quantile(cs, 0.99);
+	s->late_max_us = cs->late_max_us;
 	for (unsigned i = 0; i < cs->nrunners; i++) {
 		s->probes += cs->runners[i]->probes;
 		s->failures += cs->runners[i]->failures;

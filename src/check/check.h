@@ -79,6 +79,8 @@ struct lvs_checks_stats {
 	uint64_t overruns;          /* probes cancelled at their deadline */
 	unsigned checks, checks_up; /* distinct checks, of them up */
 	unsigned servers, servers_alive;
+	/* how late probes started against their schedule (us) */
+	uint64_t late_n, late_p50_us, late_p99_us, late_max_us;
 };
 void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *s);
 
