@@ -112,18 +112,7 @@ static void esc_cat(char *buf, size_t len, const char *s)
 
 static const char *proto_name(const struct lvs_svc_conf *c)
 {
-	if (c->fwmark)
-		return "FWM";
-	switch (c->proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	default:
-		return "?";
-	}
+	return c->fwmark ? "FWM" : lvs_list_proto_name(c->proto);
 }
 
 /* As node_exporter reads /proc/net/ip_vs: a fwmark service has no
@@ -291,6 +280,33 @@ static int checks_build(const struct lvsd *d, struct vcheck **out, unsigned *n)
 	}
 	*out = v;
 	return 0;
+}
+
+/* ---- what both documents show ---- */
+
+struct doc {
+	struct view v;
+	struct vcheck *checks;
+	unsigned nchecks;
+};
+
+static void doc_free(struct doc *x)
+{
+	free(x->checks);
+	view_free(&x->v);
+}
+
+static int doc_build(const struct lvsd *d, struct doc *x)
+{
+	int rc = view_build(d, &x->v);
+
+	x->checks = NULL;
+	x->nchecks = 0;
+	if (rc)
+		return rc;
+	if ((rc = checks_build(d, &x->checks, &x->nchecks)))
+		view_free(&x->v);
+	return rc;
 }
 
 /* ---- Prometheus ---- */
@@ -465,22 +481,16 @@ static int finish(FILE *f, int rc)
 
 int lvsd_metrics_prom(const struct lvsd *d, FILE *f)
 {
-	struct vcheck *checks = NULL;
-	unsigned nchecks = 0;
-	struct view v;
-	int rc = view_build(d, &v);
+	struct doc x;
+	int rc = doc_build(d, &x);
 
 	if (rc)
 		return rc;
-	if ((rc = checks_build(d, &checks, &nchecks)))
-		goto out;
-	prom_model(f, &v);
-	prom_checks(f, checks, nchecks);
+	prom_model(f, &x.v);
+	prom_checks(f, x.checks, x.nchecks);
 	prom_daemon(f, d);
-out:
-	free(checks);
-	view_free(&v);
-	return finish(f, rc);
+	doc_free(&x);
+	return finish(f, 0);
 }
 
 /* ---- JSON ---- */
@@ -595,16 +605,14 @@ static void json_svc(FILE *f, const struct view *v, const struct vsvc *s)
 
 int lvsd_metrics_json(const struct lvsd *d, FILE *f)
 {
-	struct vcheck *checks = NULL;
-	unsigned nchecks = 0;
 	struct lvsd_totals t;
-	struct view v;
-	int rc = view_build(d, &v);
+	struct doc x;
+	int rc = doc_build(d, &x);
+	const struct vcheck *checks = x.checks;
+	unsigned nchecks = x.nchecks;
 
 	if (rc)
 		return rc;
-	if ((rc = checks_build(d, &checks, &nchecks)))
-		goto out;
 	lvsd_totals(d, &t);
 	fprintf(f,
 		"{\"frames\":{\"received\":%llu,\"forwarded\":%llu,\"passed\":%llu,"
@@ -627,10 +635,10 @@ int lvsd_metrics_json(const struct lvsd *d, FILE *f)
 			first = 0;
 		}
 	fputs("},\"services\":[", f);
-	for (unsigned i = 0; i < v.nsvcs; i++) {
+	for (unsigned i = 0; i < x.v.nsvcs; i++) {
 		if (i)
 			fputc(',', f);
-		json_svc(f, &v, &v.svcs[i]);
+		json_svc(f, &x.v, &x.v.svcs[i]);
 	}
 	fputs("],\"checks\":[", f);
 	for (unsigned i = 0; i < nchecks; i++) {
@@ -650,8 +658,6 @@ int lvsd_metrics_json(const struct lvsd *d, FILE *f)
 		fputc('}', f);
 	}
 	fputs("]}\n", f);
-out:
-	free(checks);
-	view_free(&v);
-	return finish(f, rc);
+	doc_free(&x);
+	return finish(f, 0);
 }

@@ -26,6 +26,7 @@ import time
 import pytest
 
 from .conftest import LVSD, Lab, Lvsd, _need_root, parse_list, parse_stats
+from .test_checks import reload_conf, wait_for
 
 _n = itertools.count(1)
 PORT = 9108
@@ -41,36 +42,6 @@ def nat_lab():
         yield lab
     finally:
         lab.down()
-
-
-def conf(vip, servers):
-    rs = "".join("""
-    real_server %s 80 {
-        weight %d
-        TCP_CHECK {
-            connect_timeout 1
-            retry 1
-            delay_before_retry 1
-        }
-    }
-""" % (rip, i + 1) for i, rip in enumerate(servers))
-    return """virtual_server %s 80 {
-    delay_loop 1
-    lb_algo wrr
-    lb_kind NAT
-    protocol TCP
-%s}
-""" % (vip, rs)
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("not within %.0f s: %s" % (timeout, what))
 
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
@@ -132,7 +103,7 @@ COUNTERS = ["connections_total", "incoming_packets_total", "outgoing_packets_tot
 
 def start(lab, tmp_path, rips):
     path = tmp_path / "keepalived.conf"
-    path.write_text(conf(lab.env["VIP4"], rips))
+    path.write_text(reload_conf(lab.env["VIP4"], [(r, i + 1) for i, r in enumerate(rips)]))
     d = Lvsd(lab, ["-n", "-f", str(path), "--metrics", ":%d" % PORT])
     lab.lvsds.append(d)
     d.wait_ready()
