@@ -4,6 +4,7 @@
  *   lvsd [-f FILE] [-i IFACE]... [-n] [-t] [-l] [-D] [-p FILE] [-S N]
  *        [--io afpacket|afxdp] [-w N] [--max-conns N] [--syslog] [-v]
  *        [--no-guard] [--sw-offload] [--passive N]
+ *        [--metrics ADDR:PORT]
  *
  * Options follow keepalived's where keepalived has them (-f file, -n stay
  * in the foreground, -t check the file, -l, -D, -p, -S), so an operator
@@ -34,6 +35,9 @@
  *     guard (vip.c, vip_guard.c), signals and timers.  It publishes model
  *     snapshots; workers read them under RCU (liburcu-qsbr), and replaced
  *     snapshots are freed after a grace period.
+ *   - with --metrics, libmicrohttpd's thread serves the Prometheus
+ *     metrics and the status page (daemon/httpd.c); what it sends is
+ *     rendered on the control thread.
  *
  * This file parses the options and starts and stops the parts: the worker
  * loop is in daemon/worker.c, the status text in daemon/status.c, the
@@ -66,6 +70,7 @@
 #include "ctl.h"
 #include "ctlloop.h"
 #include "ctlsrv.h"
+#include "httpd.h"
 #include "io.h"
 #include "kaconf.h"
 #include "log.h"
@@ -87,6 +92,7 @@ struct opts {
 	int facility;     /* syslog facility, -1: LOG_DAEMON */
 	const char *conf; /* keepalived.conf, NULL: none */
 	const char *pidfile;
+	const char *metrics; /* --metrics ADDR:PORT, NULL: off */
 	char pidfile_abs[PATH_MAX];
 	unsigned passive; /* failed handshakes in a row; 0: off */
 };
@@ -121,6 +127,9 @@ static void usage(FILE *f)
 		"      --sw-offload       complete checksums and segment in lvsd, not the kernel\n"
 		"      --passive N        take a NAT server out after N failed handshakes in a\n"
 		"                         row, tried again after 5 s, doubling (default: off)\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics (/metrics) and a live\n"
+		"                         status page (/) over HTTP on ADDR:PORT, [ADDR6]:PORT\n"
+		"                         or :PORT (every address); off by default\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this text\n");
 }
@@ -158,6 +167,7 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		{ "no-guard", no_argument, NULL, 'G' },
 		{ "sw-offload", no_argument, NULL, 'O' },
 		{ "passive", required_argument, NULL, 'P' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -254,6 +264,17 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		case 'O':
 			o->sw_offload = true;
 			break;
+		case 'M': {
+			struct sockaddr_storage ss;
+
+			if (lvsd_httpd_parse_addr(optarg, &ss)) {
+				fprintf(stderr, "lvsd: bad --metrics '%s' (ADDR:PORT, [ADDR6]:PORT "
+					"or :PORT)\n", optarg);
+				return 2;
+			}
+			o->metrics = optarg;
+			break;
+		}
 		case 'v':
 			o->verbose++;
 			break;
@@ -576,6 +597,8 @@ int main(int argc, char **argv)
 		if (lvsd_conf_register(d.loop, o.conf, own))
 			goto out;
 	}
+	if (o.metrics && lvsd_httpd_register(d.loop, o.metrics))
+		goto out;
 
 	if (o.pidfile) {
 		if ((err = write_pidfile(o.pidfile))) {

@@ -901,3 +901,17 @@ void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *
 			s->servers_alive += cs->vsis[i].rss[j].alive;
 		}
 }
+
+int lvs_checks_info(const struct lvs_checks *cs, unsigned i, struct lvs_check_info *out)
+{
+	const struct runner *r;
+
+	if (!cs || i >= cs->nrunners)
+		return -ENOENT;
+	r = cs->runners[i];
+	*out = (struct lvs_check_info){.type = r->ops->name, .af = r->p.af, .addr = r->p.addr,
+				       .port = r->p.port, .up = r->up, .probes = r->probes,
+				       .failures = r->failures, .last_ns = r->last_ns,
+				       .why = r->why};
+	return 0;
+}

@@ -84,4 +84,20 @@ struct lvs_checks_stats {
 };
 void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *s);
 
+/* One distinct check, for the metrics (pointers valid until the checks
+ * are freed; why changes with the next verdict). */
+struct lvs_check_info {
+	const char *type;          /* keepalived's keyword: "TCP_CHECK" */
+	uint8_t af;                /* the target probed */
+	union lvs_addr addr;
+	uint16_t port;             /* host order */
+	bool up;
+	uint64_t probes, failures;
+	uint64_t last_ns;          /* the last probe's duration, 0 before any */
+	const char *why;           /* the last failure's reason, "" when up */
+};
+/* The i-th distinct check (creation order, i < checks of the stats):
+ * 0, or -ENOENT past the last. */
+int lvs_checks_info(const struct lvs_checks *cs, unsigned i, struct lvs_check_info *out);
+
 #endif

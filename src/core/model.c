@@ -786,6 +786,24 @@ int lvs_model_get_dest(const struct lvs_model *m, const struct lvs_svc_key *k,
 	return 0;
 }
 
+int lvs_model_dests(const struct lvs_model *m, const struct lvs_svc_key *k,
+		    int (*fn)(void *arg, const struct lvs_dest_info *di), void *arg)
+{
+	const struct msvc *ms = svc_find(m, k);
+
+	if (!ms)
+		return -ESRCH;
+	for (const struct mdest *md = ms->dests; md; md = md->next) {
+		const struct lvs_dest_info di = {.c = &md->c, .health = md->health,
+						 .reason = md->reason, .st = md->st};
+		int rc = fn(arg, &di);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int lvs_model_get_svc_owner(const struct lvs_model *m, const struct lvs_svc_key *k)
 {
 	const struct msvc *ms = svc_find(m, k);

@@ -373,6 +373,18 @@ int lvs_model_set_dest_passive(struct lvs_model *m, const struct lvs_svc_key *k,
 int lvs_model_get_dest(const struct lvs_model *m, const struct lvs_svc_key *k,
 		       const struct lvs_dest_conf *d, struct lvs_dest_conf *out,
 		       enum lvs_dest_health *h, char *reason, size_t reason_len);
+/* A configured destination, as lvs_model_dests shows it. */
+struct lvs_dest_info {
+	const struct lvs_dest_conf *c;   /* as configured (weight as set) */
+	enum lvs_dest_health health;
+	const char *reason;              /* "" when none */
+	const struct lvs_dest_state *st; /* st->cur: the version in force, NULL when down */
+};
+/* Visit the configured destinations of service k, down ones included, in
+ * the kernel's list order (newest first); fn returns non-zero to stop.
+ * Control thread.  0, -ESRCH, or what fn returned. */
+int lvs_model_dests(const struct lvs_model *m, const struct lvs_svc_key *k,
+		    int (*fn)(void *arg, const struct lvs_dest_info *di), void *arg);
 /* A service's owner; -ESRCH. */
 int lvs_model_get_svc_owner(const struct lvs_model *m, const struct lvs_svc_key *k);
 

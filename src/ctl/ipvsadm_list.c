@@ -159,7 +159,7 @@ static void addrport_name(char *buf, int af, const union lvs_addr *a, uint16_t p
 		buf[0] = '\0';
 }
 
-static const char *protocol_name(uint8_t proto)
+const char *lvs_list_proto_name(uint8_t proto)
 {
 	switch (proto) {
 	case IPPROTO_TCP:
@@ -185,7 +185,7 @@ static void service_name(char *buf, const struct lvs_service *svc, unsigned opts
 		return;
 	}
 	addrport_name(name, c->af, &c->addr, ntohs(c->port), c->proto, opts, h);
-	snprintf(buf, 128, "%-4s %s", protocol_name(c->proto), name);
+	snprintf(buf, 128, "%-4s %s", lvs_list_proto_name(c->proto), name);
 	if (c->af != AF_INET6 && strlen(buf) > SVC_CUT)
 		buf[SVC_CUT] = '\0';
 }

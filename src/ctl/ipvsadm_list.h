@@ -131,5 +131,7 @@ int lvs_list_order_dests(const struct lvs_service *svc, bool nosort, const struc
 /* The protocol's name in the services database ("tcp", "udp", "sctp"),
  * as getservbyport wants it; NULL for others. */
 const char *lvs_list_proto_db_name(uint8_t proto);
+/* The protocol as listings print it ("TCP", "UDP", "SCTP"; "?" for others). */
+const char *lvs_list_proto_name(uint8_t proto);
 
 #endif

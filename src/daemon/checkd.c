@@ -58,6 +58,8 @@ static void conf_free(void *arg)
 {
 	struct conf *cf = arg;
 
+	if (cf->l)
+		lvsd_loop_ctx(cf->l)->checks = NULL;
 	lvs_checks_free(cf->cs);
 	if (cf->retry)
 		event_free(cf->retry);
@@ -156,6 +158,7 @@ int lvsd_conf_register(struct lvsd_loop *l, const char *path, struct ka_config *
 		goto fail;
 	d->cst->checks = checks_print;
 	d->cst->checks_arg = cf;
+	d->checks = cf->cs;
 	lvsd_loop_set_reload(l, reload, cf);
 	return 0;
 fail:

@@ -16,6 +16,7 @@
 
 #define LVSD_MAX_IFACES 16
 
+struct lvs_checks;
 struct lvs_netstate;
 struct lvs_vips;
 struct lvsd_worker;
@@ -37,6 +38,7 @@ struct lvsd {
 	struct lvs_ctl_state *cst;    /* the lvsadm executor's state */
 	struct lvsd_loop *loop;       /* the control loop, NULL before it exists */
 	struct lvsd_passive *passive; /* passive detection, NULL when off */
+	struct lvs_checks *checks;    /* the file's health checks, NULL: none */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;
