@@ -712,57 +712,53 @@ static void health_changed(struct lvs_model *m, struct msvc *ms, struct mdest *m
 		model_mark_dirty(m, ms, CHG_UPD, md, NULL);
 }
 
-int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
-			      const struct lvs_dest_conf *d, enum lvs_dest_health h,
-			      const char *reason)
+/* One of a destination's two health sources changes: the checks'
+ * (passive false: health h, reason) or passive detection's (passive
+ * true: down when h is DOWN).  0, -ESRCH, -ENOENT, -ENOMEM. */
+static int set_health_source(struct lvs_model *m, const struct lvs_svc_key *k,
+			     const struct lvs_dest_conf *d, bool passive, uint8_t h,
+			     const char *reason)
 {
-	struct msvc *ms;
+	struct msvc *ms = svc_find(m, k);
 	struct mdest *md;
 	uint8_t was;
 	int err;
 
-	if (h != LVS_DEST_UP && h != LVS_DEST_QUIESCED && h != LVS_DEST_DOWN)
-		return -EINVAL;
-	ms = svc_find(m, k);
 	if (!ms)
 		return -ESRCH;
 	md = dest_find_named(m, ms, d);
 	if (!md)
 		return -ENOENT;
-	if (md->health == h)
+	if (passive ? md->passive == (h == LVS_DEST_DOWN) : md->health == h)
 		return 0;
 	if ((err = dest_edit_begin(m, ms, md)))
 		return err;
 	was = md_health(md);
-	md->health = (uint8_t)h;
-	snprintf(md->reason, sizeof(md->reason), "%s", reason ? reason : "");
+	if (passive) {
+		md->passive = h == LVS_DEST_DOWN;
+		snprintf(md->passive_why, sizeof(md->passive_why), "%s",
+			 md->passive && reason ? reason : "");
+	} else {
+		md->health = h;
+		snprintf(md->reason, sizeof(md->reason), "%s", reason ? reason : "");
+	}
 	health_changed(m, ms, md, was);
 	return op_done(m);
+}
+
+int lvs_model_set_dest_health(struct lvs_model *m, const struct lvs_svc_key *k,
+			      const struct lvs_dest_conf *d, enum lvs_dest_health h,
+			      const char *reason)
+{
+	if (h != LVS_DEST_UP && h != LVS_DEST_QUIESCED && h != LVS_DEST_DOWN)
+		return -EINVAL;
+	return set_health_source(m, k, d, false, (uint8_t)h, reason);
 }
 
 int lvs_model_set_dest_passive(struct lvs_model *m, const struct lvs_svc_key *k,
 			       const struct lvs_dest_conf *d, bool down, const char *reason)
 {
-	struct msvc *ms;
-	struct mdest *md;
-	uint8_t was;
-	int err;
-
-	ms = svc_find(m, k);
-	if (!ms)
-		return -ESRCH;
-	md = dest_find_named(m, ms, d);
-	if (!md)
-		return -ENOENT;
-	if (md->passive == down)
-		return 0;
-	if ((err = dest_edit_begin(m, ms, md)))
-		return err;
-	was = md_health(md);
-	md->passive = down;
-	snprintf(md->passive_why, sizeof(md->passive_why), "%s", down && reason ? reason : "");
-	health_changed(m, ms, md, was);
-	return op_done(m);
+	return set_health_source(m, k, d, true, down ? LVS_DEST_DOWN : LVS_DEST_UP, reason);
 }
 
 int lvs_model_get_dest(const struct lvs_model *m, const struct lvs_svc_key *k,

@@ -253,6 +253,22 @@ def _need_root():
             pytest.skip("%s is not installed (mk/deps.sh)" % tool)
 
 
+_own_seq = itertools.count(1)
+
+
+def own_lab(mode, tag):
+    """A lab of one test's own (prefix TAG<pid>_<n>), removed at teardown,
+    pass or fail: `yield from own_lab("nat", "lvc")` in a fixture."""
+    _need_root()
+    if not LVSD.exists():
+        pytest.skip("no lvsd binary at %s" % LVSD)
+    lab = Lab(mode, "%s%d_%d" % (tag, os.getpid(), next(_own_seq)))
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
 @pytest.fixture(scope="session")
 def decap_obj(tmp_path_factory):
     p = os.environ.get("LVS_DECAP_OBJ")

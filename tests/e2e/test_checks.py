@@ -16,7 +16,6 @@ operator starts keepalived (`lvsd -n -f FILE`):
 
 Each test has its own lab (prefix lvc<pid>_<n>), removed at teardown.
 """
-import itertools
 import os
 import re
 import subprocess
@@ -24,21 +23,11 @@ import time
 
 import pytest
 
-from .conftest import LVSD, Lab, Lvsd, _need_root
-
-_n = itertools.count(1)
-
+from .conftest import LVSD, Lvsd, own_lab
 
 @pytest.fixture
 def nat_lab():
-    _need_root()
-    if not LVSD.exists():
-        pytest.skip("no lvsd binary at %s" % LVSD)
-    lab = Lab("nat", "lvc%d_%d" % (os.getpid(), next(_n)))
-    try:
-        yield lab
-    finally:
-        lab.down()
+    yield from own_lab("nat", "lvc")
 
 
 def nginx_dir(lab, i):
@@ -66,6 +55,18 @@ def nginx_start(lab, i):
             return
         time.sleep(0.1)
     raise AssertionError("nginx on rs%d did not start" % i)
+
+
+def drop_syns(lab, i, on=True):
+    """rsI drops SYNs to port 80 without a word (an nftables table of its
+    own inside the server's namespace), or no longer."""
+    ns = "rs%d" % i
+    if not on:
+        lab.run(ns, "nft", "delete table inet lvc_drop")
+        return
+    lab.run(ns, "nft", "add table inet lvc_drop")
+    lab.run(ns, "nft", "add chain inet lvc_drop in { type filter hook input priority 0 ; }")
+    lab.run(ns, "nft", "add rule inet lvc_drop in tcp dport 80 tcp flags syn drop")
 
 
 def listed(lab):
@@ -114,10 +115,11 @@ virtual_server %s 80 {
 DETECT = 8
 
 
-def start(lab, tmp_path, text):
+def start(lab, tmp_path, text, extra=()):
+    """lvsd -n -f TMP/keepalived.conf (with text), ready."""
     path = tmp_path / "keepalived.conf"
     path.write_text(text)
-    d = Lvsd(lab, ["-n", "-f", str(path)])
+    d = Lvsd(lab, ["-n", "-f", str(path)] + list(extra))
     lab.lvsds.append(d)
     d.wait_ready()
     return d
@@ -154,16 +156,13 @@ def test_silent_server_times_out(nat_lab, tmp_path):
     rips = lab.rips4[:2]
     start(lab, tmp_path, conf(vip, rips))
     assert set(listed(lab)) == set(rips)
-    # rs2 drops SYNs to port 80 without a word
-    lab.run("rs2", "nft", "add table inet lvc_drop")
-    lab.run("rs2", "nft", "add chain inet lvc_drop in { type filter hook input priority 0 ; }")
-    lab.run("rs2", "nft", "add rule inet lvc_drop in tcp dport 80 tcp flags syn drop")
+    drop_syns(lab, 2)
     wait_for(lambda: rips[1] not in listed(lab), DETECT + 2, "rs2 out of the service")
     chk = lab.lvsadm("--checks").stdout
     assert "connect timeout" in chk, chk
     seen = lab.count_servers("client", vip, n=20)
     assert "error" not in seen and set(seen) == {lab.servers[0]}, seen
-    lab.run("rs2", "nft", "delete table inet lvc_drop")
+    drop_syns(lab, 2, False)
     wait_for(lambda: rips[1] in listed(lab), DETECT, "rs2 back in the service")
 
 
@@ -216,11 +215,8 @@ def test_reload_keeps_states_and_lvsadm_changes(nat_lab, tmp_path):
     file changed is applied; a broken file changes nothing."""
     lab, vip = nat_lab, nat_lab.env["VIP4"]
     r1, r2, r3 = lab.rips4[:3]
+    d = start(lab, tmp_path, reload_conf(vip, [(r1, 1), (r2, 1)]))
     path = tmp_path / "keepalived.conf"
-    path.write_text(reload_conf(vip, [(r1, 1), (r2, 1)]))
-    d = Lvsd(lab, ["-n", "-f", str(path)])
-    lab.lvsds.append(d)
-    d.wait_ready()
     lab.lvsadm("-a", "-t", vip + ":80", "-r", r3 + ":80", "-m", "-w", "2")
     nginx_stop(lab, 2)
     wait_for(lambda: r2 not in listed(lab), DETECT, "rs2 out")
@@ -252,11 +248,8 @@ def test_reload_under_load_loses_nothing(nat_lab, tmp_path):
     connections drain)."""
     lab, vip = nat_lab, nat_lab.env["VIP4"]
     r1, r2, r3 = lab.rips4[:3]
+    d = start(lab, tmp_path, reload_conf(vip, [(r1, 1), (r2, 1)]))
     path = tmp_path / "keepalived.conf"
-    path.write_text(reload_conf(vip, [(r1, 1), (r2, 1)]))
-    d = Lvsd(lab, ["-n", "-f", str(path)])
-    lab.lvsds.append(d)
-    d.wait_ready()
     wrk = lab.popen("client", "wrk", "-t1", "-c8", "-d6s", "--latency", "http://%s/" % vip,
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -314,14 +307,9 @@ def test_passive_detection(nat_lab, tmp_path):
     back-off once it answers again."""
     lab, vip = nat_lab, nat_lab.env["VIP4"]
     r1, r2 = lab.rips4[:2]
-    path = tmp_path / "keepalived.conf"
-    path.write_text(conf(vip, [r1, r2]).replace("delay_loop 1", "delay_loop 60"))
-    d = Lvsd(lab, ["-n", "-f", str(path), "--passive", "3"])
-    lab.lvsds.append(d)
-    d.wait_ready()
-    lab.run("rs2", "nft", "add table inet lvc_drop")
-    lab.run("rs2", "nft", "add chain inet lvc_drop in { type filter hook input priority 0 ; }")
-    lab.run("rs2", "nft", "add rule inet lvc_drop in tcp dport 80 tcp flags syn drop")
+    d = start(lab, tmp_path, conf(vip, [r1, r2]).replace("delay_loop 1", "delay_loop 60"),
+              extra=["--passive", "3"])
+    drop_syns(lab, 2)
     # requests: those sent to rs2 hang and fail (the client retries its SYN)
     end = time.monotonic() + 30
     while r2 in listed(lab) and time.monotonic() < end:
@@ -334,7 +322,7 @@ def test_passive_detection(nat_lab, tmp_path):
     assert "Passive detection: out after 3 failed handshakes in a row" in chk, chk
     seen = lab.count_servers("client", vip, n=10)
     assert "error" not in seen and set(seen) == {lab.servers[0]}, seen
-    lab.run("rs2", "nft", "delete table inet lvc_drop")
+    drop_syns(lab, 2, False)
     wait_for(lambda: r2 in listed(lab), 10, "rs2 back after the back-off")
     assert "back on probation" in d.output()
     seen = lab.count_servers("client", vip, n=10)

@@ -8,26 +8,15 @@ nginx.  A file with an error is refused with its FILE:LINE.
 The lab has its own namespace prefix (lvk<pid>_<n>) and goes down at
 teardown, pass or fail.
 """
-import itertools
 import os
 
 import pytest
 
-from .conftest import LVSD, Lab, Lvsd, _need_root
-
-_n = itertools.count(1)
-
+from .conftest import LVSD, Lvsd, own_lab
 
 @pytest.fixture
 def nat_lab():
-    _need_root()
-    if not LVSD.exists():
-        pytest.skip("no lvsd binary at %s" % LVSD)
-    lab = Lab("nat", "lvk%d_%d" % (os.getpid(), next(_n)))
-    try:
-        yield lab
-    finally:
-        lab.down()
+    yield from own_lab("nat", "lvk")
 
 
 def keepalived_conf(vip, rips):

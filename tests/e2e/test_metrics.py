@@ -15,7 +15,6 @@ nginx stopped on the third so its check takes it out:
 
 Each test has its own lab (prefix lvm<pid>_<n>), removed at teardown.
 """
-import itertools
 import json
 import os
 import re
@@ -25,23 +24,15 @@ import time
 
 import pytest
 
-from .conftest import LVSD, Lab, Lvsd, _need_root, parse_list, parse_stats
+from .conftest import LVSD, Lvsd, own_lab, parse_list, parse_stats
 from .test_checks import reload_conf, wait_for
 
-_n = itertools.count(1)
 PORT = 9108
 
 
 @pytest.fixture
 def nat_lab():
-    _need_root()
-    if not LVSD.exists():
-        pytest.skip("no lvsd binary at %s" % LVSD)
-    lab = Lab("nat", "lvm%d_%d" % (os.getpid(), next(_n)))
-    try:
-        yield lab
-    finally:
-        lab.down()
+    yield from own_lab("nat", "lvm")
 
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
