@@ -124,9 +124,9 @@ def forwarded(lab):
 
 
 def longest_callback(lab):
-    """(longest ever, its name, longest since the last status, its name)"""
-    m = re.search(r"longest callback ([0-9.]+) ms \(([^)]*)\), since the last status "
-                  r"([0-9.]+) ms \(([^)]*)\)", status(lab))
+    """(longest since the last status: wall ms, its name, CPU ms, its name)"""
+    m = re.search(r"since the last status ([0-9.]+) ms \(([^)]*)\); CPU: longest [0-9.]+ ms "
+                  r"\([^)]*\), since the last status ([0-9.]+) ms \(([^)]*)\)", status(lab))
     if not m:
         return None, "", None, ""
     return float(m.group(1)), m.group(2), float(m.group(3)), m.group(4)
@@ -197,7 +197,8 @@ def main():
         lab.lvsadm("-A", "-u", vip, "-s", "rr")
         for r in lab.env["RIPS4"].split():
             lab.lvsadm("-a", "-u", vip, "-r", r + ":5353", "-g")
-        cb_r, what_r, _, _ = longest_callback(lab)
+        # the restores and the listings of 10,000 services above
+        cb_r, what_r, cpu_r, cwhat_r = longest_callback(lab)
         # forwarding: idle, at a steady 1,000 changes/s, and flat out,
         # interleaved over ROUNDS rounds (medians: this machine is noisy)
         idles, pacs, busys, prate, brate = [], [], [], [], []
@@ -234,11 +235,12 @@ def main():
         rows.append(("frames forwarded/s, UDP DR, during changes flat out", "%.0f" % busy,
                      "rounds: " + " ".join("%.0f" % x for x in busys)
                      + "; %.0f changes/s" % median(brate)))
-        _, _, cb, what = longest_callback(lab)
-        rows.append(("control thread: longest callback, the restores",
-                     "%.2f ms" % cb_r if cb_r is not None else "not reported", "(%s)" % what_r))
-        rows.append(("control thread: longest callback, the changes",
-                     "%.2f ms" % cb if cb is not None else "not reported", "(%s)" % what))
+        cb, what, cpu, cwhat = longest_callback(lab)
+        if cb is not None:
+            rows.append(("control thread: longest callback, restores and listings",
+                         "%.2f ms" % cb_r, "(%s); by CPU %.2f ms (%s)" % (what_r, cpu_r, cwhat_r)))
+            rows.append(("control thread: longest callback, the changes",
+                         "%.2f ms" % cb, "(%s); by CPU %.2f ms (%s)" % (what, cpu, cwhat)))
         rows.append(("lvsd idle (connection table preallocated)", "", "%.0f MB" % rss_idle))
     finally:
         lab.down()
@@ -262,9 +264,9 @@ def main():
           " and the lvsadm client;\n   flat out, the changes take CPU time the workers"
           " would otherwise use)")
     if cb is not None:
-        print("  longest control-thread callback <= 5 ms: %s (%.2f ms during the changes;"
-              " %.2f ms during the restores)"
-              % ("met" if max(cb, cb_r) <= 5 else "missed", cb, cb_r))
+        print("  longest control-thread callback <= 5 ms: %s (%.2f ms wall, %.2f ms CPU during"
+              " the changes; %.2f ms wall, %.2f ms CPU during the restores and listings)"
+              % ("met" if max(cb, cb_r) <= 5 else "missed", cb, cpu, cb_r, cpu_r))
 
 
 if __name__ == "__main__":

@@ -127,13 +127,17 @@ struct lvsd_loop_stats {
 	const char *longest_name; /* its name ("none" before any) */
 	uint64_t recent_ns;       /* the longest since the status was printed */
 	const char *recent_name;
+	/* the same by the CPU time the callbacks used (not counting the time
+	 * the thread was preempted) */
+	uint64_t longest_cpu_ns, recent_cpu_ns;
+	const char *longest_cpu_name, *recent_cpu_name;
 	uint64_t ticks;           /* model gc runs */
 	uint64_t ticks_waited;    /* of them, after waiting for a grace period */
 };
 void lvsd_loop_get_stats(const struct lvsd_loop *l, struct lvsd_loop_stats *s);
 /* The status line: "Control thread: longest callback 31.2 ms (ctl job
- * step), since the last status 0.4 ms (ctl request)"; starts the "since"
- * figure again. */
+ * step), since the last status 0.4 ms (ctl request); CPU: longest ...",
+ * wall time then CPU time; starts the "since" figures again. */
 void lvsd_loop_print_stats(struct lvsd_loop *l, FILE *f);
 
 #endif

@@ -50,7 +50,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <endian.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1148,6 +1154,104 @@ void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg)
 	}
 }
 
+/* ---- the guard's counters, read over nfnetlink ---- */
+
+struct ctr_sum {
+	unsigned long long packets;
+};
+
+static int ctr_data_cb(const struct nlattr *a, void *arg)
+{
+	if (mnl_attr_get_type(a) == NFTA_COUNTER_PACKETS &&
+	    mnl_attr_validate(a, MNL_TYPE_U64) >= 0)
+		((struct ctr_sum *)arg)->packets += be64toh(mnl_attr_get_u64(a));
+	return MNL_CB_OK;
+}
+
+/* One expression of a rule: a counter's packets into the sum. */
+static int ctr_expr_cb(const struct nlattr *a, void *arg)
+{
+	const struct nlattr *name = NULL, *data = NULL, *x;
+
+	if (mnl_attr_get_type(a) != NFTA_LIST_ELEM)
+		return MNL_CB_OK;
+	mnl_attr_for_each_nested(x, a) {
+		if (mnl_attr_get_type(x) == NFTA_EXPR_NAME)
+			name = x;
+		else if (mnl_attr_get_type(x) == NFTA_EXPR_DATA)
+			data = x;
+	}
+	if (name && data && mnl_attr_validate(name, MNL_TYPE_NUL_STRING) >= 0 &&
+	    !strcmp(mnl_attr_get_str(name), "counter"))
+		mnl_attr_parse_nested(data, ctr_data_cb, arg);
+	return MNL_CB_OK;
+}
+
+static int ctr_rule_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
+			mnl_attr_parse_nested(a, ctr_expr_cb, arg);
+	return MNL_CB_OK;
+}
+
+/*
+ * The packets the rules of table's ingress chain counted, by a rule dump
+ * (NFT_MSG_GETRULE) of that chain alone: listing the chain through
+ * libnftables loads every set element first (tens of ms with 100,000).
+ * 0 or -errno.
+ */
+static int guard_packets(const char *table, unsigned long long *out)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	struct ctr_sum sum = {0};
+	uint32_t seq = (uint32_t)time(NULL), port;
+	int rc = 0;
+	ssize_t n;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	port = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = NFPROTO_NETDEV;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, "ingress");
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		int r = mnl_cb_run(buf, (size_t)n, seq, port, ctr_rule_cb, &sum);
+		if (r < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (r == MNL_CB_STOP)
+			break;
+	}
+	if (n < 0)
+		rc = -errno;
+out:
+	mnl_socket_close(nl);
+	*out = sum.packets;
+	return rc;
+}
+
 void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
 {
 	if (!v->guard) {
@@ -1159,7 +1263,14 @@ void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
 		char script[64 + IF_NAMESIZE + 8], *text = NULL;
 		unsigned long long sum = 0, n;
 
-		/* the chain only: listing the table would print every element */
+		if (v->nft_run == vip_nft_lib_run) {
+			if (guard_packets(v->ifs[i].table, &sum))
+				fprintf(f, " %s ?", v->ifs[i].name);
+			else
+				fprintf(f, " %s %llu", v->ifs[i].name, sum);
+			continue;
+		}
+		/* a test's stand-in for libnftables: the chain as nft lists it */
 		snprintf(script, sizeof(script), "list chain netdev %s ingress\n", v->ifs[i].table);
 		if (v->nft_run(v->nft_arg, script, &text) || !text) {
 			fprintf(f, " %s ?", v->ifs[i].name);
