@@ -114,8 +114,29 @@ class Lab:
             timeout=120)
 
 
+# The longest callbacks lvsd reported since PHASE was last reset: every
+# --status read starts lvsd's "since the last status" figures again, so
+# each read adds its figures here.
+PHASE = {}
+
+
+def phase_reset():
+    PHASE.update(wall=0.0, name="", cpu=0.0, cname="")
+
+
+phase_reset()
+
+
 def status(lab):
-    return lab.lvsadm("--status").stdout
+    out = lab.lvsadm("--status").stdout
+    m = re.search(r"since the last status ([0-9.]+) ms \(([^)]*)\); CPU: longest [0-9.]+ ms "
+                  r"\([^)]*\), since the last status ([0-9.]+) ms \(([^)]*)\)", out)
+    if m:
+        if float(m.group(1)) > PHASE["wall"]:
+            PHASE.update(wall=float(m.group(1)), name=m.group(2))
+        if float(m.group(3)) > PHASE["cpu"]:
+            PHASE.update(cpu=float(m.group(3)), cname=m.group(4))
+    return out
 
 
 def forwarded(lab):
@@ -124,12 +145,12 @@ def forwarded(lab):
 
 
 def longest_callback(lab):
-    """(longest since the last status: wall ms, its name, CPU ms, its name)"""
-    m = re.search(r"since the last status ([0-9.]+) ms \(([^)]*)\); CPU: longest [0-9.]+ ms "
-                  r"\([^)]*\), since the last status ([0-9.]+) ms \(([^)]*)\)", status(lab))
-    if not m:
-        return None, "", None, ""
-    return float(m.group(1)), m.group(2), float(m.group(3)), m.group(4)
+    """The longest callbacks since the last phase_reset (wall ms, its name,
+    CPU ms, its name), this status read included; starts a new phase."""
+    status(lab)
+    r = (PHASE["wall"], PHASE["name"], PHASE["cpu"], PHASE["cname"])
+    phase_reset()
+    return r
 
 
 def fwd_rate(lab, during=None):

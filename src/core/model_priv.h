@@ -107,6 +107,9 @@ struct lvs_model {
 	uint32_t next_svc_id;
 	uint32_t next_dest_id;
 	uint32_t ntrash; /* states without AVAILABLE (upper bound) */
+	/* the gc: states out of the configuration the last walk kept (their
+	 * connections go on), and changes since that may have made more */
+	uint32_t gc_kept, gc_hint;
 	void (*defer)(void *arg, void (*fn)(void *obj), void *obj);
 	void *defer_arg;
 	struct lvs_model_watch watch;

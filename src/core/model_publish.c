@@ -19,6 +19,7 @@ static void dest_avail_clear(struct lvs_model *m, struct lvs_dest_state *ds)
 	if (__atomic_fetch_and(&ds->flags, ~(uint32_t)LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED) &
 	    LVS_DEST_F_AVAILABLE) {
 		m->ntrash++;
+		m->gc_hint++;
 		ds->unref_gen = m->snap.gen;
 	}
 }
@@ -312,6 +313,7 @@ int model_publish(struct lvs_model *m)
 			m->defer(m->defer_arg, model_version_free, old);
 		}
 		ms->st->in_config = false;
+		m->gc_hint++;
 		ms->st->unref_gen = m->snap.gen;
 		for (struct mdest *md = ms->dests; md; md = md->next) {
 			model_dest_state_unconf(m, md->st);

@@ -160,7 +160,7 @@ void lvs_model_set_watch(struct lvs_model *m, const struct lvs_model_watch *w)
 void model_dest_state_unconf(struct lvs_model *m, struct lvs_dest_state *ds)
 {
 	__atomic_and_fetch(&ds->flags, ~(uint32_t)LVS_DEST_F_INCONF, __ATOMIC_RELAXED);
-	(void)m;
+	m->gc_hint++;
 }
 
 static size_t state_size(const struct lvs_model *m, size_t base)
@@ -320,9 +320,13 @@ bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max)
 {
 	struct lvs_dest_state **pp = &m->dest_states, *ds;
 	struct lvs_svc_state **sp = &m->svc_states, *ss;
-	unsigned freed = 0;
+	unsigned freed = 0, kept = 0;
 
 	if (m->in_batch)
+		return false;
+	/* nothing left the configuration since the last walk, and it kept
+	 * nothing: no state can be free (the walk is over every state) */
+	if (!m->gc_hint && !m->gc_kept)
 		return false;
 	m->ntrash = 0;
 	while ((ds = *pp)) {
@@ -332,6 +336,7 @@ bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max)
 		    ds->persistconns == 0) {
 			if (max && freed == max) {
 				m->ntrash++; /* not all counted: the trash is not empty */
+				m->gc_hint = 1;
 				return true;
 			}
 			freed++;
@@ -346,21 +351,28 @@ bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max)
 		}
 		if (!(fl & LVS_DEST_F_AVAILABLE))
 			m->ntrash++;
+		if (!(fl & (LVS_DEST_F_AVAILABLE | LVS_DEST_F_INCONF)))
+			kept++;
 		pp = &ds->next;
 	}
 	while ((ss = *sp)) {
 		if (!ss->in_config && !ss->ndstates && ss->unref_gen < safe_gen) {
-			if (max && freed == max)
+			if (max && freed == max) {
+				m->gc_hint = 1;
 				return true;
+			}
 			freed++;
 			model_watch_svc(m, ss, true);
 			*sp = ss->next;
 			chain_remove(&m->ssmap, ss, SS_NEXT, ss_hash(ss));
 			free(ss);
 		} else {
+			kept += !ss->in_config;
 			sp = &ss->next;
 		}
 	}
+	m->gc_kept = kept;
+	m->gc_hint = 0;
 	return false;
 }
 
