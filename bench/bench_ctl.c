@@ -93,7 +93,8 @@ static int changes(const char *kind, unsigned count, unsigned n, unsigned d, dou
 	char v[32], r[32], w[16];
 
 	for (unsigned k = 0; k < count; k++) {
-		unsigned i = 1 + (k * 7919u) % n;
+		/* an add and its delete go to the same service */
+		unsigned i = 1 + ((strcmp(kind, "weight") ? k / 2 : k) * 7919u) % n;
 		int rc;
 
 		if (rate > 0) {

@@ -185,6 +185,9 @@ def apply_rules(lab, n):
 def changes(lab, kind, count, n, rate=0):
     args = [kind, count, n] + ([10] if kind == "weight" else []) + ([rate] if rate else [])
     out = lab.nsrun("director", TOOL, *args, timeout=600).stdout.split()
+    failed = int(out[out.index("failed") - 1])
+    if failed:
+        raise SystemExit("%s: %d of %d changes refused by lvsd" % (kind, failed, count))
     return float(out[out.index("per_s") - 1]), float(out[out.index("worst_ms") + 1])
 
 

@@ -410,6 +410,9 @@ bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max);
  * connections still use (fn may be NULL, to count them).  For callers that
  * must keep such connections' traffic coming to lvsd (the host guard and
  * the AF_XDP filter).  Control thread.  Returns the number visited. */
+/* Changes whenever a destination state enters or leaves the trash (O(1),
+ * where lvs_model_trash walks every state). */
+uint64_t lvs_model_trash_gen(const struct lvs_model *m);
 unsigned lvs_model_trash(const struct lvs_model *m,
 			 void (*fn)(void *arg, const struct lvs_dest_state *ds), void *arg);
 

@@ -110,6 +110,7 @@ struct lvs_model {
 	/* the gc: states out of the configuration the last walk kept (their
 	 * connections go on), and changes since that may have made more */
 	uint32_t gc_kept, gc_hint;
+	uint64_t trash_gen; /* bumped when a state enters or leaves the trash */
 	void (*defer)(void *arg, void (*fn)(void *obj), void *obj);
 	void *defer_arg;
 	struct lvs_model_watch watch;

@@ -20,6 +20,7 @@ static void dest_avail_clear(struct lvs_model *m, struct lvs_dest_state *ds)
 	    LVS_DEST_F_AVAILABLE) {
 		m->ntrash++;
 		m->gc_hint++;
+		m->trash_gen++;
 		ds->unref_gen = m->snap.gen;
 	}
 }
@@ -27,9 +28,11 @@ static void dest_avail_clear(struct lvs_model *m, struct lvs_dest_state *ds)
 static void dest_avail_set(struct lvs_model *m, struct lvs_dest_state *ds)
 {
 	if (!(__atomic_fetch_or(&ds->flags, LVS_DEST_F_AVAILABLE, __ATOMIC_RELAXED) &
-	      LVS_DEST_F_AVAILABLE) &&
-	    m->ntrash)
-		m->ntrash--;
+	      LVS_DEST_F_AVAILABLE)) {
+		m->trash_gen++;
+		if (m->ntrash)
+			m->ntrash--;
+	}
 }
 
 /* ---- versions ---- */

@@ -300,6 +300,11 @@ struct lvs_dest_state *model_dest_state_get(struct lvs_model *m, struct msvc *ms
 
 /* ---- trash and gc ---- */
 
+uint64_t lvs_model_trash_gen(const struct lvs_model *m)
+{
+	return m->trash_gen;
+}
+
 unsigned lvs_model_trash(const struct lvs_model *m,
 			 void (*fn)(void *arg, const struct lvs_dest_state *ds), void *arg)
 {
@@ -340,6 +345,7 @@ bool lvs_model_gc_some(struct lvs_model *m, uint64_t safe_gen, unsigned max)
 				return true;
 			}
 			freed++;
+			m->trash_gen++;
 			model_watch_dest(m, ds, true);
 			*pp = ds->next;
 			chain_remove(&m->dsmap, ds, DS_NEXT, ds_hash(ds));

@@ -51,7 +51,7 @@ struct lvsd_loop {
 	/* network view */
 	struct event *ns_ev, *wake_ev, *net_tick_ev, *vips_ev;
 	uint64_t vips_gen;
-	unsigned vips_trash;
+	uint64_t vips_trash;
 	bool vips_more; /* the last update left work for the next */
 	void (*reload)(void *arg); /* SIGHUP */
 	void *reload_arg;
@@ -345,13 +345,13 @@ void lvsd_loop_vips_sync(struct lvsd_loop *l, bool addrs_changed)
 {
 	struct lvsd *d = l->d;
 	const struct lvs_snapshot *s;
-	unsigned trash;
+	uint64_t trash;
 	int rc;
 
 	if (!d->vips)
 		return;
 	s = lvs_model_snapshot(d->dir.model);
-	trash = lvs_model_trash(d->dir.model, NULL, NULL);
+	trash = lvs_model_trash_gen(d->dir.model);
 	if (s->gen == l->vips_gen && trash == l->vips_trash && !addrs_changed && !l->vips_more)
 		return;
 	l->vips_gen = s->gen;

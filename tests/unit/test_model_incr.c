@@ -541,8 +541,12 @@ static void test_gc_in_pieces(void **state)
 			assert_int_equal(lvs_model_add_dest(m, &k, &d), 0);
 		}
 	}
+	uint64_t tg = lvs_model_trash_gen(m);
 	assert_int_equal(lvs_model_flush(m), 0);
 	assert_int_equal(lvs_model_trash(m, NULL, NULL), 10);
+	/* the trash changed: its generation says so without a walk */
+	assert_true(lvs_model_trash_gen(m) != tg);
+	tg = lvs_model_trash_gen(m);
 	while (lvs_model_gc_some(m, lvs_model_gen(m) + 1, 4)) {
 		calls++;
 		assert_true(calls < 10);
@@ -550,6 +554,10 @@ static void test_gc_in_pieces(void **state)
 	/* 10 destination states and 5 service states, 4 at a time */
 	assert_int_equal(calls, 3);
 	assert_int_equal(lvs_model_trash(m, NULL, NULL), 0);
+	assert_true(lvs_model_trash_gen(m) != tg);
+	tg = lvs_model_trash_gen(m);
+	assert_false(lvs_model_gc_some(m, lvs_model_gen(m) + 1, 4));
+	assert_int_equal(lvs_model_trash_gen(m), tg);
 	lvs_model_free(m);
 }
 
