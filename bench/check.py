@@ -149,7 +149,11 @@ def main():
         run_lvsd(lab, True)
         time.sleep(5)  # past the warmup: every check runs on its schedule
         p0, cpu0, t0 = check_figures(lab)[0], thread_cpu_s(lab.lvsd.pid), time.monotonic()
-        time.sleep(WINDOW)
+        if os.environ.get("BENCH_PERF"):
+            ctl.run(["perf", "record", "-o", os.environ["BENCH_PERF"], "-t", str(lab.lvsd.pid),
+                     "--", "sleep", str(WINDOW)], timeout=WINDOW + 60)
+        else:
+            time.sleep(WINDOW)
         f = check_figures(lab)
         cpu, dt = thread_cpu_s(lab.lvsd.pid) - cpu0, time.monotonic() - t0
         probes = f[0] - p0
