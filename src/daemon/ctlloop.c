@@ -72,6 +72,14 @@ static lvs_time_t thread_cpu_ns(void)
 	return (lvs_time_t)ts.tv_sec * LVS_NS_PER_SEC + (lvs_time_t)ts.tv_nsec;
 }
 
+static void keep_longest(uint64_t *ns, const char **name, lvs_time_t t, const char *what)
+{
+	if (t > *ns) {
+		*ns = t;
+		*name = what;
+	}
+}
+
 static void loop_trampoline(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop_ev *e = arg;
@@ -87,24 +95,12 @@ static void loop_trampoline(evutil_socket_t fd, short what, void *arg)
 	dc = thread_cpu_ns() - c0;
 	rcu_thread_offline();
 	l->st.callbacks++;
+	keep_longest(&l->st.longest_ns, &l->st.longest_name, dt, name);
+	keep_longest(&l->st.recent_ns, &l->st.recent_name, dt, name);
 	/* the CPU the callback used: its wall time also counts the time the
 	 * thread was preempted (by the workers, on a busy machine) */
-	if (dc > l->st.longest_cpu_ns) {
-		l->st.longest_cpu_ns = dc;
-		l->st.longest_cpu_name = name;
-	}
-	if (dc > l->st.recent_cpu_ns) {
-		l->st.recent_cpu_ns = dc;
-		l->st.recent_cpu_name = name;
-	}
-	if (dt > l->st.longest_ns) {
-		l->st.longest_ns = dt;
-		l->st.longest_name = name;
-	}
-	if (dt > l->st.recent_ns) {
-		l->st.recent_ns = dt;
-		l->st.recent_name = name;
-	}
+	keep_longest(&l->st.longest_cpu_ns, &l->st.longest_cpu_name, dc, name);
+	keep_longest(&l->st.recent_cpu_ns, &l->st.recent_cpu_name, dc, name);
 }
 
 struct event *lvsd_loop_event_new(struct lvsd_loop *l, evutil_socket_t fd, short what,
