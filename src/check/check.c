@@ -26,6 +26,7 @@
 
 /* A probe that overruns its deadline by this much is cancelled. */
 #define CHECK_GRACE_US 1000000
+#define CHECK_RETRY_US 100000 /* a busy model is tried again this soon */
 #define LATE_BUCKET_US 100
 #define LATE_BUCKETS 10001
 
@@ -63,6 +64,7 @@ struct rsi {
 	unsigned nruns, nfailed;
 	bool alive;
 	int32_t weight; /* in force: the configured one, or a checker's */
+	bool wpending;  /* weight not yet written (the model was busy) */
 	char why[96];
 };
 
@@ -78,6 +80,7 @@ struct vsi {
 	struct lvs_dest_conf sorry; /* valid when vs->sorry */
 	bool sorry_dup;             /* the sorry server is also a real server */
 	bool quorum_up;
+	bool pending;   /* states not yet applied (the model was busy) */
 	char name[80];
 };
 
@@ -96,6 +99,7 @@ struct lvs_checks {
 	uint32_t late[LATE_BUCKETS];
 	uint64_t late_n, late_max_us;
 	const struct lvs_checks *prev; /* while reloading: the checks replaced */
+	struct event *retry;           /* applies what waited for a busy model */
 };
 
 /* ---- the model ---- */
@@ -157,15 +161,62 @@ static void vsi_sync(struct vsi *v)
 }
 
 /* vsi_sync between the daemon's hooks. */
+/* The model is in another's open batch (an lvsadm -R job): a change made
+ * now would join that batch, and go if it is undone.  What waits is
+ * applied when the batch is over (vsi_flush: states are applied from
+ * the checks' state, so applying late is exact). */
+static bool model_busy(struct lvs_checks *cs)
+{
+	if (!cs->hooks.busy || !cs->hooks.busy(cs->hooks.arg))
+		return false;
+	if (cs->retry && !evtimer_pending(cs->retry, NULL)) {
+		struct timeval tv = {.tv_usec = CHECK_RETRY_US};
+		evtimer_add(cs->retry, &tv);
+	}
+	return true;
+}
+
+static void rsi_weight_write(struct rsi *r)
+{
+	struct vsi *v = r->v;
+
+	r->wpending = false;
+	for (unsigned k = 0; k < v->nkeys; k++) {
+		int rc = lvs_model_edit_dest(v->cs->m, &v->keys[k], &r->d);
+		if (rc && rc != -ENOENT && rc != -ESRCH)
+			lvs_warn("checks: %s: weight: %s", v->name, strerror(-rc));
+	}
+}
+
+/* vsi_sync (and the weights waiting) between the daemon's hooks. */
 static void vsi_apply(struct vsi *v)
 {
 	struct lvs_checks *cs = v->cs;
 
+	if (model_busy(cs)) {
+		v->pending = true;
+		return;
+	}
+	v->pending = false;
 	if (cs->hooks.begin)
 		cs->hooks.begin(cs->hooks.arg);
+	for (unsigned i = 0; i < v->nrs; i++)
+		if (v->rss[i].wpending)
+			rsi_weight_write(&v->rss[i]);
 	vsi_sync(v);
 	if (cs->hooks.end)
 		cs->hooks.end(cs->hooks.arg);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvs_checks *cs = arg;
+
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; i < cs->nvsi; i++)
+		if (cs->vsis[i].pending)
+			vsi_apply(&cs->vsis[i]);
 }
 
 /* ---- quorum ---- */
@@ -244,17 +295,9 @@ static void rsi_weight(struct rsi *r, int32_t w)
 		return;
 	r->weight = w;
 	r->d.weight = w;
-	if (v->cs->hooks.begin)
-		v->cs->hooks.begin(v->cs->hooks.arg);
-	for (unsigned k = 0; k < v->nkeys; k++) {
-		int rc = lvs_model_edit_dest(v->cs->m, &v->keys[k], &r->d);
-		if (rc && rc != -ENOENT && rc != -ESRCH)
-			lvs_warn("checks: %s: weight: %s", v->name, strerror(-rc));
-	}
+	r->wpending = true;
 	quorum_update(v);
-	vsi_sync(v);
-	if (v->cs->hooks.end)
-		v->cs->hooks.end(v->cs->hooks.arg);
+	vsi_apply(v);
 }
 
 /* ---- runners ---- */
@@ -738,6 +781,11 @@ struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
 	cs->m = m;
 	if (hooks)
 		cs->hooks = *hooks;
+	cs->retry = evtimer_new(base, retry_cb, cs);
+	if (!cs->retry) {
+		free(cs);
+		return NULL;
+	}
 	return cs;
 }
 
@@ -796,11 +844,13 @@ int lvs_checks_reload(struct lvs_checks *cs, const struct ka_config *c, char *er
 		return -ENOMEM;
 	nc->prev = cs;
 	rc = lvs_checks_start(nc, c, err, errlen);
+	event_free(nc->retry); /* cs keeps its own (its argument is cs) */
 	if (rc) {
 		free(nc);
 		return rc;
 	}
 	nc->prev = NULL;
+	nc->retry = cs->retry;
 	old = *cs;
 	*cs = *nc;
 	free(nc);
@@ -835,6 +885,7 @@ void lvs_checks_free(struct lvs_checks *cs)
 			lvs_check_notify(cs->base, v->vs->quorum_down, v->name);
 	}
 	checks_clear(cs);
+	event_free(cs->retry);
 	free(cs);
 }
 

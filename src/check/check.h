@@ -45,6 +45,9 @@ struct lvs_checks;
 struct lvs_checks_hooks {
 	void (*begin)(void *arg);
 	void (*end)(void *arg);
+	/* true while the model is in someone else's open batch (an lvsadm -R
+	 * job): the checks' changes wait for its end.  May be NULL. */
+	bool (*busy)(void *arg);
 	void *arg;
 };
 

@@ -46,6 +46,13 @@ static void checks_end(void *arg)
 		rcu_thread_offline();
 }
 
+static bool checks_busy(void *arg)
+{
+	struct conf *cf = arg;
+
+	return lvs_ctl_busy(lvsd_loop_ctx(cf->l)->cst);
+}
+
 static void checks_print(void *arg, FILE *out)
 {
 	struct conf *cf = arg;
@@ -134,7 +141,8 @@ int lvsd_conf_register(struct lvsd_loop *l, const char *path, struct ka_config *
 {
 	struct lvsd *d = lvsd_loop_ctx(l);
 	struct conf *cf = calloc(1, sizeof(*cf));
-	const struct lvs_checks_hooks hooks = {.begin = checks_begin, .end = checks_end, .arg = cf};
+	const struct lvs_checks_hooks hooks = {
+	        .begin = checks_begin, .end = checks_end, .busy = checks_busy, .arg = cf};
 	char err[256];
 	int rc = -ENOMEM;
 

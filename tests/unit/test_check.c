@@ -208,10 +208,70 @@ static void test_checks_in_the_model(void **state)
 	free(text);
 }
 
+static bool model_busy_flag;
+
+static bool busy_hook(void *arg)
+{
+	(void)arg;
+	return model_busy_flag;
+}
+
+static bool check_down(struct fx *f)
+{
+	struct lvs_checks_stats st;
+
+	lvs_checks_get_stats(f->cs, &st);
+	return st.checks_up == 0 && st.probes >= 1;
+}
+
+static bool dest_down(struct fx *f)
+{
+	return health(f->m, "10.0.0.9", f->down) == LVS_DEST_DOWN;
+}
+
+/* While the model is in another's open batch (an lvsadm -R job), a
+ * verdict does not touch it: it is applied once the batch is over. */
+static void test_busy_model_waits(void **state)
+{
+	struct lvs_checks_hooks hooks = {.busy = busy_hook};
+	struct fx f;
+	char *text = NULL, err[256];
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.down = closed_port();
+	assert_true(asprintf(&text,
+	                     "virtual_server 10.0.0.9 80 {\n  delay_loop 1\n  lb_kind NAT\n"
+	                     "  protocol TCP\n  real_server 127.0.0.1 %u {\n    TCP_CHECK {\n"
+	                     "      connect_timeout 1\n      retry 0\n    }\n  }\n}\n",
+	                     f.down) > 0);
+	f.c = ka_config_load_mem(text, strlen(text), "busy.conf");
+	assert_non_null(f.c);
+	assert_int_equal(f.c->nerrors, 0);
+	f.m = lvs_model_new();
+	f.base = event_base_new();
+	assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
+	f.cs = lvs_checks_new(f.base, f.m, &hooks);
+	assert_non_null(f.cs);
+	model_busy_flag = true;
+	assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+	assert_true(run_until(&f, check_down));
+	/* the check is down, the model waits */
+	assert_int_equal(health(f.m, "10.0.0.9", f.down), LVS_DEST_UP);
+	model_busy_flag = false;
+	assert_true(run_until(&f, dest_down));
+	lvs_checks_free(f.cs);
+	event_base_free(f.base);
+	lvs_model_free(f.m);
+	ka_config_free(f.c);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_checks_in_the_model),
+	        cmocka_unit_test(test_busy_model_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
