@@ -27,10 +27,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return nlb_rnd(&rng);
 }
 
 static double now_s(void)
@@ -67,17 +64,7 @@ static const struct ns_route *linear_lpm(const struct ns_snap *s, int af, const 
 
 static union lvs_addr rnd_addr(int af)
 {
-	union lvs_addr a;
-	uint64_t x = rnd(), y = rnd();
-
-	memset(&a, 0, sizeof(a));
-	if (af == AF_INET) {
-		a.ip4 = (uint32_t)x;
-	} else {
-		memcpy(a.b, &x, 8);
-		memcpy(a.b + 8, &y, 8);
-	}
-	return a;
+	return nlb_rnd_addr(&rng, af);
 }
 
 static void route_msg(struct lvs_netstate *ns, int af, const union lvs_addr *dst, unsigned plen,

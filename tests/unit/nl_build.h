@@ -17,8 +17,11 @@
 #include <net/if_arp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <urcu-qsbr.h>
 
 #include "lvs_types.h"
+#include "netstate.h"
 
 /* Room for any message built here. */
 #define NLB_BUF 512
@@ -105,6 +108,44 @@ static inline struct nlmsghdr *nlb_neigh(void *buf, uint16_t type, int af, uint3
 	if (mac)
 		mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
 	return nlh;
+}
+
+/* ---- for the users' fixtures ---- */
+
+/* xorshift64 over *state: repeatable random numbers. */
+static inline uint64_t nlb_rnd(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* A random address of family af. */
+static inline union lvs_addr nlb_rnd_addr(uint64_t *state, int af)
+{
+	union lvs_addr a;
+	uint64_t x = nlb_rnd(state), y = nlb_rnd(state);
+
+	memset(&a, 0, sizeof(a));
+	if (af == AF_INET) {
+		a.ip4 = (uint32_t)x;
+	} else {
+		memcpy(a.b, &x, 8);
+		memcpy(a.b + 8, &y, 8);
+	}
+	return a;
+}
+
+/* Free *ns once its RCU callbacks have run, and leave the thread's RCU
+ * registration (the fixtures' teardown). */
+static inline void nlb_netstate_done(struct lvs_netstate **ns)
+{
+	rcu_thread_offline();
+	rcu_barrier();
+	lvs_netstate_free(*ns);
+	*ns = NULL;
+	rcu_unregister_thread();
 }
 
 #endif

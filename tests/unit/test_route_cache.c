@@ -86,11 +86,7 @@ static int ns_setup(void **st)
 static int ns_teardown(void **st)
 {
 	(void)st;
-	rcu_thread_offline();
-	rcu_barrier();
-	lvs_netstate_free(ns);
-	ns = NULL;
-	rcu_unregister_thread();
+	nlb_netstate_done(&ns);
 	return 0;
 }
 

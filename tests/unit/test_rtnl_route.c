@@ -27,10 +27,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return nlb_rnd(&rng);
 }
 
 struct t_route {
@@ -127,17 +124,7 @@ static void check_one(const struct t_route *v, uint32_t n, int af, const union l
 
 static union lvs_addr rnd_addr(int af)
 {
-	union lvs_addr a;
-	uint64_t x = rnd(), y = rnd();
-
-	memset(&a, 0, sizeof(a));
-	if (af == AF_INET) {
-		a.ip4 = (uint32_t)x;
-	} else {
-		memcpy(a.b, &x, 8);
-		memcpy(a.b + 8, &y, 8);
-	}
-	return a;
+	return nlb_rnd_addr(&rng, af);
 }
 
 /* Addresses where ranges begin and end: a prefix's first and last
@@ -179,11 +166,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	rcu_thread_offline();
-	rcu_barrier();
-	lvs_netstate_free(ns);
-	ns = NULL;
-	rcu_unregister_thread();
+	nlb_netstate_done(&ns);
 	return 0;
 }
 
