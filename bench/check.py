@@ -101,6 +101,30 @@ def check_figures(lab):
     return [float(x) for x in m.groups()]
 
 
+METRICS = "127.0.0.1:9480"
+
+
+def late_hist(lab):
+    """lvsd_check_start_lateness_seconds from the metrics: [(le, count)]."""
+    r = lab.nsrun("director", "curl", "-sf", "-m", "10", "http://%s/metrics" % METRICS)
+    got = re.findall(r'^lvsd_check_start_lateness_seconds_bucket\{le="([^"]+)"\} (\d+)$',
+                     r.stdout, re.M)
+    if not got:
+        raise SystemExit("no lateness histogram in the metrics (curl exit %d)" % r.returncode)
+    return [(float(le), int(n)) for le, n in got]
+
+
+def late_window(h0, h1, q):
+    """The upper bound (ms) of the histogram bucket holding the q-quantile
+    of the probes started between the scrapes h0 and h1."""
+    d = [(le, b - a) for (le, b), (_, a) in zip(h1, h0)]
+    total = d[-1][1]
+    for le, n in d:
+        if total and n >= q * total:
+            return le * 1000
+    return float("nan")
+
+
 def start_nginx(lab):
     d = Path(lab.env["LAB_DIR"]) / "bench-check-nginx"
     (d / "tmp").mkdir(parents=True, exist_ok=True)
@@ -120,7 +144,7 @@ def stop_nginx(lab, d):
 def run_lvsd(lab, checks):
     conf = Path(lab.env["LAB_DIR"]) / ("bench-check-%s.conf" % ("on" if checks else "off"))
     conf.write_text(keepalived_conf(checks))
-    lab.start(["-f", str(conf)])
+    lab.start(["-f", str(conf), "--metrics", METRICS])
     vip = lab.env["VIP4"] + ":5353"
     lab.lvsadm("-A", "-u", vip, "-s", "rr")
     for r in lab.env["RIPS4"].split():
@@ -148,6 +172,7 @@ def main():
         ctl.log("lvsd with %d x %d servers, checks every second" % (NVS, NRS))
         run_lvsd(lab, True)
         time.sleep(5)  # past the warmup: every check runs on its schedule
+        h0 = late_hist(lab)
         p0, cpu0, t0 = check_figures(lab)[0], thread_cpu_s(lab.lvsd.pid), time.monotonic()
         if os.environ.get("BENCH_PERF"):
             ctl.run(["perf", "record", "-o", os.environ["BENCH_PERF"], "-t", str(lab.lvsd.pid),
@@ -157,6 +182,7 @@ def main():
         f = check_figures(lab)
         cpu, dt = thread_cpu_s(lab.lvsd.pid) - cpu0, time.monotonic() - t0
         probes = f[0] - p0
+        h1 = late_hist(lab)
         busy = [ctl.fwd_rate(lab) for _ in range(ROUNDS)]
         f = check_figures(lab)
         stop_lvsd(lab)
@@ -174,8 +200,11 @@ def main():
     rows.append(("control thread CPU", "%.0f%%" % (cpu / dt * 100),
                  "%.1f us per probe" % (cpu / probes * 1e6 if probes else 0)))
     rows.append(("probes failed / overran (whole run)", "%.0f / %.0f" % (f[1], f[2]), ""))
-    rows.append(("probe start lateness p50 / p99 / max", "%.1f / %.1f / %.1f ms"
-                 % (f[3], f[4], f[5]), "against each probe's schedule, whole run"))
+    lw50, lw99 = late_window(h0, h1, 0.50), late_window(h0, h1, 0.99)
+    rows.append(("probe start lateness in the window, p50 / p99", "<= %g / <= %g ms"
+                 % (lw50, lw99), "histogram bounds (lvsd_check_start_lateness_seconds)"))
+    rows.append(("probe start lateness p50 / p99 / max, whole run", "%.1f / %.1f / %.1f ms"
+                 % (f[3], f[4], f[5]), "from the start, the forwarding rounds included"))
     mb, mc = ctl.median(base), ctl.median(busy)
     rows.append(("frames forwarded/s, UDP DR, no checks", "%.0f" % mb,
                  "rounds: " + " ".join("%.0f" % x for x in base)))
@@ -191,7 +220,8 @@ def main():
     print("\ntarget checks (figures, not failures):")
     print("  10,000 checks per second within one core: %s (%.0f/s at %.0f%% of a core)"
           % ("met" if pps >= 10000 * 0.95 and cpu / dt <= 1 else "missed", pps, cpu / dt * 100))
-    print("  p99 lateness under 50 ms: %s (%.1f ms)" % ("met" if f[4] < 50 else "missed", f[4]))
+    print("  p99 lateness under 50 ms: %s (p99 <= %g ms in the window)"
+          % ("met" if lw99 <= 50 else "missed", lw99))
     print("  forwarding while checks run: %.0f vs %.0f frames/s (%+.1f%%)"
           % (mc, mb, (mc - mb) / mb * 100 if mb else 0))
     print("  (2 CPUs: nginx answering 10,000 checks a second, the UDP sender and lvsd's"

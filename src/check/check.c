@@ -97,7 +97,7 @@ struct lvs_checks {
 	/* how late probes start against their schedule: 100 us buckets up to
 	 * 1 s, the last one for later */
 	uint32_t late[LATE_BUCKETS];
-	uint64_t late_n, late_max_us;
+	uint64_t late_n, late_max_us, late_sum_us;
 	const struct lvs_checks *prev; /* while reloading: the checks replaced */
 	struct event *retry;           /* applies what waited for a busy model */
 };
@@ -318,6 +318,7 @@ static void late_note(struct lvs_checks *cs, uint64_t now, uint64_t due)
 
 	cs->late[b < LATE_BUCKETS - 1 ? b : LATE_BUCKETS - 1]++;
 	cs->late_n++;
+	cs->late_sum_us += us;
 	if (us > cs->late_max_us)
 		cs->late_max_us = us;
 }
@@ -951,6 +952,26 @@ void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *
 			s->servers++;
 			s->servers_alive += cs->vsis[i].rss[j].alive;
 		}
+}
+
+void lvs_checks_late_hist(const struct lvs_checks *cs, const uint64_t *le_us, unsigned n,
+			  uint64_t *cum, uint64_t *count, uint64_t *sum_us)
+{
+	uint64_t acc = 0;
+	unsigned b = 0;
+
+	*count = cs ? cs->late_n : 0;
+	*sum_us = cs ? cs->late_sum_us : 0;
+	for (unsigned i = 0; i < n; i++) {
+		/* bucket b holds [b, b + 1) x 100 us: those under le_us[i] */
+		uint64_t lim = le_us[i] / LATE_BUCKET_US;
+
+		if (lim > LATE_BUCKETS - 1)
+			lim = LATE_BUCKETS - 1;
+		for (; cs && b < lim; b++)
+			acc += cs->late[b];
+		cum[i] = acc;
+	}
 }
 
 int lvs_checks_info(const struct lvs_checks *cs, unsigned i, struct lvs_check_info *out)

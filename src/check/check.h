@@ -86,6 +86,12 @@ struct lvs_checks_stats {
 	uint64_t late_n, late_p50_us, late_p99_us, late_max_us;
 };
 void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *s);
+/* The probes' start lateness as a cumulative histogram: cum[i] counts the
+ * probes that started at most le_us[i] late (le_us ascending; the figures
+ * are kept in 100 us steps up to 1 s, so a bound is rounded down to one),
+ * *count all of them, *sum_us their total lateness. */
+void lvs_checks_late_hist(const struct lvs_checks *cs, const uint64_t *le_us, unsigned n,
+			  uint64_t *cum, uint64_t *count, uint64_t *sum_us);
 
 /* One distinct check, for the metrics (pointers valid until the checks
  * are freed; why changes with the next verdict). */

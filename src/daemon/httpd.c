@@ -330,7 +330,9 @@ static void httpd_free(void *arg)
 
 static struct MHD_Daemon *mhd_start(struct httpd *h, const struct sockaddr_storage *ss)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* epoll, not select: with thousands of health-check sockets open the
+	 * daemon's descriptors are far above FD_SETSIZE */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	uint16_t port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	struct MHD_Daemon *m;
 
@@ -338,22 +340,25 @@ static struct MHD_Daemon *mhd_start(struct httpd *h, const struct sockaddr_stora
 		flags |= MHD_USE_IPv6;
 	if (ss->ss_family != AF_UNSPEC)
 		return MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 					MHD_OPTION_SOCK_ADDR, ss,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONN_LIMIT,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONN_TIMEOUT_S,
-					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+					MHD_OPTION_END);
 	/* every address: IPv6 and IPv4 on one socket, or IPv4 alone where
 	 * the namespace has no IPv6 */
 	m = MHD_start_daemon(flags | MHD_USE_DUAL_STACK, port, NULL, NULL, on_request, h,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONN_LIMIT,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONN_TIMEOUT_S,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+			     MHD_OPTION_END);
 	if (m)
 		return m;
 	return MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONN_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONN_TIMEOUT_S,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+				MHD_OPTION_END);
 }
 
 int lvsd_httpd_register(struct lvsd_loop *l, const char *addr)

@@ -435,6 +435,28 @@ static void prom_checks(FILE *f, const struct vcheck *c, unsigned n)
 			(double)c[i].ci.last_ns / 1e9);
 }
 
+/* the bounds of the lateness histogram, us */
+static const uint64_t late_le_us[] = {1000,   2000,   5000,   10000,  20000,  50000,
+				      100000, 200000, 500000, 1000000};
+#define N_LATE (sizeof(late_le_us) / sizeof(late_le_us[0]))
+
+static void prom_late(FILE *f, const struct lvs_checks *cs)
+{
+	uint64_t cum[N_LATE], count, sum_us;
+
+	if (!cs)
+		return;
+	lvs_checks_late_hist(cs, late_le_us, N_LATE, cum, &count, &sum_us);
+	family(f, "lvsd_check_start_lateness_seconds", "histogram",
+	       "How late probes started against their schedule.");
+	for (unsigned i = 0; i < N_LATE; i++)
+		fprintf(f, "lvsd_check_start_lateness_seconds_bucket{le=\"%g\"} %llu\n",
+			(double)late_le_us[i] / 1e6, U(cum[i]));
+	fprintf(f, "lvsd_check_start_lateness_seconds_bucket{le=\"+Inf\"} %llu\n", U(count));
+	fprintf(f, "lvsd_check_start_lateness_seconds_sum %.6f\n", (double)sum_us / 1e6);
+	fprintf(f, "lvsd_check_start_lateness_seconds_count %llu\n", U(count));
+}
+
 static void prom_daemon(FILE *f, const struct lvsd *d)
 {
 	struct lvsd_totals t;
@@ -488,6 +510,7 @@ int lvsd_metrics_prom(const struct lvsd *d, FILE *f)
 		return rc;
 	prom_model(f, &x.v);
 	prom_checks(f, x.checks, x.nchecks);
+	prom_late(f, d->checks);
 	prom_daemon(f, d);
 	doc_free(&x);
 	return finish(f, 0);

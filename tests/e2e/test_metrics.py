@@ -49,7 +49,10 @@ def parse_prom(text):
     out, typed = {}, set()
     for line in text.splitlines():
         if line.startswith("# TYPE "):
-            typed.add(line.split()[2])
+            _, _, fam, kind = line.split()
+            typed.add(fam)
+            if kind == "histogram":
+                typed.update(fam + x for x in ("_bucket", "_sum", "_count"))
             continue
         if not line or line.startswith("#"):
             continue
@@ -170,6 +173,13 @@ def test_metrics_agree_with_lvsadm(nat_lab, tmp_path):
         assert one(prom, "lvsd_check_failures_total", **cl) <= failed
         assert 0 <= one(prom, "lvsd_check_last_duration_seconds", **cl) < 2
     assert checks["TCP_CHECK %s:80" % rips[2]][0] is False
+    # the probes' start lateness: a histogram over every probe started
+    late = sorted((float(lab_["le"]), v) for lab_, v in
+                  prom["lvsd_check_start_lateness_seconds_bucket"])
+    assert late[-1][0] == float("inf")
+    assert all(a[1] <= b[1] for a, b in zip(late, late[1:])), late
+    assert late[-1][1] == one(prom, "lvsd_check_start_lateness_seconds_count")
+    assert late[-1][1] >= sum(v for _, v in prom["lvsd_check_probes_total"]) > 0
     assert one(prom, "lvsd_check_failures_total", check="TCP_CHECK",
                remote_address=rips[2]) >= 1
 

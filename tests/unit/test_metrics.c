@@ -377,6 +377,12 @@ static void test_checks(void **state)
 		   "remote_port=\"9\"} 0\n"));
 	assert_non_null(strstr(t, "lvsd_check_last_duration_seconds{check=\"TCP_CHECK\","
 				  "remote_address=\"127.0.0.2\",remote_port=\"9\"} 0.000000\n"));
+	assert_non_null(strstr(t, "# TYPE lvsd_check_start_lateness_seconds histogram\n"
+				  "lvsd_check_start_lateness_seconds_bucket{le=\"0.001\"} 0\n"));
+	assert_non_null(strstr(t, "lvsd_check_start_lateness_seconds_bucket{le=\"1\"} 0\n"
+				  "lvsd_check_start_lateness_seconds_bucket{le=\"+Inf\"} 0\n"
+				  "lvsd_check_start_lateness_seconds_sum 0.000000\n"
+				  "lvsd_check_start_lateness_seconds_count 0\n"));
 	free(t);
 	t = render(&x->d, lvsd_metrics_json);
 	assert_non_null(strstr(t, "\"checks\":[{\"type\":\"TCP_CHECK\",\"address\":\"127.0.0.1\","
