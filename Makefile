@@ -30,7 +30,7 @@ LIB      := $(BUILD)/liblvs.a
 DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c src/check/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 DAEMON_LIB := $(BUILD)/liblvsd.a
-DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lcurl -lcrypto -lmicrohttpd
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -70,7 +70,6 @@ $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(LIB)
 	  -lcmocka -lm $(DAEMON_LIBS) $(UNIT_LIBS_$*) $(LDFLAGS_SAN)
 
 # Libraries only a test needs (the HTTP checker's test serves TLS itself).
-UNIT_LIBS_test_check_http := -lssl
 
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)

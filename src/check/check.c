@@ -13,11 +13,26 @@
  * computed afresh from the state here (vsi_sync), so the model follows
  * whatever happened before.  A destination an operator deleted with
  * lvsadm is left deleted (the model says -ENOENT; ignored).
+ *
+ * Two threads.  The probes, their schedule and their figures live on the
+ * checker thread (its own event base: a stalled control loop, a long
+ * listing or a reload, does not make probes late); what a verdict does
+ * to servers, quorum and model lives on the control thread.  A check
+ * whose state changes (up, down, a weight) posts a verdict to a queue the
+ * control loop drains.  The control thread changes the set of checks
+ * (start, reload, stop) by a call run on the checker thread while it
+ * waits, so each thread owns its half of a check outright; the figures
+ * shown in listings (probes, failures, reasons, lateness) are under one
+ * mutex.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "check_notify.h"
@@ -29,28 +44,77 @@
 #define CHECK_RETRY_US 100000 /* a busy model is tried again this soon */
 #define LATE_BUCKET_US 100
 #define LATE_BUCKETS 10001
+#define CHECK_THREAD_NAME "lvsd-check"
+/* Two priorities: the schedule's timers (0) run before the probes' I/O (1). */
+#define CHECK_PRIO_TIMER     0
+#define CHECK_PRIOS          2
 
 struct rsi;
+struct runner;
+
+/* A verdict that changes something, for the control thread: the check's
+ * state, and a weight to set (-1: none, WEIGHT_CONFIGURED: back to the
+ * configured one). */
+#define WEIGHT_CONFIGURED (-2)
+struct verdict {
+	struct runner *r;
+	bool up;
+	int32_t weight;
+	char why[96];
+};
+
+/* The checker thread, with what both threads share. */
+struct cthread {
+	pthread_t tid;
+	bool started;
+	struct event_base *base;   /* the probes' */
+	int call_fd;               /* control -> checker: a call waits */
+	struct event *call_ev;     /* on base */
+	int q_fd;                  /* checker -> control: verdicts wait */
+	struct event *q_ev;        /* on the control base */
+	pthread_mutex_t mu;        /* everything below */
+	pthread_cond_t cv;
+	void (*call_fn)(void *arg);
+	void *call_arg;
+	bool call_done;
+	struct verdict *q;         /* the verdicts not yet applied */
+	unsigned qn, qcap;
+	/* the figures: probes cancelled at their deadline; how late probes
+	 * started against their schedule, 100 us buckets up to 1 s, the last
+	 * one for later */
+	uint64_t overruns;
+	uint32_t late[LATE_BUCKETS];
+	uint64_t late_n, late_max_us, late_sum_us;
+};
 
 /* One distinct check: a target probed on its own schedule. */
 struct runner {
-	struct lvs_checks *cs;
+	/* ---- constant once built ---- */
+	struct cthread *t;
 	struct runner *hnext;
 	uint64_t hash;
 	char *key;
 	const struct lvs_checker_ops *ops;
 	const struct ka_checker *cfg;
-	struct lvs_probe p;
 	char name[128];
-	uint64_t delay_loop_us, dbr_us, warmup_us;
-	uint32_t retry, retry_it;
-	bool up, running, has_run;
+	uint64_t delay_loop_us, dbr_us, warmup_us, first_us;
+	uint32_t retry;
+	const struct runner *old; /* the same check before a reload, while arming */
+	/* ---- the checker thread's ---- */
+	struct lvs_probe p;
+	uint32_t retry_it;
+	bool up_t, running, has_run;
 	int32_t weight; /* the last weight a probe set, -1: none */
 	struct event *timer, *watchdog;
-	uint64_t started_ns, last_ns; /* the running / the last probe's duration */
-	uint64_t due_ns;              /* when the timer should fire */
-	uint64_t probes, failures;
+	uint64_t started_ns;
+	uint64_t due_ns; /* when the timer should fire */
+	/* ---- the figures: written by the checker thread under t->mu ---- */
+	uint64_t probes, failures, last_ns; /* last_ns: the last probe's duration */
 	char why[96];
+	/* ---- the control thread's ---- */
+	struct lvs_checks *cs;
+	bool up;   /* the state the servers were told */
+	bool dead; /* replaced by a reload: its verdicts are stale */
 	struct rsi **subs; /* servers that have this check */
 	unsigned nsubs;
 };
@@ -93,11 +157,7 @@ struct lvs_checks {
 	struct runner **tab; /* hash of runners by key */
 	unsigned tabsize, nrunners;
 	struct runner **runners; /* in creation order */
-	uint64_t overruns;
-	/* how late probes start against their schedule: 100 us buckets up to
-	 * 1 s, the last one for later */
-	uint32_t late[LATE_BUCKETS];
-	uint64_t late_n, late_max_us, late_sum_us;
+	struct cthread *t;
 	const struct lvs_checks *prev; /* while reloading: the checks replaced */
 	struct event *retry;           /* applies what waited for a busy model */
 };
@@ -300,97 +360,187 @@ static void rsi_weight(struct rsi *r, int32_t w)
 	vsi_apply(v);
 }
 
-/* ---- runners ---- */
+/* ---- verdicts: checker thread -> control thread ---- */
 
-static void runner_schedule(struct runner *r, uint64_t us)
+/* Checker thread: post a verdict for the control thread. */
+static void verdict_post(struct runner *r, bool up, int32_t weight, const char *why)
 {
+	struct cthread *t = r->t;
+	bool wake;
+
+	pthread_mutex_lock(&t->mu);
+	if (t->qn == t->qcap) {
+		unsigned cap = t->qcap ? t->qcap * 2 : 64;
+		struct verdict *q = realloc(t->q, cap * sizeof(*q));
+
+		if (!q) {
+			/* nothing to do but say so: the state shows in the
+			 * listing, and the next change posts again */
+			pthread_mutex_unlock(&t->mu);
+			lvs_err("checks: %s: verdict lost: out of memory", r->name);
+			return;
+		}
+		t->q = q;
+		t->qcap = cap;
+	}
+	t->q[t->qn] = (struct verdict){.r = r, .up = up, .weight = weight};
+	snprintf(t->q[t->qn].why, sizeof(t->q[t->qn].why), "%s", why ? why : "");
+	wake = t->qn++ == 0;
+	pthread_mutex_unlock(&t->mu);
+	if (wake)
+		(void)!write(t->q_fd, &(uint64_t){1}, sizeof(uint64_t));
+}
+
+/* Control thread: what a verdict does to the servers that have the check. */
+static void verdict_apply(const struct verdict *m)
+{
+	struct runner *r = m->r;
+
+	if (r->dead)
+		return;
+	if (m->up != r->up) {
+		r->up = m->up;
+		for (unsigned i = 0; i < r->nsubs; i++) {
+			struct rsi *s = r->subs[i];
+
+			if (m->up)
+				s->nfailed--;
+			else
+				s->nfailed++;
+			rsi_update(s, m->up ? NULL : m->why);
+		}
+	}
+	for (unsigned i = 0; m->weight != -1 && i < r->nsubs; i++)
+		rsi_weight(r->subs[i], m->weight == WEIGHT_CONFIGURED
+					       ? (int32_t)r->subs[i]->rs->weight
+					       : m->weight);
+}
+
+/* Control thread: apply the verdicts waiting. */
+static void verdicts_drain(struct cthread *t)
+{
+	struct verdict *q;
+	unsigned n;
+
+	pthread_mutex_lock(&t->mu);
+	q = t->q;
+	n = t->qn;
+	t->q = NULL;
+	t->qn = t->qcap = 0;
+	pthread_mutex_unlock(&t->mu);
+	for (unsigned i = 0; i < n; i++)
+		verdict_apply(&q[i]);
+	free(q);
+}
+
+static void verdicts_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t v;
+
+	(void)what;
+	(void)!read(fd, &v, sizeof(v));
+	verdicts_drain(arg);
+}
+
+/* ---- runners (checker thread) ---- */
+
+/* The next probe at due_ns (monotonic), or now when that is past. */
+static void runner_schedule_at(struct runner *r, uint64_t due_ns)
+{
+	uint64_t now = lvs_probe_now_ns(), us = due_ns > now ? (due_ns - now) / 1000 : 0;
 	struct timeval tv = {.tv_sec = (time_t)(us / 1000000),
 			     .tv_usec = (suseconds_t)(us % 1000000)};
 
-	r->due_ns = lvs_probe_now_ns() + us * 1000;
+	r->due_ns = due_ns > now ? due_ns : now;
 	evtimer_add(r->timer, &tv);
 }
 
-static void late_note(struct lvs_checks *cs, uint64_t now, uint64_t due)
+static void runner_schedule(struct runner *r, uint64_t us)
+{
+	runner_schedule_at(r, lvs_probe_now_ns() + us * 1000);
+}
+
+/* The next regular probe: delay_loop after the last one was due, so
+ * checks keep the spread warmup gave their first probes.  Counting from
+ * the end of each probe instead lets probes that end together start
+ * together, until thousands of them run in bursts and start late. */
+static void runner_next(struct runner *r)
+{
+	runner_schedule_at(r, r->due_ns + r->delay_loop_us * 1000);
+}
+
+/* under t->mu */
+static void late_note(struct cthread *t, uint64_t now, uint64_t due)
 {
 	uint64_t us = now > due ? (now - due) / 1000 : 0;
 	uint64_t b = us / LATE_BUCKET_US;
 
-	cs->late[b < LATE_BUCKETS - 1 ? b : LATE_BUCKETS - 1]++;
-	cs->late_n++;
-	cs->late_sum_us += us;
-	if (us > cs->late_max_us)
-		cs->late_max_us = us;
+	t->late[b < LATE_BUCKETS - 1 ? b : LATE_BUCKETS - 1]++;
+	t->late_n++;
+	t->late_sum_us += us;
+	if (us > t->late_max_us)
+		t->late_max_us = us;
 }
 
-/* The q-quantile of the lateness (upper bound of its bucket), us. */
-static uint64_t late_quantile(const struct lvs_checks *cs, double q)
+/* The q-quantile of the lateness (upper bound of its bucket), us; under
+ * t->mu. */
+static uint64_t late_quantile(const struct cthread *t, double q)
 {
-	uint64_t want = (uint64_t)((double)cs->late_n * q), acc = 0;
+	uint64_t want = (uint64_t)((double)t->late_n * q), acc = 0;
 
-	if (!cs->late_n)
+	if (!t->late_n)
 		return 0;
 	for (unsigned b = 0; b < LATE_BUCKETS; b++) {
-		acc += cs->late[b];
+		acc += t->late[b];
 		if (acc > want)
-			return b == LATE_BUCKETS - 1 ? cs->late_max_us
+			return b == LATE_BUCKETS - 1 ? t->late_max_us
 						      : (uint64_t)(b + 1) * LATE_BUCKET_US;
 	}
-	return cs->late_max_us;
-}
-
-static void runner_set_up(struct runner *r, bool up)
-{
-	if (up == r->up)
-		return;
-	r->up = up;
-	for (unsigned i = 0; i < r->nsubs; i++) {
-		struct rsi *s = r->subs[i];
-
-		if (up)
-			s->nfailed--;
-		else
-			s->nfailed++;
-		rsi_update(s, up ? NULL : r->why);
-	}
+	return t->late_max_us;
 }
 
 static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char *why)
 {
+	bool was_up = r->up_t;
+	int32_t post_weight = -1;
+
+	pthread_mutex_lock(&r->t->mu);
 	r->probes++;
 	r->last_ns = lvs_probe_now_ns() - r->started_ns;
 	if (!ok) {
 		r->failures++;
 		snprintf(r->why, sizeof(r->why), "%s", why && why[0] ? why : "failed");
+	} else {
+		r->why[0] = '\0';
 	}
+	pthread_mutex_unlock(&r->t->mu);
 	if (ok) {
 		r->retry_it = 0;
-		r->why[0] = '\0';
-		runner_set_up(r, true);
+		r->up_t = true;
 		if (weight >= 0) {
 			r->weight = weight;
-			for (unsigned i = 0; i < r->nsubs; i++)
-				rsi_weight(r->subs[i], weight);
+			post_weight = weight;
 		} else if (r->weight >= 0 && r->cfg->type == KA_CHECK_MISC) {
 			/* exit 0 after a dynamic weight: the configured one again,
 			 * as keepalived */
 			r->weight = -1;
-			for (unsigned i = 0; i < r->nsubs; i++)
-				rsi_weight(r->subs[i], (int32_t)r->subs[i]->rs->weight);
+			post_weight = WEIGHT_CONFIGURED;
 		}
-		runner_schedule(r, r->delay_loop_us);
+		runner_next(r);
 	} else if (r->retry_it < r->retry) {
 		r->retry_it++;
 		lvs_debug("checks: %s: %s (retry %u of %u)", r->name, r->why, r->retry_it, r->retry);
 		runner_schedule(r, r->dbr_us);
 	} else {
 		r->retry_it = 0;
-		if (r->up || !r->has_run)
+		if (r->up_t || !r->has_run)
 			lvs_info("checks: %s: %s", r->name, r->why);
-		runner_set_up(r, false);
-		runner_schedule(r, r->delay_loop_us);
+		r->up_t = false;
+		runner_next(r);
 	}
 	r->has_run = true;
+	if (r->up_t != was_up || post_weight != -1)
+		verdict_post(r, r->up_t, post_weight, r->up_t ? NULL : r->why);
 }
 
 static void probe_done(struct lvs_probe *p, enum lvs_probe_result res, int32_t weight,
@@ -415,7 +565,9 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	r->ops->cancel(&r->p);
 	r->running = false;
-	r->cs->overruns++;
+	pthread_mutex_lock(&r->t->mu);
+	r->t->overruns++;
+	pthread_mutex_unlock(&r->t->mu);
 	runner_verdict(r, false, -1, "timeout (the probe overran)");
 }
 
@@ -431,7 +583,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->running)
 		return;
 	r->started_ns = lvs_probe_now_ns();
-	late_note(r->cs, r->started_ns, r->due_ns);
+	pthread_mutex_lock(&r->t->mu);
+	late_note(r->t, r->started_ns, r->due_ns);
+	pthread_mutex_unlock(&r->t->mu);
 	r->p.deadline_ns = r->started_ns + r->p.timeout_us * 1000;
 	r->running = true;
 	rc = r->ops->start(&r->p);
@@ -447,6 +601,181 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	tv.tv_sec = (time_t)(grace / 1000000);
 	tv.tv_usec = (suseconds_t)(grace % 1000000);
 	evtimer_add(r->watchdog, &tv);
+}
+
+/* Checker thread: the runner's events, its state carried over from the
+ * check it replaces, and its first probe scheduled.  -ENOMEM. */
+static int runner_arm(struct runner *r)
+{
+	const struct runner *old = r->old;
+
+	r->timer = evtimer_new(r->t->base, timer_cb, r);
+	r->watchdog = evtimer_new(r->t->base, watchdog_cb, r);
+	if (!r->timer || !r->watchdog)
+		return -ENOMEM;
+	event_priority_set(r->timer, CHECK_PRIO_TIMER);
+	event_priority_set(r->watchdog, CHECK_PRIO_TIMER);
+	if (old) {
+		/* the same check before a reload: its state goes on (a server
+		 * still failing is not re-added) */
+		r->up_t = old->up_t;
+		r->has_run = old->has_run;
+		r->retry_it = old->retry_it;
+		r->weight = old->weight;
+		pthread_mutex_lock(&r->t->mu);
+		r->probes = old->probes;
+		r->failures = old->failures;
+		r->last_ns = old->last_ns;
+		memcpy(r->why, old->why, sizeof(r->why));
+		pthread_mutex_unlock(&r->t->mu);
+		r->old = NULL;
+		/* a verdict of the old check not yet applied is dropped with
+		 * it: this one tells the servers where the check stands */
+		if (r->up_t != r->up || r->weight >= 0)
+			verdict_post(r, r->up_t, r->weight, r->up_t ? NULL : r->why);
+	}
+	runner_schedule(r, r->first_us);
+	return 0;
+}
+
+/* Checker thread: the probe cancelled, the events gone. */
+static void runner_disarm(struct runner *r)
+{
+	if (r->running)
+		r->ops->cancel(&r->p);
+	r->running = false;
+	if (r->timer)
+		event_free(r->timer);
+	if (r->watchdog)
+		event_free(r->watchdog);
+	r->timer = r->watchdog = NULL;
+}
+
+/* ---- the checker thread ---- */
+
+static void *cthread_main(void *arg)
+{
+	struct cthread *t = arg;
+
+	event_base_dispatch(t->base);
+	return NULL;
+}
+
+/* Checker thread: run the control thread's call, then let it go on. */
+static void call_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cthread *t = arg;
+	void (*fn)(void *);
+	void *fa;
+	uint64_t v;
+
+	(void)what;
+	(void)!read(fd, &v, sizeof(v));
+	pthread_mutex_lock(&t->mu);
+	fn = t->call_fn;
+	fa = t->call_arg;
+	t->call_fn = NULL;
+	pthread_mutex_unlock(&t->mu);
+	if (!fn)
+		return;
+	fn(fa);
+	pthread_mutex_lock(&t->mu);
+	t->call_done = true;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Control thread: run fn(arg) on the checker thread and wait for it
+ * (directly when the thread is not running). */
+static void cthread_call(struct cthread *t, void (*fn)(void *), void *arg)
+{
+	if (!t->started) {
+		fn(arg);
+		return;
+	}
+	pthread_mutex_lock(&t->mu);
+	t->call_fn = fn;
+	t->call_arg = arg;
+	t->call_done = false;
+	pthread_mutex_unlock(&t->mu);
+	(void)!write(t->call_fd, &(uint64_t){1}, sizeof(uint64_t));
+	pthread_mutex_lock(&t->mu);
+	while (!t->call_done)
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void call_stop(void *arg)
+{
+	event_base_loopbreak(((struct cthread *)arg)->base);
+}
+
+static void cthread_free(struct cthread *t)
+{
+	if (!t)
+		return;
+	if (t->started) {
+		cthread_call(t, call_stop, t);
+		pthread_join(t->tid, NULL);
+	}
+	if (t->call_ev)
+		event_free(t->call_ev);
+	if (t->q_ev)
+		event_free(t->q_ev);
+	if (t->base)
+		event_base_free(t->base);
+	if (t->call_fd >= 0)
+		close(t->call_fd);
+	if (t->q_fd >= 0)
+		close(t->q_fd);
+	pthread_cond_destroy(&t->cv);
+	pthread_mutex_destroy(&t->mu);
+	free(t->q);
+	free(t);
+}
+
+/* The checker thread, its verdicts drained on control base cbase. */
+static struct cthread *cthread_new(struct event_base *cbase)
+{
+	struct cthread *t = calloc(1, sizeof(*t));
+	struct event_config *cfg = event_config_new();
+	sigset_t all, old;
+
+	if (!t) {
+		if (cfg)
+			event_config_free(cfg);
+		return NULL;
+	}
+	t->call_fd = t->q_fd = -1;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	if (!cfg)
+		goto fail;
+	t->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	t->q_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	t->base = event_base_new_with_config(cfg);
+	if (t->call_fd < 0 || t->q_fd < 0 || !t->base ||
+	    event_base_priority_init(t->base, CHECK_PRIOS))
+		goto fail;
+	t->call_ev = event_new(t->base, t->call_fd, EV_READ | EV_PERSIST, call_cb, t);
+	t->q_ev = event_new(cbase, t->q_fd, EV_READ | EV_PERSIST, verdicts_cb, t);
+	if (!t->call_ev || !t->q_ev || event_add(t->call_ev, NULL) || event_add(t->q_ev, NULL))
+		goto fail;
+	/* signals are the control thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	t->started = !pthread_create(&t->tid, NULL, cthread_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!t->started)
+		goto fail;
+	pthread_setname_np(t->tid, CHECK_THREAD_NAME);
+	event_config_free(cfg);
+	return t;
+fail:
+	if (cfg)
+		event_config_free(cfg);
+	cthread_free(t);
+	return NULL;
 }
 
 /* ---- building from the configuration ---- */
@@ -521,14 +850,9 @@ static char *runner_key(const struct lvs_probe *p, const struct ka_checker *ck, 
 	return buf;
 }
 
+/* A runner disarmed (or never armed). */
 static void runner_free(struct runner *r)
 {
-	if (r->running)
-		r->ops->cancel(&r->p);
-	if (r->timer)
-		event_free(r->timer);
-	if (r->watchdog)
-		event_free(r->watchdog);
 	free(r->subs);
 	free(r->key);
 	free(r);
@@ -585,7 +909,7 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 	if (!ops)
 		return NULL;
 	memset(&p, 0, sizeof(p));
-	p.base = cs->base;
+	p.base = cs->t->base;
 	p.cfg = ck;
 	if (ck->conn.connect_ip.af != AF_UNSPEC) {
 		p.af = ck->conn.connect_ip.af;
@@ -634,6 +958,7 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 		}
 		cs->runners = nr;
 		r->cs = cs;
+		r->t = cs->t;
 		r->key = key;
 		r->hash = h;
 		r->ops = ops;
@@ -650,33 +975,23 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 			    : 1000000;
 		r->warmup_us = ck->warmup != KA_UNSET_TIME ? ck->warmup : r->delay_loop_us;
 		r->retry = ck->retry != KA_UNSET_U32 ? ck->retry : 1;
-		r->up = !alpha;
+		r->up = r->up_t = !alpha;
 		r->weight = -1;
-		r->timer = evtimer_new(cs->base, timer_cb, r);
-		r->watchdog = evtimer_new(cs->base, watchdog_cb, r);
-		if (!r->timer || !r->watchdog) {
-			runner_free(r);
-			return NULL;
-		}
 		r->hnext = cs->tab[h & (cs->tabsize - 1)];
 		cs->tab[h & (cs->tabsize - 1)] = r;
 		cs->runners[cs->nrunners++] = r;
-		const struct runner *old = tab_find(cs->prev, key, h);
-		if (old) {
-			/* the same check before a reload: its state goes on (a
-			 * server still failing is not re-added) */
-			r->up = old->up;
-			r->has_run = old->has_run;
-			r->retry_it = old->retry_it;
-			r->weight = old->weight;
-			r->probes = old->probes;
-			r->failures = old->failures;
-			r->last_ns = old->last_ns;
-			memcpy(r->why, old->why, sizeof(r->why));
-			runner_schedule(r, rnd_below(r->delay_loop_us + 1));
+		r->old = tab_find(cs->prev, key, h);
+		if (r->old) {
+			/* the same check before a reload: the servers start from
+			 * the state they were told (runner_arm carries the rest) */
+			r->up = r->old->up;
+			pthread_mutex_lock(&cs->t->mu);
+			memcpy(r->why, r->old->why, sizeof(r->why));
+			pthread_mutex_unlock(&cs->t->mu);
+			r->first_us = rnd_below(r->delay_loop_us + 1);
 		} else {
 			/* the first probe after a random part of warmup, as keepalived */
-			runner_schedule(r, rnd_below(r->warmup_us + 1));
+			r->first_us = rnd_below(r->warmup_us + 1);
 		}
 	}
 	subs = realloc(r->subs, (r->nsubs + 1) * sizeof(*subs));
@@ -771,8 +1086,8 @@ static int vsi_build(struct lvs_checks *cs, struct vsi *v, const struct ka_vs *v
 	return 0;
 }
 
-struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
-				  const struct lvs_checks_hooks *hooks)
+static struct lvs_checks *checks_alloc(struct event_base *base, struct lvs_model *m,
+				       const struct lvs_checks_hooks *hooks, struct cthread *t)
 {
 	struct lvs_checks *cs = calloc(1, sizeof(*cs));
 
@@ -780,16 +1095,29 @@ struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
 		return NULL;
 	cs->base = base;
 	cs->m = m;
+	cs->t = t;
 	if (hooks)
 		cs->hooks = *hooks;
-	cs->retry = evtimer_new(base, retry_cb, cs);
-	if (!cs->retry) {
+	return cs;
+}
+
+struct lvs_checks *lvs_checks_new(struct event_base *base, struct lvs_model *m,
+				  const struct lvs_checks_hooks *hooks)
+{
+	struct cthread *t = cthread_new(base);
+	struct lvs_checks *cs = t ? checks_alloc(base, m, hooks, t) : NULL;
+
+	if (cs)
+		cs->retry = evtimer_new(base, retry_cb, cs);
+	if (!cs || !cs->retry) {
 		free(cs);
+		cthread_free(t);
 		return NULL;
 	}
 	return cs;
 }
 
+/* Free the runners (disarmed) and the servers' records. */
 static void checks_clear(struct lvs_checks *cs)
 {
 	for (unsigned i = 0; i < cs->nrunners; i++)
@@ -812,7 +1140,9 @@ static void checks_clear(struct lvs_checks *cs)
 	cs->nvsi = 0;
 }
 
-int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen)
+/* Build the records of c's checks (nothing runs yet). */
+static int checks_build(struct lvs_checks *cs, const struct ka_config *c, char *err,
+			size_t errlen)
 {
 	unsigned i = 0;
 	int rc;
@@ -832,20 +1162,86 @@ int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err
 			return rc;
 		}
 	}
-	lvs_info("checks: %u distinct checks for %u virtual servers", cs->nrunners, cs->nvsi);
 	return 0;
+}
+
+/* On the checker thread: arm the runners of cs and disarm those of old
+ * (NULL at start-up); all or nothing. */
+struct arm_call {
+	struct lvs_checks *cs;
+	const struct lvs_checks *old;
+	int rc;
+};
+
+static void call_arm(void *arg)
+{
+	struct arm_call *a = arg;
+	unsigned i;
+
+	for (i = 0; i < a->cs->nrunners && !a->rc; i++)
+		a->rc = runner_arm(a->cs->runners[i]);
+	if (a->rc) {
+		for (unsigned j = 0; j < i; j++)
+			runner_disarm(a->cs->runners[j]);
+		return;
+	}
+	for (unsigned j = 0; a->old && j < a->old->nrunners; j++)
+		runner_disarm(a->old->runners[j]);
+}
+
+static void call_disarm(void *arg)
+{
+	const struct lvs_checks *cs = arg;
+
+	for (unsigned i = 0; i < cs->nrunners; i++)
+		runner_disarm(cs->runners[i]);
+}
+
+/* Mark the runners of cs stale, then apply what the others posted. */
+static void checks_bury(struct lvs_checks *cs)
+{
+	for (unsigned i = 0; i < cs->nrunners; i++)
+		cs->runners[i]->dead = true;
+	verdicts_drain(cs->t);
+}
+
+/* Build c's checks in cs and start them, replacing those of old. */
+static int checks_launch(struct lvs_checks *cs, const struct lvs_checks *old,
+			 const struct ka_config *c, char *err, size_t errlen)
+{
+	struct arm_call a = {.cs = cs, .old = old};
+	int rc = checks_build(cs, c, err, errlen);
+
+	if (rc)
+		return rc;
+	cthread_call(cs->t, call_arm, &a);
+	if (a.rc) {
+		snprintf(err, errlen, "health checks: %s", strerror(-a.rc));
+		checks_bury(cs);
+		checks_clear(cs);
+	}
+	return a.rc;
+}
+
+int lvs_checks_start(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen)
+{
+	int rc = checks_launch(cs, NULL, c, err, errlen);
+
+	if (!rc)
+		lvs_info("checks: %u distinct checks for %u virtual servers", cs->nrunners,
+			 cs->nvsi);
+	return rc;
 }
 
 int lvs_checks_reload(struct lvs_checks *cs, const struct ka_config *c, char *err, size_t errlen)
 {
-	struct lvs_checks *nc = lvs_checks_new(cs->base, cs->m, &cs->hooks), old;
+	struct lvs_checks *nc = checks_alloc(cs->base, cs->m, &cs->hooks, cs->t), old;
 	int rc;
 
 	if (!nc)
 		return -ENOMEM;
 	nc->prev = cs;
-	rc = lvs_checks_start(nc, c, err, errlen);
-	event_free(nc->retry); /* cs keeps its own (its argument is cs) */
+	rc = checks_launch(nc, cs, c, err, errlen);
 	if (rc) {
 		free(nc);
 		return rc;
@@ -859,13 +1255,16 @@ int lvs_checks_reload(struct lvs_checks *cs, const struct ka_config *c, char *er
 		cs->runners[i]->cs = cs;
 	for (unsigned i = 0; i < cs->nvsi; i++)
 		cs->vsis[i].cs = cs;
-	/* the replaced checks: probes cancelled, records freed */
+	/* the replaced checks: disarmed by now; their verdicts not yet
+	 * applied are dropped (the new ones posted where they stand) */
+	checks_bury(&old);
 	checks_clear(&old);
 	/* the model follows the states carried over (and the new servers') */
 	for (unsigned i = 0; i < cs->nvsi; i++) {
 		quorum_update(&cs->vsis[i]);
 		vsi_apply(&cs->vsis[i]);
 	}
+	lvs_info("checks: %u distinct checks for %u virtual servers", cs->nrunners, cs->nvsi);
 	return 0;
 }
 
@@ -873,6 +1272,8 @@ void lvs_checks_free(struct lvs_checks *cs)
 {
 	if (!cs)
 		return;
+	cthread_call(cs->t, call_disarm, cs);
+	cthread_free(cs->t); /* the thread stopped, verdicts not applied dropped */
 	/* omega: the down notifications on the way out, as keepalived's */
 	for (unsigned i = 0; i < cs->nvsi; i++) {
 		struct vsi *v = &cs->vsis[i];
@@ -894,11 +1295,11 @@ void lvs_checks_free(struct lvs_checks *cs)
 
 void lvs_checks_print(const struct lvs_checks *cs, FILE *f)
 {
-	fprintf(f, "Health checks: %u distinct\n", cs ? cs->nrunners : 0);
-	if (cs && cs->late_n) {
-		struct lvs_checks_stats st;
+	struct lvs_checks_stats st;
 
-		lvs_checks_get_stats(cs, &st);
+	fprintf(f, "Health checks: %u distinct\n", cs ? cs->nrunners : 0);
+	lvs_checks_get_stats(cs, &st);
+	if (st.late_n) {
 		fprintf(f, "Probes: %llu (%llu failed, %llu overran); started late by p50 %.1f ms, "
 			   "p99 %.1f ms, max %.1f ms\n",
 			(unsigned long long)st.probes, (unsigned long long)st.failures,
@@ -921,11 +1322,13 @@ void lvs_checks_print(const struct lvs_checks *cs, FILE *f)
 			for (unsigned k = 0; k < r->nruns; k++) {
 				const struct runner *ru = r->runs[k];
 
+				pthread_mutex_lock(&cs->t->mu);
 				fprintf(f, "       %-36s %-4s probes %llu failed %llu last %.1f ms%s%s\n",
 					ru->name, ru->up ? "up" : "down",
 					(unsigned long long)ru->probes,
 					(unsigned long long)ru->failures, (double)ru->last_ns / 1e6,
 					ru->why[0] ? " : " : "", ru->why);
+				pthread_mutex_unlock(&cs->t->mu);
 			}
 		}
 	}
@@ -936,17 +1339,19 @@ void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *
 	memset(s, 0, sizeof(*s));
 	if (!cs)
 		return;
-	s->overruns = cs->overruns;
 	s->checks = cs->nrunners;
-	s->late_n = cs->late_n;
-	s->late_p50_us = late_quantile(cs, 0.50);
-	s->late_p99_us = late_quantile(cs, 0.99);
-	s->late_max_us = cs->late_max_us;
+	pthread_mutex_lock(&cs->t->mu);
+	s->overruns = cs->t->overruns;
+	s->late_n = cs->t->late_n;
+	s->late_p50_us = late_quantile(cs->t, 0.50);
+	s->late_p99_us = late_quantile(cs->t, 0.99);
+	s->late_max_us = cs->t->late_max_us;
 	for (unsigned i = 0; i < cs->nrunners; i++) {
 		s->probes += cs->runners[i]->probes;
 		s->failures += cs->runners[i]->failures;
 		s->checks_up += cs->runners[i]->up;
 	}
+	pthread_mutex_unlock(&cs->t->mu);
 	for (unsigned i = 0; i < cs->nvsi; i++)
 		for (unsigned j = 0; j < cs->vsis[i].nrs; j++) {
 			s->servers++;
@@ -960,8 +1365,10 @@ void lvs_checks_late_hist(const struct lvs_checks *cs, const uint64_t *le_us, un
 	uint64_t acc = 0;
 	unsigned b = 0;
 
-	*count = cs ? cs->late_n : 0;
-	*sum_us = cs ? cs->late_sum_us : 0;
+	if (cs)
+		pthread_mutex_lock(&cs->t->mu);
+	*count = cs ? cs->t->late_n : 0;
+	*sum_us = cs ? cs->t->late_sum_us : 0;
 	for (unsigned i = 0; i < n; i++) {
 		/* bucket b holds [b, b + 1) x 100 us: those under le_us[i] */
 		uint64_t lim = le_us[i] / LATE_BUCKET_US;
@@ -969,9 +1376,11 @@ void lvs_checks_late_hist(const struct lvs_checks *cs, const uint64_t *le_us, un
 		if (lim > LATE_BUCKETS - 1)
 			lim = LATE_BUCKETS - 1;
 		for (; cs && b < lim; b++)
-			acc += cs->late[b];
+			acc += cs->t->late[b];
 		cum[i] = acc;
 	}
+	if (cs)
+		pthread_mutex_unlock(&cs->t->mu);
 }
 
 int lvs_checks_info(const struct lvs_checks *cs, unsigned i, struct lvs_check_info *out)
@@ -982,8 +1391,12 @@ int lvs_checks_info(const struct lvs_checks *cs, unsigned i, struct lvs_check_in
 		return -ENOENT;
 	r = cs->runners[i];
 	*out = (struct lvs_check_info){.type = r->ops->name, .af = r->p.af, .addr = r->p.addr,
-				       .port = r->p.port, .up = r->up, .probes = r->probes,
-				       .failures = r->failures, .last_ns = r->last_ns,
-				       .why = r->why};
+				       .port = r->p.port, .up = r->up};
+	pthread_mutex_lock(&cs->t->mu);
+	out->probes = r->probes;
+	out->failures = r->failures;
+	out->last_ns = r->last_ns;
+	memcpy(out->why, r->why, sizeof(out->why));
+	pthread_mutex_unlock(&cs->t->mu);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * check.h - health checks: keepalived's checkers for the real servers of
- * a keepalived.conf, run on the control loop, and what their verdicts do
+ * a keepalived.conf, run on a checker thread, and what their verdicts do
  * to the model (keepalived's check/ipwrapper.c is the reference).
  *
  * Each real server of each virtual server has its checkers (TCP_CHECK,
@@ -25,7 +25,9 @@
  * serves every server that has it.  MISC_CHECK with misc_dynamic and
  * FILE_CHECK may also set the server's weight.
  *
- * Control thread only.
+ * The functions here are the control thread's; the probes run on a
+ * checker thread of their own (check.c), whose verdicts the control loop
+ * applies.
  */
 #ifndef LVS_CHECK_H
 #define LVS_CHECK_H
@@ -93,8 +95,8 @@ void lvs_checks_get_stats(const struct lvs_checks *cs, struct lvs_checks_stats *
 void lvs_checks_late_hist(const struct lvs_checks *cs, const uint64_t *le_us, unsigned n,
 			  uint64_t *cum, uint64_t *count, uint64_t *sum_us);
 
-/* One distinct check, for the metrics (pointers valid until the checks
- * are freed; why changes with the next verdict). */
+/* One distinct check, for the metrics (type valid until the checks are
+ * freed). */
 struct lvs_check_info {
 	const char *type;          /* keepalived's keyword: "TCP_CHECK" */
 	uint8_t af;                /* the target probed */
@@ -103,7 +105,7 @@ struct lvs_check_info {
 	bool up;
 	uint64_t probes, failures;
 	uint64_t last_ns;          /* the last probe's duration, 0 before any */
-	const char *why;           /* the last failure's reason, "" when up */
+	char why[96];              /* the last failure's reason, "" when up */
 };
 /* The i-th distinct check (creation order, i < checks of the stats):
  * 0, or -ENOENT past the last. */

@@ -10,266 +10,103 @@
  * KeepAliveClient, Host: the url's virtualhost, else the probe's, else
  * "<address>:<port>"; http_protocol 1.0 (the default) sends no Connection
  * header, 1.0C and 1.1 send "Connection: close" (1.0K, not keepalived's,
- * sends "Connection: keep-alive").  SSL_GET does not verify the server's
- * certificate, as keepalived does not; with enable_sni it sends sni_name,
- * else the virtualhost, as the server name.
+ * sends "Connection: keep-alive").  The path goes out as written.
+ * SSL_GET does not verify the server's certificate, as keepalived does
+ * not; with enable_sni it sends sni_name, else the virtualhost, as the
+ * server name.
  *
- * The transfers run on libcurl's multi interface, driven by the probe's
- * libevent base: one multi handle per event_base, shared by every probe of
- * both checkers on it, created with the first probe and freed with the
- * last.  curl tells which sockets to watch (CURLMOPT_SOCKETFUNCTION) and
- * when to wake it (CURLMOPT_TIMERFUNCTION); the events call
- * curl_multi_socket_action and then collect finished transfers.  Targets
- * are addresses, so no name is ever resolved: the URL holds the address,
- * or, when a server name must go out in SNI, the name with CURLOPT_CONNECT_TO
- * pointing it at the address.  A probe's verdict is given only from those
- * event callbacks, never from inside start.
+ * The client is this file's own, a state machine on the probe's event
+ * base: connect, TLS handshake (OpenSSL, SSL_GET), send the request, read
+ * the status line and headers, then the body only when a digest needs it
+ * (as sent: a chunked body with its chunk lines, as keepalived digests
+ * it).  The body ends at the connection's close, at Content-Length, or at
+ * the last chunk.  A general HTTP library costs more here than the probe:
+ * libcurl's multi interface took about three times the CPU of this client
+ * per probe with thousands of targets, most of it set-up and bookkeeping
+ * a one-request connection does not need.
  */
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "checker.h"
 
-/* Without a digest the body is read and dropped up to this much, then
- * the transfer stops and the status alone decides; with a digest the
- * whole body is needed, and one beyond HTTP_DIGEST_MAX fails the url. */
-#define HTTP_BODY_SKIP_MAX (1u << 20)
-#define HTTP_DIGEST_MAX    (16u << 20)
+/* Without a digest the answer is judged on its status line and headers;
+ * with one the whole body is needed, and one beyond HTTP_DIGEST_MAX fails
+ * the url. */
+#define HTTP_DIGEST_MAX (16u << 20)
+#define HTTP_HEAD_MAX   8192 /* status line and headers */
+#define HTTP_REQ_MAX    2048
 
-/* One multi handle per event_base. */
-struct http_loop {
-	struct http_loop *next;
-	struct event_base *base;
-	CURLM *multi;
-	struct event *timer;
-	unsigned nprobes;
-	unsigned busy; /* inside http_loop_run: freeing is left to it */
-};
-
-/* The event of one socket curl asked us to watch. */
-struct http_sock {
-	struct http_loop *loop;
-	struct event *ev;
-};
+enum http_state { H_CONNECT, H_TLS, H_SEND, H_RECV };
+enum chunk_state { C_SIZE, C_EXT, C_DATA, C_DATA_END, C_TRAILER, C_TRAILER_LINE, C_DONE };
 
 struct http_probe {
+	struct lvs_probe_sock s; /* the connection: one edge-triggered event */
+	struct event *deadline;
 	struct lvs_probe *p;
-	struct http_loop *loop;
-	CURL *easy;
-	bool added; /* easy is in loop->multi */
 	bool tls;
+	SSL *ssl;
+	enum http_state st;
+	short want;              /* EV_READ / EV_WRITE the socket waits for */
 	const struct ka_url *url;
-	struct curl_slist *hdrs;
-	struct curl_slist *connect_to;
-	EVP_MD_CTX *md; /* for a url with a digest */
-	size_t body;    /* bytes of this url's body seen */
-	bool skipped;   /* stopped reading a body nobody needs */
-	bool too_big;   /* a digest's body beyond HTTP_DIGEST_MAX */
-	char err[CURL_ERROR_SIZE];
+	char req[HTTP_REQ_MAX];
+	size_t req_len, req_off;
+	char head[HTTP_HEAD_MAX];
+	size_t head_len;
+	bool in_body;
+	long status;
+	uint64_t clen;           /* Content-Length, UINT64_MAX: none */
+	bool chunked;
+	enum chunk_state cs;
+	uint64_t chunk_left;
+	uint64_t body;           /* body bytes seen */
+	EVP_MD_CTX *md;          /* for a url with a digest */
+	char why[160];           /* a failure known in start, told from the loop */
 };
 
-static struct http_loop *http_loops;
+static void http_cb(evutil_socket_t fd, short what, void *arg);
+static void http_deadline_cb(evutil_socket_t fd, short what, void *arg);
 
-static void http_loop_run(struct http_loop *l, curl_socket_t s, int ev_bitmask);
+/* Probes holding resources (the unit test's check that none leaks). */
+static unsigned http_live;
 
-/* ---- curl on libevent ---- */
+/* ---- TLS ---- */
 
-static void http_sock_cb(evutil_socket_t fd, short what, void *arg)
+static SSL_CTX *tls_ctx;
+
+static void tls_init(void)
 {
-	struct http_sock *hs = arg;
-	int flags =
-	        (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-
-	http_loop_run(hs->loop, fd, flags);
-}
-
-static void http_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	http_loop_run(arg, CURL_SOCKET_TIMEOUT, 0);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch s for what curl wants, or stop. */
-static int http_curl_sock(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct http_loop *l = userp;
-	struct http_sock *hs = socketp;
-	short evs;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (hs) {
-			event_free(hs->ev);
-			free(hs);
-			curl_multi_assign(l->multi, s, NULL);
-		}
-		return 0;
+	tls_ctx = SSL_CTX_new(TLS_client_method());
+	if (tls_ctx) {
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
-	evs = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	      (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (!hs) {
-		hs = calloc(1, sizeof(*hs));
-		if (!hs)
-			return -1;
-		hs->loop = l;
-		curl_multi_assign(l->multi, s, hs);
-	} else {
-		event_free(hs->ev);
-	}
-	hs->ev = event_new(l->base, s, evs, http_sock_cb, hs);
-	if (!hs->ev || event_add(hs->ev, NULL)) {
-		if (hs->ev)
-			event_free(hs->ev);
-		free(hs);
-		curl_multi_assign(l->multi, s, NULL);
-		return -1;
-	}
-	return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: -1 stops the timer, 0 means "as soon as possible"
- * (run from the loop, as curl must not be re-entered from here). */
-static int http_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http_loop *l = userp;
-	struct timeval tv;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		return evtimer_del(l->timer);
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(l->timer, &tv);
-}
-
-static void http_loop_free(struct http_loop *l)
-{
-	for (struct http_loop **pp = &http_loops; *pp; pp = &(*pp)->next)
-		if (*pp == l) {
-			*pp = l->next;
-			break;
-		}
-	curl_multi_cleanup(l->multi);
-	event_free(l->timer);
-	free(l);
-}
-
-static void http_global_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* The base's loop, created on first use; NULL when out of memory. */
-static struct http_loop *http_loop_get(struct event_base *base)
+static SSL_CTX *tls_get(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct http_loop *l;
 
-	for (l = http_loops; l; l = l->next)
-		if (l->base == base)
-			return l;
-	pthread_once(&once, http_global_init);
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->base = base;
-	l->multi = curl_multi_init();
-	l->timer = evtimer_new(base, http_timer_cb, l);
-	if (!l->multi || !l->timer) {
-		if (l->multi)
-			curl_multi_cleanup(l->multi);
-		if (l->timer)
-			event_free(l->timer);
-		free(l);
-		return NULL;
-	}
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, http_curl_sock);
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, http_curl_timer);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
-	l->next = http_loops;
-	http_loops = l;
-	return l;
-}
-
-/* A probe leaves its loop; the loop goes with its last probe, unless it is
- * running (http_loop_run frees it on the way out). */
-static void http_loop_put(struct http_loop *l)
-{
-	if (--l->nprobes == 0 && !l->busy)
-		http_loop_free(l);
+	pthread_once(&once, tls_init);
+	return tls_ctx;
 }
 
 /* ---- one probe ---- */
 
-static void http_probe_free(struct lvs_probe *p)
+static const char *http_path(const struct ka_url *u)
 {
-	struct http_probe *h = p->priv;
-
-	if (!h)
-		return;
-	if (h->added)
-		curl_multi_remove_handle(h->loop->multi, h->easy);
-	curl_easy_cleanup(h->easy);
-	curl_slist_free_all(h->hdrs);
-	curl_slist_free_all(h->connect_to);
-	EVP_MD_CTX_free(h->md);
-	http_loop_put(h->loop);
-	free(h);
-	p->priv = NULL;
-}
-
-static void http_finish(struct lvs_probe *p, enum lvs_probe_result r, const char *why)
-{
-	http_probe_free(p);
-	p->done(p, r, -1, why);
-}
-
-static size_t http_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct http_probe *h = arg;
-
-	n *= size;
-	h->body += n;
-	if (!h->url->digest) {
-		if (h->body <= HTTP_BODY_SKIP_MAX)
-			return n;
-		h->skipped = true;
-		return 0; /* ends the transfer with CURLE_WRITE_ERROR */
-	}
-	if (h->body > HTTP_DIGEST_MAX) {
-		h->too_big = true;
-		return 0;
-	}
-	EVP_DigestUpdate(h->md, data, n);
-	return n;
-}
-
-/* CURLOPT_SOCKOPTFUNCTION: the probe's fwmark and interface, and the
- * address reuse a fixed bind_port needs (check_util.c binds alike). */
-static int http_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	const struct lvs_probe *p = arg;
-	int one = 1;
-
-	if (purpose != CURLSOCKTYPE_IPCXN)
-		return CURL_SOCKOPT_OK;
-	if (p->fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &p->fwmark, sizeof(p->fwmark)))
-		return CURL_SOCKOPT_ERROR;
-	if (p->bind_if &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->bind_if, (socklen_t)strlen(p->bind_if)))
-		return CURL_SOCKOPT_ERROR;
-	if (p->bind_port)
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	return CURL_SOCKOPT_OK;
+	return u->path && *u->path ? u->path : "/";
 }
 
 static bool http_status_ok(const struct ka_url *u, long code)
@@ -282,239 +119,504 @@ static bool http_status_ok(const struct ka_url *u, long code)
 	return false;
 }
 
-static const char *http_path(const struct ka_url *u)
+/* The url's connection gone, with a reset (the digest state is kept). */
+static void http_conn_close(struct http_probe *h)
 {
-	return u->path && *u->path ? u->path : "/";
-}
-
-/* Options that stay for every url of the probe; 0 or -errno. */
-static int http_setup(struct http_probe *h)
-{
-	const struct lvs_probe *p = h->p;
-	CURL *e = h->easy;
-	char a[INET6_ADDRSTRLEN + 8];
-	int rc = 0;
-
-	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, h);
-	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->err);
-	rc |= curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc |= curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-	/* no DNS cache: targets are addresses, and curl walks its whole
-	 * cache on every transfer, which with thousands of targets costs more
-	 * than the probe */
-	rc |= curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-	rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, "KeepAliveClient");
-	/* keepalived digests the body as it comes: a chunked one with its
-	 * chunk lines, so curl passes it on undecoded */
-	rc |= curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
-	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write);
-	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-	rc |= curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, http_sockopt);
-	rc |= curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, p);
-	if (h->tls) {
-		rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (h->ssl) {
+		SSL_free(h->ssl);
+		h->ssl = NULL;
 	}
-	if (p->cfg->http_protocol && !strncmp(p->cfg->http_protocol, "1.1", 3))
-		rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	else
-		rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_0);
-	if (p->bindto.af != AF_UNSPEC) {
-		if (p->bindto.af != p->af)
-			return -EAFNOSUPPORT;
-		strcpy(a, "host!");
-		inet_ntop(p->bindto.af, &p->bindto.a, a + 5, sizeof(a) - 5);
-		rc |= curl_easy_setopt(e, CURLOPT_INTERFACE, a);
+	if (h->s.ev) {
+		event_free(h->s.ev);
+		h->s.ev = NULL;
 	}
-	if (p->bind_port)
-		rc |= curl_easy_setopt(e, CURLOPT_LOCALPORT, (long)p->bind_port);
-	return rc ? -EINVAL : 0;
+	if (h->s.fd >= 0) {
+		lvs_probe_close_reset(h->s.fd);
+		h->s.fd = -1;
+	}
 }
 
-static int http_add_header(struct http_probe *h, const char *fmt, const char *arg)
+static void http_free(struct lvs_probe *p)
 {
-	char line[512];
-	struct curl_slist *l;
+	struct http_probe *h = p->priv;
 
-	snprintf(line, sizeof(line), fmt, arg);
-	l = curl_slist_append(h->hdrs, line);
-	if (!l)
-		return -ENOMEM;
-	h->hdrs = l;
-	return 0;
+	if (!h)
+		return;
+	http_live--;
+	http_conn_close(h);
+	if (h->deadline)
+		event_free(h->deadline);
+	EVP_MD_CTX_free(h->md);
+	free(h);
+	p->priv = NULL;
 }
 
-/* Start the transfer of h->url; 0 or -errno. */
-static int http_url_start(struct http_probe *h)
+static void http_finish(struct http_probe *h, enum lvs_probe_result r, const char *why)
+{
+	struct lvs_probe *p = h->p;
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s", why ? why : "");
+	http_free(p);
+	p->done(p, r, -1, buf[0] ? buf : NULL);
+}
+
+static void http_fail(struct http_probe *h, const char *fmt, const char *arg)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), fmt, arg, http_path(h->url));
+	http_finish(h, LVS_PROBE_FAIL, why);
+}
+
+/* The request of h->url. */
+static void http_request(struct http_probe *h)
 {
 	const struct lvs_probe *p = h->p;
 	const struct ka_url *u = h->url;
 	const char *proto = p->cfg->http_protocol ? p->cfg->http_protocol : "1.0";
 	const char *vhost = u->virtualhost ? u->virtualhost : p->virtualhost;
-	const char *sni = NULL;
-	const char *scheme = h->tls ? "https" : "http";
-	char addr[INET6_ADDRSTRLEN + 2], target[INET6_ADDRSTRLEN + 8], host[300];
-	char *url;
-	long ms = (long)(lvs_probe_left_us(p) / 1000);
-	int rc = 0;
+	const char *conn = !strcasecmp(proto, "1.1") || !strcasecmp(proto, "1.0C") ? "close"
+			   : !strcasecmp(proto, "1.0K")                             ? "keep-alive"
+										    : NULL;
+	char host[INET6_ADDRSTRLEN + 16];
+	int n;
 
-	if (h->tls && p->cfg->enable_sni)
-		sni = p->cfg->sni_name ? p->cfg->sni_name : vhost;
-	if (p->af == AF_INET6) {
-		addr[0] = '[';
-		inet_ntop(AF_INET6, &p->addr, addr + 1, INET6_ADDRSTRLEN);
-		strcat(addr, "]");
-	} else {
-		inet_ntop(AF_INET, &p->addr, addr, sizeof(addr));
-	}
-	snprintf(target, sizeof(target), "%s:%u", addr, p->port);
+	if (!vhost)
+		vhost = lvs_probe_target(p, host, sizeof(host));
+	n = snprintf(h->req, sizeof(h->req),
+		     "GET %s HTTP/1.%c\r\nUser-Agent: KeepAliveClient\r\nHost: %s\r\n%s%s%s\r\n",
+		     http_path(u), !strcasecmp(proto, "1.1") ? '1' : '0', vhost,
+		     conn ? "Connection: " : "", conn ? conn : "", conn ? "\r\n" : "");
+	h->req_len = n < 0 ? 0 : (size_t)n < sizeof(h->req) ? (size_t)n : sizeof(h->req) - 1;
+	h->req_off = 0;
+}
 
-	curl_slist_free_all(h->hdrs);
-	curl_slist_free_all(h->connect_to);
-	h->hdrs = h->connect_to = NULL;
-	snprintf(host, sizeof(host), "%s", vhost ? vhost : target);
-	if (http_add_header(h, "Host: %s", host) || http_add_header(h, "Accept:%s", ""))
-		return -ENOMEM;
-	if (!strcasecmp(proto, "1.1") || !strcasecmp(proto, "1.0C"))
-		rc = http_add_header(h, "Connection: %s", "close");
-	else if (!strcasecmp(proto, "1.0K"))
-		rc = http_add_header(h, "Connection: %s", "keep-alive");
-	if (rc)
-		return rc;
-
-	/* The server name goes out only from the URL's host: with SNI the URL
-	 * names it and CONNECT_TO sends the connection to the address.  The
-	 * path goes out as written, as keepalived sends it. */
-	if (asprintf(&url, "%s://%s:%u/", scheme, sni ? sni : addr, p->port) < 0)
-		return -ENOMEM;
-	if (sni) {
-		char ct[INET6_ADDRSTRLEN + 16];
-
-		snprintf(ct, sizeof(ct), "::%s:%u", addr, p->port);
-		h->connect_to = curl_slist_append(NULL, ct);
-		if (!h->connect_to) {
-			free(url);
-			return -ENOMEM;
-		}
-	}
-	if (u->digest) {
-		if (!h->md && !(h->md = EVP_MD_CTX_new()))
-			rc = -ENOMEM;
-		else if (!EVP_DigestInit_ex(h->md, EVP_md5(), NULL))
-			rc = -EINVAL;
-	}
-	h->body = 0;
-	h->skipped = h->too_big = false;
-	h->err[0] = 0;
-	if (ms < 1)
-		ms = 1;
-	rc = rc ? rc : curl_easy_setopt(h->easy, CURLOPT_URL, url) ? -EINVAL : 0;
-	free(url);
-	if (!rc && (curl_easy_setopt(h->easy, CURLOPT_REQUEST_TARGET, http_path(u)) ||
-	            curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->hdrs) ||
-	            curl_easy_setopt(h->easy, CURLOPT_CONNECT_TO, h->connect_to) ||
-	            curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, ms) ||
-	            curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, ms)))
-		rc = -EINVAL;
-	if (rc)
-		return rc;
-	if (curl_multi_add_handle(h->loop->multi, h->easy))
-		return -ENOMEM;
-	h->added = true;
+/* Wait for what on the socket: the connection's event is edge-triggered
+ * for both directions, so this only says which one the state waits for
+ * (every step runs until the socket would block). */
+static int http_wait(struct http_probe *h, short what)
+{
+	h->want = what;
 	return 0;
 }
 
-/* The transfer of h->url ended with res: judge it, then go on to the
- * next url or end the probe. */
-static void http_url_done(struct http_probe *h, CURLcode res)
+/* Connect for h->url; 0, or -errno with h->why set when the failure is
+ * the connection's (a refusal) rather than the probe's. */
+static int http_url_begin(struct http_probe *h)
 {
-	struct lvs_probe *p = h->p;
-	const char *path = http_path(h->url);
-	char why[160];
-	long code = 0;
 	int rc;
 
-	curl_multi_remove_handle(h->loop->multi, h->easy);
-	h->added = false;
-	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &code);
-
-	if (h->too_big) {
-		snprintf(why, sizeof(why), "body over %u MB on %s", HTTP_DIGEST_MAX >> 20, path);
-		goto fail;
+	http_conn_close(h);
+	http_request(h);
+	h->head_len = 0;
+	h->in_body = h->chunked = false;
+	h->status = 0;
+	h->clen = UINT64_MAX;
+	h->cs = C_SIZE;
+	h->chunk_left = 0;
+	h->body = 0;
+	if (h->url->digest) {
+		if (!h->md && !(h->md = EVP_MD_CTX_new()))
+			return -ENOMEM;
+		if (!EVP_DigestInit_ex(h->md, EVP_md5(), NULL))
+			return -EINVAL;
 	}
-	/* a short body (CURLE_PARTIAL_FILE) is judged on what came, as
-	 * keepalived does; a body no one needs was cut on purpose */
-	if (res != CURLE_OK && res != CURLE_PARTIAL_FILE &&
-	    !(res == CURLE_WRITE_ERROR && h->skipped)) {
-		long oserr = 0;
-
-		curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &oserr);
-		if (res == CURLE_OPERATION_TIMEDOUT)
-			snprintf(why, sizeof(why), "timeout on %s", path);
-		else if (res == CURLE_COULDNT_CONNECT && oserr)
-			snprintf(why, sizeof(why), "connect: %s", strerror((int)oserr));
-		else if (res == CURLE_GOT_NOTHING)
-			snprintf(why, sizeof(why), "no data received on %s", path);
-		else
-			snprintf(why, sizeof(why), "%.100s on %s",
-			         h->err[0] ? h->err : curl_easy_strerror(res), path);
-		goto fail;
+	h->st = H_CONNECT;
+	rc = lvs_probe_connect(h->p, SOCK_STREAM, 0, &h->s.fd);
+	if (rc == -EINPROGRESS || !rc) {
+		h->s.ev = event_new(h->p->base, h->s.fd, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
+				    http_cb, h->p);
+		if (!h->s.ev || event_add(h->s.ev, NULL))
+			return -ENOMEM;
+		return http_wait(h, EV_WRITE);
 	}
-	if (!http_status_ok(h->url, code)) {
-		snprintf(why, sizeof(why), "HTTP status %ld on %s", code, path);
-		goto fail;
+	if (rc == -ECONNREFUSED || rc == -ENETUNREACH || rc == -EHOSTUNREACH ||
+	    rc == -ETIMEDOUT || rc == -EADDRNOTAVAIL)
+		snprintf(h->why, sizeof(h->why), "connect: %s", strerror(-rc));
+	return rc;
+}
+
+/* ---- the answer ---- */
+
+/* Feed n body bytes of the chunked framing; true at its end. */
+static bool chunk_feed(struct http_probe *h, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n && h->cs != C_DONE; i++) {
+		char c = b[i];
+
+		switch (h->cs) {
+		case C_SIZE:
+		case C_EXT:
+			if (c == '\n') {
+				h->cs = h->chunk_left ? C_DATA : C_TRAILER;
+			} else if (h->cs == C_SIZE && c != '\r') {
+				int d = c >= '0' && c <= '9'   ? c - '0'
+					: c >= 'a' && c <= 'f' ? c - 'a' + 10
+					: c >= 'A' && c <= 'F' ? c - 'A' + 10
+							       : -1;
+				if (d < 0 || h->chunk_left >> 56)
+					h->cs = C_EXT; /* an extension, or junk: to the line's end */
+				else
+					h->chunk_left = h->chunk_left * 16 + (uint64_t)d;
+			}
+			break;
+		case C_DATA: {
+			uint64_t take = n - i < h->chunk_left ? n - i : h->chunk_left;
+
+			h->chunk_left -= take;
+			i += take - 1;
+			if (!h->chunk_left)
+				h->cs = C_DATA_END;
+			break;
+		}
+		case C_DATA_END:
+			if (c == '\n')
+				h->cs = C_SIZE;
+			break;
+		case C_TRAILER:
+			if (c == '\n')
+				h->cs = C_DONE;
+			else if (c != '\r')
+				h->cs = C_TRAILER_LINE;
+			break;
+		case C_TRAILER_LINE:
+			if (c == '\n')
+				h->cs = C_TRAILER;
+			break;
+		case C_DONE:
+			break;
+		}
+	}
+	return h->cs == C_DONE;
+}
+
+/* Body bytes: 1 when the body is complete, 0 for more, -1 when the url
+ * failed (h finished). */
+static int http_body(struct http_probe *h, const char *b, size_t n)
+{
+	if (h->clen != UINT64_MAX && h->body + n > h->clen)
+		n = (size_t)(h->clen - h->body); /* what follows is not the body */
+	h->body += n;
+	if (h->body > HTTP_DIGEST_MAX) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "body over %u MB on %s", HTTP_DIGEST_MAX >> 20,
+			 http_path(h->url));
+		http_finish(h, LVS_PROBE_FAIL, why);
+		return -1;
+	}
+	EVP_DigestUpdate(h->md, b, n);
+	if (h->chunked)
+		return chunk_feed(h, b, n);
+	return h->clen != UINT64_MAX && h->body >= h->clen;
+}
+
+/* The headers are in h->head[0..end): the status and the framing.  false
+ * when the status line is not HTTP's. */
+static bool http_parse_head(struct http_probe *h, size_t end)
+{
+	char *line = h->head, *eol;
+	int minor;
+	long code;
+
+	h->head[end] = '\0';
+	if (sscanf(line, "HTTP/1.%d %3ld", &minor, &code) != 2 || code < 100 || code > 999)
+		return false;
+	h->status = code;
+	while ((eol = strchr(line, '\n'))) {
+		line = eol + 1;
+		eol = strchr(line, '\n');
+		if (eol)
+			*eol = '\0'; /* one header line at a time */
+		if (!strncasecmp(line, "Content-Length:", 15))
+			h->clen = strtoull(line + 15, NULL, 10);
+		else if (!strncasecmp(line, "Transfer-Encoding:", 18) &&
+			 strcasestr(line + 18, "chunked"))
+			h->chunked = true;
+		if (!eol)
+			break;
+		*eol = '\n';
+	}
+	if (h->chunked)
+		h->clen = UINT64_MAX;
+	return true;
+}
+
+/* The url's answer is complete (or ended at EOF): judge it; go on to the
+ * next url or end the probe. */
+static void http_url_end(struct http_probe *h)
+{
+	const char *path = http_path(h->url);
+	char why[160];
+	int rc;
+
+	if (!http_status_ok(h->url, h->status)) {
+		snprintf(why, sizeof(why), "HTTP status %ld on %s", h->status, path);
+		http_finish(h, LVS_PROBE_FAIL, why);
+		return;
 	}
 	if (h->url->digest) {
 		unsigned char md[EVP_MAX_MD_SIZE];
 		unsigned mdlen = 0;
-		char hex[2 * EVP_MAX_MD_SIZE + 1];
+		char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
 
 		EVP_DigestFinal_ex(h->md, md, &mdlen);
 		for (unsigned i = 0; i < mdlen; i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-		if (strcmp(hex, h->url->digest)) {
+		if (strcasecmp(hex, h->url->digest)) {
 			snprintf(why, sizeof(why), "digest mismatch on %s", path);
-			goto fail;
+			http_finish(h, LVS_PROBE_FAIL, why);
+			return;
 		}
 	}
 	h->url = h->url->next;
 	if (!h->url) {
-		http_finish(p, LVS_PROBE_OK, NULL);
+		http_finish(h, LVS_PROBE_OK, NULL);
 		return;
 	}
-	rc = http_url_start(h);
-	if (!rc)
-		return;
-	snprintf(why, sizeof(why), "%s", strerror(-rc));
-fail:
-	http_finish(p, LVS_PROBE_FAIL, why);
+	rc = http_url_begin(h);
+	if (rc) {
+		if (!h->why[0])
+			snprintf(h->why, sizeof(h->why), "%s", strerror(-rc));
+		snprintf(why, sizeof(why), "%s", h->why);
+		http_finish(h, LVS_PROBE_FAIL, why);
+	}
 }
 
-/* Let curl act on s (or its timers), then judge the transfers that ended.
- * The verdicts may start and cancel probes on this loop: it stays until
- * the last of them is judged. */
-static void http_loop_run(struct http_loop *l, curl_socket_t s, int ev_bitmask)
+/* Bytes of the answer: 1 when the url is judged (h may be gone), 0 for
+ * more. */
+static int http_feed(struct http_probe *h, const char *b, size_t n)
 {
-	int running;
-	int left;
-	CURLMsg *m;
+	if (!h->in_body) {
+		size_t take = n < sizeof(h->head) - 1 - h->head_len ? n
+								  : sizeof(h->head) - 1 - h->head_len;
+		char *end;
+		size_t hl;
 
-	l->busy++;
-	curl_multi_socket_action(l->multi, s, ev_bitmask, &running);
-	while ((m = curl_multi_info_read(l->multi, &left))) {
-		struct http_probe *h = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
-		if (h)
-			http_url_done(h, m->data.result);
+		memcpy(h->head + h->head_len, b, take);
+		h->head_len += take;
+		h->head[h->head_len] = '\0';
+		end = strstr(h->head, "\r\n\r\n");
+		hl = end ? (size_t)(end - h->head) + 4 : 0;
+		if (!end && (end = strstr(h->head, "\n\n")))
+			hl = (size_t)(end - h->head) + 2;
+		if (!hl) {
+			if (h->head_len < sizeof(h->head) - 1)
+				return 0;
+			http_fail(h, "%sresponse headers over 8 KB on %s", "");
+			return 1;
+		}
+		/* what of b went past the headers is body */
+		b += take - (h->head_len - hl);
+		n -= take - (h->head_len - hl);
+		if (!http_parse_head(h, hl)) {
+			http_fail(h, "%snot an HTTP answer on %s", "");
+			return 1;
+		}
+		h->in_body = true;
+		if (!h->url->digest || h->clen == 0) {
+			http_url_end(h); /* the status decides */
+			return 1;
+		}
 	}
-	if (--l->busy == 0 && l->nprobes == 0)
-		http_loop_free(l);
+	switch (http_body(h, b, n)) {
+	case -1:
+		return 1;
+	case 1:
+		http_url_end(h);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The connection closed (or failed after the request went out). */
+static void http_eof(struct http_probe *h, int err)
+{
+	if (!h->head_len) {
+		if (err)
+			http_fail(h, "recv: %s on %s", strerror(err));
+		else
+			http_fail(h, "%sno data received on %s", "");
+	} else if (!h->in_body) {
+		http_fail(h, "%sanswer cut short in its headers on %s", "");
+	} else {
+		http_url_end(h); /* a short body is judged on what came, as keepalived */
+	}
+}
+
+/* ---- the state machine ---- */
+
+/* One TLS or socket step failed with ret: 1 when it only has to wait
+ * (h->want set), else 0. */
+static int tls_again(struct http_probe *h, int ret)
+{
+	switch (SSL_get_error(h->ssl, ret)) {
+	case SSL_ERROR_WANT_READ:
+		return !http_wait(h, EV_READ);
+	case SSL_ERROR_WANT_WRITE:
+		return !http_wait(h, EV_WRITE);
+	default:
+		return 0;
+	}
+}
+
+static void http_step(struct http_probe *h)
+{
+	char buf[16384];
+
+	for (;;) {
+		switch (h->st) {
+		case H_CONNECT: {
+			int err = 0;
+			socklen_t len = sizeof(err);
+
+			if (getsockopt(h->s.fd, SOL_SOCKET, SO_ERROR, &err, &len))
+				err = errno;
+			if (err) {
+				char why[160];
+
+				snprintf(why, sizeof(why), "connect: %s", strerror(err));
+				http_finish(h, LVS_PROBE_FAIL, why);
+				return;
+			}
+			h->st = h->tls ? H_TLS : H_SEND;
+			if (h->tls) {
+				const struct lvs_probe *p = h->p;
+				const char *sni = NULL;
+				SSL_CTX *ctx = tls_get();
+
+				if (p->cfg->enable_sni)
+					sni = p->cfg->sni_name ? p->cfg->sni_name
+						: h->url->virtualhost ? h->url->virtualhost
+								      : p->virtualhost;
+				h->ssl = ctx ? SSL_new(ctx) : NULL;
+				if (!h->ssl || !SSL_set_fd(h->ssl, h->s.fd) ||
+				    (sni && !SSL_set_tlsext_host_name(h->ssl, sni))) {
+					http_fail(h, "%sTLS: out of memory on %s", "");
+					return;
+				}
+				SSL_set_connect_state(h->ssl);
+			}
+			break;
+		}
+		case H_TLS: {
+			int r;
+
+			ERR_clear_error();
+			r = SSL_do_handshake(h->ssl);
+			if (r == 1) {
+				h->st = H_SEND;
+				break;
+			}
+			if (tls_again(h, r)) {
+				return;
+			} else {
+				const char *e = ERR_reason_error_string(ERR_peek_error());
+
+				http_fail(h, "TLS handshake failed: %s on %s",
+					  e ? e : "connection closed");
+			}
+			return;
+		}
+		case H_SEND: {
+			const char *b = h->req + h->req_off;
+			size_t n = h->req_len - h->req_off;
+			ssize_t w;
+
+			if (h->ssl) {
+				ERR_clear_error();
+				w = SSL_write(h->ssl, b, (int)n);
+				if (w <= 0) {
+					if (tls_again(h, (int)w))
+						return;
+					http_fail(h, "%sTLS write failed on %s", "");
+					return;
+				}
+			} else {
+				w = send(h->s.fd, b, n, MSG_NOSIGNAL);
+				if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+					if (http_wait(h, EV_WRITE))
+						http_fail(h, "%sout of memory on %s", "");
+					return;
+				}
+				if (w < 0) {
+					http_fail(h, "send: %s on %s", strerror(errno));
+					return;
+				}
+			}
+			h->req_off += (size_t)w;
+			if (h->req_off == h->req_len) {
+				h->st = H_RECV;
+				if (http_wait(h, EV_READ))
+					http_fail(h, "%sout of memory on %s", "");
+				return; /* the answer comes later */
+			}
+			break;
+		}
+		case H_RECV: {
+			ssize_t r;
+
+			if (h->ssl) {
+				ERR_clear_error();
+				r = SSL_read(h->ssl, buf, sizeof(buf));
+				if (r <= 0) {
+					int e = SSL_get_error(h->ssl, (int)r);
+
+					if (tls_again(h, (int)r))
+						return;
+					/* a close, with or without close_notify */
+					http_eof(h, e == SSL_ERROR_SYSCALL && errno &&
+							    errno != EPIPE && errno != ECONNRESET
+						    ? errno : 0);
+					return;
+				}
+			} else {
+				r = recv(h->s.fd, buf, sizeof(buf), 0);
+				if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+					if (http_wait(h, EV_READ))
+						http_fail(h, "%sout of memory on %s", "");
+					return;
+				}
+				if (r <= 0) {
+					http_eof(h, r < 0 && errno != ECONNRESET ? errno : 0);
+					return;
+				}
+			}
+			if (http_feed(h, buf, (size_t)r))
+				return; /* judged: h may be gone, or on its next url */
+			break;
+		}
+		}
+	}
+}
+
+static void http_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvs_probe *p = arg;
+	struct http_probe *h = p->priv;
+
+	(void)fd;
+	if (what & h->want)
+		http_step(h);
+}
+
+/* The deadline, or a failure start found told from the loop. */
+static void http_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lvs_probe *p = arg;
+	struct http_probe *h = p->priv;
+	char why[160];
+
+	(void)fd;
+	(void)what;
+	if (h->why[0]) {
+		snprintf(why, sizeof(why), "%s", h->why);
+		http_finish(h, LVS_PROBE_FAIL, why);
+		return;
+	}
+	http_fail(h, "%stimeout on %s", "");
 }
 
 static int http_start_common(struct lvs_probe *p, bool tls)
@@ -524,27 +626,29 @@ static int http_start_common(struct lvs_probe *p, bool tls)
 
 	if (!p->cfg->urls)
 		return -EINVAL;
+	if (tls && !tls_get())
+		return -ENOMEM;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	h->s.fd = -1;
 	h->p = p;
 	h->tls = tls;
 	h->url = p->cfg->urls;
-	h->loop = http_loop_get(p->base);
-	if (!h->loop) {
-		free(h);
-		return -ENOMEM;
-	}
-	h->loop->nprobes++;
 	p->priv = h;
-	h->easy = curl_easy_init();
-	rc = h->easy ? http_setup(h) : -ENOMEM;
-	/* adding the handle only arms curl's timer: the transfer, and so the
-	 * verdict, comes from the loop */
+	http_live++;
+	rc = lvs_probe_watch(p, &h->deadline, -1, 0, http_deadline_cb, p, 0);
 	if (!rc)
-		rc = http_url_start(h);
+		rc = http_url_begin(h);
+	if (rc && h->why[0]) {
+		/* the connection's own failure: told from the loop, never from
+		 * inside start */
+		http_conn_close(h);
+		rc = lvs_probe_watch(p, &h->deadline, -1, 0, http_deadline_cb, p,
+				     lvs_probe_now_ns());
+	}
 	if (rc)
-		http_probe_free(p);
+		http_free(p);
 	return rc;
 }
 
@@ -560,19 +664,19 @@ static int ssl_start(struct lvs_probe *p)
 
 static void http_cancel(struct lvs_probe *p)
 {
-	http_probe_free(p);
+	http_free(p);
 }
 
 const struct lvs_checker_ops lvs_check_http = {
-        .type = KA_CHECK_HTTP,
-        .name = "HTTP_GET",
-        .start = http_start,
-        .cancel = http_cancel,
+	.type = KA_CHECK_HTTP,
+	.name = "HTTP_GET",
+	.start = http_start,
+	.cancel = http_cancel,
 };
 
 const struct lvs_checker_ops lvs_check_ssl = {
-        .type = KA_CHECK_SSL,
-        .name = "SSL_GET",
-        .start = ssl_start,
-        .cancel = http_cancel,
+	.type = KA_CHECK_SSL,
+	.name = "SSL_GET",
+	.start = ssl_start,
+	.cancel = http_cancel,
 };

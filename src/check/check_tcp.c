@@ -1,7 +1,7 @@
 /*
  * check_tcp.c - TCP_CHECK: the real server passes when a TCP connection
  * to it completes within connect_timeout (keepalived's check_tcp.c).  The
- * connection is then closed at once.
+ * connection is then closed at once, with a reset.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,7 +26,7 @@ static void tcp_end(struct lvs_probe *p)
 	if (t->ev)
 		event_free(t->ev);
 	if (t->fd >= 0)
-		close(t->fd);
+		lvs_probe_close_reset(t->fd);
 	free(t);
 	p->priv = NULL;
 }

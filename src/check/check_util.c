@@ -240,6 +240,14 @@ int lvs_probe_icmp_unreach(int fd, int *err)
 	return found;
 }
 
+void lvs_probe_close_reset(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
 void lvs_probe_sock_end(struct lvs_probe *p)
 {
 	struct lvs_probe_sock *s = p->priv;

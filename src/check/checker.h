@@ -6,8 +6,9 @@
  * A probe is one attempt of one check against one target: connect, ask,
  * judge.  The core owns the schedule (delay_loop, retry,
  * delay_before_retry, warmup), the verdicts and what they do to the
- * model; a checker only runs probes.  Everything runs on the control
- * thread's libevent loop and nothing may block: sockets are non-blocking
+ * model; a checker only runs probes.  Probes run on the checker
+ * thread's libevent loop (p->base) and nothing may block: many probes
+ * share the thread, so sockets are non-blocking
  * and watched with events on p->base, children are spawned and reaped
  * through a pidfd, and every probe ends by its deadline.
  *
@@ -118,6 +119,10 @@ int lvs_probe_watch(const struct lvs_probe *p, struct event **ev, int fd, short 
 int lvs_probe_verdict_later(struct lvs_probe *p, enum lvs_probe_result r, int32_t weight,
 			    const char *why);
 void lvs_probe_verdict_cancel(struct lvs_probe *p);
+/* Close a probe's TCP connection with a reset (SO_LINGER 0), as HAProxy's
+ * checks end theirs: no FIN exchange, and no TIME_WAIT left on the
+ * director (10,000 checks a second would keep 600,000 sockets there). */
+void lvs_probe_close_reset(int fd);
 /* The state of a checker that waits on one socket, as the first member
  * of its p->priv (calloc'd): lvs_probe_sock_end closes the socket, frees
  * the event and p->priv; lvs_probe_sock_finish does that, then calls
