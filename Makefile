@@ -30,7 +30,7 @@ LIB      := $(BUILD)/liblvs.a
 DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c src/check/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 DAEMON_LIB := $(BUILD)/liblvsd.a
-DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -131,7 +131,7 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o $@ $< $(LIB_SRC)
+	  -o $@ $< $(LIB_SRC) -lpcre2-8
 
 FUZZ_SECONDS ?= 600
 fuzz: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)

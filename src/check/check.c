@@ -27,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -53,13 +54,14 @@ struct rsi;
 struct runner;
 
 /* A verdict that changes something, for the control thread: the check's
- * state, and a weight to set (-1: none, WEIGHT_CONFIGURED: back to the
- * configured one). */
-#define WEIGHT_CONFIGURED (-2)
+ * state and, when weights says so, what it does to its servers' weights:
+ * an absolute weight (misc_dynamic; -1: none) and an adjustment
+ * (FILE_CHECK). */
 struct verdict {
 	struct runner *r;
 	bool up;
-	int32_t weight;
+	bool weights;
+	int32_t abs, delta;
 	char why[96];
 };
 
@@ -105,6 +107,7 @@ struct runner {
 	uint32_t retry_it;
 	bool up_t, running, has_run;
 	int32_t weight; /* the last weight a probe set, -1: none */
+	int32_t delta;  /* the last adjustment a probe set */
 	struct event *timer, *watchdog;
 	uint64_t started_ns;
 	uint64_t due_ns; /* when the timer should fire */
@@ -115,6 +118,7 @@ struct runner {
 	struct lvs_checks *cs;
 	bool up;   /* the state the servers were told */
 	bool dead; /* replaced by a reload: its verdicts are stale */
+	int32_t abs_c, delta_c; /* the weight and adjustment the servers were told */
 	struct rsi **subs; /* servers that have this check */
 	unsigned nsubs;
 };
@@ -127,8 +131,8 @@ struct rsi {
 	struct runner **runs;
 	unsigned nruns, nfailed;
 	bool alive;
-	int32_t weight; /* in force: the configured one, or a checker's */
-	bool wpending;  /* weight not yet written (the model was busy) */
+	bool wpending;  /* d.weight (in force: the configured one, or the checks')
+			 * not yet written (the model was busy) */
 	char why[96];
 };
 
@@ -158,6 +162,7 @@ struct lvs_checks {
 	unsigned tabsize, nrunners;
 	struct runner **runners; /* in creation order */
 	struct cthread *t;
+	const struct ka_config *kc; /* the file the checks were built from */
 	const struct lvs_checks *prev; /* while reloading: the checks replaced */
 	struct event *retry;           /* applies what waited for a busy model */
 };
@@ -287,7 +292,7 @@ static int64_t live_weight(const struct vsi *v)
 
 	for (unsigned i = 0; i < v->nrs; i++)
 		if (v->rss[i].alive)
-			sum += v->rss[i].weight;
+			sum += v->rss[i].d.weight;
 	return sum;
 }
 
@@ -345,16 +350,23 @@ static void rsi_update(struct rsi *r, const char *why)
 	vsi_apply(r->v);
 }
 
-/* A checker set a weight (misc_dynamic, FILE_CHECK): into the model as
- * the server's weight, as keepalived writes it into IPVS. */
-static void rsi_weight(struct rsi *r, int32_t w)
+/* The server's weight from its checks, as keepalived sums it: the
+ * configured weight plus each check's part, a misc_dynamic weight W
+ * counting as W - configured and a FILE_CHECK adjustment as itself (one
+ * misc_dynamic check alone sets W).  Into the model as the server's
+ * weight, as keepalived writes it into IPVS. */
+static void rsi_weight(struct rsi *r)
 {
 	struct vsi *v = r->v;
+	int64_t w = r->rs->weight;
 
-	if (w < 0 || w == r->weight)
+	for (unsigned k = 0; k < r->nruns; k++)
+		w += r->runs[k]->abs_c >= 0 ? (int64_t)r->runs[k]->abs_c - (int64_t)r->rs->weight
+					    : r->runs[k]->delta_c;
+	w = w < 0 ? 0 : w > INT32_MAX ? INT32_MAX : w;
+	if (w == r->d.weight)
 		return;
-	r->weight = w;
-	r->d.weight = w;
+	r->d.weight = (int32_t)w;
 	r->wpending = true;
 	quorum_update(v);
 	vsi_apply(v);
@@ -362,8 +374,9 @@ static void rsi_weight(struct rsi *r, int32_t w)
 
 /* ---- verdicts: checker thread -> control thread ---- */
 
-/* Checker thread: post a verdict for the control thread. */
-static void verdict_post(struct runner *r, bool up, int32_t weight, const char *why)
+/* Checker thread: post a verdict for the control thread (weights: the
+ * runner's weight and delta with it). */
+static void verdict_post(struct runner *r, bool up, bool weights, const char *why)
 {
 	struct cthread *t = r->t;
 	bool wake;
@@ -383,7 +396,8 @@ static void verdict_post(struct runner *r, bool up, int32_t weight, const char *
 		t->q = q;
 		t->qcap = cap;
 	}
-	t->q[t->qn] = (struct verdict){.r = r, .up = up, .weight = weight};
+	t->q[t->qn] = (struct verdict){
+		.r = r, .up = up, .weights = weights, .abs = r->weight, .delta = r->delta};
 	snprintf(t->q[t->qn].why, sizeof(t->q[t->qn].why), "%s", why ? why : "");
 	wake = t->qn++ == 0;
 	pthread_mutex_unlock(&t->mu);
@@ -410,10 +424,12 @@ static void verdict_apply(const struct verdict *m)
 			rsi_update(s, m->up ? NULL : m->why);
 		}
 	}
-	for (unsigned i = 0; m->weight != -1 && i < r->nsubs; i++)
-		rsi_weight(r->subs[i], m->weight == WEIGHT_CONFIGURED
-					       ? (int32_t)r->subs[i]->rs->weight
-					       : m->weight);
+	if (m->weights) {
+		r->abs_c = m->abs;
+		r->delta_c = m->delta;
+		for (unsigned i = 0; i < r->nsubs; i++)
+			rsi_weight(r->subs[i]);
+	}
 }
 
 /* Control thread: apply the verdicts waiting. */
@@ -499,10 +515,12 @@ static uint64_t late_quantile(const struct cthread *t, double q)
 	return t->late_max_us;
 }
 
-static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char *why)
+/* A probe's verdict: weight, an absolute weight or -1; delta, an
+ * adjustment or NULL. */
+static void runner_verdict(struct runner *r, bool ok, int32_t weight, const int32_t *delta,
+			   const char *why)
 {
-	bool was_up = r->up_t;
-	int32_t post_weight = -1;
+	bool was_up = r->up_t, weights = false;
 
 	pthread_mutex_lock(&r->t->mu);
 	r->probes++;
@@ -517,14 +535,18 @@ static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char
 	if (ok) {
 		r->retry_it = 0;
 		r->up_t = true;
-		if (weight >= 0) {
+		if (weight >= 0 && weight != r->weight) {
 			r->weight = weight;
-			post_weight = weight;
-		} else if (r->weight >= 0 && r->cfg->type == KA_CHECK_MISC) {
+			weights = true;
+		} else if (weight < 0 && r->weight >= 0 && r->cfg->type == KA_CHECK_MISC) {
 			/* exit 0 after a dynamic weight: the configured one again,
 			 * as keepalived */
 			r->weight = -1;
-			post_weight = WEIGHT_CONFIGURED;
+			weights = true;
+		}
+		if (delta && *delta != r->delta) {
+			r->delta = *delta;
+			weights = true;
 		}
 		runner_next(r);
 	} else if (r->retry_it < r->retry) {
@@ -539,8 +561,8 @@ static void runner_verdict(struct runner *r, bool ok, int32_t weight, const char
 		runner_next(r);
 	}
 	r->has_run = true;
-	if (r->up_t != was_up || post_weight != -1)
-		verdict_post(r, r->up_t, post_weight, r->up_t ? NULL : r->why);
+	if (r->up_t != was_up || weights)
+		verdict_post(r, r->up_t, weights, r->up_t ? NULL : r->why);
 }
 
 static void probe_done(struct lvs_probe *p, enum lvs_probe_result res, int32_t weight,
@@ -552,7 +574,7 @@ static void probe_done(struct lvs_probe *p, enum lvs_probe_result res, int32_t w
 		return; /* a checker breaking the contract: ignore */
 	r->running = false;
 	evtimer_del(r->watchdog);
-	runner_verdict(r, res == LVS_PROBE_OK, weight, why);
+	runner_verdict(r, res == LVS_PROBE_OK, weight, p->has_delta ? &p->delta : NULL, why);
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -568,7 +590,7 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&r->t->mu);
 	r->t->overruns++;
 	pthread_mutex_unlock(&r->t->mu);
-	runner_verdict(r, false, -1, "timeout (the probe overran)");
+	runner_verdict(r, false, -1, NULL, "timeout (the probe overran)");
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -587,6 +609,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	late_note(r->t, r->started_ns, r->due_ns);
 	pthread_mutex_unlock(&r->t->mu);
 	r->p.deadline_ns = r->started_ns + r->p.timeout_us * 1000;
+	r->p.has_delta = false;
+	r->p.delta = 0;
 	r->running = true;
 	rc = r->ops->start(&r->p);
 	if (rc) {
@@ -594,7 +618,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 		r->running = false;
 		snprintf(why, sizeof(why), "cannot probe: %s", strerror(-rc));
-		runner_verdict(r, false, -1, why);
+		runner_verdict(r, false, -1, NULL, why);
 		return;
 	}
 	grace = r->p.timeout_us + CHECK_GRACE_US;
@@ -622,6 +646,7 @@ static int runner_arm(struct runner *r)
 		r->has_run = old->has_run;
 		r->retry_it = old->retry_it;
 		r->weight = old->weight;
+		r->delta = old->delta;
 		pthread_mutex_lock(&r->t->mu);
 		r->probes = old->probes;
 		r->failures = old->failures;
@@ -631,8 +656,9 @@ static int runner_arm(struct runner *r)
 		r->old = NULL;
 		/* a verdict of the old check not yet applied is dropped with
 		 * it: this one tells the servers where the check stands */
-		if (r->up_t != r->up || r->weight >= 0)
-			verdict_post(r, r->up_t, r->weight, r->up_t ? NULL : r->why);
+		if (r->up_t != r->up || r->weight >= 0 || r->delta)
+			verdict_post(r, r->up_t, r->weight >= 0 || r->delta,
+				     r->up_t ? NULL : r->why);
 	}
 	runner_schedule(r, r->first_us);
 	return 0;
@@ -819,9 +845,13 @@ static char *runner_key(const struct lvs_probe *p, const struct ka_checker *ck, 
 		(unsigned long long)ck->delay_before_retry, (unsigned long long)ck->warmup, alpha);
 	fprintf(f, "%s|", p->virtualhost ? p->virtualhost : "");
 	for (const struct ka_url *u = ck->urls; u; u = u->next) {
-		fprintf(f, "u:%s|%s|%s|%s|%d|", u->path ? u->path : "", u->digest ? u->digest : "",
-			u->virtualhost ? u->virtualhost : "", u->regex ? u->regex : "",
-			u->regex_no_match);
+		fprintf(f, "u:%s|%s|%s|%s|%d|%u|%llu|%llu|%llu|%llu|", u->path ? u->path : "",
+			u->digest ? u->digest : "", u->virtualhost ? u->virtualhost : "",
+			u->regex ? u->regex : "", u->regex_no_match, u->regex_options,
+			(unsigned long long)u->regex_min_offset,
+			(unsigned long long)u->regex_max_offset,
+			(unsigned long long)u->regex_stack_start,
+			(unsigned long long)u->regex_stack_max);
 		for (unsigned i = 0; i < u->nstatus; i++)
 			fprintf(f, "%u-%u,", u->status[i].lo, u->status[i].hi);
 	}
@@ -839,6 +869,9 @@ static char *runner_key(const struct lvs_probe *p, const struct ka_checker *ck, 
 		ck->group ? ck->group : "");
 	for (uint32_t i = 0; i < ck->payload_len; i++)
 		fprintf(f, "%02x", ck->payload[i]);
+	fprintf(f, "|r:");
+	for (uint32_t i = 0; i < ck->reply_len; i++)
+		fprintf(f, "%02x%02x", ck->reply_data[i], ck->reply_mask ? ck->reply_mask[i] : 0);
 	fprintf(f, "|%d|%u|%u|%s|%s|%s|%d|%d|", ck->require_reply, ck->min_reply_length,
 		ck->max_reply_length, ck->dns_type ? ck->dns_type : "",
 		ck->dns_name ? ck->dns_name : "", ck->track_file ? ck->track_file : "",
@@ -908,6 +941,22 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 	*err = -EOPNOTSUPP;
 	if (!ops)
 		return NULL;
+	if (ck->type == KA_CHECK_MISC) {
+		char why[PATH_MAX + 64];
+
+		if (lvs_check_misc_unsafe(ck, why, sizeof(why)) == 1) {
+			if (cs->kc && cs->kc->global.script_security) {
+				lvs_warn("checks: %s:%u: MISC_CHECK script runs as root and %s: "
+					 "disabled (enable_script_security)",
+					 ck->loc.file, ck->loc.line, why);
+				*err = -EPERM;
+				return NULL;
+			}
+			lvs_warn("checks: %s:%u: MISC_CHECK script runs as root and %s "
+				 "(enable_script_security would disable it)",
+				 ck->loc.file, ck->loc.line, why);
+		}
+	}
 	memset(&p, 0, sizeof(p));
 	p.base = cs->t->base;
 	p.cfg = ck;
@@ -976,7 +1025,7 @@ static struct runner *runner_get(struct lvs_checks *cs, const struct ka_vs *vs,
 		r->warmup_us = ck->warmup != KA_UNSET_TIME ? ck->warmup : r->delay_loop_us;
 		r->retry = ck->retry != KA_UNSET_U32 ? ck->retry : 1;
 		r->up = r->up_t = !alpha;
-		r->weight = -1;
+		r->weight = r->abs_c = -1;
 		r->hnext = cs->tab[h & (cs->tabsize - 1)];
 		cs->tab[h & (cs->tabsize - 1)] = r;
 		cs->runners[cs->nrunners++] = r;
@@ -1047,7 +1096,6 @@ static int vsi_build(struct lvs_checks *cs, struct vsi *v, const struct ka_vs *v
 		s->v = v;
 		s->rs = rs;
 		ka_rs_dest_conf(rs, &s->d);
-		s->weight = s->d.weight;
 		if (vs->sorry && rs->addr.af == vs->sorry->addr.af &&
 		    lvs_addr_eq(&rs->addr.a, &vs->sorry->addr.a) && rs->port == vs->sorry->port)
 			v->sorry_dup = true;
@@ -1058,6 +1106,8 @@ static int vsi_build(struct lvs_checks *cs, struct vsi *v, const struct ka_vs *v
 			struct runner *r = runner_get(cs, vs, rs, ck, s, &rc);
 
 			if (!r) {
+				if (rc == -EPERM)
+					continue; /* disabled, said above */
 				if (rc == -EOPNOTSUPP) {
 					/* said at start-up (kaconf); the server is judged
 					 * by its other checks */
@@ -1148,6 +1198,7 @@ static int checks_build(struct lvs_checks *cs, const struct ka_config *c, char *
 	int rc;
 
 	err[0] = '\0';
+	cs->kc = c;
 	cs->nvsi = 0;
 	cs->vsis = calloc(c->nvs ? c->nvs : 1, sizeof(*cs->vsis));
 	if (!cs->vsis)

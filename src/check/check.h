@@ -23,7 +23,9 @@
  * An identical check of the same target (same type, address, port,
  * parameters) under several virtual servers runs once, and its verdict
  * serves every server that has it.  MISC_CHECK with misc_dynamic and
- * FILE_CHECK may also set the server's weight.
+ * FILE_CHECK also move the server's weight: it is the configured weight
+ * plus each FILE_CHECK's adjustment plus W - configured for each
+ * misc_dynamic weight W, as keepalived sums its checkers' weights.
  *
  * The functions here are the control thread's; the probes run on a
  * checker thread of their own (check.c), whose verdicts the control loop

@@ -15,10 +15,8 @@
  * (the previous state stays); a probe has no previous state, so it fails
  * with "invalid number".
  *
- * Weight: the interface passes an absolute weight or -1, and the checker
- * does not know the configured weight the adjustment is added to, so the
- * verdict carries -1 and the adjustment is named in the reason
- * ("value 5: weight +5").
+ * The adjustment goes to the core as the probe's delta (check.c adds it to
+ * the configured weight, as keepalived sums its checkers' weights).
  *
  * Only a regular file is read (stat first): a FIFO or a device is treated
  * as a missing file, so a probe can neither block nor trigger a device's
@@ -100,10 +98,9 @@ static int file_start(struct lvs_probe *p)
 	}
 	if (adj > INT32_MAX)
 		adj = INT32_MAX;
-	if (!adj)
-		return lvs_probe_verdict_later(p, LVS_PROBE_OK, -1, NULL);
-	snprintf(why, sizeof(why), "value %" PRId64 ": weight %+" PRId64, v, adj);
-	return lvs_probe_verdict_later(p, LVS_PROBE_OK, -1, why);
+	p->has_delta = true;
+	p->delta = (int32_t)adj;
+	return lvs_probe_verdict_later(p, LVS_PROBE_OK, -1, NULL);
 }
 
 const struct lvs_checker_ops lvs_check_file = {

@@ -3,8 +3,11 @@
  * check_ssl.c): a probe fetches every url block of the checker in order,
  * each over a connection of its own, and passes when each answer has a
  * status in the url's status_code ranges (200-299 by default) and, when
- * the url has a digest, a body whose MD5 matches it.  The first url that
- * fails ends the probe with the reason.
+ * the url has a digest, a body whose MD5 matches it, and, when it has a
+ * regex, a body the regex matches (or, with regex_no_match, does not
+ * match; PCRE2, with keepalived's regex_options, regex_min_offset,
+ * regex_max_offset and regex_stack).  The first url that fails ends the
+ * probe with the reason.
  *
  * The request is keepalived's: "GET <path> HTTP/1.x", User-Agent
  * KeepAliveClient, Host: the url's virtualhost, else the probe's, else
@@ -17,9 +20,9 @@
  *
  * The client is this file's own, a state machine on the probe's event
  * base: connect, TLS handshake (OpenSSL, SSL_GET), send the request, read
- * the status line and headers, then the body only when a digest needs it
- * (as sent: a chunked body with its chunk lines, as keepalived digests
- * it).  The body ends at the connection's close, at Content-Length, or at
+ * the status line and headers, then the body only when a digest or a
+ * regex needs it (as sent: a chunked body with its chunk lines, as
+ * keepalived digests it).  The body ends at the connection's close, at Content-Length, or at
  * the last chunk.  A general HTTP library costs more here than the probe:
  * libcurl's multi interface took about three times the CPU of this client
  * per probe with thousands of targets, most of it set-up and bookkeeping
@@ -30,6 +33,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +45,9 @@
 
 #include "checker.h"
 
-/* Without a digest the answer is judged on its status line and headers;
- * with one the whole body is needed, and one beyond HTTP_DIGEST_MAX fails
- * the url. */
+/* Without a digest or a regex the answer is judged on its status line and
+ * headers; with one the whole body is needed, and one beyond
+ * HTTP_DIGEST_MAX fails the url. */
 #define HTTP_DIGEST_MAX (16u << 20)
 #define HTTP_HEAD_MAX   8192 /* status line and headers */
 #define HTTP_REQ_MAX    2048
@@ -71,6 +76,8 @@ struct http_probe {
 	uint64_t chunk_left;
 	uint64_t body;           /* body bytes seen */
 	EVP_MD_CTX *md;          /* for a url with a digest */
+	char *buf;               /* the body, for a url with a regex */
+	size_t buf_len, buf_cap;
 	char why[160];           /* a failure known in start, told from the loop */
 };
 
@@ -102,12 +109,102 @@ static SSL_CTX *tls_get(void)
 	return tls_ctx;
 }
 
-/* ---- one probe ---- */
-
 static const char *http_path(const struct ka_url *u)
 {
 	return u->path && *u->path ? u->path : "/";
 }
+
+/* ---- regexes ---- */
+
+/* The compiled regexes, by pattern and options: the probes of one base
+ * run on one thread, so this is the checker thread's. */
+struct re_entry {
+	struct re_entry *next;
+	char *pattern;
+	uint32_t opts;
+	uint64_t stack_start, stack_max;
+	pcre2_code *code;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+};
+static struct re_entry *re_cache;
+
+static struct re_entry *re_get(const struct ka_url *u)
+{
+	uint32_t opts = u->regex_options | (u->regex_max_offset ? PCRE2_USE_OFFSET_LIMIT : 0);
+	struct re_entry *e;
+	PCRE2_SIZE at;
+	int err;
+
+	for (e = re_cache; e; e = e->next)
+		if (e->opts == opts && e->stack_start == u->regex_stack_start &&
+		    e->stack_max == u->regex_stack_max && !strcmp(e->pattern, u->regex))
+			return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->pattern = strdup(u->regex);
+	e->opts = opts;
+	e->stack_start = u->regex_stack_start;
+	e->stack_max = u->regex_stack_max;
+	e->code = pcre2_compile((PCRE2_SPTR)u->regex, PCRE2_ZERO_TERMINATED, opts, &err, &at, NULL);
+	e->mctx = pcre2_match_context_create(NULL);
+	if (!e->pattern || !e->code || !e->mctx) {
+		pcre2_match_context_free(e->mctx);
+		pcre2_code_free(e->code);
+		free(e->pattern);
+		free(e);
+		return NULL;
+	}
+	/* JIT when the machine has it (a failure leaves the interpreter) */
+	if (!pcre2_jit_compile(e->code, PCRE2_JIT_COMPLETE) && e->stack_start) {
+		e->jit_stack = pcre2_jit_stack_create(e->stack_start, e->stack_max, NULL);
+		if (e->jit_stack)
+			pcre2_jit_stack_assign(e->mctx, NULL, e->jit_stack);
+	}
+	e->next = re_cache;
+	re_cache = e;
+	return e;
+}
+
+/* Whether h->url's regex matches the body: 1, 0, or -1 with why set. */
+static int re_match(struct http_probe *h, char *why, size_t len)
+{
+	const struct ka_url *u = h->url;
+	struct re_entry *e = re_get(u);
+	pcre2_match_data *md;
+	int rc;
+
+	if (!e) {
+		snprintf(why, len, "regex: cannot compile '%.60s'", u->regex);
+		return -1;
+	}
+	if (u->regex_min_offset > h->buf_len)
+		return 0; /* no match can start past the body */
+	pcre2_set_offset_limit(e->mctx, u->regex_max_offset ? u->regex_max_offset - 1
+							: PCRE2_UNSET);
+	md = pcre2_match_data_create_from_pattern(e->code, NULL);
+	if (!md) {
+		snprintf(why, len, "regex: out of memory");
+		return -1;
+	}
+	rc = pcre2_match(e->code, (PCRE2_SPTR)(h->buf ? h->buf : ""), h->buf_len,
+			 u->regex_min_offset, 0, md, e->mctx);
+	pcre2_match_data_free(md);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	{
+		PCRE2_UCHAR msg[120];
+
+		pcre2_get_error_message(rc, msg, sizeof(msg));
+		snprintf(why, len, "regex: %s on %s", (const char *)msg, http_path(u));
+	}
+	return -1;
+}
+
+/* ---- one probe ---- */
 
 static bool http_status_ok(const struct ka_url *u, long code)
 {
@@ -147,6 +244,7 @@ static void http_free(struct lvs_probe *p)
 	if (h->deadline)
 		event_free(h->deadline);
 	EVP_MD_CTX_free(h->md);
+	free(h->buf);
 	free(h);
 	p->priv = NULL;
 }
@@ -216,6 +314,7 @@ static int http_url_begin(struct http_probe *h)
 	h->cs = C_SIZE;
 	h->chunk_left = 0;
 	h->body = 0;
+	h->buf_len = 0;
 	if (h->url->digest) {
 		if (!h->md && !(h->md = EVP_MD_CTX_new()))
 			return -ENOMEM;
@@ -306,7 +405,26 @@ static int http_body(struct http_probe *h, const char *b, size_t n)
 		http_finish(h, LVS_PROBE_FAIL, why);
 		return -1;
 	}
-	EVP_DigestUpdate(h->md, b, n);
+	if (h->url->digest)
+		EVP_DigestUpdate(h->md, b, n);
+	if (h->url->regex && n) {
+		if (h->buf_len + n > h->buf_cap) {
+			size_t cap = h->buf_cap ? h->buf_cap : 4096;
+			char *nb;
+
+			while (cap < h->buf_len + n)
+				cap *= 2;
+			nb = realloc(h->buf, cap);
+			if (!nb) {
+				http_fail(h, "%sout of memory on %s", "");
+				return -1;
+			}
+			h->buf = nb;
+			h->buf_cap = cap;
+		}
+		memcpy(h->buf + h->buf_len, b, n);
+		h->buf_len += n;
+	}
 	if (h->chunked)
 		return chunk_feed(h, b, n);
 	return h->clen != UINT64_MAX && h->body >= h->clen;
@@ -370,6 +488,17 @@ static void http_url_end(struct http_probe *h)
 			return;
 		}
 	}
+	if (h->url->regex) {
+		int m = re_match(h, why, sizeof(why));
+
+		if (m < 0 || m == h->url->regex_no_match) {
+			if (m >= 0)
+				snprintf(why, sizeof(why), "regex %s on %s",
+					 m ? "matched" : "did not match", path);
+			http_finish(h, LVS_PROBE_FAIL, why);
+			return;
+		}
+	}
 	h->url = h->url->next;
 	if (!h->url) {
 		http_finish(h, LVS_PROBE_OK, NULL);
@@ -415,8 +544,12 @@ static int http_feed(struct http_probe *h, const char *b, size_t n)
 			return 1;
 		}
 		h->in_body = true;
-		if (!h->url->digest || h->clen == 0) {
+		if (!h->url->digest && !h->url->regex) {
 			http_url_end(h); /* the status decides */
+			return 1;
+		}
+		if (h->clen == 0) {
+			http_url_end(h); /* an empty body */
 			return 1;
 		}
 	}

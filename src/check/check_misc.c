@@ -38,6 +38,13 @@
  * A program that cannot be executed (missing, not executable) makes start
  * fail with that error; keepalived disables such a checker at load time.
  *
+ * The user: the checker's `user`, else global_defs' script_user (filled in
+ * by the config reader), else keepalived_script when the system has that
+ * user, else lvsd's own.  lvs_check_misc_unsafe says whether a script
+ * that runs as root could be changed by another user (keepalived's
+ * check_security); the core disables such a checker under
+ * enable_script_security and warns otherwise.
+ *
  * The child is reaped through a pidfd watched on p->base.  When it does
  * not die by the deadline after SIGKILL (uninterruptible sleep), or on
  * cancel, the pidfd goes to a small reaper of its own on the base, which
@@ -53,6 +60,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +75,7 @@
 extern char **environ;
 
 #define MISC_MAX_GROUPS 256
+#define MISC_DEFAULT_USER "keepalived_script"
 
 struct misc_creds {
 	bool set;
@@ -167,9 +177,14 @@ static int misc_resolve(const struct ka_checker *c, struct misc_creds *cr)
 	char buf[4096];
 
 	cr->set = false;
-	if (!c->user)
-		return 0;
-	snprintf(ubuf, sizeof(ubuf), "%s", c->user);
+	if (!c->user) {
+		/* keepalived's default script user, when the system has it */
+		if (getpwnam_r(MISC_DEFAULT_USER, &pw, buf, sizeof(buf), &pwp) || !pwp)
+			return 0;
+		snprintf(ubuf, sizeof(ubuf), "%s", MISC_DEFAULT_USER);
+	} else {
+		snprintf(ubuf, sizeof(ubuf), "%s", c->user);
+	}
 	if ((colon = strchr(ubuf, ':'))) {
 		*colon = '\0';
 		if (colon[1])
@@ -199,6 +214,69 @@ static int misc_resolve(const struct ka_checker *c, struct misc_creds *cr)
 	}
 	cr->set = true;
 	return 0;
+}
+
+/* ---- script security (keepalived's check_security) ---- */
+
+/* Whether path can be changed by someone other than root: every
+ * component owned by root, no directory writable by a non-root group or
+ * by all unless sticky, the file writable by neither.  0 safe, 1 unsafe
+ * (why set), -errno when a component cannot be examined. */
+static int misc_path_unsafe(const char *path, char *why, size_t len)
+{
+	char part[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(part))
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i <= n; i++) {
+		struct stat st;
+		bool last = i == n;
+
+		if (!last && path[i] != '/')
+			continue;
+		/* "/" itself, then every prefix up to a '/', then the whole */
+		memcpy(part, path, i ? i : 1);
+		part[i ? i : 1] = '\0';
+		if (lstat(part, &st))
+			return -errno;
+		if (!last && !S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		if (st.st_uid ||
+		    ((!S_ISDIR(st.st_mode) || !(st.st_mode & S_ISVTX)) &&
+		     ((st.st_gid && (st.st_mode & S_IWGRP)) || (st.st_mode & S_IWOTH)))) {
+			snprintf(why, len, "%s is %s", part,
+				 st.st_uid ? "not owned by root" : "writable by others than root");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int lvs_check_misc_unsafe(const struct ka_checker *c, char *why, size_t len)
+{
+	struct misc_creds cr;
+	char **argv, *real;
+	int rc;
+
+	why[0] = '\0';
+	if (!c->misc_path)
+		return 0;
+	rc = misc_resolve(c, &cr);
+	if (rc)
+		return rc;
+	if (cr.set ? cr.uid != 0 : geteuid() != 0)
+		return 0; /* not run as root: keepalived checks only those */
+	argv = misc_split(c->misc_path);
+	if (!argv)
+		return -EINVAL;
+	real = realpath(argv[0], NULL);
+	free(argv);
+	if (!real)
+		return -errno;
+	rc = misc_path_unsafe(real, why, len);
+	free(real);
+	return rc;
 }
 
 /* ---- spawning ---- */

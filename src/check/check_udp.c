@@ -12,11 +12,11 @@
  *   - a reply: without require_reply the server is up; with it, the
  *     reply's length must lie in [min_reply_length, max_reply_length]
  *     (keepalived's defaults 0 and 255; max_reply_length 0 here means
- *     "not set": the parser cannot tell it from an explicit 0);
+ *     "not set": the parser cannot tell it from an explicit 0), and when
+ *     require_reply has a hex string, the reply's first bytes must be it
+ *     (as many as both have; X nibbles match anything), as keepalived
+ *     compares them;
  *   - silence until the deadline: up, unless require_reply.
- * keepalived can also compare the reply with a hex string given after
- * require_reply (with X nibbles as wildcards); the parser keeps no such
- * string yet, so only the length is checked.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,6 +30,17 @@
 
 #define UDP_FILLER_LEN 32
 #define UDP_DEF_MAX_REPLY 255
+
+/* The reply's first bytes against require_reply's string. */
+static bool reply_matches(const struct ka_checker *c, const uint8_t *b, size_t n)
+{
+	size_t k = c->reply_len < n ? c->reply_len : n;
+
+	for (size_t i = 0; c->reply_data && i < k; i++)
+		if ((b[i] ^ c->reply_data[i]) & (uint8_t)~(c->reply_mask ? c->reply_mask[i] : 0))
+			return false;
+	return true;
+}
 
 static void udp_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -74,6 +85,9 @@ static void udp_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(why, sizeof(why), "reply of %zd bytes (%u..%u)", n, c->min_reply_length,
 			 max);
 		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, why);
+	} else if (!reply_matches(c, (const uint8_t *)buf,
+				  (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf))) {
+		lvs_probe_sock_finish(p, LVS_PROBE_FAIL, "reply does not match require_reply");
 	} else {
 		lvs_probe_sock_finish(p, LVS_PROBE_OK, NULL);
 	}

@@ -76,6 +76,11 @@ struct lvs_probe {
 	 * when r is OK. */
 	lvs_probe_done_fn done;
 	void *done_arg;
+	/* FILE_CHECK: an adjustment to add to the real server's configured
+	 * weight, set before done when has_delta (the core clears both before
+	 * each start) */
+	bool has_delta;
+	int32_t delta;
 };
 
 struct lvs_checker_ops {
@@ -91,6 +96,11 @@ extern const struct lvs_checker_ops lvs_check_tcp, lvs_check_http, lvs_check_ssl
 	lvs_check_smtp, lvs_check_misc, lvs_check_udp, lvs_check_dns, lvs_check_ping,
 	lvs_check_file;
 const struct lvs_checker_ops *lvs_checker_find(enum ka_check_type t);
+/* A MISC_CHECK script that runs as root and could be changed by another
+ * user (a path component not owned by root, or writable by a non-root
+ * group or by all): 1 with why set; 0 when safe or not run as root;
+ * -errno when the script or its user cannot be found. */
+int lvs_check_misc_unsafe(const struct ka_checker *c, char *why, size_t len);
 
 /* ---- helpers for checkers (check_util.c) ---- */
 

@@ -100,8 +100,13 @@ struct ka_url {
 	char *path;
 	char *digest; /* lower-case hex MD5, or NULL */
 	char *virtualhost;
-	char *regex;
-	bool regex_no_match;
+	char *regex;                 /* PCRE2 pattern the body must match, or NULL */
+	bool regex_no_match;         /* ... must not match */
+	uint32_t regex_options;      /* PCRE2 compile options (regex_options) */
+	uint64_t regex_min_offset;   /* a match starts at this offset of the body or later */
+	uint64_t regex_max_offset;   /* one past the last offset a match may start at; 0: any */
+	uint64_t regex_stack_start;  /* the JIT stack (regex_stack), 0: PCRE2's default */
+	uint64_t regex_stack_max;
 	unsigned nstatus; /* 0: 200-299 */
 	struct ka_status_range status[KA_MAX_STATUS_RANGES];
 };
@@ -153,6 +158,9 @@ struct ka_checker {
 	uint8_t *payload;
 	uint32_t payload_len;
 	bool require_reply;
+	uint8_t *reply_data;   /* require_reply's hex string: the reply starts so */
+	uint8_t *reply_mask;   /* its wildcard bits (X nibbles), per byte */
+	uint32_t reply_len;
 	uint32_t min_reply_length, max_reply_length;
 	/* DNS_CHECK */
 	char *dns_type; /* default SOA */
@@ -255,6 +263,11 @@ struct ka_global {
 	char *router_id;
 	struct lvs_timeouts timeouts; /* 0: not set */
 	bool timeouts_set;
+	/* script_user USER [[:]GROUP]: who runs MISC_CHECK scripts without a
+	 * user of their own (NULL: keepalived_script when that user exists,
+	 * else lvsd's own user) */
+	char *script_user, *script_group;
+	bool script_security; /* enable_script_security */
 };
 
 struct ka_file {

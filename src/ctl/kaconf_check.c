@@ -73,7 +73,8 @@ static bool group_has(const struct ka_vs *vs, bool fwmark)
 	return false;
 }
 
-static void checker_defaults(struct ka_checker *ck, const struct ka_rs *rs)
+static void checker_defaults(const struct ka_config *c, struct ka_checker *ck,
+			     const struct ka_rs *rs)
 {
 	uint32_t def_retry = ck->type == KA_CHECK_MISC ? 0 : ck->type == KA_CHECK_DNS ? 3 : 1;
 	uint64_t def_dbr = ck->type == KA_CHECK_HTTP || ck->type == KA_CHECK_SSL ? 3 * KA_USEC
@@ -97,6 +98,12 @@ static void checker_defaults(struct ka_checker *ck, const struct ka_rs *rs)
 		ck->delay_before_retry = rs->delay_before_retry != KA_UNSET_TIME ? rs->delay_before_retry
 					 : def_dbr			     ? def_dbr
 									     : ck->delay_loop;
+	/* a script without a user of its own: script_user's (the user
+	 * keepalived_script, when it exists, is the checker core's default) */
+	if (ck->type == KA_CHECK_MISC && !ck->user && c->global.script_user) {
+		ck->user = c->global.script_user;
+		ck->group = c->global.script_group;
+	}
 	if (ck->type == KA_CHECK_SMTP && !ck->helo_name)
 		ck->helo_name = "smtpchecker.keepalived.org";
 	if (ck->type == KA_CHECK_DNS) {
@@ -341,7 +348,7 @@ static bool check_vs(struct ka_config *c, struct ka_vs *vs)
 	for (struct ka_rs *rs = vs->rs; rs; rs = rs->next) {
 		rs->start_alive = true;
 		for (struct ka_checker *ck = rs->checkers; ck; ck = ck->next) {
-			checker_defaults(ck, rs);
+			checker_defaults(c, ck, rs);
 			if (ck->alpha == 1)
 				rs->start_alive = false;
 			if (ck->type == KA_CHECK_FILE) {

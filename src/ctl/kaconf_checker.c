@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "kaconf_int.h"
 
 /* ---- checkers ---- */
@@ -128,6 +131,147 @@ static void url_digest(struct parser *p, const struct stmt *st, void *obj)
 			*q = (char)(*q - 'A' + 'a');
 }
 
+/* keepalived's regex_options names, PCRE2's compile options */
+static const struct {
+	const char *name;
+	uint32_t bit;
+} regex_opts[] = {
+	{"allow_empty_class", PCRE2_ALLOW_EMPTY_CLASS},
+	{"alt_bsux", PCRE2_ALT_BSUX},
+	{"auto_callout", PCRE2_AUTO_CALLOUT},
+	{"case_insensitive", PCRE2_CASELESS},
+	{"dollar_endonly", PCRE2_DOLLAR_ENDONLY},
+	{"dotall", PCRE2_DOTALL},
+	{"dupnames", PCRE2_DUPNAMES},
+	{"extended", PCRE2_EXTENDED},
+	{"extended_more", PCRE2_EXTENDED_MORE},
+	{"firstline", PCRE2_FIRSTLINE},
+	{"match_unset_backref", PCRE2_MATCH_UNSET_BACKREF},
+	{"multiline", PCRE2_MULTILINE},
+	{"never_ucp", PCRE2_NEVER_UCP},
+	{"never_utf", PCRE2_NEVER_UTF},
+	{"no_auto_capture", PCRE2_NO_AUTO_CAPTURE},
+	{"no_auto_possess", PCRE2_NO_AUTO_POSSESS},
+	{"no_dotstar_anchor", PCRE2_NO_DOTSTAR_ANCHOR},
+	{"no_start_optimize", PCRE2_NO_START_OPTIMIZE},
+	{"ucp", PCRE2_UCP},
+	{"ungreedy", PCRE2_UNGREEDY},
+	{"utf", PCRE2_UTF},
+	{"never_backslash_c", PCRE2_NEVER_BACKSLASH_C},
+	{"alt_circumflex", PCRE2_ALT_CIRCUMFLEX},
+	{"alt_verbnames", PCRE2_ALT_VERBNAMES},
+	{"use_offset_limit", PCRE2_USE_OFFSET_LIMIT},
+};
+
+static void url_regex_options(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_url *u = obj;
+
+	if (!ka_need_args(p, st, 1))
+		return;
+	for (unsigned i = 0; i < st->n; i++) {
+		unsigned k = 0;
+
+		while (k < sizeof(regex_opts) / sizeof(regex_opts[0]) &&
+		       strcmp(regex_opts[k].name, st->a[i].s))
+			k++;
+		if (k == sizeof(regex_opts) / sizeof(regex_opts[0]))
+			ka_diag(p->c, KA_ERROR, &st->loc, "unknown regex option '%s'", st->a[i].s);
+		else
+			u->regex_options |= regex_opts[k].bit;
+	}
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > (1ull << 40))
+		return false;
+	*out = v;
+	return true;
+}
+
+static void url_regex_offset(struct parser *p, const struct stmt *st, void *obj, bool max)
+{
+	struct ka_url *u = obj;
+	uint64_t v;
+
+	if (!ka_need_args(p, st, 1))
+		return;
+	if (!parse_size(st->a[0].s, &v)) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "invalid %s '%s' (a byte offset)", st->kw->s,
+			st->a[0].s);
+		return;
+	}
+	if (max)
+		u->regex_max_offset = v + 1;
+	else
+		u->regex_min_offset = v;
+}
+
+static void url_regex_min(struct parser *p, const struct stmt *st, void *obj)
+{
+	url_regex_offset(p, st, obj, false);
+}
+
+static void url_regex_max(struct parser *p, const struct stmt *st, void *obj)
+{
+	url_regex_offset(p, st, obj, true);
+}
+
+static void url_regex_stack(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_url *u = obj;
+
+	if (!ka_need_args(p, st, 2))
+		return;
+	if (!parse_size(st->a[0].s, &u->regex_stack_start) ||
+	    !parse_size(st->a[1].s, &u->regex_stack_max) || !u->regex_stack_start ||
+	    u->regex_stack_max < u->regex_stack_start) {
+		ka_diag(p->c, KA_ERROR, &st->loc,
+			"invalid regex_stack '%s %s' (start and max bytes, start <= max)", st->a[0].s,
+			st->a[1].s);
+		u->regex_stack_start = u->regex_stack_max = 0;
+	}
+}
+
+/* The url's regex compiles with its options (the checker compiles its own
+ * copy; this is for the file's diagnostics). */
+static void url_regex_check(struct parser *p, const struct stmt *st, struct ka_url *u)
+{
+	uint32_t opts = u->regex_options | (u->regex_max_offset ? PCRE2_USE_OFFSET_LIMIT : 0);
+	int err;
+	PCRE2_SIZE at;
+	pcre2_code *re;
+
+	if (!u->regex) {
+		if (u->regex_no_match || u->regex_options || u->regex_min_offset ||
+		    u->regex_max_offset || u->regex_stack_start)
+			ka_diag(p->c, KA_WARN, &st->loc, "regex options without a regex: ignored");
+		return;
+	}
+	if (u->regex_max_offset && u->regex_max_offset <= u->regex_min_offset) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "regex_max_offset below regex_min_offset");
+		return;
+	}
+	re = pcre2_compile((PCRE2_SPTR)u->regex, PCRE2_ZERO_TERMINATED, opts, &err, &at, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[160];
+
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		ka_diag(p->c, KA_ERROR, &st->loc, "invalid regex '%s' at offset %zu: %s", u->regex,
+			(size_t)at, (const char *)msg);
+		return;
+	}
+	pcre2_code_free(re);
+}
+
 static const struct kw url_kws[] = {
 	{"path", K_STR, false, F(struct ka_url, path), 0, 0, NULL},
 	{"digest", K_FN, false, 0, 0, 0, url_digest},
@@ -135,10 +279,10 @@ static const struct kw url_kws[] = {
 	{"virtualhost", K_STR, false, F(struct ka_url, virtualhost), 0, 0, NULL},
 	{"regex", K_STR, false, F(struct ka_url, regex), 0, 0, NULL},
 	{"regex_no_match", K_FLAG, false, F(struct ka_url, regex_no_match), 0, 0, NULL},
-	{"regex_options", K_NOTYET, false, 0, 0, 0, NULL},
-	{"regex_min_offset", K_NOTYET, false, 0, 0, 0, NULL},
-	{"regex_max_offset", K_NOTYET, false, 0, 0, 0, NULL},
-	{"regex_stack", K_NOTYET, false, 0, 0, 0, NULL},
+	{"regex_options", K_FN, false, 0, 0, 0, url_regex_options},
+	{"regex_min_offset", K_FN, false, 0, 0, 0, url_regex_min},
+	{"regex_max_offset", K_FN, false, 0, 0, 0, url_regex_max},
+	{"regex_stack", K_FN, false, 0, 0, 0, url_regex_stack},
 	{"tls_compliant", K_NOTYET, false, 0, 0, 0, NULL},
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };
@@ -150,6 +294,7 @@ static void http_url(struct parser *p, const struct stmt *st, void *obj)
 
 	u->loc = st->loc;
 	ka_sub_block(p, st, url_kws, u, "url");
+	url_regex_check(p, st, u);
 	if (!u->path) {
 		ka_diag(p->c, KA_ERROR, &st->loc, "url without a path");
 		return;
@@ -236,44 +381,83 @@ static int hexval(char ch)
 	return -1;
 }
 
+/* keepalived's hex strings: pairs of hex digits, spaces (and, here, ':')
+ * between groups; a lone digit before a space is a byte of its own; with
+ * wildcard, an X nibble matches anything (its bits set in *mask).  The
+ * length, or 0 with a diagnostic. */
+static uint32_t parse_hex(struct parser *p, const struct stmt *st, bool wildcard, const char *what,
+			  uint8_t **data, uint8_t **mask)
+{
+	char *hex = ka_join_args(p, st), *q = hex;
+	size_t cap = strlen(hex) / 2 + 1;
+	uint8_t *d = ka_alloc(p->c, cap), *m = ka_alloc(p->c, cap);
+	uint32_t n = 0;
+	bool masked = false;
+
+	for (;;) {
+		uint8_t v = 0, mk = 0;
+
+		while (*q == ' ' || *q == '\t' || *q == ':')
+			q++;
+		if (!*q)
+			break;
+		for (int k = 0; k < 2 && *q && *q != ' ' && *q != '\t' && *q != ':'; k++, q++) {
+			int h = hexval(*q);
+
+			if (h < 0 && wildcard && (*q == 'x' || *q == 'X')) {
+				h = 0;
+				mk = (uint8_t)(mk << 4 | 0xf);
+				masked = true;
+			} else if (h < 0) {
+				ka_diag(p->c, KA_ERROR, &st->loc, "invalid %s: '%c' is not hex", what,
+					*q);
+				return 0;
+			} else {
+				mk = (uint8_t)(mk << 4);
+			}
+			v = (uint8_t)(v << 4 | h);
+		}
+		d[n] = v;
+		m[n] = mk;
+		n++;
+	}
+	if (!n) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "invalid %s: no hex digits", what);
+		return 0;
+	}
+	*data = d;
+	if (mask)
+		*mask = masked ? m : NULL;
+	return n;
+}
+
 static void udp_payload(struct parser *p, const struct stmt *st, void *obj)
 {
 	struct ka_checker *ck = obj;
-	char *hex;
-	size_t n;
 
-	if (!ka_need_args(p, st, 1))
-		return;
-	hex = ka_join_args(p, st);
-	n = 0;
-	for (char *q = hex; *q; q++)
-		if (*q != ' ' && *q != ':')
-			hex[n++] = *q;
-	hex[n] = '\0';
-	if (n % 2) {
-		ka_diag(p->c, KA_ERROR, &st->loc, "invalid payload: an odd number of hex digits");
-		return;
-	}
-	ck->payload = ka_alloc(p->c, n / 2 + 1);
-	for (size_t k = 0; k < n; k += 2) {
-		int hi = hexval(hex[k]), lo = hexval(hex[k + 1]);
+	if (ka_need_args(p, st, 1))
+		ck->payload_len = parse_hex(p, st, false, "payload", &ck->payload, NULL);
+	if (!ck->payload_len)
+		ck->payload = NULL;
+}
 
-		if (hi < 0 || lo < 0) {
-			ka_diag(p->c, KA_ERROR, &st->loc, "invalid payload: '%c%c' is not hex",
-				hex[k], hex[k + 1]);
-			ck->payload = NULL;
-			return;
-		}
-		ck->payload[k / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	ck->payload_len = (uint32_t)(n / 2);
+static void udp_require_reply(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_checker *ck = obj;
+
+	ck->require_reply = true;
+	if (!st->n)
+		return;
+	ck->reply_len = parse_hex(p, st, true, "require_reply", &ck->reply_data, &ck->reply_mask);
+	if (!ck->reply_len)
+		ck->reply_data = ck->reply_mask = NULL;
 }
 
 static const struct kw udp_kws[] = {
 	CHK_CONN_KWS,
 	CHK_COMMON_KWS,
 	{"payload", K_FN, false, 0, 0, 0, udp_payload},
-	{"require_reply", K_FLAG, false, F(struct ka_checker, require_reply), 0, 0, NULL},
+	{"require_reply", K_FN, false, 0, 0, 0, udp_require_reply},
 	{"min_reply_length", K_U32, false, F(struct ka_checker, min_reply_length), 0, 65535, NULL},
 	{"max_reply_length", K_U32, false, F(struct ka_checker, max_reply_length), 0, 65535, NULL},
 	{NULL, 0, 0, 0, 0, 0, NULL},

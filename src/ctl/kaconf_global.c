@@ -122,6 +122,32 @@ static void g_router_id(struct parser *p, const struct stmt *st, void *obj)
 		g->router_id = ka_strdup(p->c, st->a[0].s);
 }
 
+static void g_script_user(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_global *g = obj;
+
+	if (!ka_need_args(p, st, 1))
+		return;
+	if (st->n > 2) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "script_user takes a user and a group at most");
+		return;
+	}
+	g->script_user = ka_strdup(p->c, st->a[0].s);
+	if (st->n > 1)
+		g->script_group = ka_strdup(p->c, st->a[1].s);
+}
+
+static void g_script_security(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_global *g = obj;
+
+	if (st->n) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "enable_script_security takes no argument");
+		return;
+	}
+	g->script_security = true;
+}
+
 /* keepalived's other global_defs keywords: read and ignored with a notice
  * (lvsd has no e-mail alerts, SNMP, D-Bus, VRRP tuning... yet). */
 static const char *const global_notyet[] = {
@@ -153,7 +179,7 @@ static const char *const global_notyet[] = {
 	"snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived",
 	"enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker",
 	"snmp_vs_stats_update_interval", "snmp_rs_stats_update_interval", "enable_dbus",
-	"dbus_service_name", "dbus_no_interface_name", "script_user", "enable_script_security",
+	"dbus_service_name", "dbus_no_interface_name",
 	"vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force",
 	"vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force",
 	"process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs",
@@ -169,6 +195,8 @@ static const char *const global_notyet[] = {
 
 static const struct kw global_kws[] = {
 	{"router_id", K_FN, false, 0, 0, 0, g_router_id},
+	{"script_user", K_FN, false, 0, 0, 0, g_script_user},
+	{"enable_script_security", K_FN, false, 0, 0, 0, g_script_security},
 	{"lvs_timeouts", K_FN, false, 0, 0, 0, g_lvs_timeouts},
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };

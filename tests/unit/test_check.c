@@ -267,11 +267,150 @@ static void test_busy_model_waits(void **state)
 	free(text);
 }
 
+/* The weight of 127.0.0.1:port in vip's service, -1 when not there. */
+static int weight_of(struct lvs_model *m, const char *vip, uint16_t port)
+{
+	struct lvs_svc_key k = key(vip);
+	struct lvs_dest_conf d, out;
+	enum lvs_dest_health h;
+
+	memset(&d, 0, sizeof(d));
+	d.af = AF_INET;
+	d.port = htons(port);
+	inet_pton(AF_INET, "127.0.0.1", &d.addr);
+	if (lvs_model_get_dest(m, &k, &d, &out, &h, NULL, 0))
+		return -1;
+	return (int)out.weight;
+}
+
+static int want_weight, want_weight2;
+static bool weights_are(struct fx *f)
+{
+	return weight_of(f->m, "10.0.0.11", 81) == want_weight &&
+	       weight_of(f->m, "10.0.0.11", 82) == want_weight2;
+}
+
+/* Weights from checks, as keepalived sums them: the configured weight
+ * plus a FILE_CHECK's adjustment, and a misc_dynamic weight W counting
+ * as W - configured. */
+static void test_check_weights(void **state)
+{
+	struct fx f;
+	char dir[] = "/tmp/lvs-test-weights-XXXXXX", path[96], *text = NULL, err[256];
+	FILE *wf;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/w", dir);
+	wf = fopen(path, "w");
+	assert_non_null(wf);
+	fputs("3\n", wf);
+	fclose(wf);
+	assert_true(asprintf(&text,
+	                     "track_file tf {\n  file %s\n  weight 1\n}\n"
+	                     "virtual_server 10.0.0.11 80 {\n  delay_loop 1\n  lb_kind NAT\n"
+	                     "  protocol TCP\n"
+	                     "  real_server 127.0.0.1 81 {\n    weight 2\n"
+	                     "    FILE_CHECK {\n      track_file tf\n    }\n  }\n"
+	                     "  real_server 127.0.0.1 82 {\n    weight 2\n"
+	                     "    FILE_CHECK {\n      track_file tf\n    }\n"
+	                     "    MISC_CHECK {\n      misc_path \"/bin/sh -c 'exit 12'\"\n"
+	                     "      misc_dynamic\n    }\n  }\n}\n",
+	                     path) > 0);
+	f.c = ka_config_load_mem(text, strlen(text), "weights.conf");
+	assert_non_null(f.c);
+	assert_int_equal(f.c->nerrors, 0);
+	f.m = lvs_model_new();
+	f.base = event_base_new();
+	assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
+	f.cs = lvs_checks_new(f.base, f.m, NULL);
+	assert_non_null(f.cs);
+	assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+	/* 2 + 3; 2 + 3 + (10 - 2) */
+	want_weight = 5;
+	want_weight2 = 13;
+	assert_true(run_until(&f, weights_are));
+	/* the file changes: the adjustment follows (a negative one too) */
+	wf = fopen(path, "w");
+	assert_non_null(wf);
+	fputs("-1\n", wf);
+	fclose(wf);
+	want_weight = 1;
+	want_weight2 = 9;
+	assert_true(run_until(&f, weights_are));
+	lvs_checks_free(f.cs);
+	event_base_free(f.base);
+	lvs_model_free(f.m);
+	ka_config_free(f.c);
+	unlink(path);
+	rmdir(dir);
+	free(text);
+}
+
+/* A MISC_CHECK script run as root that another user could change: a
+ * warning, or, under enable_script_security, the check disabled. */
+static void test_script_security(void **state)
+{
+	char dir[] = "/tmp/lvs-test-sec-XXXXXX", script[96], *text = NULL, err[256];
+	FILE *sf;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the rule is about scripts run as root */
+	assert_non_null(mkdtemp(dir));
+	snprintf(script, sizeof(script), "%s/check.sh", dir);
+	sf = fopen(script, "w");
+	assert_non_null(sf);
+	fputs("#!/bin/sh\nexit 0\n", sf);
+	fclose(sf);
+	assert_int_equal(chmod(script, 0755), 0);
+	for (int unsafe = 0; unsafe < 2; unsafe++) {
+		/* a directory anyone may write to, without the sticky bit */
+		assert_int_equal(chmod(dir, unsafe ? 0777 : 0755), 0);
+		for (int enforce = 0; enforce < 2; enforce++) {
+			struct lvs_checks_stats st;
+			struct fx f;
+
+			memset(&f, 0, sizeof(f));
+			free(text);
+			assert_true(asprintf(&text,
+			                     "global_defs {\n%s}\n"
+			                     "virtual_server 10.0.0.12 80 {\n  delay_loop 30\n"
+			                     "  lb_kind NAT\n  protocol TCP\n"
+			                     "  real_server 127.0.0.1 80 {\n"
+			                     "    MISC_CHECK {\n      misc_path %s\n    }\n  }\n}\n",
+			                     enforce ? " enable_script_security\n" : "", script) > 0);
+			f.c = ka_config_load_mem(text, strlen(text), "sec.conf");
+			assert_non_null(f.c);
+			assert_int_equal(f.c->nerrors, 0);
+			f.m = lvs_model_new();
+			f.base = event_base_new();
+			assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
+			f.cs = lvs_checks_new(f.base, f.m, NULL);
+			assert_non_null(f.cs);
+			assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+			lvs_checks_get_stats(f.cs, &st);
+			/* disabled only when unsafe and enforced */
+			assert_int_equal(st.checks, unsafe && enforce ? 0 : 1);
+			lvs_checks_free(f.cs);
+			event_base_free(f.base);
+			lvs_model_free(f.m);
+			ka_config_free(f.c);
+		}
+	}
+	unlink(script);
+	rmdir(dir);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_checks_in_the_model),
 	        cmocka_unit_test(test_busy_model_waits),
+	        cmocka_unit_test(test_check_weights),
+	        cmocka_unit_test(test_script_security),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

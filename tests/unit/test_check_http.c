@@ -526,6 +526,70 @@ static void test_digest(void **state)
 
 /* A chunked body is digested as keepalived digests it: as sent, chunk
  * lines and all. */
+/* regex against the body: a match, none, regex_no_match, options and the
+ * offsets a match may start at */
+static void test_regex(void **state)
+{
+	struct fx *x = *state;
+	struct run u;
+
+	run_init(&u, x, false, PATHS("/ok"), 2000); /* "hello world\n" */
+	u.url[0].regex = "wor.d$";
+	u.url[0].regex_options = PCRE2_MULTILINE;
+	run_expect(x, &u, LVS_PROBE_OK, NULL);
+
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "^goodbye";
+	run_expect(x, &u, LVS_PROBE_FAIL, "regex did not match on /ok");
+
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "hello";
+	u.url[0].regex_no_match = true;
+	run_expect(x, &u, LVS_PROBE_FAIL, "regex matched on /ok");
+
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "error";
+	u.url[0].regex_no_match = true;
+	run_expect(x, &u, LVS_PROBE_OK, NULL);
+
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "HELLO";
+	run_expect(x, &u, LVS_PROBE_FAIL, "regex did not match on /ok");
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "HELLO";
+	u.url[0].regex_options = PCRE2_CASELESS;
+	run_expect(x, &u, LVS_PROBE_OK, NULL);
+
+	/* "world" starts at offset 6 */
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "world";
+	u.url[0].regex_min_offset = 7;
+	run_expect(x, &u, LVS_PROBE_FAIL, "regex did not match on /ok");
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "world";
+	u.url[0].regex_min_offset = 6;
+	u.url[0].regex_max_offset = 6; /* up to offset 5 */
+	run_expect(x, &u, LVS_PROBE_FAIL, "regex did not match on /ok");
+	run_init(&u, x, false, PATHS("/ok"), 2000);
+	u.url[0].regex = "world";
+	u.url[0].regex_max_offset = 7; /* up to offset 6 */
+	u.url[0].regex_stack_start = 32768;
+	u.url[0].regex_stack_max = 65536;
+	run_expect(x, &u, LVS_PROBE_OK, NULL);
+
+	/* a chunked body is matched as sent, and beside a digest */
+	run_init(&u, x, false, PATHS("/chunked"), 2000);
+	u.cfg.http_protocol = "1.1";
+	u.url[0].regex = "^6\r\nhello \r\n";
+	u.url[0].digest = "6a21bf6b71bc0e7d193aacbcda31e7d2";
+	run_expect(x, &u, LVS_PROBE_OK, NULL);
+
+	/* an empty body: nothing matches */
+	run_init(&u, x, false, PATHS("/a%20b"), 2000);
+	u.url[0].regex = ".";
+	run_expect(x, &u, LVS_PROBE_FAIL, "regex did not match on /a%20b");
+}
+
 static void test_digest_chunked(void **state)
 {
 	struct fx *x = *state;
@@ -788,6 +852,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_empty_reply, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_digest, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_digest_chunked, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_regex, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_body_limits, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_urls_in_order, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_virtualhost_and_protocol, fx_setup,

@@ -365,18 +365,21 @@ static void test_file(void **state)
 	file_probe(x, p, 1, INT32_MIN, false);
 	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 	assert_string_equal(x->v.why, "");
+	assert_true(x->p.has_delta);
+	assert_int_equal(x->p.delta, 0);
 
 	p = write_file(x, "five", "5\n", 0644);
 	file_probe(x, p, 1, INT32_MIN, false);
 	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
-	assert_int_equal(x->v.weight, -1);
-	assert_string_equal(x->v.why, "value 5: weight +5");
+	assert_int_equal(x->v.weight, -1); /* not an absolute weight: an adjustment */
+	assert_true(x->p.has_delta);
+	assert_int_equal(x->p.delta, 5);
 
 	/* the checker's weight over the track_file's, reverse, strtol base 0 */
 	p = write_file(x, "hex", "0x10", 0644);
 	file_probe(x, p, 1, 3, true);
 	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
-	assert_string_equal(x->v.why, "value 16: weight -48");
+	assert_int_equal(x->p.delta, -48);
 
 	/* a missing file reads as 0 */
 	snprintf(missing, sizeof(missing), "%s/missing", x->dir);
@@ -388,6 +391,7 @@ static void test_file(void **state)
 	file_probe(x, p, 0, INT32_MIN, false);
 	expect(x, &lvs_check_file, LVS_PROBE_FAIL, NULL);
 	assert_string_equal(x->v.why, "value 5");
+	assert_false(x->p.has_delta);
 	file_probe(x, missing, 0, 0, false);
 	expect(x, &lvs_check_file, LVS_PROBE_OK, NULL);
 	file_probe(x, missing, 0, 0, true);
@@ -542,6 +546,26 @@ static void test_udp(void **state)
 	expect(x, &lvs_check_udp, LVS_PROBE_FAIL, NULL);
 	assert_memory_equal(s.last, payload, 4);
 	assert_non_null(strstr(x->v.why, "reply of 4 bytes"));
+	/* require_reply's string: the echo must start so (X: any nibble) */
+	{
+		uint8_t want[3] = {0xde, 0x0d, 0xbe}, mask[3] = {0, 0xf0, 0};
+
+		udp_probe(x, AF_INET, s.port, 2000);
+		x->ck.payload = payload;
+		x->ck.payload_len = sizeof(payload);
+		x->ck.require_reply = true;
+		x->ck.reply_data = want;
+		x->ck.reply_mask = mask;
+		x->ck.reply_len = 3;
+		expect(x, &lvs_check_udp, LVS_PROBE_OK, NULL);
+		udp_probe(x, AF_INET, s.port, 2000);
+		x->ck.payload = payload;
+		x->ck.payload_len = sizeof(payload);
+		x->ck.require_reply = true;
+		x->ck.reply_data = want;
+		x->ck.reply_len = 3; /* no mask: 0x0d must be 0xad */
+		expect(x, &lvs_check_udp, LVS_PROBE_FAIL, "reply does not match require_reply");
+	}
 	/* and one longer than max_reply_length */
 	udp_probe(x, AF_INET, s.port, 2000);
 	x->ck.require_reply = true;

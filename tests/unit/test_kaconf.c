@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "test_util.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include "ipvsadm_list.h"
 #include "kaconf.h"
 #include "rules.h"
@@ -339,7 +342,7 @@ static void test_checker_blocks(void **state)
 		 "   url { path /b }\n   virtualhost v.example\n   enable_sni\n }\n"
 		 "  SMTP_CHECK {\n   helo_name mx.example\n   host {\n connect_ip 192.168.0.25\n connect_port 2525\n }\n"
 		 "   host { connect_ip fd00::25 }\n  }\n"
-		 "  UDP_CHECK {\n payload 0a0b:0C\n require_reply\n min_reply_length 2\n max_reply_length 9\n }\n"
+		 "  UDP_CHECK {\n payload 0a0b:0C\n require_reply 01 X2 a\n min_reply_length 2\n max_reply_length 9\n }\n"
 		 "  DNS_CHECK {\n type aaaa\n name example.org\n }\n"
 		 "  FILE_CHECK {\n track_file tf1\n weight 5 reverse\n }\n"
 		 " }\n}\n");
@@ -371,6 +374,12 @@ static void test_checker_blocks(void **state)
 	assert_int_equal(ck->payload_len, 3);
 	assert_int_equal(ck->payload[2], 0x0c);
 	assert_true(ck->require_reply);
+	assert_int_equal(ck->reply_len, 3);
+	assert_int_equal(ck->reply_data[0], 0x01);
+	assert_int_equal(ck->reply_data[1], 0x02);
+	assert_int_equal(ck->reply_mask[1], 0xf0);
+	assert_int_equal(ck->reply_data[2], 0x0a);
+	assert_int_equal(ck->reply_mask[2], 0);
 	assert_int_equal(ck->max_reply_length, 9);
 	ck = ck->next;
 	assert_string_equal(ck->dns_type, "AAAA");
@@ -386,6 +395,78 @@ static void test_checker_blocks(void **state)
 	assert_true(ck->file_weight_reverse);
 	assert_int_equal(c->vss->rs->nchecks, 5);
 	ka_config_free(c);
+}
+
+static void test_regex_keywords(void **state)
+{
+	struct ka_config *c;
+	const struct ka_url *u;
+	(void)state;
+
+	c = load(VS_HEAD " real_server 192.168.0.1 80 {\n"
+		 "  HTTP_GET {\n   url {\n path /a\n regex \"Up and (running|ready)\"\n"
+		 "    regex_no_match\n regex_options case_insensitive multiline\n"
+		 "    regex_min_offset 4\n regex_max_offset 100\n regex_stack 32768 1048576\n }\n"
+		 "  }\n }\n}\n");
+	{
+		char *d = diags(c);
+
+		assert_string_equal(d, "");
+		free(d);
+	}
+	u = c->vss->rs->checkers->urls;
+	assert_string_equal(u->regex, "Up and (running|ready)");
+	assert_true(u->regex_no_match);
+	assert_int_equal(u->regex_options, PCRE2_CASELESS | PCRE2_MULTILINE);
+	assert_int_equal(u->regex_min_offset, 4);
+	assert_int_equal(u->regex_max_offset, 101); /* one past the last start */
+	assert_int_equal(u->regex_stack_start, 32768);
+	assert_int_equal(u->regex_stack_max, 1048576);
+	ka_config_free(c);
+
+	expect_diags(VS_HEAD " real_server 192.168.0.1 80 {\n"
+		     "  HTTP_GET {\n   url {\n path /a\n regex \"(unclosed\"\n }\n"
+		     "   url {\n path /b\n regex ok\n regex_options shouting\n"
+		     "    regex_min_offset -1\n regex_stack 9 1\n }\n"
+		     "   url {\n path /c\n regex_no_match\n }\n"
+		     "   url {\n path /d\n regex x\n regex_min_offset 9\n regex_max_offset 3\n }\n"
+		     "  }\n }\n}\n",
+		     "k.conf:7: invalid regex '(unclosed' at offset 9: missing closing parenthesis\n"
+		     "k.conf:14: unknown regex option 'shouting'\n"
+		     "k.conf:15: invalid regex_min_offset '-1' (a byte offset)\n"
+		     "k.conf:16: invalid regex_stack '9 1' (start and max bytes, start <= max)\n"
+		     "k.conf:18: regex options without a regex: ignored\n"
+		     "k.conf:22: regex_max_offset below regex_min_offset\n");
+}
+
+static void test_script_user(void **state)
+{
+	struct ka_config *c;
+	const struct ka_checker *ck;
+	(void)state;
+
+	c = load("global_defs {\n script_user nobody :nogroup\n enable_script_security\n}\n"
+		 VS_HEAD " real_server 192.168.0.1 80 {\n"
+		 "  MISC_CHECK {\n   misc_path /bin/true\n  }\n"
+		 "  MISC_CHECK {\n   misc_path /bin/false\n   user daemon\n  }\n"
+		 " }\n}\n");
+	{
+		char *d = diags(c);
+
+		assert_string_equal(d, "");
+		free(d);
+	}
+	assert_true(c->global.script_security);
+	ck = c->vss->rs->checkers;
+	assert_string_equal(ck->user, "nobody"); /* script_user's */
+	assert_string_equal(ck->group, ":nogroup");
+	assert_string_equal(ck->next->user, "daemon"); /* its own */
+	assert_null(ck->next->group);
+	ka_config_free(c);
+
+	expect_diags("global_defs {\n script_user a b c\n enable_script_security yes\n}\n",
+		     "k.conf:2: script_user takes a user and a group at most\n"
+		     "k.conf:3: enable_script_security takes no argument\n");
 }
 
 static void test_service_keywords(void **state)
@@ -722,6 +803,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_warnings),
 		cmocka_unit_test(test_inheritance),
 		cmocka_unit_test(test_checker_blocks),
+		cmocka_unit_test(test_regex_keywords),
+		cmocka_unit_test(test_script_user),
 		cmocka_unit_test(test_service_keywords),
 		cmocka_unit_test(test_timeouts_to_model),
 		cmocka_unit_test(test_port_fixups_fwmark),
