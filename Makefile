@@ -69,8 +69,6 @@ $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(LIB)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote tests/unit -o $@ $< $(DAEMON_LIB) $(LIB) \
 	  -lcmocka -lm $(DAEMON_LIBS) $(UNIT_LIBS_$*) $(LDFLAGS_SAN)
 
-# Libraries only a test needs (the HTTP checker's test serves TLS itself).
-
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)

@@ -29,10 +29,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -68,6 +71,7 @@ struct verdict {
 /* The checker thread, with what both threads share. */
 struct cthread {
 	pthread_t tid;
+	pid_t ktid; /* the kernel's id of the thread */
 	bool started;
 	struct event_base *base;   /* the probes' */
 	int call_fd;               /* control -> checker: a call waits */
@@ -731,6 +735,40 @@ static void cthread_call(struct cthread *t, void (*fn)(void *), void *arg)
 	pthread_mutex_unlock(&t->mu);
 }
 
+static void call_gettid(void *arg)
+{
+	((struct cthread *)arg)->ktid = (pid_t)syscall(SYS_gettid);
+}
+
+/* The checker thread's nice value and CPUs: global_defs' checker_priority
+ * and checker_cpu_affinity, else the process's. */
+static void cthread_tune(struct cthread *t, const struct ka_global *g)
+{
+	cpu_set_t set;
+	int prio = g->checker_priority;
+
+	if (!t->started)
+		return;
+	if (!g->checker_priority_set) {
+		errno = 0;
+		prio = getpriority(PRIO_PROCESS, 0);
+		if (errno)
+			prio = 0;
+	}
+	if (setpriority(PRIO_PROCESS, (id_t)t->ktid, prio))
+		lvs_warn("checks: checker_priority %d: %s", prio, strerror(errno));
+	CPU_ZERO(&set);
+	if (g->ncheck_cpus) {
+		for (unsigned i = 0; i < g->ncheck_cpus; i++)
+			CPU_SET(g->checker_cpus[i], &set);
+	} else if (sched_getaffinity(0, sizeof(set), &set)) {
+		return;
+	}
+	errno = pthread_setaffinity_np(t->tid, sizeof(set), &set);
+	if (errno)
+		lvs_warn("checks: checker_cpu_affinity: %s", strerror(errno));
+}
+
 static void call_stop(void *arg)
 {
 	event_base_loopbreak(((struct cthread *)arg)->base);
@@ -795,6 +833,7 @@ static struct cthread *cthread_new(struct event_base *cbase)
 	if (!t->started)
 		goto fail;
 	pthread_setname_np(t->tid, CHECK_THREAD_NAME);
+	cthread_call(t, call_gettid, t);
 	event_config_free(cfg);
 	return t;
 fail:
@@ -1266,6 +1305,8 @@ static int checks_launch(struct lvs_checks *cs, const struct lvs_checks *old,
 	if (rc)
 		return rc;
 	cthread_call(cs->t, call_arm, &a);
+	if (!a.rc)
+		cthread_tune(cs->t, &c->global);
 	if (a.rc) {
 		snprintf(err, errlen, "health checks: %s", strerror(-a.rc));
 		checks_bury(cs);

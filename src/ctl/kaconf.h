@@ -259,6 +259,7 @@ struct ka_vs {
 	bool quorum_met;
 };
 
+#define KA_MAX_CHECKER_CPUS 64
 struct ka_global {
 	char *router_id;
 	struct lvs_timeouts timeouts; /* 0: not set */
@@ -268,6 +269,12 @@ struct ka_global {
 	 * else lvsd's own user) */
 	char *script_user, *script_group;
 	bool script_security; /* enable_script_security */
+	/* the checker thread's nice value (checker_priority) and CPUs
+	 * (checker_cpu_affinity; none: any) */
+	bool checker_priority_set;
+	int checker_priority;
+	uint16_t checker_cpus[KA_MAX_CHECKER_CPUS];
+	unsigned ncheck_cpus;
 };
 
 struct ka_file {

@@ -148,6 +148,50 @@ static void g_script_security(struct parser *p, const struct stmt *st, void *obj
 	g->script_security = true;
 }
 
+static void g_checker_priority(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_global *g = obj;
+	char *end;
+	long v;
+
+	if (!ka_need_args(p, st, 1))
+		return;
+	errno = 0;
+	v = strtol(st->a[0].s, &end, 10);
+	if (errno || *end || end == st->a[0].s || v < -20 || v > 19) {
+		ka_diag(p->c, KA_ERROR, &st->loc, "invalid checker_priority '%s' (-20..19)",
+			st->a[0].s);
+		return;
+	}
+	g->checker_priority = (int)v;
+	g->checker_priority_set = true;
+}
+
+static void g_checker_cpus(struct parser *p, const struct stmt *st, void *obj)
+{
+	struct ka_global *g = obj;
+	uint32_t v;
+
+	if (!ka_need_args(p, st, 1))
+		return;
+	g->ncheck_cpus = 0;
+	for (unsigned i = 0; i < st->n; i++) {
+		if (!ka_parse_u32(st->a[i].s, 0, 4095, &v)) {
+			ka_diag(p->c, KA_ERROR, &st->loc, "invalid CPU '%s' in checker_cpu_affinity",
+				st->a[i].s);
+			g->ncheck_cpus = 0;
+			return;
+		}
+		if (g->ncheck_cpus == KA_MAX_CHECKER_CPUS) {
+			ka_diag(p->c, KA_ERROR, &st->loc, "checker_cpu_affinity: at most %d CPUs",
+				KA_MAX_CHECKER_CPUS);
+			g->ncheck_cpus = 0;
+			return;
+		}
+		g->checker_cpus[g->ncheck_cpus++] = (uint16_t)v;
+	}
+}
+
 /* keepalived's other global_defs keywords: read and ignored with a notice
  * (lvsd has no e-mail alerts, SNMP, D-Bus, VRRP tuning... yet). */
 static const char *const global_notyet[] = {
@@ -173,7 +217,7 @@ static const char *const global_notyet[] = {
 	"nftables_ipvs_start_fwmark", "nftables_counters", "notify_fifo", "notify_fifo_script",
 	"vrrp_notify_fifo", "vrrp_notify_fifo_script", "vrrp_notify_priority_changes",
 	"fifo_write_vrrp_states_on_reload", "lvs_notify_fifo", "lvs_notify_fifo_script",
-	"checker_priority", "checker_no_swap", "checker_rt_priority", "checker_cpu_affinity",
+	"checker_no_swap", "checker_rt_priority",
 	"checker_rlimit_rttime", "checker_rlimit_rtime", "bfd_priority", "bfd_no_swap",
 	"bfd_rt_priority", "bfd_cpu_affinity", "bfd_rlimit_rttime", "bfd_rlimit_rtime",
 	"snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived",
@@ -197,6 +241,8 @@ static const struct kw global_kws[] = {
 	{"router_id", K_FN, false, 0, 0, 0, g_router_id},
 	{"script_user", K_FN, false, 0, 0, 0, g_script_user},
 	{"enable_script_security", K_FN, false, 0, 0, 0, g_script_security},
+	{"checker_priority", K_FN, false, 0, 0, 0, g_checker_priority},
+	{"checker_cpu_affinity", K_FN, false, 0, 0, 0, g_checker_cpus},
 	{"lvs_timeouts", K_FN, false, 0, 0, 0, g_lvs_timeouts},
 	{NULL, 0, 0, 0, 0, 0, NULL},
 };

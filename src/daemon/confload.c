@@ -11,15 +11,36 @@
  * served, as kernel IPVS sees them all.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <string.h>
 
+#include "checker.h"
 #include "confload.h"
 #include "kaconf.h"
 #include "log.h"
 #include "lvsd_ctx.h"
 #include "netstate.h"
+
+/* MISC_CHECK scripts that would run as root and that another user could
+ * change: what the checks say at start, said by -t as well (keepalived
+ * checks its scripts when it reads the file). */
+static void conf_test_scripts(struct ka_config *c)
+{
+	char why[PATH_MAX + 64];
+
+	for (const struct ka_vs *vs = c->vss; vs; vs = vs->next)
+		for (const struct ka_rs *rs = vs->rs; rs; rs = rs->next)
+			for (const struct ka_checker *ck = rs->checkers; ck; ck = ck->next)
+				if (ck->type == KA_CHECK_MISC &&
+				    lvs_check_misc_unsafe(ck, why, sizeof(why)) == 1)
+					ka_diag(c, KA_WARN, &ck->loc,
+						"MISC_CHECK script runs as root and %s%s", why,
+						c->global.script_security
+							? ": disabled (enable_script_security)"
+							: "");
+}
 
 int lvsd_conf_test(const char *path, FILE *err)
 {
@@ -30,6 +51,8 @@ int lvsd_conf_test(const char *path, FILE *err)
 		fprintf(err, "lvsd: out of memory\n");
 		return 4;
 	}
+	if (!c->nerrors)
+		conf_test_scripts(c);
 	ka_config_print_diags(c, err, KA_INFO);
 	rc = ka_config_test_status(c);
 	fprintf(err, "%s: %u error%s, %u warning%s, %u notice%s; %u virtual server%s\n", path,

@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -97,6 +98,40 @@ struct fx {
 	uint16_t up, down, sorry;
 	char stamp[64];
 };
+
+/* Read text, install it in a new model and start its checks (hooks may
+ * be NULL); stop_checks undoes it all. */
+static void start_checks(struct fx *f, const char *text, const char *name,
+			 const struct lvs_checks_hooks *hooks)
+{
+	char err[256];
+
+	f->c = ka_config_load_mem(text, strlen(text), name);
+	assert_non_null(f->c);
+	if (f->c->nerrors)
+		ka_config_print_diags(f->c, stderr, KA_ERROR);
+	assert_int_equal(f->c->nerrors, 0);
+	f->m = lvs_model_new();
+	f->base = event_base_new();
+	assert_non_null(f->m);
+	assert_non_null(f->base);
+	assert_int_equal(ka_config_apply(f->c, f->m, err, sizeof(err)), 0);
+	f->cs = lvs_checks_new(f->base, f->m, hooks);
+	assert_non_null(f->cs);
+	assert_int_equal(lvs_checks_start(f->cs, f->c, err, sizeof(err)), 0);
+}
+
+static void stop_checks(struct fx *f)
+{
+	lvs_checks_free(f->cs);
+	event_base_free(f->base);
+	lvs_model_free(f->m);
+	ka_config_free(f->c);
+	f->cs = NULL;
+	f->base = NULL;
+	f->m = NULL;
+	f->c = NULL;
+}
 
 /* Run the loop until cond holds (checked every 50 ms), 10 s at most. */
 static bool run_until(struct fx *f, bool (*cond)(struct fx *f))
@@ -199,10 +234,7 @@ static void test_checks_in_the_model(void **state)
 	assert_non_null(strstr(listing, "Connection refused"));
 	free(listing);
 
-	lvs_checks_free(f.cs);
-	event_base_free(f.base);
-	lvs_model_free(f.m);
-	ka_config_free(f.c);
+	stop_checks(&f);
 	close(f.lfd);
 	unlink(f.stamp);
 	free(text);
@@ -235,7 +267,7 @@ static void test_busy_model_waits(void **state)
 {
 	struct lvs_checks_hooks hooks = {.busy = busy_hook};
 	struct fx f;
-	char *text = NULL, err[256];
+	char *text = NULL;
 
 	(void)state;
 	memset(&f, 0, sizeof(f));
@@ -245,25 +277,14 @@ static void test_busy_model_waits(void **state)
 	                     "  protocol TCP\n  real_server 127.0.0.1 %u {\n    TCP_CHECK {\n"
 	                     "      connect_timeout 1\n      retry 0\n    }\n  }\n}\n",
 	                     f.down) > 0);
-	f.c = ka_config_load_mem(text, strlen(text), "busy.conf");
-	assert_non_null(f.c);
-	assert_int_equal(f.c->nerrors, 0);
-	f.m = lvs_model_new();
-	f.base = event_base_new();
-	assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
-	f.cs = lvs_checks_new(f.base, f.m, &hooks);
-	assert_non_null(f.cs);
 	model_busy_flag = true;
-	assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+	start_checks(&f, text, "busy.conf", &hooks);
 	assert_true(run_until(&f, check_down));
 	/* the check is down, the model waits */
 	assert_int_equal(health(f.m, "10.0.0.9", f.down), LVS_DEST_UP);
 	model_busy_flag = false;
 	assert_true(run_until(&f, dest_down));
-	lvs_checks_free(f.cs);
-	event_base_free(f.base);
-	lvs_model_free(f.m);
-	ka_config_free(f.c);
+	stop_checks(&f);
 	free(text);
 }
 
@@ -296,7 +317,7 @@ static bool weights_are(struct fx *f)
 static void test_check_weights(void **state)
 {
 	struct fx f;
-	char dir[] = "/tmp/lvs-test-weights-XXXXXX", path[96], *text = NULL, err[256];
+	char dir[] = "/tmp/lvs-test-weights-XXXXXX", path[96], *text = NULL;
 	FILE *wf;
 
 	(void)state;
@@ -318,15 +339,7 @@ static void test_check_weights(void **state)
 	                     "    MISC_CHECK {\n      misc_path \"/bin/sh -c 'exit 12'\"\n"
 	                     "      misc_dynamic\n    }\n  }\n}\n",
 	                     path) > 0);
-	f.c = ka_config_load_mem(text, strlen(text), "weights.conf");
-	assert_non_null(f.c);
-	assert_int_equal(f.c->nerrors, 0);
-	f.m = lvs_model_new();
-	f.base = event_base_new();
-	assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
-	f.cs = lvs_checks_new(f.base, f.m, NULL);
-	assert_non_null(f.cs);
-	assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+	start_checks(&f, text, "weights.conf", NULL);
 	/* 2 + 3; 2 + 3 + (10 - 2) */
 	want_weight = 5;
 	want_weight2 = 13;
@@ -339,10 +352,7 @@ static void test_check_weights(void **state)
 	want_weight = 1;
 	want_weight2 = 9;
 	assert_true(run_until(&f, weights_are));
-	lvs_checks_free(f.cs);
-	event_base_free(f.base);
-	lvs_model_free(f.m);
-	ka_config_free(f.c);
+	stop_checks(&f);
 	unlink(path);
 	rmdir(dir);
 	free(text);
@@ -352,7 +362,7 @@ static void test_check_weights(void **state)
  * warning, or, under enable_script_security, the check disabled. */
 static void test_script_security(void **state)
 {
-	char dir[] = "/tmp/lvs-test-sec-XXXXXX", script[96], *text = NULL, err[256];
+	char dir[] = "/tmp/lvs-test-sec-XXXXXX", script[96], *text = NULL;
 	FILE *sf;
 
 	(void)state;
@@ -381,27 +391,78 @@ static void test_script_security(void **state)
 			                     "  real_server 127.0.0.1 80 {\n"
 			                     "    MISC_CHECK {\n      misc_path %s\n    }\n  }\n}\n",
 			                     enforce ? " enable_script_security\n" : "", script) > 0);
-			f.c = ka_config_load_mem(text, strlen(text), "sec.conf");
-			assert_non_null(f.c);
-			assert_int_equal(f.c->nerrors, 0);
-			f.m = lvs_model_new();
-			f.base = event_base_new();
-			assert_int_equal(ka_config_apply(f.c, f.m, err, sizeof(err)), 0);
-			f.cs = lvs_checks_new(f.base, f.m, NULL);
-			assert_non_null(f.cs);
-			assert_int_equal(lvs_checks_start(f.cs, f.c, err, sizeof(err)), 0);
+			start_checks(&f, text, "sec.conf", NULL);
 			lvs_checks_get_stats(f.cs, &st);
 			/* disabled only when unsafe and enforced */
 			assert_int_equal(st.checks, unsafe && enforce ? 0 : 1);
-			lvs_checks_free(f.cs);
-			event_base_free(f.base);
-			lvs_model_free(f.m);
-			ka_config_free(f.c);
+			stop_checks(&f);
 		}
 	}
 	unlink(script);
 	rmdir(dir);
 	free(text);
+}
+
+/* The checker thread's /proc/self/task/TID/FILE, read into buf. */
+static bool checker_task_read(const char *file, char *buf, size_t len)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char path[320], comm[32] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strcmp(comm, "lvsd-check\n"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/%s", de->d_name, file);
+		closedir(d);
+		f = fopen(path, "r");
+		if (!f)
+			return false;
+		len = fread(buf, 1, len - 1, f);
+		buf[len] = 0;
+		fclose(f);
+		return true;
+	}
+	closedir(d);
+	return false;
+}
+
+/* global_defs' checker_priority and checker_cpu_affinity on the thread. */
+static void test_checker_priority(void **state)
+{
+	static const char text[] =
+		"global_defs {\n checker_priority 7\n checker_cpu_affinity 0\n}\n"
+		"virtual_server 10.0.0.13 80 {\n  lb_kind NAT\n  protocol TCP\n"
+		"  real_server 127.0.0.1 80 {\n  }\n}\n";
+	char buf[4096], *f;
+	struct fx x;
+	int nice_v;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	start_checks(&x, text, "prio.conf", NULL);
+	/* stat: the nice value is the 19th field, after the ")" of comm */
+	assert_true(checker_task_read("stat", buf, sizeof(buf)));
+	f = strrchr(buf, ')');
+	assert_non_null(f);
+	assert_int_equal(sscanf(f + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+				       "%*d %*d %d", &nice_v), 1);
+	assert_int_equal(nice_v, 7);
+	assert_true(checker_task_read("status", buf, sizeof(buf)));
+	assert_non_null(strstr(buf, "Cpus_allowed_list:\t0\n"));
+	stop_checks(&x);
 }
 
 int main(void)
@@ -411,6 +472,7 @@ int main(void)
 	        cmocka_unit_test(test_busy_model_waits),
 	        cmocka_unit_test(test_check_weights),
 	        cmocka_unit_test(test_script_security),
+	        cmocka_unit_test(test_checker_priority),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -464,9 +464,19 @@ static void test_script_user(void **state)
 	assert_null(ck->next->group);
 	ka_config_free(c);
 
-	expect_diags("global_defs {\n script_user a b c\n enable_script_security yes\n}\n",
+	expect_diags("global_defs {\n script_user a b c\n enable_script_security yes\n"
+		     " checker_priority 20\n checker_cpu_affinity 0 x\n}\n",
 		     "k.conf:2: script_user takes a user and a group at most\n"
-		     "k.conf:3: enable_script_security takes no argument\n");
+		     "k.conf:3: enable_script_security takes no argument\n"
+		     "k.conf:4: invalid checker_priority '20' (-20..19)\n"
+		     "k.conf:5: invalid CPU 'x' in checker_cpu_affinity\n");
+	c = load("global_defs {\n checker_priority -5\n checker_cpu_affinity 1 3\n}\n");
+	assert_int_equal(c->nerrors, 0);
+	assert_true(c->global.checker_priority_set);
+	assert_int_equal(c->global.checker_priority, -5);
+	assert_int_equal(c->global.ncheck_cpus, 2);
+	assert_int_equal(c->global.checker_cpus[1], 3);
+	ka_config_free(c);
 }
 
 static void test_service_keywords(void **state)
