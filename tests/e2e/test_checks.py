@@ -301,6 +301,43 @@ def test_http_get_status(nat_lab, tmp_path):
     assert set(seen) == {lab.servers[0]}, seen
 
 
+def test_http_get_regex(nat_lab, tmp_path):
+    """HTTP_GET with a regex on the page (each nginx serves its own name):
+    the server whose page matches stays, one whose page does not match is
+    down, and one whose page matches a regex_no_match is down too."""
+    lab, vip = nat_lab, nat_lab.env["VIP4"]
+    r1, r2, r3 = lab.rips4[:3]
+    want = lab.servers[0]
+    rs = "".join("""
+    real_server %s 80 {
+        HTTP_GET {
+            url {
+                path /
+                regex "^%s$"
+                regex_options multiline
+%s            }
+            connect_timeout 2
+            retry 0
+        }
+    }
+""" % (rip, name, "                regex_no_match\n" if neg else "")
+                 for rip, name, neg in ((r1, want, False), (r2, want, False),
+                                        (r3, lab.servers[2], True)))
+    start(lab, tmp_path, """virtual_server %s 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+%s}
+""" % (vip, rs))
+    wait_for(lambda: set(listed(lab)) == {r1}, DETECT, "only rs1 listed")
+    chk = lab.lvsadm("--checks").stdout
+    assert "regex did not match on /" in chk, chk
+    assert "regex matched on /" in chk, chk
+    seen = lab.count_servers("client", vip, n=10)
+    assert set(seen) == {want}, seen
+
+
 def test_passive_detection(nat_lab, tmp_path):
     """--passive 3: a server that drops SYNs is taken out by the traffic
     itself (its checks run only every minute), and tried again after the
