@@ -6,7 +6,7 @@ CC      ?= gcc
 SAN     ?= 0
 OPT     ?= -O2
 CFLAGS_BASE := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -iquote src/daemon -iquote src/check \
+	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -iquote src/daemon -iquote src/check -iquote src/vrrp \
 	-fno-strict-aliasing
 # Every object and test records the headers and sources it includes, so a
 # change to any of them rebuilds exactly what depends on it.
@@ -27,7 +27,7 @@ LIB      := $(BUILD)/liblvs.a
 # The daemon's own layers: packet I/O drivers, the network view and the
 # daemon's parts (worker loop, status, control loop), in an archive the
 # unit tests link too.
-DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c src/check/*.c)))
+DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c src/check/*.c src/vrrp/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 DAEMON_LIB := $(BUILD)/liblvsd.a
 DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
@@ -113,8 +113,10 @@ unit-asan:
 
 # Golden packets: captures generated with scapy, replayed through lvs-pcap,
 # decoded and checked by tshark.
-golden: $(BUILD)/lvs-pcap
-	@LVS_PCAP=$(abspath $(BUILD)/lvs-pcap) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/golden
+# The VRRP codec's unit test writes the adverts it encodes for tshark too.
+golden: $(BUILD)/lvs-pcap $(BUILD)/tests/test_vrrp
+	@LVS_PCAP=$(abspath $(BUILD)/lvs-pcap) LVS_TEST_VRRP=$(abspath $(BUILD)/tests/test_vrrp) \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/golden
 
 # End-to-end: the namespace lab with real clients and servers (root).
 e2e: $(TOOLS)
