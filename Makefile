@@ -6,7 +6,8 @@ CC      ?= gcc
 SAN     ?= 0
 OPT     ?= -O2
 CFLAGS_BASE := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -iquote src/daemon -iquote src/check -iquote src/vrrp \
+	-iquote src/core -iquote src/ctl -iquote src/io -iquote src/net -iquote src/daemon -iquote src/check \
+	-iquote src/vrrp -iquote src/sync \
 	-fno-strict-aliasing
 # Every object and test records the headers and sources it includes, so a
 # change to any of them rebuilds exactly what depends on it.
@@ -24,10 +25,11 @@ LIB_SRC  := $(CORE_SRC) $(CTL_SRC)
 LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB      := $(BUILD)/liblvs.a
 
-# The daemon's own layers: packet I/O drivers, the network view and the
-# daemon's parts (worker loop, status, control loop), in an archive the
-# unit tests link too.
-DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c src/check/*.c src/vrrp/*.c)))
+# The daemon's own layers: packet I/O drivers, the network view, the
+# daemon's parts (worker loop, status, control loop), health checks, VRRP
+# and connection sync, in an archive the unit tests link too.
+DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/daemon/*.c \
+	src/check/*.c src/vrrp/*.c src/sync/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 DAEMON_LIB := $(BUILD)/liblvsd.a
 DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
