@@ -2,8 +2,9 @@
  * kaconf.c - keepalived.conf's grammar: blocks and keywords into struct
  * ka_config (kaconf.h), for the parts lvsd implements (global_defs'
  * lvs_timeouts, virtual_server_group, virtual_server, real_server,
- * sorry_server, track_file); the other top-level blocks are read past
- * with one notice each.
+ * sorry_server, track_file) and the VRRP part it reads and checks
+ * (vrrp_instance, vrrp_sync_group, vrrp_script); the other top-level
+ * blocks are read past with one notice each.
  *
  * A statement is a keyword and the words after it on its line, with an
  * optional `{ ... }` block (its `{` may open on the next line).  The
@@ -16,8 +17,9 @@
  * This file: the statement reader, the typed keywords, the top level and
  * the entry points.  virtual_server, real_server and
  * virtual_server_group are in kaconf_vs.c, the checkers in
- * kaconf_checker.c, global_defs and track_file in kaconf_global.c; the
- * checks and corrections done once the file is read in kaconf_check.c.
+ * kaconf_checker.c, global_defs and track_file in kaconf_global.c, VRRP
+ * in kaconf_vrrp.c; the checks and corrections done once the file is
+ * read in kaconf_check.c and kaconf_vrrp_check.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -350,9 +352,9 @@ static const struct kw top_kws[] = {
 	{"virtual_server", K_FN, true, 0, 0, 0, ka_top_vs},
 	{"virtual_server_group", K_FN, true, 0, 0, 0, ka_top_vsg},
 	{"track_file", K_FN, true, 0, 0, 0, ka_top_track_file},
-	{"vrrp_instance", K_NOTYET, true, 0, 0, 0, NULL},
-	{"vrrp_sync_group", K_NOTYET, true, 0, 0, 0, NULL},
-	{"vrrp_script", K_NOTYET, true, 0, 0, 0, NULL},
+	{"vrrp_instance", K_FN, true, 0, 0, 0, ka_top_vrrp},
+	{"vrrp_sync_group", K_FN, true, 0, 0, 0, ka_top_vsync},
+	{"vrrp_script", K_FN, true, 0, 0, 0, ka_top_vscript},
 	{"vrrp_track_file", K_NOTYET, true, 0, 0, 0, NULL},
 	{"vrrp_track_process", K_NOTYET, true, 0, 0, 0, NULL},
 	{"track_process", K_NOTYET, true, 0, 0, 0, NULL},
@@ -364,7 +366,6 @@ static const struct kw top_kws[] = {
 	{"garp_group", K_NOTYET, true, 0, 0, 0, NULL},
 	{"bfd_instance", K_NOTYET, true, 0, 0, 0, NULL},
 	{"SSL", K_NOTYET, true, 0, 0, 0, NULL},
-	{"lvs_sync_daemon", K_NOTYET, true, 0, 0, 0, NULL},
 	{"net_namespace", K_NOTYET, false, 0, 0, 0, NULL},
 	{"net_namespace_ipvs", K_NOTYET, false, 0, 0, 0, NULL},
 	{"instance", K_NOTYET, false, 0, 0, 0, NULL},
@@ -384,6 +385,7 @@ static struct ka_config *config_new(void)
 	c = ka_alloc(&tmp, sizeof(*c));
 	c->arena = tmp.arena;
 	c->diag_tail = &c->diags;
+	ka_vrrp_global_init(&c->global);
 	return c;
 }
 

@@ -8,9 +8,12 @@
  * file's directory.  Every token keeps its FILE:LINE.  kaconf.c turns the
  * tokens into struct ka_config: global_defs, virtual_server (by address,
  * fwmark or group), virtual_server_group, real_server with its checkers,
- * sorry_server, track_file; then fills in keepalived's defaults and
- * applies its corrections (validate_check_config in keepalived's
- * check/check_data.c), each with the message keepalived prints.
+ * sorry_server, track_file, and the VRRP part (vrrp_instance,
+ * vrrp_sync_group, vrrp_script, global_defs' vrrp_* and lvs_sync_daemon,
+ * kaconf_vrrp.c); then fills in keepalived's defaults and applies its
+ * corrections (validate_check_config in keepalived's check/check_data.c,
+ * vrrp_complete_init in vrrp/vrrp.c), each with the message keepalived
+ * prints.  VRRP is read and checked here; nothing runs it yet.
  *
  * Every problem becomes a diagnostic with FILE:LINE, of one of three
  * levels:
@@ -21,9 +24,10 @@
  *             then corrects or ignores (no protocol set, unknown keyword,
  *             quorum above the total weight...); lvsd starts, `-t` exits
  *             non-zero as keepalived's does;
- *   KA_INFO   a part lvsd does not implement yet (vrrp_instance,
- *             notification_email, ...) or an include matching no file:
- *             keepalived would accept it, so `-t` still exits 0.
+ *   KA_INFO   a part lvsd does not implement yet (notification_email,
+ *             use_vmac, ...), a part read and checked but not run yet
+ *             (vrrp_instance) or an include matching no file: keepalived
+ *             would accept it, so `-t` still exits 0.
  *
  * Memory: everything hangs off the config's arena and goes with
  * ka_config_free().  Ports are in host order here.
@@ -31,6 +35,7 @@
 #ifndef LVS_KACONF_H
 #define LVS_KACONF_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -259,6 +264,147 @@ struct ka_vs {
 	bool quorum_met;
 };
 
+/* ---- VRRP (kaconf_vrrp.c, kaconf_vrrp_check.c) ---- */
+
+#define KA_VRRP_PRIO_DEF 100   /* VRRP_PRIO_DFL */
+#define KA_VRRP_PRIO_OWNER 255 /* the address owner */
+#define KA_VRRP_AUTH_LEN 8
+#define KA_VRRP_MAX_IFNAME 15  /* IFNAMSIZ - 1 */
+
+enum ka_vrrp_state { KA_VRRP_UNSET, KA_VRRP_BACKUP, KA_VRRP_MASTER };
+enum ka_vrrp_auth { KA_VRRP_AUTH_NONE, KA_VRRP_AUTH_PASS, KA_VRRP_AUTH_AH };
+
+/* One line of virtual_ipaddress / virtual_ipaddress_excluded:
+ * ADDR[/PREFIX] [dev IF] [brd ADDR|+|-] [scope S] [label L] [no_track]. */
+struct ka_vrrp_vip {
+	struct ka_vrrp_vip *next;
+	struct ka_loc loc;
+	struct ka_addr addr;
+	uint8_t prefix;      /* default 32 / 128 */
+	char *dev;           /* NULL: the instance's interface */
+	bool has_brd;
+	struct in_addr brd;  /* IPv4 broadcast, given or computed from + / - */
+	uint8_t scope;       /* RT_SCOPE_*, 0 (global) unless given */
+	char *label;
+	bool no_track;
+};
+
+/* track_interface IF [weight N [reverse]], track_script NAME [weight N
+ * [reverse|noreverse]]. */
+struct ka_vrrp_track {
+	struct ka_vrrp_track *next;
+	struct ka_loc loc;
+	char *name;
+	bool weight_set;                     /* script: else the script's weight */
+	int32_t weight;                      /* -253..253 */
+	bool reverse;
+	const struct ka_vrrp_script *script; /* track_script, resolved */
+};
+
+struct ka_vrrp_peer {
+	struct ka_vrrp_peer *next;
+	struct ka_loc loc;
+	struct ka_addr addr;
+	uint8_t min_ttl, max_ttl; /* default 0, 255 */
+};
+
+/* notify_master, notify_backup, notify_fault, notify_stop, notify. */
+struct ka_vrrp_notify {
+	char *master, *backup, *fault, *stop, *any;
+};
+
+struct ka_vrrp_inst {
+	struct ka_vrrp_inst *next;
+	struct ka_loc loc;
+	char *name;
+	enum ka_vrrp_state state;   /* BACKUP (MASTER for an owner) after defaults */
+	char *ifname;               /* NULL: none (unicast with unicast_src_ip) */
+	uint32_t vrid;              /* 1..255; 0: not set */
+	uint32_t priority;          /* 1..255; 0 until defaults */
+	uint64_t advert_int;        /* microseconds; 0 until defaults (1 s) */
+	uint8_t version;            /* 2 or 3; 0 until defaults (vrrp_version) */
+	uint8_t af;                 /* from the addresses; AF_INET by default */
+	struct ka_vrrp_vip *vips, *evips;
+	unsigned nvips, nevips;
+	bool no_vips;               /* no_virtual_ipaddress */
+	bool nopreempt;
+	uint64_t preempt_delay;     /* microseconds, 0..1000 s */
+	enum ka_vrrp_auth auth_type;
+	char auth_pass[KA_VRRP_AUTH_LEN + 1];
+	struct ka_addr src_ip;      /* mcast_src_ip / unicast_src_ip */
+	bool unicast_kw;            /* a unicast keyword was given */
+	bool unicast;               /* after checks: unicast_peer entries exist */
+	struct ka_vrrp_peer *peers;
+	unsigned npeers;
+	struct ka_addr mcast_group; /* multicast: vrrp_mcast_group4/6 after defaults */
+	struct ka_vrrp_track *track_ifs, *track_scripts;
+	struct ka_vrrp_notify notify;
+	uint64_t garp_delay;        /* KA_UNSET_TIME until defaults (global's) */
+	uint32_t garp_rep, garp_refresh, garp_refresh_rep; /* KA_UNSET_U32 until defaults */
+	bool dont_track_primary;
+	int8_t smtp_alert;
+	int8_t accept;              /* -1 until defaults */
+	int8_t strict;              /* strict_mode; -1 until defaults (vrrp_strict) */
+	int8_t lower_prio_no_advert, higher_prio_send_advert; /* -1 until defaults */
+	const struct ka_vrrp_sync_group *sync;
+};
+
+struct ka_vrrp_sync_group {
+	struct ka_vrrp_sync_group *next;
+	struct ka_loc loc;
+	char *name;
+	char **members;             /* the group { } names */
+	struct ka_loc *member_locs;
+	unsigned nmembers;
+	const struct ka_vrrp_inst **insts; /* resolved members */
+	unsigned ninsts;
+	bool group_seen;
+	struct ka_vrrp_track *track_ifs, *track_scripts;
+	struct ka_vrrp_notify notify;
+	bool tracking_weight;       /* sync_group_tracking_weight */
+};
+
+struct ka_vrrp_script {
+	struct ka_vrrp_script *next;
+	struct ka_loc loc;
+	char *name;
+	char *script;
+	uint64_t interval;          /* microseconds, default 1 s */
+	uint64_t timeout;           /* 0: none given */
+	int32_t weight;             /* -253..253, default 0 */
+	bool reverse;
+	uint32_t rise, fall;        /* default 1 */
+	char *user, *group;
+	bool init_fail;
+	bool used;
+};
+
+/* global_defs' lvs_sync_daemon IF [[inst] INST] [id N] [maxlen N] [port N]
+ * [ttl N] [group ADDR] (or an instance's lvs_sync_daemon_interface). */
+struct ka_lvs_syncd {
+	struct ka_loc loc;
+	char *ifname;               /* NULL: not configured */
+	char *inst;
+	const struct ka_vrrp_inst *vrrp; /* resolved */
+	uint32_t syncid;            /* KA_UNSET_U32 until defaults: the VRID, or 0 */
+	uint32_t maxlen, port, ttl; /* 0: the kernel's default */
+	struct ka_addr group;
+};
+
+/* global_defs' VRRP defaults (unset markers until the checks). */
+struct ka_vrrp_global {
+	uint32_t version;           /* vrrp_version, default 2 */
+	struct ka_addr mcast4, mcast6; /* default 224.0.0.18, ff02::12 */
+	uint64_t garp_delay;        /* default 5 s */
+	uint32_t garp_rep;          /* default 5 */
+	uint32_t garp_refresh;      /* seconds, default 0 (none) */
+	uint32_t garp_refresh_rep;  /* default 1 */
+	uint64_t garp_interval, gna_interval; /* microseconds, default 0 */
+	bool lower_prio_no_advert, higher_prio_send_advert;
+	uint64_t startup_delay;
+	bool strict;                /* vrrp_strict */
+};
+
 #define KA_MAX_CHECKER_CPUS 64
 struct ka_global {
 	char *router_id;
@@ -275,6 +421,8 @@ struct ka_global {
 	int checker_priority;
 	uint16_t checker_cpus[KA_MAX_CHECKER_CPUS];
 	unsigned ncheck_cpus;
+	struct ka_vrrp_global vrrp;
+	struct ka_lvs_syncd lvs_syncd;
 };
 
 struct ka_file {
@@ -292,6 +440,10 @@ struct ka_config {
 	struct ka_vs *vss;        /* in file order */
 	unsigned nvs;
 	struct ka_track_file *track_files;
+	struct ka_vrrp_inst *vrrps;         /* in file order */
+	unsigned nvrrp;
+	struct ka_vrrp_sync_group *vsyncs;
+	struct ka_vrrp_script *vscripts;
 	struct ka_diag *diags, **diag_tail;
 	unsigned nerrors, nwarnings, ninfos;
 	bool main_unreadable;     /* the main file could not be read */

@@ -380,4 +380,5 @@ void ka_check(struct ka_config *c)
 		}
 		pp = &vs->next;
 	}
+	ka_vrrp_check(c);
 }

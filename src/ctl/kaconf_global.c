@@ -1,8 +1,10 @@
 /*
  * kaconf_global.c - keepalived.conf's global_defs and track_file blocks.
  * Of global_defs, lvsd applies lvs_timeouts (tcp, tcpfin, udp: the
- * model's timeouts, as ipvsadm --set) and keeps router_id; keepalived's
- * other global keywords (e-mail alerts, SNMP, D-Bus, VRRP and process
+ * model's timeouts, as ipvsadm --set) and keeps router_id; the VRRP
+ * defaults (vrrp_version, vrrp_mcast_group4/6, vrrp_garp_*, vrrp_strict...)
+ * and lvs_sync_daemon are read in kaconf_vrrp.c; keepalived's other
+ * global keywords (e-mail alerts, SNMP, D-Bus, VRRP and process
  * tuning...) are read with a notice each.  track_file blocks name the
  * files FILE_CHECK watches.
  */
@@ -205,13 +207,13 @@ static const char *const global_notyet[] = {
 	"smtp_alert_vrrp", "smtp_alert_checker", "checker_log_all_failures",
 	"dynamic_interfaces", "no_email_faults", "default_interface", "disable_local_igmp",
 	"v3_checksum_as_v2", "lvs_flush", "lvs_flush_on_stop", "lvs_flush_onstop",
-	"lvs_sync_daemon", "vrrp_mcast_group4", "vrrp_mcast_group6", "vrrp_garp_master_delay",
-	"vrrp_garp_master_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat",
+	
+	
 	"vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat", "vrrp_down_timer_adverts",
-	"vrrp_garp_interval", "vrrp_gna_interval", "vrrp_min_garp", "vrrp_garp_extra_if",
-	"vrrp_vmac_garp_intvl", "vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert",
-	"vrrp_version", "vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
-	"nftables_ifindex", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", "vrrp_strict",
+	"vrrp_min_garp", "vrrp_garp_extra_if",
+	"vrrp_vmac_garp_intvl", 
+	"vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
+	"nftables_ifindex", "vrrp_check_unicast_src", "vrrp_skip_check_adv_addr", 
 	"vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "vrrp_cpu_affinity",
 	"vrrp_rlimit_rttime", "vrrp_rlimit_rtime", "nftables_ipvs", "nftables_ipvs_priority",
 	"nftables_ipvs_start_fwmark", "nftables_counters", "notify_fifo", "notify_fifo_script",
@@ -229,7 +231,7 @@ static const char *const global_notyet[] = {
 	"process_monitor_rcv_bufs", "process_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs",
 	"lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs",
 	"lvs_netlink_monitor_rcv_bufs_force", "rs_init_notifies", "no_checker_emails",
-	"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", "vrrp_startup_delay",
+	"vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier", 
 	"vrrp_delay_after_boot", "log_unknown_vrids", "vrrp_owner_ignore_adverts", "vmac_prefix",
 	"vmac_addr_prefix", "umask", "random_seed", "reload_check_config", "reload_time_file",
 	"reload_repeat", "reload_file", "include_check", "config_save_dir",
@@ -261,6 +263,9 @@ void ka_top_global(struct parser *p, const struct stmt *st, void *obj)
 	while ((r = ka_next_stmt(p, &gs)) == 1) {
 		unsigned k;
 		const struct kw *kw = ka_find_kw(global_kws, gs.kw->s);
+
+		if (!kw)
+			kw = ka_find_kw(ka_vrrp_global_kws, gs.kw->s);
 
 		if (kw) {
 			if (gs.block) {

@@ -19,6 +19,10 @@ bool ka_parse_addr(const char *s, struct ka_addr *out);
 /* After parsing: resolve names, fill in defaults, apply keepalived's
  * corrections, compute the start states (kaconf_check.c). */
 void ka_check(struct ka_config *c);
+/* The VRRP part of ka_check (kaconf_vrrp_check.c). */
+void ka_vrrp_check(struct ka_config *c);
+/* The unset markers of global_defs' VRRP defaults (kaconf_vrrp.c). */
+void ka_vrrp_global_init(struct ka_global *g);
 
 
 /* ---- the statement reader and keyword tables (kaconf.c) ---- */
@@ -94,6 +98,26 @@ void ka_top_vs(struct parser *p, const struct stmt *st, void *obj);
 void ka_top_vsg(struct parser *p, const struct stmt *st, void *obj);
 void ka_top_global(struct parser *p, const struct stmt *st, void *obj);
 void ka_top_track_file(struct parser *p, const struct stmt *st, void *obj);
+/* vrrp_instance, vrrp_sync_group, vrrp_script (kaconf_vrrp.c). */
+void ka_top_vrrp(struct parser *p, const struct stmt *st, void *obj);
+void ka_top_vsync(struct parser *p, const struct stmt *st, void *obj);
+void ka_top_vscript(struct parser *p, const struct stmt *st, void *obj);
+/* global_defs' VRRP keywords (all K_FN, obj the struct ka_global;
+ * kaconf_vrrp_global.c). */
+extern const struct kw ka_vrrp_global_kws[];
+/* Shared by the VRRP files: a signed number in [min, max]; the lines of
+ * a value block (virtual_ipaddress { ... }) as statements whose keyword
+ * is the first word (kaconf_vrrp.c); an instance's track_interface /
+ * track_script blocks and notify scripts (kaconf_vrrp_track.c). */
+bool ka_read_int(const char *s, long min, long max, long *out);
+void ka_value_block(struct parser *p, const struct stmt *st,
+		    void (*fn)(struct parser *p, const struct stmt *line, void *obj), void *obj);
+/* A block with exactly one name argument, else msg (and skipped). */
+bool ka_named_block(struct parser *p, const struct stmt *st, const char *msg);
+void ka_vrrp_track_kw(struct parser *p, const struct stmt *st, void *obj);
+void ka_vrrp_notify_kw(struct parser *p, const struct stmt *st, void *obj);
+#define KA_NOTYET(n) {n, K_NOTYET, false, 0, 0, 0, NULL}
+#define KA_NOTYET_BLOCK(n) {n, K_NOTYET, true, 0, 0, 0, NULL}
 /* A checker block of a real_server; obj is the struct ka_rs
  * (kaconf_checker.c). */
 void ka_parse_checker(struct parser *p, const struct stmt *st, void *obj);
