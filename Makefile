@@ -37,7 +37,7 @@ DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-TOOLS := $(BUILD)/lvs-pcap
+TOOLS := $(BUILD)/lvs-pcap $(BUILD)/lvs-vrrp-probe
 ifneq ($(wildcard src/lvsd.c),)
 TOOLS += $(BUILD)/lvsd
 endif
@@ -74,6 +74,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(LIB)
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB) -lpcap $(LDFLAGS_SAN)
+
+# Drives the VRRP socket layer from the end-to-end tests.
+$(BUILD)/lvs-vrrp-probe: src/tools/lvs_vrrp_probe.c $(DAEMON_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS) $(LDFLAGS_SAN)
 
 # The AF_XDP driver's XDP program, embedded in lvsd as a libbpf skeleton.
 BPF_CFLAGS := -O2 -g -Wall -Wextra -Werror -target bpf -I/usr/include/$(shell gcc -print-multiarch)

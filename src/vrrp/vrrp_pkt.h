@@ -63,7 +63,8 @@ struct vrrp_adv {
  * Why a received message is dropped.  The first group is found by
  * vrrp_decode (the message itself is wrong), the second by the state machine
  * (the message does not fit the instance it was delivered to, RFC 5798 7.1 /
- * RFC 3768 7.1).  Names are stable: they become counter labels.
+ * RFC 3768 7.1), the third by the socket that received it (vrrp_sock.h).
+ * Names are stable: they become counter labels.
  */
 #define VRRP_DROP_REASONS(X)                                                                       \
 	X(NONE, "none")                                                                            \
@@ -82,7 +83,11 @@ struct vrrp_adv {
 	X(OWNER, "local_is_owner")                                                                 \
 	X(AUTH, "v2_auth_mismatch")                                                                \
 	X(INT_MISMATCH, "v2_adver_int_mismatch")                                                   \
-	X(ADDR_LIST, "addr_list_mismatch")
+	X(ADDR_LIST, "addr_list_mismatch")                                                       \
+	/* socket checks (vrrp_sock.c) */                                                          \
+	X(IFACE, "wrong_interface")                                                                \
+	X(PEER, "not_a_unicast_peer")                                                              \
+	X(IP_HDR, "bad_ip_header")
 
 enum vrrp_drop {
 #define VRRP_DROP_ENUM(n, s) VRRP_DROP_##n,
