@@ -166,7 +166,8 @@ static int dest_validate(const struct lvs_svc_conf *svc, const struct lvs_dest_c
 		return -EAFNOSUPPORT;
 	if (d->weight < 0)
 		return -ERANGE;
-	if (d->l_threshold > d->u_threshold && d->u_threshold)
+	/* the kernel's check: also when there is no upper threshold */
+	if (d->l_threshold > d->u_threshold)
 		return -ERANGE;
 	if (lvs_addr_is_zero(&d->addr))
 		return -EINVAL;
@@ -188,12 +189,44 @@ static int dest_validate(const struct lvs_svc_conf *svc, const struct lvs_dest_c
 	return 0;
 }
 
-/* The dest as stored: DR and TUN forward to the service's port. */
+/*
+ * What the kernel accepts as a new destination's address (ip_vs_new_dest):
+ * unicast only, whatever the forwarding method.  IPv4 multicast, the
+ * limited broadcast and "this network" (0/8, which the kernel's address
+ * typing calls broadcast) are refused; IPv6 multicast, the unspecified
+ * and the IPv4-mapped addresses are not unicast to the kernel either.
+ */
+static bool dest_addr_unicast(const struct lvs_dest_conf *d)
+{
+	const uint8_t *b = d->addr.b;
+
+	if (d->af == AF_INET6) {
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+		if (b[0] == 0xff || !memcmp(b, mapped, sizeof(mapped)))
+			return false;
+		return !lvs_addr_is_zero(&d->addr);
+	}
+	if (b[0] == 0 || (b[0] & 0xf0) == 0xe0)
+		return false;
+	return !(b[0] == 0xff && b[1] == 0xff && b[2] == 0xff && b[3] == 0xff);
+}
+
+/* Direct routing and tunnels forward to the service's port: the port a
+ * destination is named with (keepalived, checks) is taken as the
+ * service's (0 for a firewall mark, as keepalived sends it). */
+static bool dest_takes_svc_port(const struct lvs_svc_conf *svc, const struct lvs_dest_conf *d)
+{
+	(void)svc;
+	return d->fwd != LVS_FWD_MASQ || d->port == 0;
+}
+
+/* The dest as stored. */
 static void dest_normalize(const struct lvs_svc_conf *svc, const struct lvs_dest_conf *in,
 			   struct lvs_dest_conf *out)
 {
 	*out = *in;
-	if (out->fwd != LVS_FWD_MASQ || out->port == 0)
+	if (dest_takes_svc_port(svc, in))
 		out->port = svc->port;
 	if (out->fwd != LVS_FWD_TUNNEL) {
 		out->tun_type = 0;
@@ -593,6 +626,8 @@ int lvs_model_add_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	dest_normalize(&ms->c, conf, &d);
 	if (dest_find(m, ms, &d))
 		return -EEXIST;
+	if (!dest_addr_unicast(&d))
+		return -EINVAL;
 	md = calloc(1, sizeof(*md));
 	if (!md || !undo_push(m, U_DEST_ADD, ms, md)) {
 		free(md);
@@ -661,7 +696,7 @@ static struct mdest *dest_find_named(const struct lvs_model *m, const struct msv
 	struct lvs_dest_conf d = *conf;
 	struct mdest *md;
 
-	if (d.fwd != LVS_FWD_MASQ || d.port == 0)
+	if (dest_takes_svc_port(&ms->c, &d))
 		d.port = ms->c.port;
 	md = dest_find(m, ms, &d);
 	if (!md && d.port != conf->port) {
@@ -671,8 +706,8 @@ static struct mdest *dest_find_named(const struct lvs_model *m, const struct msv
 	return md;
 }
 
-int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
-		       const struct lvs_dest_conf *conf)
+static int del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
+		    const struct lvs_dest_conf *conf, bool exact)
 {
 	struct msvc *ms;
 	struct mdest *md;
@@ -681,7 +716,7 @@ int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	ms = svc_find(m, k);
 	if (!ms)
 		return -ESRCH;
-	md = dest_find_named(m, ms, conf);
+	md = exact ? dest_find(m, ms, conf) : dest_find_named(m, ms, conf);
 	if (!md)
 		return -ENOENT;
 	u = undo_push(m, U_DEST_DEL, ms, md);
@@ -693,6 +728,18 @@ int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 	model_dest_state_unconf(m, md->st);
 	model_mark_dirty(m, ms, CHG_DEL, NULL, &md->c);
 	return op_done(m);
+}
+
+int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
+		       const struct lvs_dest_conf *conf)
+{
+	return del_dest(m, k, conf, false);
+}
+
+int lvs_model_del_dest_exact(struct lvs_model *m, const struct lvs_svc_key *k,
+			     const struct lvs_dest_conf *conf)
+{
+	return del_dest(m, k, conf, true);
 }
 
 /* md's health in force went from was to md_health(md): its service's

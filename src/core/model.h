@@ -309,8 +309,11 @@ void lvs_svc_conf_key(const struct lvs_svc_conf *c, struct lvs_svc_key *k);
  *   -EEXIST  service / destination already exists
  *   -ESRCH   no such service
  *   -ENOENT  no such destination; unknown scheduler (add/edit service)
- *   -EINVAL  invalid parameters (port 0 without persistence, bad weight,
- *            thresholds, netmask, address family mix...)
+ *   -ERANGE  negative weight, lower threshold above the upper one (also
+ *            when the upper one is 0, as the kernel checks it)
+ *   -EINVAL  invalid parameters (port 0 without persistence, netmask,
+ *            address family mix, a new destination's address not unicast:
+ *            multicast, broadcast...)
  *   -ENOMEM
  */
 int lvs_model_add_service(struct lvs_model *m, const struct lvs_svc_conf *c);
@@ -322,6 +325,12 @@ int lvs_model_edit_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 			const struct lvs_dest_conf *d);
 int lvs_model_del_dest(struct lvs_model *m, const struct lvs_svc_key *k,
 		       const struct lvs_dest_conf *d);
+/* As the kernel's delete (ipvsadm -d): the destination with exactly this
+ * family, address and port, whatever the forwarding method.
+ * lvs_model_del_dest() also finds a DR/TUN destination named with another
+ * port (the service's is stored), as lvs_model_edit_dest() does. */
+int lvs_model_del_dest_exact(struct lvs_model *m, const struct lvs_svc_key *k,
+			     const struct lvs_dest_conf *d);
 int lvs_model_flush(struct lvs_model *m);
 /* Zero traffic counters of one service (k != NULL) or all. */
 int lvs_model_zero(struct lvs_model *m, const struct lvs_svc_key *k);

@@ -241,16 +241,14 @@ static void print_version(FILE *out, const char *prog)
 	        base_name(prog));
 }
 
-/* ipvsadm prints each message on a line of its own. */
+/* ipvsadm's fail(): the message, then a newline, also after a message
+ * that ends in one of its own ("-6 used before -f\n" gives a blank line). */
 static void put_msg(FILE *err, const char *msg)
 {
-	size_t n = strlen(msg);
-
-	if (!n)
+	if (!msg[0])
 		return;
 	fputs(msg, err);
-	if (msg[n - 1] != '\n')
-		fputc('\n', err);
+	fputc('\n', err);
 }
 
 struct conn_vec {

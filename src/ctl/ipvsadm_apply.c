@@ -7,7 +7,9 @@
  * exit code 255, and the model is left unchanged.  -E and -e pass the
  * complete configuration from the command line (defaults included), as
  * ipvsadm does, so an edit without -p makes a service non-persistent and
- * an edit without -w sets weight 1.
+ * an edit without -w sets weight 1.  -d names the destination exactly (the
+ * port given, or the service's when none is): ipvsadm gives a direct
+ * routing or tunnel server the service's port on -a and -e only.
  */
 #include <errno.h>
 
@@ -59,7 +61,7 @@ int lvs_cmd_apply(struct lvs_model *m, const struct lvs_cmd *cmd, char *err, siz
 		break;
 	case LVS_CMD_DEL_DEST:
 		op = LVS_OP_DEL_DEST;
-		rc = lvs_model_del_dest(m, &k, &cmd->dest);
+		rc = lvs_model_del_dest_exact(m, &k, &cmd->dest);
 		break;
 	case LVS_CMD_SET_TIMEOUT:
 		rc = lvs_model_set_timeouts(m, &cmd->to);

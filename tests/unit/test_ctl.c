@@ -729,6 +729,31 @@ static void test_help_version_local(void **state)
 	free(e);
 }
 
+/* The bytes ipvsadm's fail() and kernel-error paths print: a newline after
+ * each message, so one ending in a newline of its own gives a blank line. */
+static void test_error_bytes(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(run(f, "-A -6 -f 1"), 2);
+	assert_string_equal(f->err, "-6 used before -f\n\n");
+	assert_int_equal(run(f, "-A -t 10.0.0.1:80 -6"), 2);
+	assert_string_equal(f->err, "-6 used before -f\n\n");
+	assert_int_equal(run(f, "-A -t 10.0.0.1:0"), 2);
+	assert_string_equal(f->err, "Zero port specified for non-persistent service\n");
+
+	ok(f, "-A -t 10.0.0.1:80 -s rr");
+	ok(f, "-a -t 10.0.0.1:80 -r 192.168.10.1:80");
+	assert_int_equal(run(f, "-d -t 10.0.0.1:80 -r 192.168.10.1:8080"), 255);
+	assert_string_equal(f->err, "No such destination\n");
+	assert_int_equal(run(f, "-a -t 10.0.0.1:80 -r 192.168.10.2 -y 5"), 255);
+	assert_string_equal(f->err, "Numerical result out of range\n");
+	assert_int_equal(run(f, "-a -t 10.0.0.1:80 -r 224.0.0.1"), 255);
+	assert_string_equal(f->err, "Invalid operation.  Possibly wrong module version, "
+	                            "address not unicast, ...\n");
+	assert_string_equal(f->out, "");
+}
+
 static void fake_status(void *arg, FILE *out)
 {
 	fprintf(out, "status of %s\n", (const char *)arg);
@@ -1174,6 +1199,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_restore_in_steps, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_status_and_change_hooks, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_help_version_local, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_error_bytes, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_name_table_hooks, fx_setup, fx_teardown),
 	        cmocka_unit_test(test_wire_headers),
 	        cmocka_unit_test_setup_teardown(test_socket_round_trip, fx_setup, fx_teardown),

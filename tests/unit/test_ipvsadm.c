@@ -711,6 +711,105 @@ static void test_apply_dests(void **state)
 	lvs_model_free(m);
 }
 
+/* -d names the server by the port given; -g and -i take the service's
+ * port on -a and -e. */
+static void test_apply_dest_ports(void **state)
+{
+	struct lvs_model *m = lvs_model_new();
+	(void)state;
+
+	assert_non_null(m);
+	assert_int_equal(apply(m, "-A -t 10.0.0.1:80 -s rr"), 0);
+	/* -g: stored as 192.168.10.1:80 */
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 192.168.10.1:8080 -g"), 0);
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->dests[0]->c.port, htons(80));
+	expect_apply_err(m, "-a -t 10.0.0.1:80 -r 192.168.10.1:8080 -i", "Destination already exists");
+	/* -e rewrites the port the same way, -m does not */
+	assert_int_equal(apply(m, "-e -t 10.0.0.1:80 -r 192.168.10.1:8080 -w 4"), 0);
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->dests[0]->c.weight, 4);
+	expect_apply_err(m, "-e -t 10.0.0.1:80 -r 192.168.10.1:8080 -m", "No such destination");
+	/* -d knows no forwarding method: the port given counts */
+	expect_apply_err(m, "-d -t 10.0.0.1:80 -r 192.168.10.1:8080", "No such destination");
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->ndests, 1);
+	assert_int_equal(apply(m, "-d -t 10.0.0.1:80 -r 192.168.10.1"), 0);
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->ndests, 0);
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 192.168.10.1:80 -i"), 0);
+	assert_int_equal(apply(m, "-d -t 10.0.0.1:80 -r 192.168.10.1:80"), 0);
+
+	lvs_model_free(m);
+}
+
+/* The kernel's threshold check: lower above upper is ERANGE, also with no
+ * upper threshold, on add and on edit. */
+static void test_apply_thresholds(void **state)
+{
+	struct lvs_model *m = lvs_model_new();
+	(void)state;
+
+	assert_non_null(m);
+	assert_int_equal(apply(m, "-A -t 10.0.0.1:80"), 0);
+	expect_apply_err(m, "-a -t 10.0.0.1:80 -r 192.168.10.1 -y 1", "Numerical result out of range");
+	expect_apply_err(m, "-a -t 10.0.0.1:80 -r 192.168.10.1 -x 5 -y 6",
+	                 "Numerical result out of range");
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->ndests, 0);
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 192.168.10.1 -x 5 -y 5"), 0);
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 192.168.10.2 -x 0 -y 0"), 0);
+	expect_apply_err(m, "-e -t 10.0.0.1:80 -r 192.168.10.1 -y 2", "Numerical result out of range");
+	expect_apply_err(m, "-e -t 10.0.0.1:80 -r 192.168.10.1 -x 2 -y 3",
+	                 "Numerical result out of range");
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->dests[1]->c.u_threshold, 5);
+	assert_int_equal(apply(m, "-e -t 10.0.0.1:80 -r 192.168.10.1 -x 9 -y 2"), 0);
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->dests[1]->c.l_threshold, 2);
+	lvs_model_free(m);
+}
+
+/* New destinations must be unicast (the kernel's ip_vs_new_dest), for
+ * every forwarding method: EINVAL, ipvsadm's "Invalid operation" text. */
+static void test_apply_dest_not_unicast(void **state)
+{
+	static const char *const bad4[] = {"224.0.0.1", "239.255.255.250", "255.255.255.255",
+	                                   "0.0.0.1"};
+	static const char *const bad6[] = {"[ff02::1]", "[ff05::1:3]", "[::ffff:192.168.10.1]"};
+	static const char *const fwd[] = {"-g", "-i", "-m"};
+	const char *inval = "Invalid operation.  Possibly wrong module version, address not "
+	                    "unicast, ...";
+	struct lvs_model *m = lvs_model_new();
+	char line[128];
+	(void)state;
+
+	assert_non_null(m);
+	assert_int_equal(apply(m, "-A -t 10.0.0.1:80"), 0);
+	assert_int_equal(apply(m, "-A -t [2001:db8::1]:80"), 0);
+	assert_int_equal(apply(m, "-A -f 3"), 0);
+	for (size_t f = 0; f < 3; f++) {
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(line, sizeof(line), "-a -t 10.0.0.1:80 -r %s %s", bad4[i], fwd[f]);
+			expect_apply_err(m, line, inval);
+			snprintf(line, sizeof(line), "-a -f 3 -r %s:80 %s", bad4[i], fwd[f]);
+			expect_apply_err(m, line, inval);
+		}
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(line, sizeof(line), "-a -t [2001:db8::1]:80 -r %s:80 %s", bad6[i],
+			         fwd[f]);
+			expect_apply_err(m, line, inval);
+		}
+	}
+	/* an IPv6 multicast tunnel server of an IPv4 service */
+	expect_apply_err(m, "-a -t 10.0.0.1:80 -r ff02::2 -i", inval);
+	/* only adding checks: edit and delete just do not find them */
+	expect_apply_err(m, "-e -t 10.0.0.1:80 -r 224.0.0.1", "No such destination");
+	expect_apply_err(m, "-d -t 10.0.0.1:80 -r 224.0.0.1", "No such destination");
+	for (size_t s = 0; s < 3; s++)
+		assert_int_equal(lvs_model_snapshot(m)->svcs[s]->ndests, 0);
+	/* unicast neighbours of these are fine */
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 223.255.255.254"), 0);
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 240.0.0.1"), 0);
+	assert_int_equal(apply(m, "-a -t 10.0.0.1:80 -r 127.0.0.1"), 0);
+	assert_int_equal(apply(m, "-a -t [2001:db8::1]:80 -r [fe00::1]:80"), 0);
+	assert_int_equal(apply(m, "-a -t [2001:db8::1]:80 -r [::1]:80"), 0);
+	lvs_model_free(m);
+}
+
 static void test_apply_timeouts(void **state)
 {
 	struct lvs_model *m = lvs_model_new();
@@ -763,6 +862,9 @@ int main(void)
 	        cmocka_unit_test(test_parse_prog_name_and_errbuf),
 	        cmocka_unit_test(test_apply_services),
 	        cmocka_unit_test(test_apply_dests),
+	        cmocka_unit_test(test_apply_dest_ports),
+	        cmocka_unit_test(test_apply_thresholds),
+	        cmocka_unit_test(test_apply_dest_not_unicast),
 	        cmocka_unit_test(test_apply_timeouts),
 	        cmocka_unit_test(test_usage),
 	};
