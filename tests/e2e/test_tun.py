@@ -54,7 +54,12 @@ def test_wrr_weights_3_2_1(director):
     for name, n in {"server1": 300, "server2": 200, "server3": 100}.items():
         assert within(c[name], n), (name, c)
     st = d.stats()
-    assert st[key][0] == 600
+    # A client port reused while the director still holds the earlier
+    # connection joins that entry (DR and TUN see one direction, so the
+    # entry never reaches TIME_WAIT, the one state in which kernel IPVS
+    # under conn_reuse_mode 1 schedules a SYN anew): a rare run counts one
+    # or two fewer.
+    assert 595 <= st[key][0] <= 600, st[key]
     out_pkts_zero(st, key)
     d.watch.assert_silent()
 
