@@ -293,10 +293,9 @@ static void http_request(struct http_probe *h)
 /* Wait for what on the socket: the connection's event is edge-triggered
  * for both directions, so this only says which one the state waits for
  * (every step runs until the socket would block). */
-static int http_wait(struct http_probe *h, short what)
+static void http_wait(struct http_probe *h, short what)
 {
 	h->want = what;
-	return 0;
 }
 
 /* Connect for h->url; 0, or -errno with h->why set when the failure is
@@ -328,7 +327,8 @@ static int http_url_begin(struct http_probe *h)
 				    http_cb, h->p);
 		if (!h->s.ev || event_add(h->s.ev, NULL))
 			return -ENOMEM;
-		return http_wait(h, EV_WRITE);
+		http_wait(h, EV_WRITE);
+		return 0;
 	}
 	if (rc == -ECONNREFUSED || rc == -ENETUNREACH || rc == -EHOSTUNREACH ||
 	    rc == -ETIMEDOUT || rc == -EADDRNOTAVAIL)
@@ -587,9 +587,11 @@ static int tls_again(struct http_probe *h, int ret)
 {
 	switch (SSL_get_error(h->ssl, ret)) {
 	case SSL_ERROR_WANT_READ:
-		return !http_wait(h, EV_READ);
+		http_wait(h, EV_READ);
+		return 1;
 	case SSL_ERROR_WANT_WRITE:
-		return !http_wait(h, EV_WRITE);
+		http_wait(h, EV_WRITE);
+		return 1;
 	default:
 		return 0;
 	}
@@ -670,8 +672,7 @@ static void http_step(struct http_probe *h)
 			} else {
 				w = send(h->s.fd, b, n, MSG_NOSIGNAL);
 				if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-					if (http_wait(h, EV_WRITE))
-						http_fail(h, "%sout of memory on %s", "");
+					http_wait(h, EV_WRITE);
 					return;
 				}
 				if (w < 0) {
@@ -682,8 +683,7 @@ static void http_step(struct http_probe *h)
 			h->req_off += (size_t)w;
 			if (h->req_off == h->req_len) {
 				h->st = H_RECV;
-				if (http_wait(h, EV_READ))
-					http_fail(h, "%sout of memory on %s", "");
+				http_wait(h, EV_READ);
 				return; /* the answer comes later */
 			}
 			break;
@@ -708,8 +708,7 @@ static void http_step(struct http_probe *h)
 			} else {
 				r = recv(h->s.fd, buf, sizeof(buf), 0);
 				if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-					if (http_wait(h, EV_READ))
-						http_fail(h, "%sout of memory on %s", "");
+					http_wait(h, EV_READ);
 					return;
 				}
 				if (r <= 0) {

@@ -73,20 +73,28 @@ static struct lvs_svc_key key(const char *vip)
 	return k;
 }
 
-/* Health of 127.0.0.1:port in vip's service; -1 when not there at all. */
-static int health(struct lvs_model *m, const char *vip, uint16_t port)
+/* 127.0.0.1:port in vip's service: 0 with its conf and health, or -errno
+ * when not there at all. */
+static int dest_of(struct lvs_model *m, const char *vip, uint16_t port, struct lvs_dest_conf *out,
+		   enum lvs_dest_health *h)
 {
 	struct lvs_svc_key k = key(vip);
-	struct lvs_dest_conf d, out;
-	enum lvs_dest_health h;
+	struct lvs_dest_conf d;
 
 	memset(&d, 0, sizeof(d));
 	d.af = AF_INET;
 	d.port = htons(port);
 	inet_pton(AF_INET, "127.0.0.1", &d.addr);
-	if (lvs_model_get_dest(m, &k, &d, &out, &h, NULL, 0))
-		return -1;
-	return (int)h;
+	return lvs_model_get_dest(m, &k, &d, out, h, NULL, 0);
+}
+
+/* Health of 127.0.0.1:port in vip's service; -1 when not there at all. */
+static int health(struct lvs_model *m, const char *vip, uint16_t port)
+{
+	struct lvs_dest_conf out;
+	enum lvs_dest_health h;
+
+	return dest_of(m, vip, port, &out, &h) ? -1 : (int)h;
 }
 
 struct fx {
@@ -291,17 +299,10 @@ static void test_busy_model_waits(void **state)
 /* The weight of 127.0.0.1:port in vip's service, -1 when not there. */
 static int weight_of(struct lvs_model *m, const char *vip, uint16_t port)
 {
-	struct lvs_svc_key k = key(vip);
-	struct lvs_dest_conf d, out;
+	struct lvs_dest_conf out;
 	enum lvs_dest_health h;
 
-	memset(&d, 0, sizeof(d));
-	d.af = AF_INET;
-	d.port = htons(port);
-	inet_pton(AF_INET, "127.0.0.1", &d.addr);
-	if (lvs_model_get_dest(m, &k, &d, &out, &h, NULL, 0))
-		return -1;
-	return (int)out.weight;
+	return dest_of(m, vip, port, &out, &h) ? -1 : (int)out.weight;
 }
 
 static int want_weight, want_weight2;

@@ -11,34 +11,7 @@
 
 #include "kaconf.h"
 
-static struct ka_config *load(const char *text)
-{
-	struct ka_config *c = ka_config_load_mem(text, strlen(text), "k.conf");
-
-	assert_non_null(c);
-	return c;
-}
-
-static char *diags(const struct ka_config *c)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	ka_config_print_diags(c, f, KA_INFO);
-	fclose(f);
-	return buf;
-}
-
-static void expect_diags(const char *text, const char *expect)
-{
-	struct ka_config *c = load(text);
-	char *d = diags(c);
-
-	assert_string_equal(d, expect);
-	free(d);
-	ka_config_free(c);
-}
+#include "test_kaconf_util.h"
 
 static bool addr_is(const struct ka_addr *a, const char *s)
 {
