@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "evthread.h"
 #include "check_notify.h"
 #include "checker.h"
 #include "log.h"
@@ -70,19 +71,11 @@ struct verdict {
 
 /* The checker thread, with what both threads share. */
 struct cthread {
-	pthread_t tid;
-	pid_t ktid; /* the kernel's id of the thread */
-	bool started;
-	struct event_base *base;   /* the probes' */
-	int call_fd;               /* control -> checker: a call waits */
-	struct event *call_ev;     /* on base */
+	struct lvs_evthread et;
+	struct event_base *base;   /* the probes': et's */
 	int q_fd;                  /* checker -> control: verdicts wait */
 	struct event *q_ev;        /* on the control base */
 	pthread_mutex_t mu;        /* everything below */
-	pthread_cond_t cv;
-	void (*call_fn)(void *arg);
-	void *call_arg;
-	bool call_done;
 	struct verdict *q;         /* the verdicts not yet applied */
 	unsigned qn, qcap;
 	/* the figures: probes cancelled at their deadline; how late probes
@@ -683,116 +676,29 @@ static void runner_disarm(struct runner *r)
 
 /* ---- the checker thread ---- */
 
-static void *cthread_main(void *arg)
-{
-	struct cthread *t = arg;
-
-	event_base_dispatch(t->base);
-	return NULL;
-}
-
-/* Checker thread: run the control thread's call, then let it go on. */
-static void call_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct cthread *t = arg;
-	void (*fn)(void *);
-	void *fa;
-	uint64_t v;
-
-	(void)what;
-	(void)!read(fd, &v, sizeof(v));
-	pthread_mutex_lock(&t->mu);
-	fn = t->call_fn;
-	fa = t->call_arg;
-	t->call_fn = NULL;
-	pthread_mutex_unlock(&t->mu);
-	if (!fn)
-		return;
-	fn(fa);
-	pthread_mutex_lock(&t->mu);
-	t->call_done = true;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-}
-
-/* Control thread: run fn(arg) on the checker thread and wait for it
- * (directly when the thread is not running). */
+/* Control thread: run fn(arg) on the checker thread and wait for it. */
 static void cthread_call(struct cthread *t, void (*fn)(void *), void *arg)
 {
-	if (!t->started) {
-		fn(arg);
-		return;
-	}
-	pthread_mutex_lock(&t->mu);
-	t->call_fn = fn;
-	t->call_arg = arg;
-	t->call_done = false;
-	pthread_mutex_unlock(&t->mu);
-	(void)!write(t->call_fd, &(uint64_t){1}, sizeof(uint64_t));
-	pthread_mutex_lock(&t->mu);
-	while (!t->call_done)
-		pthread_cond_wait(&t->cv, &t->mu);
-	pthread_mutex_unlock(&t->mu);
-}
-
-static void call_gettid(void *arg)
-{
-	((struct cthread *)arg)->ktid = (pid_t)syscall(SYS_gettid);
+	lvs_evthread_call(&t->et, fn, arg);
 }
 
 /* The checker thread's nice value and CPUs: global_defs' checker_priority
  * and checker_cpu_affinity, else the process's. */
 static void cthread_tune(struct cthread *t, const struct ka_global *g)
 {
-	cpu_set_t set;
-	int prio = g->checker_priority;
-
-	if (!t->started)
-		return;
-	if (!g->checker_priority_set) {
-		errno = 0;
-		prio = getpriority(PRIO_PROCESS, 0);
-		if (errno)
-			prio = 0;
-	}
-	if (setpriority(PRIO_PROCESS, (id_t)t->ktid, prio))
-		lvs_warn("checks: checker_priority %d: %s", prio, strerror(errno));
-	CPU_ZERO(&set);
-	if (g->ncheck_cpus) {
-		for (unsigned i = 0; i < g->ncheck_cpus; i++)
-			CPU_SET(g->checker_cpus[i], &set);
-	} else if (sched_getaffinity(0, sizeof(set), &set)) {
-		return;
-	}
-	errno = pthread_setaffinity_np(t->tid, sizeof(set), &set);
-	if (errno)
-		lvs_warn("checks: checker_cpu_affinity: %s", strerror(errno));
-}
-
-static void call_stop(void *arg)
-{
-	event_base_loopbreak(((struct cthread *)arg)->base);
+	lvs_evthread_tune(&t->et, g->checker_priority_set, g->checker_priority, g->checker_cpus,
+			  g->ncheck_cpus, "checks: checker_priority / checker_cpu_affinity");
 }
 
 static void cthread_free(struct cthread *t)
 {
 	if (!t)
 		return;
-	if (t->started) {
-		cthread_call(t, call_stop, t);
-		pthread_join(t->tid, NULL);
-	}
-	if (t->call_ev)
-		event_free(t->call_ev);
+	lvs_evthread_stop(&t->et);
 	if (t->q_ev)
 		event_free(t->q_ev);
-	if (t->base)
-		event_base_free(t->base);
-	if (t->call_fd >= 0)
-		close(t->call_fd);
 	if (t->q_fd >= 0)
 		close(t->q_fd);
-	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 	free(t->q);
 	free(t);
@@ -802,43 +708,21 @@ static void cthread_free(struct cthread *t)
 static struct cthread *cthread_new(struct event_base *cbase)
 {
 	struct cthread *t = calloc(1, sizeof(*t));
-	struct event_config *cfg = event_config_new();
-	sigset_t all, old;
 
-	if (!t) {
-		if (cfg)
-			event_config_free(cfg);
+	if (!t)
 		return NULL;
-	}
-	t->call_fd = t->q_fd = -1;
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
-	if (!cfg)
-		goto fail;
-	t->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	t->q_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	t->base = event_base_new_with_config(cfg);
-	if (t->call_fd < 0 || t->q_fd < 0 || !t->base ||
-	    event_base_priority_init(t->base, CHECK_PRIOS))
+	if (t->q_fd < 0)
 		goto fail;
-	t->call_ev = event_new(t->base, t->call_fd, EV_READ | EV_PERSIST, call_cb, t);
 	t->q_ev = event_new(cbase, t->q_fd, EV_READ | EV_PERSIST, verdicts_cb, t);
-	if (!t->call_ev || !t->q_ev || event_add(t->call_ev, NULL) || event_add(t->q_ev, NULL))
+	if (!t->q_ev || event_add(t->q_ev, NULL))
 		goto fail;
-	/* signals are the control thread's */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	t->started = !pthread_create(&t->tid, NULL, cthread_main, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!t->started)
+	if (lvs_evthread_start(&t->et, CHECK_THREAD_NAME, CHECK_PRIOS))
 		goto fail;
-	pthread_setname_np(t->tid, CHECK_THREAD_NAME);
-	cthread_call(t, call_gettid, t);
-	event_config_free(cfg);
+	t->base = t->et.base;
 	return t;
 fail:
-	if (cfg)
-		event_config_free(cfg);
 	cthread_free(t);
 	return NULL;
 }

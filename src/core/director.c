@@ -130,6 +130,20 @@ static enum lvs_verdict no_dest(struct lvs_worker *w, enum lvs_drop *why)
 static enum lvs_verdict process_new(struct lvs_worker *w, struct lvs_pkt *p,
 				    const struct lvs_snapshot *s, lvs_time_t now, enum lvs_drop *why);
 
+/* Is vaddr a VRRP address this director does not hold now (a BACKUP's)?
+ * One load and a test when the site runs no VRRP. */
+static inline bool standby(const struct lvs_director *d, uint8_t af, const union lvs_addr *vaddr)
+{
+	const struct lvs_standby *s = __atomic_load_n(&d->standby, __ATOMIC_ACQUIRE);
+
+	return LVS_UNLIKELY(s != NULL) && lvs_standby_blocked(s, af, vaddr);
+}
+
+struct lvs_standby *lvs_director_set_standby(struct lvs_director *d, struct lvs_standby *s)
+{
+	return __atomic_exchange_n(&d->standby, s, __ATOMIC_ACQ_REL);
+}
+
 /* Packet of a known connection from the client side. */
 static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
 				 lvs_time_t now, enum lvs_drop *why)
@@ -139,6 +153,8 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 	struct lvs_dest_state *ds;
 	struct lvs_flow f;
 
+	if (standby(d, pi->af, &pi->daddr))
+		return drop(w, LVS_DROP_VIP_STANDBY, why);
 	/* Port reuse, as the kernel with conn_reuse_mode 1: a SYN that finds
 	 * an entry in TIME_WAIT starts a new connection.  The old entry is
 	 * retired (no lookup finds it any more) and the SYN is scheduled like
@@ -189,6 +205,11 @@ static enum lvs_verdict out_known(struct lvs_worker *w, struct lvs_pkt *p, struc
 	struct lvs_dest_state *ds;
 	struct lvs_flow f;
 
+	if (LVS_UNLIKELY(d->standby != NULL)) {
+		lvs_conn_virt_addr(d->ct, c, &f.vaddr, &f.vport);
+		if (lvs_conn_fwd(c) == LVS_FWD_MASQ && standby(d, pi->af, &f.vaddr))
+			return drop(w, LVS_DROP_VIP_STANDBY, why);
+	}
 	ds = lvs_conn_hit(d->ct, w->id, c, true, pi, now, &f.fwd, &f.vaddr, &f.vport);
 	if (f.fwd != LVS_FWD_MASQ) {
 		/* DR/TUN replies do not come through us; let the host have it. */
@@ -433,6 +454,8 @@ static enum lvs_verdict process_new(struct lvs_worker *w, struct lvs_pkt *p,
 		w->pass++;
 		return LVS_V_PASS;
 	}
+	if (standby(w->d, pi->af, &pi->daddr))
+		return drop(w, LVS_DROP_VIP_STANDBY, why);
 	return schedule_new(w, p, svc, now, why);
 }
 

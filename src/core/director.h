@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "model.h"
+#include "standby.h"
 #include "xmit.h"
 
 struct lvs_director {
@@ -23,7 +24,18 @@ struct lvs_director {
 	struct lvs_conn_table *ct;
 	struct lvs_xmit_env env;
 	uint64_t timeouts_gen;     /* snapshot generation whose timeouts ct has */
+	/* VRRP's addresses and whether they are held (standby.h); NULL: none.
+	 * Set with lvs_director_set_standby. */
+	struct lvs_standby *standby;
 };
+
+/*
+ * Publish s (NULL: no VRRP) as the set of VRRP-managed addresses: traffic
+ * for one that is not held is dropped (LVS_DROP_VIP_STANDBY), client side
+ * and NAT replies alike.  Returns the previous set, for the caller to free
+ * once no worker can hold it (an RCU grace period).  Control path.
+ */
+struct lvs_standby *lvs_director_set_standby(struct lvs_director *d, struct lvs_standby *s);
 
 struct lvs_worker {
 	struct lvs_director *d;

@@ -49,6 +49,7 @@
 	X(NO_DEST, "no_destination_available")                                  \
 	X(CONN_TABLE_FULL, "connection_table_full")                             \
 	X(SVC_PROTO, "service_protocol_unsupported")                            \
+	X(VIP_STANDBY, "vip_standby")                                           \
 	/* ICMP errors quoting a connection */                                  \
 	X(ICMP_INNER, "icmp_bad_quoted_packet")                                 \
 	X(ICMP_NO_CONN, "icmp_error_without_connection")                        \

@@ -17,6 +17,8 @@
 
 #include "csum.h"
 #include "log.h"
+#include "announce.h"
+#include "standby.h"
 #include "vip_priv.h"
 
 #define ANNOUNCE_COUNT 3
@@ -70,66 +72,6 @@ static void send_frame(struct lvs_vips *v, uint32_t ifindex, const uint8_t *f, s
 		lvs_debug("vip: announcement on ifindex %u: %s", ifindex, strerror(errno));
 }
 
-/* ARP announcement (RFC 5227 2.3): a request with sender = target = VIP. */
-static size_t build_garp(uint8_t *f, const uint8_t mac[6], const union lvs_addr *a)
-{
-	memset(f, 0, 60);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = 0x08;
-	f[13] = 0x06;
-	f[14] = 0x00; f[15] = 0x01; /* Ethernet */
-	f[16] = 0x08; f[17] = 0x00; /* IPv4 */
-	f[18] = 6;
-	f[19] = 4;
-	f[20] = 0x00; f[21] = 0x01; /* request */
-	memcpy(f + 22, mac, 6);
-	memcpy(f + 28, &a->ip4, 4);
-	memcpy(f + 38, &a->ip4, 4);
-	return 60; /* padded to the Ethernet minimum */
-}
-
-/* Neighbour advertisement from target tgt with its link-layer address. */
-static void build_na(uint8_t *ip, const union lvs_addr *tgt, const union lvs_addr *dst,
-		     const uint8_t mac[6], bool solicited)
-{
-	uint8_t *ic = ip + 40;
-	union lvs_addr src = *tgt;
-	uint16_t c;
-
-	memset(ip, 0, 40 + 32);
-	ip[0] = 0x60;
-	ip[5] = 32; /* payload length */
-	ip[6] = IPPROTO_ICMPV6;
-	ip[7] = 255; /* RFC 4861 7.1.2: hop limit 255 */
-	memcpy(ip + 8, src.b, 16);
-	memcpy(ip + 24, dst->b, 16);
-	ic[0] = 136;
-	ic[4] = (uint8_t)((solicited ? 0x40 : 0) | 0x20); /* S, O */
-	memcpy(ic + 8, tgt->b, 16);
-	ic[24] = 2; /* target link-layer address */
-	ic[25] = 1;
-	memcpy(ic + 26, mac, 6);
-	c = lvs_csum_finish(lvs_csum_partial(ic, 32, lvs_csum_pseudo6(&src, dst, IPPROTO_ICMPV6, 32)));
-	memcpy(ic + 2, &c, 2);
-}
-
-static size_t build_una(uint8_t *f, const uint8_t mac[6], const union lvs_addr *a)
-{
-	union lvs_addr all;
-
-	memset(&all, 0, sizeof(all));
-	all.b[0] = 0xff;
-	all.b[1] = 0x02;
-	all.b[15] = 1;
-	f[0] = 0x33; f[1] = 0x33; f[2] = 0; f[3] = 0; f[4] = 0; f[5] = 1;
-	memcpy(f + 6, mac, 6);
-	f[12] = 0x86;
-	f[13] = 0xdd;
-	build_na(f + 14, a, &all, mac, false);
-	return 14 + 40 + 32;
-}
-
 static void announce_now(struct lvs_vips *v, const struct announce *an)
 {
 	uint8_t f[128];
@@ -140,7 +82,8 @@ static void announce_now(struct lvs_vips *v, const struct announce *an)
 
 		if (lvs_netstate_link(v->ns, v->ifs[i].ifindex, &li) || !(li.flags & IFF_UP))
 			continue;
-		len = an->af == AF_INET ? build_garp(f, li.mac, &an->a) : build_una(f, li.mac, &an->a);
+		len = an->af == AF_INET ? lvs_frame_garp(f, li.mac, &an->a)
+				       : lvs_frame_una(f, li.mac, &an->a, false);
 		send_frame(v, li.ifindex, f, len);
 	}
 }
@@ -186,6 +129,10 @@ void vip_announce_add(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, l
 {
 	struct announce *an = NULL;
 	uint32_t h = 0, mask = v->ann_idx_size - 1;
+
+	/* VRRP announces its own addresses, as its configuration says */
+	if (v->standby && lvs_standby_find(__atomic_load_n(v->standby, __ATOMIC_ACQUIRE), af, a))
+		return;
 
 	if (v->ann_idx_size) {
 		for (h = ann_hash(af, a) & mask; v->ann_idx[h]; h = (h + 1) & mask) {
@@ -275,7 +222,24 @@ static int cmp_vip(const void *x, const void *y)
 	return memcmp(a->a.b, b->a.b, 16);
 }
 
-static const struct vip_entry *vip_find(const struct vip_set *s, int af, const union lvs_addr *a)
+static const struct vip_entry *vip_find_in(const struct vip_set *s, int af,
+					   const union lvs_addr *a);
+
+/* A VIP the workers answer for: in the set, and not a VRRP address
+ * whose instance is not MASTER here. */
+static const struct vip_entry *vip_find(const struct lvs_vips *v, const struct vip_set *s, int af,
+					const union lvs_addr *a)
+{
+	const struct vip_entry *e = vip_find_in(s, af, a);
+
+	if (e && v->standby &&
+	    lvs_standby_blocked(__atomic_load_n(v->standby, __ATOMIC_ACQUIRE), (uint8_t)af, a))
+		return NULL;
+	return e;
+}
+
+static const struct vip_entry *vip_find_in(const struct vip_set *s, int af,
+					   const union lvs_addr *a)
 {
 	uint32_t lo = 0, hi = s ? s->n : 0;
 	struct vip_entry k = { .af = (uint8_t)af, .a = *a };
@@ -442,7 +406,7 @@ static bool arp_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_pk
 		return false;
 	lvs_addr_set4(&tpa, 0);
 	memcpy(&tpa.ip4, a + 24, 4);
-	e = vip_find(s, AF_INET, &tpa);
+	e = vip_find(v, s, AF_INET, &tpa);
 	if (!e)
 		return false;
 	if (lvs_netstate_link(v->ns, p->ifindex, &li))
@@ -485,7 +449,7 @@ static bool ns_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_pkt
 	if (pi->icmp_code != 0 || pi->ttl != 255 || ilen < 24 || pi->frag != LVS_FRAG_NONE)
 		return false;
 	memcpy(tgt.b, ic + 8, 16);
-	e = vip_find(s, AF_INET6, &tgt);
+	e = vip_find(v, s, AF_INET6, &tgt);
 	if (!e)
 		return false;
 	if (!lvs_pkt_l4_csum_ok(p))
@@ -523,7 +487,7 @@ static bool ns_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_pkt
 		}
 	}
 	memcpy(p->data + 6, li.mac, 6);
-	build_na(ip, &tgt, &dst, li.mac, !dad);
+	lvs_frame_na(ip, &tgt, &dst, li.mac, !dad ? LVS_NA_SOLICITED : 0);
 	p->tailroom = p->tailroom + p->len - need;
 	p->len = need;
 	p->flags &= ~(uint32_t)(LVS_PKT_F_CSUM_PARTIAL | LVS_PKT_F_CSUM_VALID);
@@ -543,7 +507,7 @@ static bool echo_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_p
 
 	if (pi->frag != LVS_FRAG_NONE || pi->l4_len < 8)
 		return false;
-	e = vip_find(s, pi->af, &pi->daddr);
+	e = vip_find(v, s, pi->af, &pi->daddr);
 	if (!e || lvs_netstate_link(v->ns, p->ifindex, &li))
 		return false;
 	if (pi->af == AF_INET6 && pi->l4_off != pi->l3_off + 40)
@@ -599,6 +563,11 @@ bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p)
 	    pi->icmp_code == 0)
 		return echo_input(v, s, p);
 	return false;
+}
+
+void lvs_vips_set_standby(struct lvs_vips *v, struct lvs_standby *const *slot)
+{
+	v->standby = slot;
 }
 
 void lvs_vip_stats_add(struct lvs_vips *v, struct lvs_vip_stats *out)

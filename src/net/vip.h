@@ -90,6 +90,16 @@ typedef int (*lvs_vips_filter_fn)(void *arg, const struct lvs_xdp_key *add, unsi
 				  const struct lvs_xdp_key *del, unsigned ndel);
 void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg);
 
+/*
+ * VRRP: *slot (the director's standby pointer, read atomically; the set
+ * it points to may change) lists the addresses VRRP manages.  The workers
+ * answer for such an address only while its instance holds it, and it is
+ * never announced here (VRRP sends its own gratuitous ARPs / NAs, as its
+ * configuration says).
+ */
+struct lvs_standby;
+void lvs_vips_set_standby(struct lvs_vips *v, struct lvs_standby *const *slot);
+
 /* For lvsadm --status: per served interface, the frames the host guard
  * dropped (the sum of its rules' counters, read with libnftables).
  * Control thread. */

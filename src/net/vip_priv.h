@@ -73,6 +73,8 @@ struct gentry {
 
 struct lvs_vips {
 	struct vip_set *set; /* RCU */
+	/* VRRP's addresses (the director's pointer, standby.h); NULL: none */
+	struct lvs_standby *const *standby;
 	struct lvs_netstate *ns;
 	struct served *ifs;
 	unsigned nif;

@@ -508,6 +508,45 @@ static void test_udp_moves_off_failed_server(void **state)
 	dir_free(&x);
 }
 
+/* VRRP's addresses: a BACKUP director forwards nothing for them, new
+ * flows and known connections alike (counted as vip_standby); once its
+ * instance holds them it forwards both, and addresses VRRP does not
+ * manage are never affected. */
+static void test_standby_addresses(void **state)
+{
+	uint8_t af[2] = {AF_INET, AF_INET};
+	union lvs_addr a[2] = {t_ip4("10.0.0.1"), t_ip4("10.0.0.1")};
+	struct lvs_standby *s;
+	struct lvs_standby_entry *e;
+	struct dir x;
+	int first;
+
+	(void)state;
+	dir_init(&x, 1024);
+	first = sent_to(&x, IPPROTO_TCP, 42000, "10.0.0.1", 80, 0x02);
+	assert_true(first >= 1 && first <= 3);
+	s = lvs_standby_new(af, a, 2);
+	assert_non_null(s);
+	assert_int_equal(s->n, 1); /* duplicates folded */
+	assert_null(lvs_director_set_standby(&x.d, s));
+	e = lvs_standby_find(s, AF_INET, &a[0]);
+	assert_non_null(e);
+	/* not held: the known connection and a new flow are dropped */
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42000, "10.0.0.1", 80, 0x10), 0);
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42001, "10.0.0.1", 80, 0x02), 0);
+	assert_int_equal(x.w.drops.n[LVS_DROP_VIP_STANDBY], 2);
+	/* another service's address is not VRRP's */
+	assert_int_not_equal(sent_to(&x, IPPROTO_TCP, 42002, "10.0.0.2", 80, 0x02), 0);
+	/* held: both go, the connection to its server */
+	lvs_standby_hold(e, true);
+	assert_int_equal(sent_to(&x, IPPROTO_TCP, 42000, "10.0.0.1", 80, 0x10), first);
+	assert_int_not_equal(sent_to(&x, IPPROTO_TCP, 42001, "10.0.0.1", 80, 0x02), 0);
+	assert_int_equal(x.w.drops.n[LVS_DROP_VIP_STANDBY], 2);
+	assert_ptr_equal(lvs_director_set_standby(&x.d, NULL), s);
+	free(s);
+	dir_free(&x);
+}
+
 static struct lvs_dest_state *dest_state(struct dir *x, const char *vip, uint16_t port, int rs)
 {
 	union lvs_addr v = t_ip4(vip);
@@ -590,6 +629,7 @@ int main(void)
 	        cmocka_unit_test(test_burst_equals_single_mutated),
 	        cmocka_unit_test(test_burst_equals_single_table_full),
 	        cmocka_unit_test(test_udp_moves_off_failed_server),
+	        cmocka_unit_test(test_standby_addresses),
 	        cmocka_unit_test(test_handshake_accounting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

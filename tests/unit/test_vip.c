@@ -602,9 +602,23 @@ static void test_guard_incremental(void **state)
 	assert_int_equal(v->nfwm, 1);
 	/* the workers answer for the owned VIPs only */
 	assert_int_equal(v->set->n, 4);
-	assert_non_null(vip_find(v->set, AF_INET, &web.addr));
-	assert_null(vip_find(v->set, AF_INET, &shr.addr));
-	assert_non_null(vip_find(v->set, AF_INET6, &v6.addr));
+	assert_non_null(vip_find(v, v->set, AF_INET, &web.addr));
+	assert_null(vip_find(v, v->set, AF_INET, &shr.addr));
+	assert_non_null(vip_find(v, v->set, AF_INET6, &v6.addr));
+	{
+		/* a VRRP address is answered for only while held */
+		struct lvs_standby *sb = lvs_standby_new((uint8_t[]){AF_INET}, &web.addr, 1);
+		struct lvs_standby *slot = sb;
+
+		assert_non_null(sb);
+		lvs_vips_set_standby(v, &slot);
+		assert_null(vip_find(v, v->set, AF_INET, &web.addr));
+		assert_non_null(vip_find(v, v->set, AF_INET6, &v6.addr));
+		lvs_standby_hold(&sb->e[0], true);
+		assert_non_null(vip_find(v, v->set, AF_INET, &web.addr));
+		lvs_vips_set_standby(v, NULL);
+		free(sb);
+	}
 
 	/* nothing changed: nothing written */
 	scripts = cap.scripts;
@@ -640,7 +654,7 @@ static void test_guard_incremental(void **state)
 	assert_int_equal(update(v, m), 0);
 	check_guard(m);
 	assert_true(strset_find(&cap.sets, "lvsd_eth0/svc4/10.0.0.1 . 6 . 80") >= 0);
-	assert_null(vip_find(v->set, AF_INET, &web.addr));
+	assert_null(vip_find(v, v->set, AF_INET, &web.addr));
 	/* trash without connections goes at the next collection */
 	lvs_model_gc(m);
 	assert_int_equal(update(v, m), 0);
@@ -665,13 +679,13 @@ static void test_guard_incremental(void **state)
 	fake_local(AF_INET, "10.0.0.2");
 	assert_int_equal(update(v, m), 0);
 	check_guard(m);
-	assert_null(vip_find(v->set, AF_INET, &dns.addr));
+	assert_null(vip_find(v, v->set, AF_INET, &dns.addr));
 	fake_unlocal("10.0.0.2");
 	fake_unlocal("10.9.9.9");
 	assert_int_equal(update(v, m), 0);
 	check_guard(m);
-	assert_non_null(vip_find(v->set, AF_INET, &dns.addr));
-	assert_non_null(vip_find(v->set, AF_INET, &shr.addr));
+	assert_non_null(vip_find(v, v->set, AF_INET, &dns.addr));
+	assert_non_null(vip_find(v, v->set, AF_INET, &shr.addr));
 
 	/* a refused delta: the tables are rewritten whole */
 	assert_int_equal(lvs_model_add_dest(m, &kdns, (d = dest("192.168.1.21", 53,
