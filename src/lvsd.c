@@ -78,6 +78,7 @@
 #include "netstate.h"
 #include "status.h"
 #include "vip.h"
+#include "vrrpd.h"
 #include "worker.h"
 #include "xdp_filter.h"
 
@@ -494,6 +495,7 @@ int main(int argc, char **argv)
 	static struct lvsd d = {.max_conns = DEF_MAX_CONNS};
 	struct opts o = {.io = "afpacket", .guard = true, .facility = -1};
 	struct ka_config *kc = NULL;
+	struct lvsd_vrrp *vrrp = NULL;
 	struct lvs_ctl_state cst;
 	bool cst_ok = false, pidfile_written = false;
 	int rc, lfd = -1, err, ready_fd = -1;
@@ -562,6 +564,9 @@ int main(int argc, char **argv)
 	d.vips = lvs_vips_new(d.netstate, d.ifindex, d.nif, o.guard);
 	if (!d.vips)
 		goto out;
+	/* VRRP's addresses are held by nobody before a worker runs */
+	if (kc && kc->nvrrp && lvsd_vrrp_new(&d, kc, &vrrp))
+		goto out;
 
 	d.workers = calloc(d.nworkers, sizeof(*d.workers));
 	if (!d.workers)
@@ -590,6 +595,13 @@ int main(int argc, char **argv)
 	lvsd_loop_vips_sync(d.loop, true); /* VIPs and guard for the file's services */
 	if (o.passive && lvsd_passive_register(d.loop, o.passive))
 		goto out;
+	if (vrrp) {
+		struct lvsd_vrrp *own = vrrp;
+
+		vrrp = NULL; /* the loop's now */
+		if (lvsd_vrrp_register(d.loop, own))
+			goto out;
+	}
 	if (kc) {
 		struct ka_config *own = kc;
 
@@ -621,6 +633,9 @@ int main(int argc, char **argv)
 	rc = lvsd_loop_run(d.loop) ? 1 : 0;
 
 out:
+	/* a backup takes over while the workers still forward */
+	lvsd_vrrp_shutdown(d.vrrp);
+	lvsd_vrrp_free(vrrp);
 	__atomic_store_n(&d.stopping, 1, __ATOMIC_RELAXED);
 	report_ready(&ready_fd, 1);
 	for (unsigned w = 0; d.workers && w < d.nworkers; w++)

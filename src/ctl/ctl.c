@@ -463,6 +463,14 @@ static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], co
 		}
 		st->checks(st->checks_arg, out);
 		return LVS_EXIT_OK;
+	case LVS_CMD_VRRP:
+		if (!st->vrrp) {
+			put_msg(err, "No VRRP instance runs here (lvsd runs those of its "
+			             "configuration file, -f)");
+			return LVS_EXIT_FAIL;
+		}
+		st->vrrp(st->vrrp_arg, out);
+		return LVS_EXIT_OK;
 	default:
 		break;
 	}

@@ -46,6 +46,10 @@ struct lvs_ctl_state {
 	 * fails (no configuration file, no checks). */
 	void (*checks)(void *arg, FILE *out);
 	void *checks_arg;
+	/* `lvsadm --vrrp`: the VRRP instances.  NULL: the command fails (no
+	 * vrrp_instance in the configuration file). */
+	void (*vrrp)(void *arg, FILE *out);
+	void *vrrp_arg;
 	/* > 0: a long command (-R) runs as a job in steps of about this many
 	 * ns (lvs_ctl_job_step) instead of in one call.  0: in one call. */
 	uint64_t step_ns;

@@ -83,6 +83,7 @@ int lvs_cmd_apply(struct lvs_model *m, const struct lvs_cmd *cmd, char *err, siz
 	case LVS_CMD_VERSION:
 	case LVS_CMD_STATUS:
 	case LVS_CMD_CHECKS:
+	case LVS_CMD_VRRP:
 		return LVS_EXIT_OK;
 	}
 	if (rc < 0)

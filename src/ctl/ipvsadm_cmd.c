@@ -65,6 +65,7 @@ enum {
 	TAG_SYNCID,
 	TAG_STATUS,
 	TAG_CHECKS,
+	TAG_VRRP,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -94,6 +95,7 @@ static const struct opt_def opt_defs[] = {
         {"save", 'S', ARG_NONE, 'S'},
         {"status", 0, ARG_NONE, TAG_STATUS},
         {"checks", 0, ARG_NONE, TAG_CHECKS},
+        {"vrrp", 0, ARG_NONE, TAG_VRRP},
         {"start-daemon", 0, ARG_REQ, TAG_START_DAEMON},
         {"stop-daemon", 0, ARG_REQ, TAG_STOP_DAEMON},
         {"tcp-service", 't', ARG_REQ, 't'},
@@ -230,6 +232,8 @@ const char *lvs_cmd_name(enum lvs_cmd_kind k)
 		return "status";
 	if (k == LVS_CMD_CHECKS)
 		return "checks";
+	if (k == LVS_CMD_VRRP)
+		return "vrrp";
 	return "none";
 }
 
@@ -942,6 +946,9 @@ static int handle_command(struct pstate *p, int tag, const char *v, const char *
 	case TAG_CHECKS:
 		cmd->cmd = LVS_CMD_CHECKS;
 		break;
+	case TAG_VRRP:
+		cmd->cmd = LVS_CMD_VRRP;
+		break;
 	case TAG_START_DAEMON:
 		cmd->cmd = LVS_CMD_START_DAEMON;
 		return set_daemon_state(p, v, true);
@@ -1067,7 +1074,7 @@ int lvs_cmd_parse(int argc, char *const argv[], struct lvs_cmd *cmd, char *err, 
 		return rc;
 	if (cmd->cmd == LVS_CMD_HELP || cmd->cmd == LVS_CMD_VERSION)
 		return LVS_EXIT_OK; /* ipvsadm prints and exits at once */
-	if (cmd->cmd == LVS_CMD_STATUS || cmd->cmd == LVS_CMD_CHECKS) {
+	if (cmd->cmd == LVS_CMD_STATUS || cmd->cmd == LVS_CMD_CHECKS || cmd->cmd == LVS_CMD_VRRP) {
 		if (scan_next(&sc, &v) != SCAN_END)
 			return failf(&p, LVS_EXIT_USAGE, "The '%s' command takes no options",
 			             lvs_cmd_name(cmd->cmd));
@@ -1136,8 +1143,9 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "  %s --set tcp tcpfin udp\n"
 	        "  %s --status\n"
 	        "  %s --checks\n"
+	        "  %s --vrrp\n"
 	        "  %s -h\n\n",
-	        p, p, p, p, p, p, p, p, p, p, p, p, p);
+	        p, p, p, p, p, p, p, p, p, p, p, p, p, p);
 	fprintf(out,
 	        "virtual-service is one of\n"
 	        "  -t|--tcp-service host[:port]     -u|--udp-service host[:port]\n"
@@ -1154,5 +1162,7 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "--status (lvsd only): packets forwarded, passed and dropped by reason, frames\n"
 	        "  held for next-hop resolution, VIP answers, packet I/O and host guard counters.\n"
 	        "--checks (lvsd only): the health checks of the configuration file, by virtual\n"
-	        "  and real server: state, reason, probes and failures.\n");
+	        "  and real server: state, reason, probes and failures.\n"
+	        "--vrrp (lvsd only): the VRRP instances of the configuration file: state,\n"
+	        "  priority, master, addresses, tracking and advert counters.\n");
 }

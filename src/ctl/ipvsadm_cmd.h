@@ -52,6 +52,7 @@ enum lvs_cmd_kind {
 	LVS_CMD_VERSION,      /* -v --version (first option only) */
 	LVS_CMD_STATUS,       /* --status: lvsd's own, not ipvsadm's (no options) */
 	LVS_CMD_CHECKS,       /* --checks: lvsd's own, the health checks (no options) */
+	LVS_CMD_VRRP,         /* --vrrp: lvsd's own, the VRRP instances (no options) */
 };
 
 /* Options seen on the line (bit i = ipvsadm's option i); the listing

@@ -25,8 +25,7 @@
  *             quorum above the total weight...); lvsd starts, `-t` exits
  *             non-zero as keepalived's does;
  *   KA_INFO   a part lvsd does not implement yet (notification_email,
- *             use_vmac, ...), a part read and checked but not run yet
- *             (vrrp_instance) or an include matching no file: keepalived
+ *             use_vmac, ...) or an include matching no file: keepalived
  *             would accept it, so `-t` still exits 0.
  *
  * Memory: everything hangs off the config's arena and goes with

@@ -493,9 +493,4 @@ void ka_vrrp_check(struct ka_config *c)
 		}
 		pp = &s->next;
 	}
-
-	/* VRRP is read and checked, not run yet */
-	for (const struct ka_vrrp_inst *v = c->vrrps; v; v = v->next)
-		ka_diag(c, KA_INFO, &v->loc, "vrrp_instance %s is read and checked; VRRP is not run yet",
-			v->name);
 }

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "passive.h"
+#include "vrrpd.h"
 
 /* A reload held back by an unfinished lvsadm -R job: tried again. */
 #define RELOAD_RETRY_MS 100
@@ -122,6 +123,8 @@ static void reload_now(struct conf *cf, struct lvsd *d)
 		lvsd_loop_vips_sync(cf->l, false);
 		return;
 	}
+	if (d->vrrp)
+		lvsd_vrrp_reload(d->vrrp, nk);
 	ka_config_free(cf->kc);
 	cf->kc = nk;
 	lvsd_loop_vips_sync(cf->l, false);

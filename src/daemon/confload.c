@@ -111,6 +111,17 @@ static void add_iface(struct iface_pick *ip, const struct lvs_link_info *li)
 	d->nif++;
 }
 
+static void add_named(struct iface_pick *ip, const char *name)
+{
+	struct lvs_link_info li;
+	unsigned idx = name ? if_nametoindex(name) : 0;
+
+	if (idx && !lvs_netstate_link(ip->d->netstate, idx, &li) && li.type == ARPHRD_ETHER)
+		add_iface(ip, &li);
+	else if (name)
+		lvs_warn("vrrp: interface %s: not an Ethernet interface here, not served", name);
+}
+
 static void pick_addr(void *arg, int af, const union lvs_addr *a, bool is_vip)
 {
 	struct iface_pick *ip = arg;
@@ -144,6 +155,15 @@ int lvsd_conf_ifaces(struct lvsd *d, const struct ka_config *c)
 	memset(&ip, 0, sizeof(ip));
 	ip.d = d;
 	ka_config_addrs(c, pick_addr, &ip);
+	/* VRRP's interfaces: the workers answer for its addresses there */
+	for (const struct ka_vrrp_inst *v = c->vrrps; v; v = v->next) {
+		const struct ka_vrrp_vip *lists[2] = {v->vips, v->evips};
+
+		add_named(&ip, v->ifname);
+		for (unsigned k = 0; k < 2; k++)
+			for (const struct ka_vrrp_vip *a = lists[k]; a; a = a->next)
+				add_named(&ip, a->dev);
+	}
 	if (ip.vip_unrouted) {
 		struct if_nameindex *all = if_nameindex();
 

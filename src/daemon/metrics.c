@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vrrpd.h"
 #include "check.h"
 #include "ctlloop.h"
 #include "ipvsadm_list.h"
@@ -512,6 +513,8 @@ int lvsd_metrics_prom(const struct lvsd *d, FILE *f)
 	prom_checks(f, x.checks, x.nchecks);
 	prom_late(f, d->checks);
 	prom_daemon(f, d);
+	if (d->vrrp)
+		lvsd_vrrp_metrics(d->vrrp, f);
 	doc_free(&x);
 	return finish(f, 0);
 }

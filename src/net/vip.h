@@ -100,6 +100,15 @@ void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg);
 struct lvs_standby;
 void lvs_vips_set_standby(struct lvs_vips *v, struct lvs_standby *const *slot);
 
+/*
+ * An address that is a VIP without being a service address (VRRP's
+ * addresses: a NAT site's inside gateway, for one): add (true) or take
+ * back (false) a reference; while referenced it is owned as a service
+ * address is (answered for, guarded) unless it is one of the host's
+ * addresses.  Applied by the next lvs_vips_update.  0 or -ENOMEM.
+ */
+int lvs_vips_extra(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, bool add);
+
 /* For lvsadm --status: per served interface, the frames the host guard
  * dropped (the sum of its rules' counters, read with libnftables).
  * Control thread. */

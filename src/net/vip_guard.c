@@ -1110,6 +1110,14 @@ int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const stru
 	return more || v->dirty || v->nfresh;
 }
 
+int lvs_vips_extra(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, bool add)
+{
+	struct gkey k;
+
+	gkey_set(&k, GK_VIP, af, 0, 0, a);
+	return gref(v, &k, false, add ? 1 : -1);
+}
+
 /* ---- control thread ---- */
 
 int vip_guard_init(struct lvs_vips *v)

@@ -303,7 +303,15 @@ static void rx_master(struct acts *o, const struct vrrp_adv *a, const union lvs_
 		to_backup(o, now + vrrp_master_down_ns(v));
 		return;
 	}
+	/* Two masters: a split brain healing.  Win the election at once and
+	 * announce again, since clients may have learnt the other master's
+	 * MAC meanwhile (keepalived does the same). */
 	v->stats.rx_lower_discarded++;
+	if (cmp == 0)
+		return; /* our own advert, looped back */
+	send_advert(o, v->conf.priority);
+	v->adver_at = now + adver_ns(v);
+	push(o, VRRP_ACT_SEND_GARP, 0, VRRP_STATE_MASTER);
 }
 
 unsigned vrrp_fsm_rx(struct vrrp_inst *v, const struct vrrp_adv *a, const union lvs_addr *src,
@@ -383,4 +391,31 @@ unsigned vrrp_fsm_fault(struct vrrp_inst *v, bool faulty, uint64_t now, struct v
 	else if (v->state == VRRP_STATE_FAULT)
 		startup(&o, now);
 	return o.n;
+}
+
+unsigned vrrp_fsm_force(struct vrrp_inst *v, enum vrrp_state to, uint64_t now,
+                        struct vrrp_action *acts, unsigned max)
+{
+	struct acts o = {.a = acts, .max = max, .v = v};
+
+	if (v->state == to || (v->state != VRRP_STATE_MASTER && v->state != VRRP_STATE_BACKUP))
+		return 0;
+	if (to == VRRP_STATE_MASTER)
+		to_master(&o, now);
+	else if (to == VRRP_STATE_BACKUP)
+		to_backup(&o, now + vrrp_master_down_ns(v));
+	return o.n;
+}
+
+void vrrp_fsm_set_priority(struct vrrp_inst *v, uint8_t prio)
+{
+	if (v->conf.priority == VRRP_PRIO_OWNER || !prio || prio == VRRP_PRIO_OWNER)
+		return;
+	v->conf.priority = prio;
+}
+
+void vrrp_fsm_hold_preempt(struct vrrp_inst *v, uint64_t until)
+{
+	if (until > v->preempt_after)
+		v->preempt_after = until;
 }

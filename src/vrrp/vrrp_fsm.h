@@ -137,6 +137,23 @@ unsigned vrrp_fsm_shutdown(struct vrrp_inst *v, uint64_t now, struct vrrp_action
 unsigned vrrp_fsm_fault(struct vrrp_inst *v, bool faulty, uint64_t now, struct vrrp_action *acts,
                         unsigned max);
 
+/*
+ * A sync group moves together (keepalived's vrrp_sync_group): when one
+ * member becomes MASTER or BACKUP the others are forced to the same state.
+ * Only MASTER and BACKUP instances move; forcing BACKUP arms the
+ * Master_Down_Timer as a received advert would.
+ */
+unsigned vrrp_fsm_force(struct vrrp_inst *v, enum vrrp_state to, uint64_t now,
+                        struct vrrp_action *acts, unsigned max);
+
+/* The effective priority after tracking (keepalived's weights): used by the
+ * next advert and election.  1..254; an owner's 255 never changes. */
+void vrrp_fsm_set_priority(struct vrrp_inst *v, uint8_t prio);
+
+/* Do not preempt a lower-priority master before until (a director that
+ * restarted pulls the connection table from its peer first). */
+void vrrp_fsm_hold_preempt(struct vrrp_inst *v, uint64_t until);
+
 /* When vrrp_fsm_tick must run next; UINT64_MAX when no timer is armed. */
 uint64_t vrrp_fsm_next_deadline(const struct vrrp_inst *v);
 

@@ -228,8 +228,13 @@ static void test_master_yields_to_higher(void **state)
 	struct vrrp_adv a = peer(v, 99);
 
 	(void)state;
-	/* lower: discarded, no action, still master */
-	assert_int_equal(rx(v, &a, "10.0.0.200", t + 1), 0);
+	/* lower (another master: a split brain healing): still master, and
+	 * it advertises and announces again at once */
+	assert_int_equal(rx(v, &a, "10.0.0.200", t + 1), 2);
+	expect_act(0, VRRP_ACT_SEND_ADVERT);
+	assert_int_equal(acts[0].priority, 100);
+	expect_act(1, VRRP_ACT_SEND_GARP);
+	assert_int_equal(vrrp_fsm_next_deadline(v), t + 1 + SEC);
 	assert_int_equal(v->state, VRRP_STATE_MASTER);
 	assert_int_equal(v->stats.rx_lower_discarded, 1);
 
@@ -253,7 +258,7 @@ static void test_equal_priority_tie_break(void **state)
 	struct vrrp_adv a = peer(v, 100);
 
 	(void)state;
-	assert_int_equal(rx(v, &a, "10.0.0.4", t + 1), 0);
+	assert_int_equal(rx(v, &a, "10.0.0.4", t + 1), 2); /* lower: re-announce */
 	assert_int_equal(v->state, VRRP_STATE_MASTER);
 	assert_int_equal(rx(v, &a, "10.0.0.5", t + 2), 0); /* ourselves, looped back */
 	assert_int_equal(v->state, VRRP_STATE_MASTER);
@@ -269,7 +274,7 @@ static void test_equal_priority_tie_break(void **state)
 	t = make_master(v);
 	a = peer(v, 100);
 	union lvs_addr lo = t_ip6("fe80::8"), hi = t_ip6("fe80::10");
-	assert_int_equal(vrrp_fsm_rx(v, &a, &lo, t + 1, acts, VRRP_MAX_ACTIONS), 0);
+	assert_int_equal(vrrp_fsm_rx(v, &a, &lo, t + 1, acts, VRRP_MAX_ACTIONS), 2);
 	assert_int_equal(vrrp_fsm_rx(v, &a, &hi, t + 2, acts, VRRP_MAX_ACTIONS), 1);
 	assert_int_equal(v->state, VRRP_STATE_BACKUP);
 }
