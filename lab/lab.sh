@@ -9,12 +9,15 @@
 #   tun  client LAN (client, director, router) ; director -- router ;
 #        router -- switch -- rs1..3 (VIP on lo, the decapsulating helper on
 #        eth0, replies through the router straight to the client LAN)
+#   nat2, dr2  the same as nat / dr with two directors, a hot-standby pair
+#        (-dir and -dir2) on shared segments: the VIP (and in nat2 the
+#        servers' gateway) belongs to whichever is VRRP master
 #
 # IPv4 and IPv6 everywhere, documentation prefixes only (lab/README.md has
 # the plan and the diagrams).  The director never forwards in the kernel
 # (ip_forward=0, IPv6 forwarding=0) and holds no VIP: lvsd does that work.
 #
-#   lab.sh up nat|dr|tun [--prefix P] [--env FILE] [--no-nginx]
+#   lab.sh up nat|dr|tun|nat2|dr2 [--prefix P] [--env FILE] [--no-nginx]
 #   lab.sh down [--prefix P | --env FILE]
 #   lab.sh status [--prefix P | --env FILE]
 #
@@ -55,7 +58,7 @@ die() { echo "lab: $*" >&2; exit 1; }
 log() { [ -n "${LAB_QUIET:-}" ] || echo "lab: $*" >&2; }
 
 usage() {
-	sed -n '17,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '20,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -97,7 +100,8 @@ mk_link() {
 	local ns1=$1 if1=$2 ns2=$3 if2=$4 q=()
 	# the director's links have two queues each way, as a NIC has several:
 	# lvsd's AF_XDP driver runs one worker per receive queue
-	if [ "$ns1" = "$NS_DIR" ] || [ "$ns2" = "$NS_DIR" ]; then
+	if [ "$ns1" = "$NS_DIR" ] || [ "$ns2" = "$NS_DIR" ] ||
+		{ [ -n "$NS_DIR2" ] && { [ "$ns1" = "$NS_DIR2" ] || [ "$ns2" = "$NS_DIR2" ]; }; }; then
 		q=(numtxqueues "$DIR_QUEUES" numrxqueues "$DIR_QUEUES")
 	fi
 	ip -n "$ns1" link add "$if1" "${q[@]}" type veth peer name "$if2" netns "$ns2" "${q[@]}"
@@ -218,16 +222,18 @@ EOF
 # Common namespaces; a router only for dr / tun.
 mk_namespaces() {
 	local n
-	NS_CLI=$P-cli NS_DIR=$P-dir NS_SW=$P-sw NS_RTR=""
-	[ "$LAB_MODE" = nat ] || NS_RTR=$P-rtr
+	NS_CLI=$P-cli NS_DIR=$P-dir NS_SW=$P-sw NS_RTR="" NS_DIR2=""
+	case $LAB_MODE in nat|nat2) ;; *) NS_RTR=$P-rtr ;; esac
+	case $LAB_MODE in nat2|dr2) NS_DIR2=$P-dir2 ;; esac
 	NS_RS=("")
 	for n in $(seq 1 $NRS); do NS_RS+=("$P-rs$n"); done
-	for ns in "$NS_CLI" "$NS_DIR" "$NS_SW" $NS_RTR "${NS_RS[@]:1}"; do
+	for ns in "$NS_CLI" "$NS_DIR" $NS_DIR2 "$NS_SW" $NS_RTR "${NS_RS[@]:1}"; do
 		mk_ns "$ns"
 	done
 	ns_sysctl "$NS_SW" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	# The director: the kernel forwards nothing, lvsd does.
 	ns_sysctl "$NS_DIR" net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+	[ -z "$NS_DIR2" ] || ns_sysctl "$NS_DIR2" net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 	# Connecting sides reuse TIME_WAIT ports (benchmarks open many).
 	ns_sysctl "$NS_CLI" net.ipv4.tcp_tw_reuse=1 "net.ipv4.ip_local_port_range=10000 60999"
 	if [ -n "$NS_RTR" ]; then
@@ -331,6 +337,94 @@ build_dr() {
 	setv CLIENT_GW6 "$CLI_NET6:1"
 }
 
+# Two directors, a hot-standby pair: both on one client-side segment (bridge
+# brc) and one server-side segment (br0), addresses .2 and .3; the VIP and
+# the real servers' gateway (.1) belong to whichever is VRRP master, so the
+# client reaches the VIP on-link (it ARPs for it).
+build_nat2() {
+	local k ns
+	mk_bridge br0
+	mk_bridge brc
+	sw_port brc "$NS_CLI" eth0 p-cli
+	for k in 1 2; do
+		ns=$NS_DIR; [ $k = 1 ] || ns=$NS_DIR2
+		sw_port brc "$ns" eth0 "p-d${k}c"
+		sw_port br0 "$ns" eth1 "p-d${k}s"
+		addr4 "$ns" eth0 "$CLI_NET4.$((k + 1))/24"
+		addr6 "$ns" eth0 "$CLI_NET6:$((k + 1))/64"
+		addr4 "$ns" eth1 "$SRV_NET4.$((k + 1))/24"
+		addr6 "$ns" eth1 "$SRV_NET6:$((k + 1))/64"
+	done
+	addr4 "$NS_CLI" eth0 "$CLI_NET4.$CLIENT_HOST/24"
+	addr6 "$NS_CLI" eth0 "$CLI_NET6:$CLIENT_HOST/64"
+	for k in $CLIENT_EXTRA_HOSTS; do
+		addr4 "$NS_CLI" eth0 "$CLI_NET4.$k/24"
+		addr6 "$NS_CLI" eth0 "$CLI_NET6:$k/64"
+	done
+	ip -n "$NS_CLI" route add "$VIP4/32" dev eth0
+	ip -n "$NS_CLI" -6 route add "$VIP6/128" dev eth0
+	mk_servers "$SRV_NET4.1" "$SRV_NET6:1"
+	setv DIR_IFS "eth0 eth1"
+	setv DIR_IF_CLIENT eth0
+	setv DIR_IF_SERVER eth1
+	setv DIR_CLIENT_IP4 "$CLI_NET4.2"
+	setv DIR_CLIENT_IP6 "$CLI_NET6:2"
+	setv DIR_SERVER_IP4 "$SRV_NET4.2"
+	setv DIR_SERVER_IP6 "$SRV_NET6:2"
+	setv DIR2_CLIENT_IP4 "$CLI_NET4.3"
+	setv DIR2_CLIENT_IP6 "$CLI_NET6:3"
+	setv DIR2_SERVER_IP4 "$SRV_NET4.3"
+	setv DIR2_SERVER_IP6 "$SRV_NET6:3"
+	setv RS_GW4 "$SRV_NET4.1"
+	setv RS_GW6 "$SRV_NET6:1"
+	setv CLIENT_GW4 ""
+	setv CLIENT_GW6 ""
+}
+
+# The DR pair: both directors on the server segment (.1 and .2), the router
+# reaches the VIP on-link there; real servers as in dr.
+build_dr2() {
+	local k ns
+	mk_bridge br0
+	mk_link "$NS_CLI" eth0 "$NS_RTR" eth0
+	sw_port br0 "$NS_RTR" eth1 p-rtr
+	addr4 "$NS_RTR" eth0 "$CLI_NET4.1/24"
+	addr6 "$NS_RTR" eth0 "$CLI_NET6:1/64"
+	addr4 "$NS_RTR" eth1 "$SRV_NET4.254/24"
+	addr6 "$NS_RTR" eth1 "$SRV_NET6:254/64"
+	for k in 1 2; do
+		ns=$NS_DIR; [ $k = 1 ] || ns=$NS_DIR2
+		sw_port br0 "$ns" eth0 "p-d$k"
+		addr4 "$ns" eth0 "$SRV_NET4.$k/24"
+		addr6 "$ns" eth0 "$SRV_NET6:$k/64"
+		ip -n "$ns" route add default via "$SRV_NET4.254"
+		ip -n "$ns" -6 route add default via "$SRV_NET6:254"
+	done
+	ip -n "$NS_RTR" route add "$VIP4/32" dev eth1
+	ip -n "$NS_RTR" -6 route add "$VIP6/128" dev eth1
+	mk_client "$CLI_NET4.1" "$CLI_NET6:1" "$CLI_NET4.1" "$CLI_NET6:1"
+	mk_servers "$SRV_NET4.254" "$SRV_NET6:254" vip
+	setv DIR_IFS "eth0"
+	setv DIR_IF_CLIENT eth0
+	setv DIR_IF_SERVER eth0
+	setv DIR_CLIENT_IP4 "$SRV_NET4.1"
+	setv DIR_CLIENT_IP6 "$SRV_NET6:1"
+	setv DIR_SERVER_IP4 "$SRV_NET4.1"
+	setv DIR_SERVER_IP6 "$SRV_NET6:1"
+	setv DIR2_CLIENT_IP4 "$SRV_NET4.2"
+	setv DIR2_CLIENT_IP6 "$SRV_NET6:2"
+	setv DIR2_SERVER_IP4 "$SRV_NET4.2"
+	setv DIR2_SERVER_IP6 "$SRV_NET6:2"
+	setv RTR_CLIENT_IP4 "$CLI_NET4.1"
+	setv RTR_CLIENT_IP6 "$CLI_NET6:1"
+	setv RTR_SERVER_IP4 "$SRV_NET4.254"
+	setv RTR_SERVER_IP6 "$SRV_NET6:254"
+	setv RS_GW4 "$SRV_NET4.254"
+	setv RS_GW6 "$SRV_NET6:254"
+	setv CLIENT_GW4 "$CLI_NET4.1"
+	setv CLIENT_GW6 "$CLI_NET6:1"
+}
+
 build_tun() {
 	local n obj
 	mk_bridge br0		# server LAN
@@ -401,7 +495,7 @@ cleanup_failed_up() {
 
 do_up() {
 	local n f
-	case $LAB_MODE in nat|dr|tun) ;; *) usage ;; esac
+	case $LAB_MODE in nat|dr|tun|nat2|dr2) ;; *) usage ;; esac
 	for f in ip tc nginx ss sha256sum; do
 		command -v $f >/dev/null || die "$f is missing (mk/deps.sh installs it)"
 	done
@@ -424,6 +518,7 @@ do_up() {
 	setv LAB_DIR "$LABDIR"
 	setv NS_CLIENT "$NS_CLI"
 	setv NS_DIRECTOR "$NS_DIR"
+	setv NS_DIRECTOR2 "$NS_DIR2"
 	setv NS_ROUTER "$NS_RTR"
 	setv NS_SWITCH "$NS_SW"
 	setv NS_SERVERS "${NS_RS[*]:1}"
@@ -470,6 +565,7 @@ do_up() {
 	setv RS_MACS "$macs"
 	for f in $DIR_IFS; do
 		setv "DIR_MAC_$f" "$(mac_of "$NS_DIR" "$f")"
+		[ -z "$NS_DIR2" ] || setv "DIR2_MAC_$f" "$(mac_of "$NS_DIR2" "$f")"
 	done
 	if [ -n "$NS_RTR" ]; then
 		for f in eth0 eth1 eth2; do

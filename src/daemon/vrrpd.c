@@ -679,8 +679,8 @@ static void group_follow(struct vinst *vi, enum vrrp_state to)
 		struct vinst *o = vi->grp->m[i];
 		unsigned k;
 
-		if (o == vi || o->fsm.state == to)
-			continue;
+		if (o == vi || o->fsm.state == to || !o->timer)
+			continue; /* itself, already there, or not started yet */
 		k = vrrp_fsm_force(&o->fsm, to, now_ns(), acts, VRRP_MAX_ACTIONS);
 		run_actions(o, acts, k);
 		inst_arm(o);
@@ -1211,7 +1211,7 @@ int lvsd_vrrp_register(struct lvsd_loop *l, struct lvsd_vrrp *vr)
 		return -ENOMEM;
 	served_warn(vr);
 	vips_extra(vr, true);
-	lvsd_loop_vips_sync(l, false);
+	lvsd_loop_vips_sync(l, true); /* not a model change: forced */
 	if ((rc = lvs_evthread_start(&vr->et, VRRP_THREAD_NAME, 1))) {
 		lvs_err("vrrp: thread: %s", strerror(-rc));
 		return rc;
@@ -1273,7 +1273,7 @@ void lvsd_vrrp_reload(struct lvsd_vrrp *vr, const struct ka_config *nk)
 	vr->sb = nsb;
 	call_rcu(&old->rcu, defer_free);
 	vips_extra(vr, true);
-	lvsd_loop_vips_sync(vr->l, false);
+	lvsd_loop_vips_sync(vr->l, true);
 	served_warn(vr);
 	if (vr->running)
 		lvs_evthread_call(&vr->et, call_start, vr);
