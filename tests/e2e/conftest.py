@@ -76,11 +76,12 @@ def url(addr, path="/", port=80):
 class Lvsd:
     """One lvsd process in the director namespace."""
 
-    def __init__(self, lab, args):
+    def __init__(self, lab, args, role="director"):
         self.lab = lab
+        self.role = role
         self.log_path = Path(lab.env["LAB_DIR"]) / ("lvsd.%d.log" % next(_counter))
         self.log = open(self.log_path, "wb")
-        self.cmd = ["ip", "netns", "exec", lab.ns("director"), str(LVSD)] + args
+        self.cmd = ["ip", "netns", "exec", lab.ns(role), str(LVSD)] + args
         # `ip netns exec` execs lvsd: this PID is the daemon's.
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -99,7 +100,7 @@ class Lvsd:
                 raise RuntimeError("lvsd exited with %d:\n%s"
                                    % (self.proc.returncode, self.output()))
             if LVSADM.exists():
-                r = self.lab.lvsadm("-L", "-n", check=False, timeout=2)
+                r = self.lab.lvsadm("-L", "-n", check=False, timeout=2, role=self.role)
                 if r.returncode == 0:
                     return
             time.sleep(0.1)
@@ -144,7 +145,7 @@ class Lab:
 
     # ---- namespaces and commands ----
     def ns(self, role):
-        roles = {"client": "NS_CLIENT", "director": "NS_DIRECTOR",
+        roles = {"client": "NS_CLIENT", "director": "NS_DIRECTOR", "director2": "NS_DIRECTOR2",
                  "router": "NS_ROUTER", "switch": "NS_SWITCH"}
         if role in roles:
             name = self.env[roles[role]]
@@ -216,10 +217,10 @@ class Lab:
         self.lvsds = []
         return rcs
 
-    def lvsadm(self, *args, check=True, input=None, timeout=10):
+    def lvsadm(self, *args, check=True, input=None, timeout=10, role="director"):
         if not LVSADM.exists():
             pytest.skip("no lvsadm binary at %s" % LVSADM)
-        r = self.run("director", LVSADM, *args, check=False, input=input, timeout=timeout)
+        r = self.run(role, LVSADM, *args, check=False, input=input, timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError("lvsadm %s: exit %d\n%s%s"
                                  % (" ".join(map(str, args)), r.returncode, r.stdout, r.stderr))
