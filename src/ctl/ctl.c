@@ -444,7 +444,9 @@ static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], co
 	case LVS_CMD_LIST:
 		return do_list(st, &cmd, &hooks, out, err);
 	case LVS_CMD_SAVE:
-		rc = lvs_rules_save(lvs_model_snapshot(st->model), out);
+		/* names unless -n, found as the listings find them */
+		rc = lvs_rules_save_names(lvs_model_snapshot(st->model), out, 0,
+		                          lvs_list_opts_from_cmd(cmd.opts), &hooks);
 		return rc ? list_fail(err, rc) : LVS_EXIT_OK;
 	case LVS_CMD_RESTORE:
 		return do_restore(st, in, in_len, err);

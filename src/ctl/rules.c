@@ -341,20 +341,6 @@ int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, s
 
 /* Sorting: ipvsadm sorts -S output like its listings (ipvsadm_list.c). */
 
-/* "a.b.c.d:port" or "[v6]:port", numeric, as ipvsadm -n. */
-static const char *addrport_str(uint8_t af, const union lvs_addr *a, uint16_t port_be, char *buf,
-                                size_t len)
-{
-	char ab[INET6_ADDRSTRLEN];
-
-	lvs_addr_str(af, a, ab, sizeof(ab));
-	if (af == AF_INET)
-		snprintf(buf, len, "%s:%u", ab, ntohs(port_be));
-	else
-		snprintf(buf, len, "[%s]:%u", ab, ntohs(port_be));
-	return buf;
-}
-
 static void print_sched_flags(FILE *out, const struct lvs_svc_conf *c)
 {
 	char flags[64] = "";
@@ -409,12 +395,19 @@ static const char *tun_csum_opt(uint16_t flags)
 	}
 }
 
-static void save_dest(FILE *out, const char *svc_name, const struct lvs_dest_conf *d,
-                      unsigned flags)
-{
-	char dname[INET6_ADDRSTRLEN + 16];
+/* What a save prints with: lvs_rules_save_ext's flags, the listing's
+ * options (LVS_LIST_NUMERIC for -n) and name hooks. */
+struct save_fmt {
+	unsigned flags, opts;
+	const struct lvs_list_hooks *hooks;
+};
 
-	addrport_str(d->af, &d->addr, d->port, dname, sizeof(dname));
+static void save_dest(FILE *out, const char *svc_name, uint8_t proto,
+                      const struct lvs_dest_conf *d, const struct save_fmt *f)
+{
+	char dname[LVS_LIST_NAME_LEN];
+
+	lvs_list_addrport_name(dname, d->af, &d->addr, ntohs(d->port), proto, f->opts, f->hooks);
 	fprintf(out, "-a %s -r %s %s -w %d", svc_name, dname, fwd_switch(d->fwd), d->weight);
 	if (d->fwd == LVS_FWD_TUNNEL) {
 		switch (d->tun_type) {
@@ -432,15 +425,15 @@ static void save_dest(FILE *out, const char *svc_name, const struct lvs_dest_con
 			break;
 		}
 	}
-	if ((flags & LVS_RULES_SAVE_THRESHOLDS) && (d->u_threshold || d->l_threshold))
+	if ((f->flags & LVS_RULES_SAVE_THRESHOLDS) && (d->u_threshold || d->l_threshold))
 		fprintf(out, " -x %u -y %u", d->u_threshold, d->l_threshold);
 	fputc('\n', out);
 }
 
-static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags)
+static int save_service(FILE *out, const struct lvs_service *svc, const struct save_fmt *f)
 {
 	const struct lvs_svc_conf *c = &svc->c;
-	char name[INET6_ADDRSTRLEN + 40], ap[INET6_ADDRSTRLEN + 16];
+	char name[LVS_LIST_NAME_LEN + 40], ap[LVS_LIST_NAME_LEN];
 	const struct lvs_dest **dests;
 
 	if (c->fwmark) {
@@ -452,8 +445,9 @@ static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags
 		                    : c->proto == IPPROTO_UDP  ? "-u"
 		                    : c->proto == IPPROTO_SCTP ? "--sctp-service"
 		                                               : "--xxx-service";
-		snprintf(name, sizeof(name), "%s %s", stype,
-		         addrport_str(c->af, &c->addr, c->port, ap, sizeof(ap)));
+		lvs_list_addrport_name(ap, c->af, &c->addr, ntohs(c->port), c->proto, f->opts,
+		                       f->hooks);
+		snprintf(name, sizeof(name), "%s %s", stype, ap);
 	}
 	fprintf(out, "-A %s -s %s", name, c->sched);
 	if (c->flags & LVS_SVC_F_PERSISTENT) {
@@ -480,14 +474,16 @@ static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < svc->ndests; i++)
-		save_dest(out, name, &dests[i]->c, flags);
+		save_dest(out, name, c->fwmark ? 0 : c->proto, &dests[i]->c, f);
 	free(dests);
 	return 0;
 }
 
-int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
+int lvs_rules_save_names(const struct lvs_snapshot *s, FILE *out, unsigned flags, unsigned opts,
+                         const struct lvs_list_hooks *hooks)
 {
 	const struct lvs_service **svcs = malloc((s->nsvcs ? s->nsvcs : 1) * sizeof(*svcs));
+	const struct save_fmt f = {.flags = flags, .opts = opts, .hooks = hooks};
 	int rc = 0;
 
 	if (!svcs || lvs_list_order_services(s, false, svcs)) {
@@ -495,11 +491,16 @@ int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; !rc && i < s->nsvcs; i++)
-		rc = save_service(out, svcs[i], flags);
+		rc = save_service(out, svcs[i], &f);
 	free(svcs);
 	if (!rc && (fflush(out) != 0 || ferror(out)))
 		rc = -EIO;
 	return rc;
+}
+
+int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
+{
+	return lvs_rules_save_names(s, out, flags, LVS_LIST_NUMERIC, NULL);
 }
 
 int lvs_rules_save(const struct lvs_snapshot *s, FILE *out)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "ipvsadm_cmd.h"
+#include "ipvsadm_list.h"
 #include "model.h"
 
 /*
@@ -56,5 +57,10 @@ void lvs_rules_job_free(struct lvs_rules_job *j);
  */
 int lvs_rules_save(const struct lvs_snapshot *s, FILE *out);
 int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags);
+/* -S without -n: opts without LVS_LIST_NUMERIC prints host and service
+ * names as ipvsadm does ("-a -t 10.6.0.1:http -r localhost:http-alt"),
+ * looked up through hooks (NULL: the system resolver), as -L does. */
+int lvs_rules_save_names(const struct lvs_snapshot *s, FILE *out, unsigned flags, unsigned opts,
+                         const struct lvs_list_hooks *hooks);
 
 #endif
