@@ -65,6 +65,7 @@ enum {
 	TAG_SYNCID,
 	TAG_STATUS,
 	TAG_CHECKS,
+	TAG_ATOMIC,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -137,6 +138,7 @@ static const struct opt_def opt_defs[] = {
         {"tun-nocsum", 0, ARG_NONE, TAG_TUN_NOCSUM},
         {"tun-csum", 0, ARG_NONE, TAG_TUN_CSUM},
         {"tun-remcsum", 0, ARG_NONE, TAG_TUN_REMCSUM},
+        {"atomic", 0, ARG_NONE, TAG_ATOMIC}, /* lvsd's own, with -R only */
 };
 
 static const char *const cmd_names[] = {
@@ -867,6 +869,15 @@ static int handle_option(struct pstate *p, struct scan *sc, int tag, const char 
 			return rc;
 		dest->tun_flags |= LVS_TUN_F_REMCSUM;
 		break;
+	case TAG_ATOMIC:
+		/* not an ipvsadm option, so not in its option table */
+		if (cmd->cmd != LVS_CMD_RESTORE)
+			return failf(p, LVS_EXIT_USAGE, "Illegal 'atomic' option with the '%s' command",
+			             lvs_cmd_name(cmd->cmd));
+		if (cmd->atomic)
+			return failf(p, LVS_EXIT_USAGE, "multiple 'atomic' options specified");
+		cmd->atomic = true;
+		break;
 	default:
 		/* a second command, -h, -v...: popt names the last word read */
 		return failf(p, LVS_EXIT_USAGE, "invalid option `%s'", sc->argv[sc->last]);
@@ -1126,7 +1137,7 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "sched-flags] [-o]\n"
 	        "  %s -D virtual-service\n"
 	        "  %s -C\n"
-	        "  %s -R\n"
+	        "  %s -R [--atomic]\n"
 	        "  %s -S [-n]\n"
 	        "  %s -a|e virtual-service -r server-address [-g|i|m] [-w weight] [-x upper] [-y "
 	        "lower]\n"
@@ -1154,5 +1165,8 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "--status (lvsd only): packets forwarded, passed and dropped by reason, frames\n"
 	        "  held for next-hop resolution, VIP answers, packet I/O and host guard counters.\n"
 	        "--checks (lvsd only): the health checks of the configuration file, by virtual\n"
-	        "  and real server: state, reason, probes and failures.\n");
+	        "  and real server: state, reason, probes and failures.\n"
+	        "-R reads commands from stdin and runs each line on its own, as ipvsadm does;\n"
+	        "  with --atomic (lvsd only) every line is checked first and the whole input\n"
+	        "  is applied, or nothing when a line fails (\"stdin:LINE: message\").\n");
 }
