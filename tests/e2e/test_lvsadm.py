@@ -335,3 +335,24 @@ def test_listing_shows_live_connections_of_each_server(daemon):
     assert len(ents) == 9
     assert {x["dst"] for x in ents} == {addr_port(r, 80) for r in d.lab.rips4}
     assert all(x["state"] in ("TIME_WAIT", "CLOSE", "FIN_WAIT") for x in ents), ents
+
+
+def test_ipvsadm_save_and_restore_names(daemon, tmp_path):
+    """Under the names of ipvsadm's scripts lvsadm does what they do:
+    ipvsadm-save takes only -n; ipvsadm-restore drops '#' lines, clears
+    the table and restores the rest."""
+    d, e = daemon, daemon.lab.env
+    for name in ("ipvsadm-save", "ipvsadm-restore"):
+        (tmp_path / name).symlink_to(LVSADM)
+    d.lvsadm("-A", "-t", addr_port(e["VIP4"], 81))
+    rules = ("# saved by ipvsadm-save\n-A -t 10.9.9.9:80 -s rr\n"
+             "-a -t 10.9.9.9:80 -r %s:80 -m -w 2\n" % d.lab.rips4[0])
+    r = d.lab.run("director", tmp_path / "ipvsadm-restore", input=rules, check=False)
+    assert (r.returncode, r.stderr) == (0, ""), r
+    r = d.lab.run("director", tmp_path / "ipvsadm-save", "-n", check=False)
+    assert r.returncode == 0 and r.stdout == "".join(
+        l + "\n" for l in rules.splitlines()[1:]), r
+    r = d.lab.run("director", tmp_path / "ipvsadm-save", "-x", check=False)
+    assert r.returncode == 1 and r.stdout == "" and r.stderr == (
+        "ipvsadm-save: Script to save the IPVS table to stdout.\n"
+        "   With the -n option, prints out the table in numeric format.\n"), r
