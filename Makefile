@@ -45,7 +45,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-check bench-e2e demo clean format tools install uninstall
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-check bench-e2e demo clean format tools install uninstall deb
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -229,19 +229,25 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz build-bench
 
-# Installation: lvsd, lvsadm, man pages, the systemd unit, and the ipvsadm
-# names for lvsadm where no real ipvsadm is installed.
+# Installation: lvsd, lvsadm, man pages, the systemd unit (generated from
+# lvsd.service.in so that it runs the programs where they were installed),
+# and the ipvsadm names for lvsadm where no real ipvsadm is installed
+# (IPVSADM_LINKS=no leaves them out: the Debian package makes them
+# alternatives instead).
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MAN8DIR ?= $(PREFIX)/share/man/man8
 UNITDIR ?= /etc/systemd/system
+IPVSADM_LINKS ?= yes
 
-install: all
+install: $(BUILD)/lvsd $(BUILD)/lvsadm
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/lvsd $(BUILD)/lvsadm $(DESTDIR)$(SBINDIR)/
 	install -m 644 man/lvsd.8 man/lvsadm.8 $(DESTDIR)$(MAN8DIR)/
-	sed 's|/usr/sbin/|$(SBINDIR)/|g' lvsd.service > $(DESTDIR)$(UNITDIR)/lvsd.service
-	@p=$$(PATH=$$PATH:/sbin:/usr/sbin command -v ipvsadm || true); \
+	sed 's|@SBINDIR@|$(SBINDIR)|g' lvsd.service.in > $(DESTDIR)$(UNITDIR)/lvsd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/lvsd.service
+	@[ "$(IPVSADM_LINKS)" = yes ] || exit 0; \
+	p=$$(PATH=$$PATH:/sbin:/usr/sbin command -v ipvsadm || true); \
 	if [ -z "$$p" ] || [ "$$(readlink "$$p")" = lvsadm ]; then \
 	  for n in ipvsadm ipvsadm-save ipvsadm-restore; do \
 	    ln -sf lvsadm $(DESTDIR)$(SBINDIR)/$$n; ln -sf lvsadm.8 $(DESTDIR)$(MAN8DIR)/$$n.8; done; \
@@ -252,6 +258,17 @@ uninstall:
 	  [ "$$(readlink $(DESTDIR)$(SBINDIR)/$$n)" = lvsadm ] && rm -f $(DESTDIR)$(SBINDIR)/$$n $(DESTDIR)$(MAN8DIR)/$$n.8; done; true
 	rm -f $(DESTDIR)$(SBINDIR)/lvsd $(DESTDIR)$(SBINDIR)/lvsadm \
 	  $(DESTDIR)$(MAN8DIR)/lvsd.8 $(DESTDIR)$(MAN8DIR)/lvsadm.8 $(DESTDIR)$(UNITDIR)/lvsd.service
+
+# The Debian package (debian/, debhelper), built by dpkg-buildpackage in a
+# copy of the tree under $(BUILD)/deb so that neither the tree nor $(BUILD)
+# is touched; the .deb lands in $(BUILD)/deb.
+DEB_VERSION := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || sh mk/deps.sh
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/lvsd-$(DEB_VERSION)
+	tar -cf - --exclude='./build*' --exclude=./.git . | tar -xf - -C $(BUILD)/deb/lvsd-$(DEB_VERSION)
+	cd $(BUILD)/deb/lvsd-$(DEB_VERSION) && dpkg-buildpackage -b -us -uc
+	@ls $(BUILD)/deb/*.deb
 
 # Generated dependencies (DEPFLAGS above).
 -include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/tests/*.d $(BUILD)/*.d build-bench/*.d)

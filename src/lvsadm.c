@@ -6,11 +6,16 @@
  * control socket (ctl.h) and prints what lvsd answers.
  *
  * Installed under the names ipvsadm-save and ipvsadm-restore it behaves
- * like those scripts: `ipvsadm -S` / `ipvsadm -R` with the given options.
+ * like ipvsadm 1.31's scripts of those names: ipvsadm-save runs
+ * `ipvsadm -S [-n]` (any other option: its help text, exit 1);
+ * ipvsadm-restore drops the lines of stdin that start with '#', clears
+ * the table and restores the rest (`ipvsadm -C`, then `ipvsadm -R`, here
+ * one -R whose first line is -C), ignoring its arguments.
  * A command line ipvsadm would refuse, -h and -v are answered here, even
  * when no lvsd runs.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,26 +79,75 @@ static int read_stdin(char **buf, size_t *len, size_t max)
 	return 0;
 }
 
+/* ipvsadm-restore: "-C" and then stdin without the lines that start with
+ * '#' (the script's grep -v '^#').  Replaces *buf.  0 or -ENOMEM. */
+static int restore_script_input(char **buf, size_t *len)
+{
+	static const char clear[] = "-C\n";
+	char *in = *buf, *out = malloc(*len + sizeof(clear));
+	size_t n = sizeof(clear) - 1;
+
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, clear, n);
+	for (size_t i = 0; i < *len;) {
+		const char *nl = memchr(in + i, '\n', *len - i);
+		size_t l = nl ? (size_t)(nl - (in + i)) + 1 : *len - i;
+
+		if (in[i] != '#') {
+			memcpy(out + n, in + i, l);
+			n += l;
+		}
+		i += l;
+	}
+	free(in);
+	*buf = out;
+	*len = n;
+	return 0;
+}
+
+/* ipvsadm-save's own option check: -n, nothing else starting with '-'. */
+static bool save_script_args(int argc, char **argv, bool *numeric)
+{
+	*numeric = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-n"))
+			*numeric = true;
+		else if (argv[i][0] == '-')
+			return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *me = base_name(argv[0]);
 	enum lvs_cmd_kind kind;
 	char **av = argv, *in = NULL;
+	char *script_av[4] = {"ipvsadm", NULL, NULL, NULL};
+	bool restore_script = !strcmp(me, "ipvsadm-restore");
 	size_t in_len = 0;
 	int ac = argc, rc;
 
-	/* ipvsadm-save / ipvsadm-restore: the scripts run `ipvsadm -S|-R` */
-	if (!strcmp(me, "ipvsadm-save") || !strcmp(me, "ipvsadm-restore")) {
-		av = calloc((size_t)argc + 2, sizeof(*av));
-		if (!av) {
-			fprintf(stderr, "%s: out of memory\n", me);
-			return 255;
+	/* ipvsadm-save / ipvsadm-restore: what the scripts run */
+	if (!strcmp(me, "ipvsadm-save")) {
+		bool numeric;
+
+		if (!save_script_args(argc, argv, &numeric)) {
+			fprintf(stderr, "%s: Script to save the IPVS table to stdout.\n"
+			                "   With the -n option, prints out the table in numeric "
+			                "format.\n",
+			        me);
+			return 1;
 		}
-		av[0] = "ipvsadm";
-		av[1] = me[8] == 's' ? "-S" : "-R";
-		for (int i = 1; i < argc; i++)
-			av[i + 1] = argv[i];
-		ac = argc + 1;
+		script_av[1] = "-S";
+		script_av[2] = numeric ? "-n" : NULL;
+		av = script_av;
+		ac = numeric ? 3 : 2;
+	} else if (restore_script) {
+		script_av[1] = "-R";
+		av = script_av;
+		ac = 2;
 	}
 
 	rc = lvs_ctl_local(ac, av, stdout, stderr, &kind);
@@ -101,8 +155,11 @@ int main(int argc, char **argv)
 		goto out;
 
 	if (kind == LVS_CMD_RESTORE) {
-		int e = read_stdin(&in, &in_len, LVS_CTL_MAX_IN);
+		/* room for the -C line ipvsadm-restore puts first */
+		int e = read_stdin(&in, &in_len, LVS_CTL_MAX_IN - (restore_script ? 3 : 0));
 
+		if (!e && restore_script)
+			e = restore_script_input(&in, &in_len);
 		if (e) {
 			fprintf(stderr, "%s: cannot read the rules from stdin: %s\n", me,
 			        e == -EFBIG ? "more than 16 MiB" : strerror(-e));
@@ -138,8 +195,6 @@ int main(int argc, char **argv)
 	}
 out:
 	free(in);
-	if (av != argv)
-		free(av);
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = 1;
 	return rc;

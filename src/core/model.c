@@ -213,11 +213,15 @@ static bool dest_addr_unicast(const struct lvs_dest_conf *d)
 }
 
 /* Direct routing and tunnels forward to the service's port: the port a
- * destination is named with (keepalived, checks) is taken as the
- * service's (0 for a firewall mark, as keepalived sends it). */
+ * destination of the configuration file is named with (keepalived,
+ * checks) is taken as the service's (0 for a firewall mark, as keepalived
+ * sends it).  lvsadm's destinations of a firewall-mark service keep the
+ * port given, as the kernel keeps what ipvsadm sends: ipvsadm replaces a
+ * DR/TUN port itself, and only for services with an address. */
 static bool dest_takes_svc_port(const struct lvs_svc_conf *svc, const struct lvs_dest_conf *d)
 {
-	(void)svc;
+	if (svc->fwmark && d->owner == LVS_OWNER_ADMIN)
+		return false;
 	return d->fwd != LVS_FWD_MASQ || d->port == 0;
 }
 

@@ -5,7 +5,8 @@
  * Dispatch follows ipvsadm 1.31's process_options(): the line is parsed
  * (ipvsadm_cmd.c); a listing picks -c, else one service (-L -t ...), else
  * --timeout, else --daemon, else the whole table; -S prints the rules, -R
- * loads the rules sent as lvsadm's stdin (all or nothing, rules.c); every
+ * loads the rules sent as lvsadm's stdin (line by line as ipvsadm, or
+ * all or nothing with --atomic: rules.c); every
  * other command is one model operation that applies whole or fails with
  * the kernel's message and exit 255 (ipvsadm_apply.c).  Exit codes and
  * texts are ipvsadm's, including its exit 1 and "No such service" when
@@ -338,15 +339,36 @@ static int restore_result(struct lvs_ctl_state *st, int rc, const char *msg, FIL
 {
 	if (rc == LVS_RULES_MORE)
 		return LVS_CTL_PENDING;
-	if (rc != LVS_EXIT_OK) {
-		put_msg(err, msg);
-		return rc;
-	}
+	/* line by line, a --set may be in force whatever the exit code */
 	sync_timeouts(st);
-	return LVS_EXIT_OK;
+	put_msg(err, msg); /* the atomic load's message; line by line printed its own */
+	return rc;
 }
 
-static int do_restore(struct lvs_ctl_state *st, const char *in, size_t in_len, FILE *err)
+static int exec_print(struct lvs_ctl_state *st, const struct lvs_cmd *cmd, const char *prog,
+                      const struct lvs_list_hooks *hooks, FILE *out, FILE *err);
+
+/* The commands that print, met on a line of -R: as on the command line,
+ * but with numbers for names (the control thread does not wait on DNS,
+ * and the client resolves only for a listing of its own). */
+static int restore_exec(void *arg, const struct lvs_cmd *cmd, int argc, char *const argv[],
+                        FILE *out, FILE *err)
+{
+	struct lvs_ctl_state *st = arg;
+	struct exec_ctx x = {.st = st};
+	const struct lvs_list_hooks hooks = {
+	        .svc_rate = hook_svc_rate,
+	        .dest_rate = hook_dest_rate,
+	        .host_name = hook_host_name,
+	        .serv_name = hook_serv_name,
+	        .ctx = &x,
+	};
+
+	return exec_print(st, cmd, argc > 0 ? argv[0] : NULL, &hooks, out, err);
+}
+
+static int do_restore(struct lvs_ctl_state *st, const struct lvs_cmd *cmd, const char *prog,
+                      const char *in, size_t in_len, FILE *out, FILE *err)
 {
 	struct lvs_rules_job *j;
 	char msg[512];
@@ -354,7 +376,12 @@ static int do_restore(struct lvs_ctl_state *st, const char *in, size_t in_len, F
 
 	if (!in || !in_len)
 		return LVS_EXIT_OK; /* empty stdin: nothing to restore */
-	if (lvs_rules_job_new(st->model, in, in_len, "stdin", &j)) {
+	if (cmd->atomic)
+		rc = lvs_rules_job_new(st->model, in, in_len, "stdin", &j);
+	else
+		rc = lvs_rules_job_new_lines(st->model, in, in_len, prog, out, err, restore_exec,
+		                             st, &j);
+	if (rc) {
 		put_msg(err, "Memory allocation problem");
 		return LVS_EXIT_FAIL;
 	}
@@ -413,41 +440,23 @@ static int answer_local(const struct lvs_cmd *cmd, const char *prog, FILE *out)
 	}
 }
 
-static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
-                      size_t in_len, const struct lvs_ctl_names *known,
-                      struct lvs_ctl_names *missing, FILE *out, FILE *err)
+/* The commands that print (-h -v -L -S --status --checks): their exit
+ * code, or -1 for the others. */
+static int exec_print(struct lvs_ctl_state *st, const struct lvs_cmd *cmd, const char *prog,
+                      const struct lvs_list_hooks *hooks, FILE *out, FILE *err)
 {
-	struct exec_ctx x = {.st = st, .known = known, .missing = missing};
-	struct lvs_list_hooks hooks = {
-	        .svc_rate = hook_svc_rate,
-	        .dest_rate = hook_dest_rate,
-	        .ctx = &x,
-	};
-	const char *prog = argc > 0 ? argv[0] : NULL;
-	struct lvs_cmd cmd;
-	char msg[512];
-	int rc;
+	int rc = answer_local(cmd, prog, out);
 
-	if (known || missing) {
-		hooks.host_name = hook_host_name;
-		hooks.serv_name = hook_serv_name;
-	}
-	rc = lvs_cmd_parse(argc, argv, &cmd, msg, sizeof(msg));
-	if (rc != LVS_EXIT_OK) {
-		put_msg(err, msg);
-		return rc;
-	}
-	rc = answer_local(&cmd, prog, out);
 	if (rc >= 0)
 		return rc;
-	switch (cmd.cmd) {
+	switch (cmd->cmd) {
 	case LVS_CMD_LIST:
-		return do_list(st, &cmd, &hooks, out, err);
+		return do_list(st, cmd, hooks, out, err);
 	case LVS_CMD_SAVE:
-		rc = lvs_rules_save(lvs_model_snapshot(st->model), out);
+		/* names unless -n, found as the listings find them */
+		rc = lvs_rules_save_names(lvs_model_snapshot(st->model), out, 0,
+		                          lvs_list_opts_from_cmd(cmd->opts), hooks);
 		return rc ? list_fail(err, rc) : LVS_EXIT_OK;
-	case LVS_CMD_RESTORE:
-		return do_restore(st, in, in_len, err);
 	case LVS_CMD_STATUS:
 		if (!st->status) {
 			put_msg(err, "The status is not available here");
@@ -472,8 +481,39 @@ static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], co
 		st->vrrp(st->vrrp_arg, out);
 		return LVS_EXIT_OK;
 	default:
-		break;
+		return -1;
 	}
+}
+
+static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], const char *in,
+                      size_t in_len, const struct lvs_ctl_names *known,
+                      struct lvs_ctl_names *missing, FILE *out, FILE *err)
+{
+	struct exec_ctx x = {.st = st, .known = known, .missing = missing};
+	struct lvs_list_hooks hooks = {
+	        .svc_rate = hook_svc_rate,
+	        .dest_rate = hook_dest_rate,
+	        .ctx = &x,
+	};
+	const char *prog = argc > 0 ? argv[0] : NULL;
+	struct lvs_cmd cmd;
+	char msg[512];
+	int rc;
+
+	if (known || missing) {
+		hooks.host_name = hook_host_name;
+		hooks.serv_name = hook_serv_name;
+	}
+	rc = lvs_cmd_parse(argc, argv, &cmd, msg, sizeof(msg));
+	if (rc != LVS_EXIT_OK) {
+		put_msg(err, msg);
+		return rc;
+	}
+	if (cmd.cmd == LVS_CMD_RESTORE)
+		return do_restore(st, &cmd, prog, in, in_len, out, err);
+	rc = exec_print(st, &cmd, prog, &hooks, out, err);
+	if (rc != -1)
+		return rc;
 	rc = lvs_cmd_apply(st->model, &cmd, msg, sizeof(msg));
 	if (rc != LVS_EXIT_OK) {
 		put_msg(err, msg);

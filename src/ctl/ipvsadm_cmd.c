@@ -66,6 +66,7 @@ enum {
 	TAG_STATUS,
 	TAG_CHECKS,
 	TAG_VRRP,
+	TAG_ATOMIC,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -139,6 +140,7 @@ static const struct opt_def opt_defs[] = {
         {"tun-nocsum", 0, ARG_NONE, TAG_TUN_NOCSUM},
         {"tun-csum", 0, ARG_NONE, TAG_TUN_CSUM},
         {"tun-remcsum", 0, ARG_NONE, TAG_TUN_REMCSUM},
+        {"atomic", 0, ARG_NONE, TAG_ATOMIC}, /* lvsd's own, with -R only */
 };
 
 static const char *const cmd_names[] = {
@@ -871,6 +873,15 @@ static int handle_option(struct pstate *p, struct scan *sc, int tag, const char 
 			return rc;
 		dest->tun_flags |= LVS_TUN_F_REMCSUM;
 		break;
+	case TAG_ATOMIC:
+		/* not an ipvsadm option, so not in its option table */
+		if (cmd->cmd != LVS_CMD_RESTORE)
+			return failf(p, LVS_EXIT_USAGE, "Illegal 'atomic' option with the '%s' command",
+			             lvs_cmd_name(cmd->cmd));
+		if (cmd->atomic)
+			return failf(p, LVS_EXIT_USAGE, "multiple 'atomic' options specified");
+		cmd->atomic = true;
+		break;
 	default:
 		/* a second command, -h, -v...: popt names the last word read */
 		return failf(p, LVS_EXIT_USAGE, "invalid option `%s'", sc->argv[sc->last]);
@@ -1133,7 +1144,7 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "sched-flags] [-o]\n"
 	        "  %s -D virtual-service\n"
 	        "  %s -C\n"
-	        "  %s -R\n"
+	        "  %s -R [--atomic]\n"
 	        "  %s -S [-n]\n"
 	        "  %s -a|e virtual-service -r server-address [-g|i|m] [-w weight] [-x upper] [-y "
 	        "lower]\n"
@@ -1164,5 +1175,8 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "--checks (lvsd only): the health checks of the configuration file, by virtual\n"
 	        "  and real server: state, reason, probes and failures.\n"
 	        "--vrrp (lvsd only): the VRRP instances of the configuration file: state,\n"
-	        "  priority, master, addresses, tracking and advert counters.\n");
+	        "  priority, master, addresses, tracking and advert counters.\n"
+	        "-R reads commands from stdin and runs each line on its own, as ipvsadm does;\n"
+	        "  with --atomic (lvsd only) every line is checked first and the whole input\n"
+	        "  is applied, or nothing when a line fails (\"stdin:LINE: message\").\n");
 }

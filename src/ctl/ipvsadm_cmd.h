@@ -136,6 +136,7 @@ struct lvs_cmd {
 	struct lvs_dest_conf dest;
 	struct lvs_timeouts to; /* --set */
 	char pe[16];            /* --pe name (lvsd has no persistence engine) */
+	bool atomic;            /* -R --atomic (lvsd's own): all lines or none */
 	struct lvs_cmd_daemon daemon;
 };
 

@@ -25,7 +25,7 @@
 
 #include "ipvsadm_list.h"
 
-#define NAME_LEN 60  /* ipvsadm's addrport_to_anyname() buffer */
+#define NAME_LEN LVS_LIST_NAME_LEN /* ipvsadm's addrport_to_anyname() buffer */
 #define SVC_CUT 33   /* IPv4 service names are cut here */
 #define DEST_CUT 28  /* IPv4 destination names are cut here */
 
@@ -122,10 +122,8 @@ static int sys_serv_name(uint16_t port, uint8_t proto, char *buf, size_t len)
 	return 0;
 }
 
-/* ipvsadm's addrport_to_anyname(): "a.b.c.d:port" or "[v6]:port", with
- * host and service names unless numeric. buf has NAME_LEN bytes. */
-static void addrport_name(char *buf, int af, const union lvs_addr *a, uint16_t port, uint8_t proto,
-			  unsigned opts, const struct lvs_list_hooks *h)
+void lvs_list_addrport_name(char *buf, int af, const union lvs_addr *a, uint16_t port,
+			    uint8_t proto, unsigned opts, const struct lvs_list_hooks *h)
 {
 	char host[NI_MAXHOST], serv[64];
 	const char *lb = af == AF_INET ? "" : "[";
@@ -184,7 +182,7 @@ static void service_name(char *buf, const struct lvs_service *svc, unsigned opts
 		snprintf(buf, 128, c->af == AF_INET6 ? "FWM  %d IPv6" : "FWM  %d", (int)c->fwmark);
 		return;
 	}
-	addrport_name(name, c->af, &c->addr, ntohs(c->port), c->proto, opts, h);
+	lvs_list_addrport_name(name, c->af, &c->addr, ntohs(c->port), c->proto, opts, h);
 	snprintf(buf, 128, "%-4s %s", lvs_list_proto_name(c->proto), name);
 	if (c->af != AF_INET6 && strlen(buf) > SVC_CUT)
 		buf[SVC_CUT] = '\0';
@@ -498,7 +496,7 @@ static void print_dest_line(FILE *out, const struct lvs_service *svc, const stru
 	struct lvs_counters st;
 	const struct lvs_rate *r;
 
-	addrport_name(name, c->af, &c->addr, ntohs(c->port), svc->c.fwmark ? 0 : svc->c.proto,
+	lvs_list_addrport_name(name, c->af, &c->addr, ntohs(c->port), svc->c.fwmark ? 0 : svc->c.proto,
 		      opts, h);
 	if (c->af != AF_INET6)
 		name[DEST_CUT] = '\0';
@@ -651,9 +649,9 @@ int lvs_list_conns(FILE *out, const struct lvs_conn_info *ci, size_t n, unsigned
 		char cname[NAME_LEN], vname[NAME_LEN], dname[NAME_LEN], pbuf[16], expire[24];
 		unsigned secs = ci[i].expires_ms / 1000;
 
-		addrport_name(cname, p->af, &p->caddr, ntohs(p->cport), nproto, opts, hooks);
-		addrport_name(vname, p->af, &p->vaddr, ntohs(p->vport), nproto, opts, hooks);
-		addrport_name(dname, daf, &p->daddr, ntohs(p->dport), nproto, opts, hooks);
+		lvs_list_addrport_name(cname, p->af, &p->caddr, ntohs(p->cport), nproto, opts, hooks);
+		lvs_list_addrport_name(vname, p->af, &p->vaddr, ntohs(p->vport), nproto, opts, hooks);
+		lvs_list_addrport_name(dname, daf, &p->daddr, ntohs(p->dport), nproto, opts, hooks);
 		snprintf(expire, sizeof(expire), "%02u:%02u", secs / 60, secs % 60);
 		fprintf(out, "%-3s %-6s %-11s %-18s %-18s %s\n", conn_proto_name(p->proto, pbuf),
 			expire, lvs_conn_state_name(p->flags, p->proto, ci[i].state), cname, vname,

@@ -128,6 +128,15 @@ int lvs_list_order_services(const struct lvs_snapshot *s, bool nosort,
 			    const struct lvs_service **v);
 int lvs_list_order_dests(const struct lvs_service *svc, bool nosort, const struct lvs_dest **v);
 
+/* ipvsadm's addrport_to_anyname(): "a.b.c.d:port" or "[v6]:port" into buf
+ * (LVS_LIST_NAME_LEN bytes, cut there as ipvsadm's buffer cuts it), with
+ * host and service names (hooks, else the system resolver) unless opts
+ * has LVS_LIST_NUMERIC.  port in host order; proto picks the services
+ * database (none for a firewall mark: the number). */
+#define LVS_LIST_NAME_LEN 60
+void lvs_list_addrport_name(char *buf, int af, const union lvs_addr *a, uint16_t port,
+			    uint8_t proto, unsigned opts, const struct lvs_list_hooks *hooks);
+
 /* The protocol's name in the services database ("tcp", "udp", "sctp"),
  * as getservbyport wants it; NULL for others. */
 const char *lvs_list_proto_db_name(uint8_t proto);

@@ -1,11 +1,17 @@
 /*
  * rules.c - load and save ipvsadm rules files (`ipvsadm -S -n` format).
  *
- * Loading reuses the ipvsadm command parser line by line, but unlike
- * ipvsadm -R it never leaves a half-applied file behind: every line is
- * parsed first, then the commands run as one model batch, published whole
- * or not at all.  A load can run in steps of bounded time (a job), so the
- * daemon's control loop applies 10,000 services without stalling.
+ * Loading reuses the ipvsadm command parser line by line, in one of two
+ * ways.  As ipvsadm -R (lvs_rules_job_new_lines): each line is parsed and
+ * carried out on its own, its errors printed as ipvsadm prints them, the
+ * next line read after a refused operation or an option error, the load
+ * ended where ipvsadm exits (a bad value, a line that is not a command).
+ * Atomic (lvs_rules_load, lvs_rules_job_new, `lvsadm -R --atomic`): every
+ * line is parsed first, then the commands run as one model batch,
+ * published whole or not at all.  Either way the operations go into an
+ * open model batch (a line that fails changes nothing in it), so 10,000
+ * services publish each touched service once, and a load runs in steps of
+ * bounded time (a job) so the daemon's control loop does not stall.
  *
  * Saving prints what ipvsadm 1.31 prints for -S -n, including its order:
  * ipvsadm sorts services and destinations with comparators that subtract
@@ -116,6 +122,15 @@ struct lvs_rules_job {
 	const char *text, *pos, *end;
 	char fname[64];
 	enum job_phase phase;
+	/* line by line (ipvsadm -R): where messages and listings go, what
+	 * runs the commands that print, the program name of the hint, the
+	 * exit code so far (the last line's, as ipvsadm's) */
+	bool lines;
+	FILE *out, *err;
+	lvs_rules_exec_fn *exec;
+	void *exec_arg;
+	char prog[64];
+	int result;
 	struct rule *rules;
 	size_t nrules, caprules, next;
 	char *line, **argv;
@@ -146,6 +161,24 @@ int lvs_rules_job_new(struct lvs_model *m, const char *text, size_t len, const c
 	j->end = j->text + (text ? len : 0);
 	snprintf(j->fname, sizeof(j->fname), "%s", fname ? fname : "-");
 	*out = j;
+	return 0;
+}
+
+int lvs_rules_job_new_lines(struct lvs_model *m, const char *text, size_t len, const char *prog,
+                            FILE *out, FILE *err, lvs_rules_exec_fn *exec, void *exec_arg,
+                            struct lvs_rules_job **out_job)
+{
+	int rc = lvs_rules_job_new(m, text, len, "-", out_job);
+
+	if (rc)
+		return rc;
+	(*out_job)->lines = true;
+	(*out_job)->out = out;
+	(*out_job)->err = err;
+	(*out_job)->exec = exec;
+	(*out_job)->exec_arg = exec_arg;
+	snprintf((*out_job)->prog, sizeof((*out_job)->prog), "%s",
+	         prog && prog[0] ? prog : "ipvsadm");
 	return 0;
 }
 
@@ -225,6 +258,138 @@ static int job_parse_line(struct lvs_rules_job *j, char *err, size_t errlen)
 	return LVS_EXIT_OK;
 }
 
+/*
+ * ipvsadm's config_stream_read(): words separated by blanks, tabs and
+ * carriage returns; the word "ipvsadm" is dropped; no comments (a '#'
+ * line is a command line like any other, which ipvsadm refuses).
+ * argv[0] is the program name.  Returns the word count, or -1 (memory).
+ */
+static int split_ipvsadm_words(struct lvs_rules_job *j)
+{
+	static const char delim[] = " \t\r";
+	char *save = NULL, *w;
+	int argc = 0;
+
+	for (w = strtok_r(j->line, delim, &save);; w = strtok_r(NULL, delim, &save)) {
+		if (w && strcmp(w, "ipvsadm") == 0)
+			continue;
+		if ((size_t)argc + 2 > j->argcap) {
+			size_t ncap = j->argcap ? j->argcap * 2 : 16;
+			char **nv = realloc(j->argv, ncap * sizeof(*nv));
+			if (!nv)
+				return -1;
+			j->argv = nv;
+			j->argcap = ncap;
+		}
+		if (argc == 0)
+			j->argv[argc++] = j->prog;
+		if (!w)
+			break;
+		j->argv[argc++] = w;
+	}
+	j->argv[argc] = NULL;
+	return argc;
+}
+
+/* ipvsadm's fail() and friends: the message and a newline, also after a
+ * message that ends in one of its own (a blank line then). */
+static void line_msg(struct lvs_rules_job *j, const char *msg)
+{
+	if (msg[0])
+		fprintf(j->err, "%s\n", msg);
+}
+
+/* The batch so far in force, before a command that prints what is. */
+static int job_settle(struct lvs_rules_job *j)
+{
+	int rc = 0;
+
+	if (!j->batch)
+		return 0;
+	j->batch = false;
+	while ((rc = lvs_model_prepare(j->m, 0)) > 0)
+		;
+	if (rc == 0)
+		rc = lvs_model_commit(j->m);
+	return rc;
+}
+
+/*
+ * One line as ipvsadm -R runs it.  Returns true to read the next line,
+ * false where ipvsadm would exit (j->result is its exit code then).
+ */
+static bool job_run_line(struct lvs_rules_job *j)
+{
+	const char *nl = memchr(j->pos, '\n', (size_t)(j->end - j->pos));
+	size_t n = nl ? (size_t)(nl - j->pos) : (size_t)(j->end - j->pos);
+	struct lvs_cmd cmd;
+	char msg[512];
+	int argc, rc;
+
+	j->lineno++;
+	if (n + 1 > j->linecap) {
+		char *nb = realloc(j->line, n + 1);
+		if (!nb)
+			goto nomem;
+		j->line = nb;
+		j->linecap = n + 1;
+	}
+	memcpy(j->line, j->pos, n);
+	j->line[n] = '\0';
+	j->pos += n + (nl != NULL);
+	argc = split_ipvsadm_words(j);
+	if (argc < 0)
+		goto nomem;
+	if (argc <= 1)
+		return true; /* ipvsadm skips a line without words */
+	rc = lvs_cmd_parse(argc, j->argv, &cmd, msg, sizeof(msg));
+	if (rc) {
+		line_msg(j, msg);
+		j->result = rc;
+		/* popt's errors ("-j: unknown option") end that line only;
+		 * fail() and the "Try" hint of a line that is not a command
+		 * end ipvsadm */
+		return rc == LVS_EXIT_FAIL && cmd.cmd != LVS_CMD_NONE;
+	}
+	switch (cmd.cmd) {
+	case LVS_CMD_RESTORE:
+		/* ipvsadm refuses -R within -R (its "infinite loop" guard) */
+		fprintf(j->err, "Try `%s -h' or '%s --help' for more information.\n", j->prog,
+		        j->prog);
+		j->result = LVS_EXIT_FAIL;
+		return false;
+	case LVS_CMD_LIST:
+	case LVS_CMD_SAVE:
+	case LVS_CMD_HELP:
+	case LVS_CMD_VERSION:
+	case LVS_CMD_STATUS:
+	case LVS_CMD_CHECKS:
+		if (job_settle(j))
+			goto nomem;
+		rc = j->exec ? j->exec(j->exec_arg, &cmd, argc, j->argv, j->out, j->err)
+		             : LVS_EXIT_OK;
+		j->result = rc;
+		/* -h and -v exit ipvsadm, as does -L of a missing service */
+		return cmd.cmd != LVS_CMD_HELP && cmd.cmd != LVS_CMD_VERSION && rc != 1;
+	default:
+		break;
+	}
+	if (!j->batch) {
+		if (lvs_model_begin(j->m))
+			goto nomem;
+		j->batch = true;
+	}
+	rc = lvs_cmd_apply(j->m, &cmd, msg, sizeof(msg));
+	if (rc)
+		line_msg(j, msg); /* the kernel's refusal: the next line is read */
+	j->result = rc;
+	return true;
+nomem:
+	line_msg(j, "Memory allocation problem");
+	j->result = LVS_EXIT_FAIL;
+	return false;
+}
+
 /* Lines or commands between two looks at the clock; services whose
  * versions are built between two looks. */
 #define JOB_CLOCK_EVERY 64
@@ -243,6 +408,12 @@ int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, s
 			return LVS_RULES_MORE;
 		switch (j->phase) {
 		case JOB_PARSE:
+			if (j->lines) {
+				/* what was applied stays, as ipvsadm leaves it */
+				if (j->pos >= j->end || !job_run_line(j))
+					j->phase = j->batch ? JOB_PREPARE : JOB_COMMIT;
+				break;
+			}
 			if (j->pos >= j->end) {
 				j->phase = JOB_APPLY;
 				break;
@@ -273,6 +444,13 @@ int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, s
 			/* a few services per round: look at the clock every time */
 			int rc = lvs_model_prepare(j->m, JOB_PREPARE_EACH);
 			k = JOB_CLOCK_EVERY - 1;
+			if (rc < 0 && j->lines) {
+				j->batch = false; /* rolled back and closed */
+				line_msg(j, "Memory allocation problem");
+				j->result = LVS_EXIT_FAIL;
+				j->phase = JOB_COMMIT;
+				break;
+			}
 			if (rc < 0) {
 				j->batch = false; /* rolled back and closed */
 				return job_fail(j, LVS_EXIT_FAIL, 0, "Memory allocation problem",
@@ -283,12 +461,19 @@ int lvs_rules_job_step(struct lvs_rules_job *j, uint64_t budget_ns, char *err, s
 			break;
 		}
 		case JOB_COMMIT:
+			if (j->batch && lvs_model_commit(j->m)) {
+				j->batch = false;
+				if (j->lines) {
+					line_msg(j, "Memory allocation problem");
+					j->result = LVS_EXIT_FAIL;
+				} else {
+					return job_fail(j, LVS_EXIT_FAIL, 0,
+					                "Memory allocation problem", err, errlen);
+				}
+			}
 			j->batch = false;
-			if (lvs_model_commit(j->m))
-				return job_fail(j, LVS_EXIT_FAIL, 0, "Memory allocation problem",
-				                err, errlen);
 			j->phase = JOB_DONE;
-			j->rc = LVS_EXIT_OK;
+			j->rc = j->lines ? j->result : LVS_EXIT_OK;
 			break;
 		case JOB_DONE:
 			break;
@@ -340,20 +525,6 @@ int lvs_rules_load(struct lvs_model *m, FILE *f, const char *fname, char *err, s
 /* ---- saving ---- */
 
 /* Sorting: ipvsadm sorts -S output like its listings (ipvsadm_list.c). */
-
-/* "a.b.c.d:port" or "[v6]:port", numeric, as ipvsadm -n. */
-static const char *addrport_str(uint8_t af, const union lvs_addr *a, uint16_t port_be, char *buf,
-                                size_t len)
-{
-	char ab[INET6_ADDRSTRLEN];
-
-	lvs_addr_str(af, a, ab, sizeof(ab));
-	if (af == AF_INET)
-		snprintf(buf, len, "%s:%u", ab, ntohs(port_be));
-	else
-		snprintf(buf, len, "[%s]:%u", ab, ntohs(port_be));
-	return buf;
-}
 
 static void print_sched_flags(FILE *out, const struct lvs_svc_conf *c)
 {
@@ -409,12 +580,19 @@ static const char *tun_csum_opt(uint16_t flags)
 	}
 }
 
-static void save_dest(FILE *out, const char *svc_name, const struct lvs_dest_conf *d,
-                      unsigned flags)
-{
-	char dname[INET6_ADDRSTRLEN + 16];
+/* What a save prints with: lvs_rules_save_ext's flags, the listing's
+ * options (LVS_LIST_NUMERIC for -n) and name hooks. */
+struct save_fmt {
+	unsigned flags, opts;
+	const struct lvs_list_hooks *hooks;
+};
 
-	addrport_str(d->af, &d->addr, d->port, dname, sizeof(dname));
+static void save_dest(FILE *out, const char *svc_name, uint8_t proto,
+                      const struct lvs_dest_conf *d, const struct save_fmt *f)
+{
+	char dname[LVS_LIST_NAME_LEN];
+
+	lvs_list_addrport_name(dname, d->af, &d->addr, ntohs(d->port), proto, f->opts, f->hooks);
 	fprintf(out, "-a %s -r %s %s -w %d", svc_name, dname, fwd_switch(d->fwd), d->weight);
 	if (d->fwd == LVS_FWD_TUNNEL) {
 		switch (d->tun_type) {
@@ -432,15 +610,15 @@ static void save_dest(FILE *out, const char *svc_name, const struct lvs_dest_con
 			break;
 		}
 	}
-	if ((flags & LVS_RULES_SAVE_THRESHOLDS) && (d->u_threshold || d->l_threshold))
+	if ((f->flags & LVS_RULES_SAVE_THRESHOLDS) && (d->u_threshold || d->l_threshold))
 		fprintf(out, " -x %u -y %u", d->u_threshold, d->l_threshold);
 	fputc('\n', out);
 }
 
-static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags)
+static int save_service(FILE *out, const struct lvs_service *svc, const struct save_fmt *f)
 {
 	const struct lvs_svc_conf *c = &svc->c;
-	char name[INET6_ADDRSTRLEN + 40], ap[INET6_ADDRSTRLEN + 16];
+	char name[LVS_LIST_NAME_LEN + 40], ap[LVS_LIST_NAME_LEN];
 	const struct lvs_dest **dests;
 
 	if (c->fwmark) {
@@ -452,8 +630,9 @@ static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags
 		                    : c->proto == IPPROTO_UDP  ? "-u"
 		                    : c->proto == IPPROTO_SCTP ? "--sctp-service"
 		                                               : "--xxx-service";
-		snprintf(name, sizeof(name), "%s %s", stype,
-		         addrport_str(c->af, &c->addr, c->port, ap, sizeof(ap)));
+		lvs_list_addrport_name(ap, c->af, &c->addr, ntohs(c->port), c->proto, f->opts,
+		                       f->hooks);
+		snprintf(name, sizeof(name), "%s %s", stype, ap);
 	}
 	fprintf(out, "-A %s -s %s", name, c->sched);
 	if (c->flags & LVS_SVC_F_PERSISTENT) {
@@ -480,14 +659,16 @@ static int save_service(FILE *out, const struct lvs_service *svc, unsigned flags
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < svc->ndests; i++)
-		save_dest(out, name, &dests[i]->c, flags);
+		save_dest(out, name, c->fwmark ? 0 : c->proto, &dests[i]->c, f);
 	free(dests);
 	return 0;
 }
 
-int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
+int lvs_rules_save_names(const struct lvs_snapshot *s, FILE *out, unsigned flags, unsigned opts,
+                         const struct lvs_list_hooks *hooks)
 {
 	const struct lvs_service **svcs = malloc((s->nsvcs ? s->nsvcs : 1) * sizeof(*svcs));
+	const struct save_fmt f = {.flags = flags, .opts = opts, .hooks = hooks};
 	int rc = 0;
 
 	if (!svcs || lvs_list_order_services(s, false, svcs)) {
@@ -495,11 +676,16 @@ int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; !rc && i < s->nsvcs; i++)
-		rc = save_service(out, svcs[i], flags);
+		rc = save_service(out, svcs[i], &f);
 	free(svcs);
 	if (!rc && (fflush(out) != 0 || ferror(out)))
 		rc = -EIO;
 	return rc;
+}
+
+int lvs_rules_save_ext(const struct lvs_snapshot *s, FILE *out, unsigned flags)
+{
+	return lvs_rules_save_names(s, out, flags, LVS_LIST_NUMERIC, NULL);
 }
 
 int lvs_rules_save(const struct lvs_snapshot *s, FILE *out)

@@ -115,6 +115,38 @@ static int parse_ip(const char *s, int *af, union lvs_addr *a)
 	return -EINVAL;
 }
 
+/*
+ * A tunnel's outer header needs the director's address of the real
+ * server's family; without --src for it every frame to that server would
+ * be dropped (next_hop_unresolved), which hides the cause.  Names the
+ * first such server on stderr and returns false.
+ */
+static bool tunnel_sources_given(const struct lvs_snapshot *s, const struct env *e,
+				 const char *rules)
+{
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		const struct lvs_service *svc = s->svcs[i];
+
+		for (uint32_t j = 0; j < svc->ndests; j++) {
+			const struct lvs_dest_conf *d = &svc->dests[j]->c;
+			char a[INET6_ADDRSTRLEN];
+
+			if (d->fwd != LVS_FWD_TUNNEL)
+				continue;
+			if ((d->af == AF_INET && e->have_src4) || (d->af == AF_INET6 && e->have_src6))
+				continue;
+			lvs_addr_str(d->af, &d->addr, a, sizeof(a));
+			fprintf(stderr,
+				"lvs-pcap: %s: tunnel real server %s%s%s:%u needs --src with the "
+				"director's IPv%c address (the outer source)\n",
+				rules, d->af == AF_INET6 ? "[" : "", a, d->af == AF_INET6 ? "]" : "",
+				ntohs(d->port), d->af == AF_INET6 ? '6' : '4');
+			return false;
+		}
+	}
+	return true;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -128,7 +160,8 @@ static void usage(FILE *f)
 		"      --gw MAC          next hop for every other destination\n"
 		"      --mtu N           egress MTU (default 1500)\n"
 		"      --src IP          the director's source address (tunnels, ICMP);\n"
-		"                        one per family, repeatable\n"
+		"                        one per family, repeatable; required for the\n"
+		"                        family of every tunnel (-i) real server\n"
 		"      --max-conns N     connection table size (default 65536)\n"
 		"      --csum-partial    treat TCP/UDP frames as checksum-partial (as a\n"
 		"                        local sender on veth hands them over)\n"
@@ -355,6 +388,10 @@ int main(int argc, char **argv)
 	if (res) {
 		fprintf(stderr, "lvs-pcap: %s\n", errbuf);
 		rc = res;
+		goto out;
+	}
+	if (!tunnel_sources_given(lvs_model_snapshot(m), &env, rules)) {
+		rc = 2;
 		goto out;
 	}
 	pin = pcap_open_offline(in, errbuf);

@@ -21,7 +21,10 @@ def test_make_install_into_destdir(tmp_path):
         assert os.access(sbin / name, os.X_OK), name
         assert (man8 / (name + ".8")).is_file()
     unit = (dest / "etc/systemd/system/lvsd.service").read_text()
+    # generated from lvsd.service.in: every program where it was installed
     assert "ExecStart=/usr/local/sbin/lvsd -n" in unit
+    assert "/usr/local/sbin/lvsadm -R < /etc/lvsd/rules" in unit
+    assert "@SBINDIR@" not in unit and "/usr/sbin/" not in unit
     if shutil.which("ipvsadm", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:
         for name in ("ipvsadm", "ipvsadm-save", "ipvsadm-restore"):
             assert os.readlink(sbin / name) == "lvsadm"

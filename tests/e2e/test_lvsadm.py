@@ -1,7 +1,8 @@
 """lvsadm against a running lvsd in the lab's director namespace (NAT lab):
 the ipvsadm command language end to end -- add / edit / delete of services
 and servers with the exact -L -n listing after each step, -S / -C / -R
-round trip (and -R all-or-nothing), ipvsadm's error texts and exit codes
+round trip (-R line by line as ipvsadm, and -R --atomic all or nothing),
+-S with names, firewall-mark servers' ports, ipvsadm's error texts and exit codes
 with the configuration left untouched, the connection listing (-c) and
 counters (--stats, -Z) during a live download, --rate after the 2-second
 estimator has run under a wrk load, --timeout / --set, "cannot connect"
@@ -9,6 +10,7 @@ where no lvsd runs, and `ip netns exec NS lvsadm` reaching only that
 namespace's lvsd.  The control plane does not depend on the packet I/O
 driver: these tests use the default one.
 """
+import socket
 import subprocess
 import time
 
@@ -109,13 +111,67 @@ def test_save_clear_restore(daemon):
     d.lvsadm("-R", input=saved)
     assert d.lvsadm("-S", "-n").stdout == saved
     assert listing(d) == before
-    # -R is all or nothing: line 3 fails, lines 1-2 are not applied
-    bad = ("-A -t 10.9.9.9:80\n-a -t 10.9.9.9:80 -r %s:80 -m\n-A -t %s:53 -s rr\n"
+    # -R --atomic is all or nothing: line 3 fails, lines 1-2 are not applied
+    bad = ("-A -t 10.9.9.9:80\n-a -t 10.9.9.9:80 -r %s:80 -m\n-A -t %s:80 -s rr\n"
            % (d.lab.rips4[0], e["VIP4"]))
-    bad = bad.replace("-t %s:53" % e["VIP4"], "-t %s:80" % e["VIP4"])
-    r = d.lvsadm("-R", input=bad, check=False)
-    assert r.returncode == 255 and "stdin:3: Service already exists" in r.stderr, r
+    r = d.lvsadm("-R", "--atomic", input=bad, check=False)
+    assert r.returncode == 255 and r.stderr == "stdin:3: Service already exists\n", r
     assert d.lvsadm("-S", "-n").stdout == saved
+    # plain -R goes line by line as ipvsadm: lines 1-2 stay, line 3's
+    # message is ipvsadm's, the exit code the last line's
+    r = d.lvsadm("-R", input=bad, check=False)
+    assert r.returncode == 255 and r.stderr == "Service already exists\n", r
+    assert "-A -t 10.9.9.9:80 -s wlc\n" in d.lvsadm("-S", "-n").stdout
+    r = d.lvsadm("-R", input=bad + "-D -t 10.9.9.9:80\n", check=False)
+    assert r.returncode == 0 and r.stderr == ("Service already exists\n"
+                                              "Destination already exists\n"
+                                              "Service already exists\n"), r
+    assert d.lvsadm("-S", "-n").stdout == saved
+    # a comment line ends it as ipvsadm's "Try" hint; a bad value with
+    # exit 2 (and a blank line after "-6 used before -f", as ipvsadm)
+    r = d.lvsadm("-R", input="# rules\n-A -t 10.9.9.9:80\n", check=False)
+    assert r.returncode == 255, r
+    assert r.stderr == ("Try `%s -h' or '%s --help' for more information.\n"
+                        % (LVSADM, LVSADM)), r
+    r = d.lvsadm("-R", input="-A -6 -f 9\n-A -t 10.9.9.9:80\n", check=False)
+    assert (r.returncode, r.stderr) == (2, "-6 used before -f\n\n"), r
+    assert d.lvsadm("-S", "-n").stdout == saved
+
+
+def host_name(addr):
+    """What ipvsadm prints for addr without -n: its name, else the number."""
+    try:
+        return socket.getnameinfo((addr, 0), socket.NI_NAMEREQD)[0]
+    except OSError:
+        return addr
+
+
+def test_save_names_and_fwmark_ports(daemon):
+    """-S without -n prints names as ipvsadm does (lvsadm resolves them);
+    a firewall-mark service's servers keep the port given, also with -i."""
+    d, e = daemon, daemon.lab.env
+    vip, rip = e["VIP4"], d.lab.rips4[0]
+    d.lvsadm("-A", "-t", addr_port(vip, 80), "-s", "wlc")
+    d.lvsadm("-a", "-t", addr_port(vip, 80), "-r", "127.0.0.1:8080", "-m", "-w", "1")
+    d.lvsadm("-A", "-f", "1", "-s", "rr")
+    d.lvsadm("-a", "-f", "1", "-r", addr_port(rip, 443), "-i")
+    d.lvsadm("-a", "-f", "1", "-r", rip, "-g")
+    vname = "%s:http" % host_name(vip)
+    rname = host_name(rip)
+    assert d.lvsadm("-S").stdout == (
+        "-A -t %s -s wlc\n" % vname
+        + "-a -t %s -r %s:http-alt -m -w 1\n" % (vname, host_name("127.0.0.1"))
+        + "-A -f 1 -s rr\n"
+        + "-a -f 1 -r %s:0 -g -w 1\n" % rname
+        + "-a -f 1 -r %s:443 -i -w 1 --tun-type ipip\n" % rname)
+    out = listing(d)
+    assert "FWM  1 rr\n" + dest_line("%s:0" % rip, "Route") + dest_line(
+        "%s:443" % rip, "Tunnel") in out, out
+    # -e and -d name it by that port
+    d.lvsadm("-e", "-f", "1", "-r", addr_port(rip, 443), "-i", "-w", "4")
+    assert dest_line("%s:443" % rip, "Tunnel", weight=4) in listing(d)
+    d.lvsadm("-d", "-f", "1", "-r", addr_port(rip, 443))
+    assert "%s:443" % rip not in listing(d)
 
 
 def test_errors_and_exit_codes(daemon):
@@ -279,3 +335,24 @@ def test_listing_shows_live_connections_of_each_server(daemon):
     assert len(ents) == 9
     assert {x["dst"] for x in ents} == {addr_port(r, 80) for r in d.lab.rips4}
     assert all(x["state"] in ("TIME_WAIT", "CLOSE", "FIN_WAIT") for x in ents), ents
+
+
+def test_ipvsadm_save_and_restore_names(daemon, tmp_path):
+    """Under the names of ipvsadm's scripts lvsadm does what they do:
+    ipvsadm-save takes only -n; ipvsadm-restore drops '#' lines, clears
+    the table and restores the rest."""
+    d, e = daemon, daemon.lab.env
+    for name in ("ipvsadm-save", "ipvsadm-restore"):
+        (tmp_path / name).symlink_to(LVSADM)
+    d.lvsadm("-A", "-t", addr_port(e["VIP4"], 81))
+    rules = ("# saved by ipvsadm-save\n-A -t 10.9.9.9:80 -s rr\n"
+             "-a -t 10.9.9.9:80 -r %s:80 -m -w 2\n" % d.lab.rips4[0])
+    r = d.lab.run("director", tmp_path / "ipvsadm-restore", input=rules, check=False)
+    assert (r.returncode, r.stderr) == (0, ""), r
+    r = d.lab.run("director", tmp_path / "ipvsadm-save", "-n", check=False)
+    assert r.returncode == 0 and r.stdout == "".join(
+        l + "\n" for l in rules.splitlines()[1:]), r
+    r = d.lab.run("director", tmp_path / "ipvsadm-save", "-x", check=False)
+    assert r.returncode == 1 and r.stdout == "" and r.stderr == (
+        "ipvsadm-save: Script to save the IPVS table to stdout.\n"
+        "   With the -n option, prints out the table in numeric format.\n"), r

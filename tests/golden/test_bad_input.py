@@ -128,3 +128,24 @@ def test_unresolved_next_hop_is_dropped(replay):
     assert r.rc == 0, r.stderr
     assert r.rows == []
     assert r.drops() == {"next_hop_unresolved": 1}, r.stderr
+
+
+def test_tunnel_without_source_stops_at_start(tmp_path):
+    """A tunnel server needs --src of its family for the outer header:
+    without it lvs-pcap stops before reading the capture, naming the
+    server, instead of dropping every frame as next_hop_unresolved."""
+    (tmp_path / "in.pcap").write_bytes(b"")
+    for rs, have in (("192.168.10.3:80", "--src 2001:db8::fe"),
+                     ("[2001:db8::10]:80", "--src 10.0.0.254")):
+        (tmp_path / "rules").write_text("-A -t 10.0.0.1:80 -s rr\n"
+                                        "-a -t 10.0.0.1:80 -r %s -i -w 1\n" % rs)
+        r = subprocess.run([LVS_PCAP, "-r", str(tmp_path / "rules"), "-i",
+                            str(tmp_path / "in.pcap"), "-o", str(tmp_path / "o.pcap"),
+                            "--mac", OUR_MAC, "--gw", GW_MAC] + have.split(),
+                           capture_output=True, text=True, timeout=30)
+        fam = "6" if "[" in rs else "4"
+        assert r.returncode == 2, r.stderr
+        assert r.stderr == ("lvs-pcap: %s: tunnel real server %s needs --src with the "
+                            "director's IPv%s address (the outer source)\n"
+                            % (tmp_path / "rules", rs, fam)), r.stderr
+        assert not (tmp_path / "o.pcap").exists()

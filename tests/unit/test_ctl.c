@@ -550,7 +550,7 @@ static void test_restore_all_or_nothing(void **state)
 	gen = lvs_model_snapshot(f->m)->gen;
 
 	/* line 3 refused by the model: nothing of lines 1-2 stays */
-	assert_int_equal(run_in(f, "-R",
+	assert_int_equal(run_in(f, "-R --atomic",
 	                        "-A -t 10.0.0.2:80\n"
 	                        "-a -t 10.0.0.2:80 -r 192.168.10.1\n"
 	                        "-A -t 10.0.0.1:80\n"),
@@ -559,23 +559,79 @@ static void test_restore_all_or_nothing(void **state)
 	assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
 
 	/* a bad line: exit 2 */
-	assert_int_equal(run_in(f, "-R", "-A -t 10.0.0.2:80\n-A -t 10.0.0.3:80 -w 1\n"), 2);
+	assert_int_equal(run_in(f, "-R --atomic", "-A -t 10.0.0.2:80\n-A -t 10.0.0.3:80 -w 1\n"),
+	                 2);
 	assert_string_equal(f->err,
 	                    "stdin:2: Illegal 'weight' option with the 'add-service' command\n");
 	assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
 	/* a listing is no rules line */
-	assert_int_equal(run_in(f, "-R", "-L -n\n"), 2);
+	assert_int_equal(run_in(f, "-R --atomic", "-L -n\n"), 2);
 	assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
 	ok(f, "-S -n");
 	assert_string_equal(f->out, "-A -t 10.0.0.1:80 -s wlc\n");
 
 	/* `ipvsadm' words and -C inside the file are fine */
-	assert_int_equal(run_in(f, "-R", "ipvsadm -C\nipvsadm -A -u 10.0.0.9:53 -s rr\n"), 0);
+	assert_int_equal(run_in(f, "-R --atomic", "ipvsadm -C\nipvsadm -A -u 10.0.0.9:53 -s rr\n"),
+	                 0);
 	ok(f, "-S -n");
 	assert_string_equal(f->out, "-A -u 10.0.0.9:53 -s rr\n");
 
-	/* -R takes no other option */
+	/* -R takes no other option; --atomic only goes with -R, once */
 	refused(f, "-R -n", 2, "Illegal 'numeric' option with the 'restore' command\n");
+	refused(f, "-R --atomic --atomic", 2, "multiple 'atomic' options specified\n");
+	refused(f, "-L --atomic", 2, "Illegal 'atomic' option with the 'list' command\n");
+}
+
+/* -R as ipvsadm's restore_table(): each line on its own, its messages as
+ * ipvsadm prints them, the exit code of the last line, and the lines
+ * where ipvsadm exits ending the load with what was applied kept. */
+static void test_restore_line_by_line(void **state)
+{
+	struct fx *f = *state;
+
+	ok(f, "-A -t 10.0.0.1:80");
+	/* a refused line and an option error: the next lines still run */
+	assert_int_equal(run_in(f, "-R",
+	                        "-A -t 10.0.0.2:80\n"
+	                        "-A -t 10.0.0.1:80\n"
+	                        "\n"
+	                        "-a -t 10.0.0.2:80 -r 192.168.10.1 -j\n"
+	                        "ipvsadm -a -t 10.0.0.2:80 -r 192.168.10.2 -m\n"
+	                        "-e -t 10.0.0.2:80 -r 192.168.10.9\n"),
+	                 255);
+	assert_string_equal(f->err, "Service already exists\n"
+	                            "-j: unknown option\n"
+	                            "No such destination\n");
+	ok(f, "-S -n");
+	assert_string_equal(f->out, "-A -t 10.0.0.1:80 -s wlc\n"
+	                            "-A -t 10.0.0.2:80 -s wlc\n"
+	                            "-a -t 10.0.0.2:80 -r 192.168.10.2:80 -m -w 1\n");
+	/* the last line decides: a good one after a refused one gives 0 */
+	assert_int_equal(run_in(f, "-R", "-A -t 10.0.0.1:80\n-D -t 10.0.0.2:80\n"), 0);
+	assert_string_equal(f->err, "Service already exists\n");
+
+	/* a bad value ends the load with exit 2 (ipvsadm's fail()), keeping
+	 * the lines before; a blank line after "-6 used before -f" */
+	assert_int_equal(run_in(f, "-R", "-A -t 10.0.0.3:80\n-A -6 -f 1\n-A -t 10.0.0.4:80\n"), 2);
+	assert_string_equal(f->err, "-6 used before -f\n\n");
+	ok(f, "-S -n");
+	assert_string_equal(f->out, "-A -t 10.0.0.1:80 -s wlc\n-A -t 10.0.0.3:80 -s wlc\n");
+
+	/* a comment is a line that is not a command: the hint, exit 255 */
+	assert_int_equal(run_in(f, "-R", "# saved rules\n-A -t 10.0.0.5:80\n"), 255);
+	assert_string_equal(f->err, "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n");
+	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 2);
+	assert_int_equal(run_in(f, "-R", "-R\n"), 255);
+	assert_string_equal(f->err, "Try `ipvsadm -h' or 'ipvsadm --help' for more information.\n");
+
+	/* listings print what the lines before did, numerically */
+	assert_int_equal(run_in(f, "-R", "-C\n-A -u 10.0.0.9:53 -s rr\n-S\n-L -t 10.0.0.1:80\n"),
+	                 1);
+	assert_string_equal(f->out, "-A -u 10.0.0.9:53 -s rr\n");
+	assert_string_equal(f->err, "No such service\n");
+	/* -v exits at once */
+	assert_int_equal(run_in(f, "-R", "-v\n-C\n"), 0);
+	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 1);
 }
 
 static int changes_seen;
@@ -585,12 +641,12 @@ static void count_change(void *arg);
  * the exit code and the number of steps it took.  The published snapshot
  * does not move until the last step; the change hook runs once at the
  * end, and only if the model changed. */
-static int restore_in_steps(struct fx *f, const char *in, unsigned *steps)
+static int restore_in_steps(struct fx *f, const char *in, bool atomic, unsigned *steps)
 {
 	uint64_t gen = lvs_model_snapshot(f->m)->gen;
 	size_t olen, elen;
 	FILE *out, *err;
-	char *argv[] = {"lvsadm", "-R", NULL};
+	char *argv[] = {"lvsadm", "-R", atomic ? "--atomic" : NULL, NULL};
 	int rc;
 
 	f->st.step_ns = 1;
@@ -598,7 +654,7 @@ static int restore_in_steps(struct fx *f, const char *in, unsigned *steps)
 	free(f->err);
 	out = open_memstream(&f->out, &olen);
 	err = open_memstream(&f->err, &elen);
-	rc = lvs_ctl_exec(&f->st, 2, argv, in, strlen(in), out, err);
+	rc = lvs_ctl_exec(&f->st, atomic ? 3 : 2, argv, in, strlen(in), out, err);
 	*steps = 1;
 	while (rc == LVS_CTL_PENDING) {
 		assert_true(lvs_ctl_busy(&f->st));
@@ -614,9 +670,9 @@ static int restore_in_steps(struct fx *f, const char *in, unsigned *steps)
 	return rc;
 }
 
-/* A large -R runs as a job in bounded steps: all or nothing as in one
- * call, nothing published before its end, and an unfinished job undone
- * when cancelled. */
+/* A large -R runs as a job in bounded steps: line by line or all or
+ * nothing as in one call, nothing published before its end, and an
+ * unfinished job undone when cancelled. */
 static void test_restore_in_steps(void **state)
 {
 	struct fx *f = *state;
@@ -635,7 +691,7 @@ static void test_restore_in_steps(void **state)
 	fclose(r);
 	f->st.changed = count_change;
 	changes_seen = 0;
-	assert_int_equal(restore_in_steps(f, rules, &steps), 0);
+	assert_int_equal(restore_in_steps(f, rules, false, &steps), 0);
 	assert_true(steps > 10); /* 1,000 lines, parse and apply, 64 at a time */
 	assert_int_equal(changes_seen, 1);
 	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 200);
@@ -646,11 +702,18 @@ static void test_restore_in_steps(void **state)
 	gen = lvs_model_snapshot(f->m)->gen;
 	changes_seen = 0;
 	assert_true(asprintf(&bad, "%s-A -t 10.1.0.1:80\n", rules) > 0);
-	assert_int_equal(restore_in_steps(f, bad, &steps), 255);
+	assert_int_equal(restore_in_steps(f, bad, true, &steps), 255);
 	assert_string_equal(f->err, "stdin:1001: Service already exists\n");
 	assert_int_equal(lvs_model_snapshot(f->m)->gen, gen);
 	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 0);
 	assert_int_equal(changes_seen, 0);
+	/* line by line, the lines before stay (published once, at the end) */
+	assert_int_equal(restore_in_steps(f, bad, false, &steps), 255);
+	assert_string_equal(f->err, "Service already exists\n");
+	assert_int_equal(lvs_model_snapshot(f->m)->nsvcs, 200);
+	assert_int_equal(changes_seen, 1);
+	ok(f, "-C");
+	gen = lvs_model_snapshot(f->m)->gen;
 
 	/* cancelled half way (its client left, the daemon stops): undone */
 	{
@@ -1196,6 +1259,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_conns_timeout_daemon, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_save_clear_restore, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_restore_all_or_nothing, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_restore_line_by_line, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_restore_in_steps, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_status_and_change_hooks, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_help_version_local, fx_setup, fx_teardown),

@@ -739,6 +739,37 @@ static void test_apply_dest_ports(void **state)
 	lvs_model_free(m);
 }
 
+/* A firewall-mark service's servers keep the port given, whatever the
+ * forwarding method: ipvsadm replaces DR/TUN ports only for services with
+ * an address, and the kernel stores what it is sent. */
+static void test_apply_fwmark_dest_ports(void **state)
+{
+	struct lvs_model *m = lvs_model_new();
+	const struct lvs_service *svc;
+	(void)state;
+
+	assert_non_null(m);
+	assert_int_equal(apply(m, "-A -f 1 -s rr"), 0);
+	assert_int_equal(apply(m, "-a -f 1 -r 192.168.10.1:443 -i"), 0);
+	assert_int_equal(apply(m, "-a -f 1 -r 192.168.10.2:8443 -g"), 0);
+	assert_int_equal(apply(m, "-a -f 1 -r 192.168.10.3 -g"), 0);
+	svc = lvs_model_snapshot(m)->svcs[0];
+	assert_int_equal(svc->ndests, 3);
+	assert_int_equal(svc->dests[2]->c.port, htons(443)); /* oldest last */
+	assert_int_equal(svc->dests[1]->c.port, htons(8443));
+	assert_int_equal(svc->dests[0]->c.port, 0); /* none given: the service's */
+	/* the same address with another port is another server */
+	assert_int_equal(apply(m, "-a -f 1 -r 192.168.10.1:80 -i"), 0);
+	/* -e and -d name the server by the port given */
+	assert_int_equal(apply(m, "-e -f 1 -r 192.168.10.1:443 -i -w 3"), 0);
+	svc = lvs_model_snapshot(m)->svcs[0];
+	assert_int_equal(svc->dests[3]->c.weight, 3);
+	expect_apply_err(m, "-e -f 1 -r 192.168.10.1:444 -i", "No such destination");
+	assert_int_equal(apply(m, "-d -f 1 -r 192.168.10.1:443"), 0);
+	assert_int_equal(lvs_model_snapshot(m)->svcs[0]->ndests, 3);
+	lvs_model_free(m);
+}
+
 /* The kernel's threshold check: lower above upper is ERANGE, also with no
  * upper threshold, on add and on edit. */
 static void test_apply_thresholds(void **state)
@@ -863,6 +894,7 @@ int main(void)
 	        cmocka_unit_test(test_apply_services),
 	        cmocka_unit_test(test_apply_dests),
 	        cmocka_unit_test(test_apply_dest_ports),
+	        cmocka_unit_test(test_apply_fwmark_dest_ports),
 	        cmocka_unit_test(test_apply_thresholds),
 	        cmocka_unit_test(test_apply_dest_not_unicast),
 	        cmocka_unit_test(test_apply_timeouts),

@@ -312,6 +312,62 @@ static void test_long_line_and_null_name(void **state)
 	lvs_model_free(m);
 }
 
+/* Name hooks: 10.6.0.1 is "vip", 127.0.0.1 "localhost", tcp 80 "http",
+ * tcp 8080 "http-alt"; anything else prints numerically. */
+static int fake_host(void *ctx, int af, const union lvs_addr *a, char *buf, size_t len)
+{
+	(void)ctx;
+	if (af == AF_INET && a->ip4 == t_ip4("10.6.0.1").ip4)
+		snprintf(buf, len, "vip");
+	else if (af == AF_INET && a->ip4 == t_ip4("127.0.0.1").ip4)
+		snprintf(buf, len, "localhost");
+	else
+		return -1;
+	return 0;
+}
+
+static int fake_serv(void *ctx, uint16_t port, uint8_t proto, char *buf, size_t len)
+{
+	(void)ctx;
+	if (proto != IPPROTO_TCP || (port != 80 && port != 8080))
+		return -1;
+	snprintf(buf, len, "%s", port == 80 ? "http" : "http-alt");
+	return 0;
+}
+
+/* -S without -n: names where the hooks know them, as ipvsadm prints them,
+ * sorted by address as -S -n (fwmark services' ports stay numbers). */
+static void test_save_names(void **state)
+{
+	const struct lvs_list_hooks h = {.host_name = fake_host, .serv_name = fake_serv};
+	struct lvs_model *m = lvs_model_new();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	(void)state;
+
+	assert_non_null(m);
+	assert_int_equal(load_str(m, "-A -t 10.6.0.1:80 -s wlc\n"
+	                             "-a -t 10.6.0.1:80 -r 127.0.0.1:8080 -m -w 1\n"
+	                             "-a -t 10.6.0.1:80 -r 10.9.0.1:81 -m -w 2\n"
+	                             "-A -u 10.6.0.1:80 -s rr\n"
+	                             "-A -f 3 -s rr\n"
+	                             "-a -f 3 -r 127.0.0.1:80 -m -w 1\n"),
+	                 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(lvs_rules_save_names(lvs_model_snapshot(m), f, 0, 0, &h), 0);
+	fclose(f);
+	assert_string_equal(buf, "-A -t vip:http -s wlc\n"
+	                         "-a -t vip:http -r 10.9.0.1:81 -m -w 2\n"
+	                         "-a -t vip:http -r localhost:http-alt -m -w 1\n"
+	                         "-A -u vip:80 -s rr\n"
+	                         "-A -f 3 -s rr\n"
+	                         "-a -f 3 -r localhost:80 -m -w 1\n");
+	free(buf);
+	lvs_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +379,7 @@ int main(void)
 	        cmocka_unit_test(test_model_error_leaves_model),
 	        cmocka_unit_test(test_preserves_existing_order),
 	        cmocka_unit_test(test_long_line_and_null_name),
+	        cmocka_unit_test(test_save_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
