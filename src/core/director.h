@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "model.h"
+#include "sync_tap.h"
 #include "xmit.h"
 
 struct lvs_director {
@@ -23,6 +24,7 @@ struct lvs_director {
 	struct lvs_conn_table *ct;
 	struct lvs_xmit_env env;
 	uint64_t timeouts_gen;     /* snapshot generation whose timeouts ct has */
+	struct lvs_sync_tap *sync; /* connection sync reports; NULL: none */
 };
 
 struct lvs_worker {

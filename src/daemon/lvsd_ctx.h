@@ -21,6 +21,7 @@ struct lvs_netstate;
 struct lvs_vips;
 struct lvsd_worker;
 struct lvsd_loop;
+struct lvs_sync;
 
 struct lvsd {
 	/* served interfaces, in command-line order */
@@ -39,6 +40,7 @@ struct lvsd {
 	struct lvsd_loop *loop;       /* the control loop, NULL before it exists */
 	struct lvsd_passive *passive; /* passive detection, NULL when off */
 	struct lvs_checks *checks;    /* the file's health checks, NULL: none */
+	struct lvs_sync *sync;        /* connection sync (sync_daemon.h), NULL: none */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;
