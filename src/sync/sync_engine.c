@@ -405,10 +405,10 @@ int sync_pull_serve_step(struct sync_pull_serve *ps, struct lvs_conn_table *ct,
 	if (!ps->active)
 		return 0;
 	for (;;) {
-		uint32_t from = ps->started ? ps->next : 0;
+		uint32_t from = ps->started ? ps->next : 0, chunk = slots < 256 ? slots : 256;
 
 		ps->started = true;
-		ps->next = lvs_conn_walk_from(ct, now, from, 256, serve_cb, &a);
+		ps->next = lvs_conn_walk_from(ct, now, from, chunk ? chunk : 1, serve_cb, &a);
 		if (!ps->next) {
 			struct sync_pull_msg m = {.op = SYNC_PULL_END,
 			                          .syncid = pk->syncid,
@@ -425,7 +425,7 @@ int sync_pull_serve_step(struct sync_pull_serve *ps, struct lvs_conn_table *ct,
 			ps->active = false;
 			return 0;
 		}
-		slots = slots > 256 ? slots - 256 : 0;
+		slots = slots > chunk ? slots - chunk : 0;
 		if (!slots || (pk->cnt && __atomic_load_n(&pk->cnt->msgs_sent, __ATOMIC_RELAXED) -
 		                                          sent0 >= max_msgs))
 			return 1;
