@@ -84,14 +84,19 @@ class Dir2:
         assert ok, "lvsd in %s did not start" % self.ns
 
     def stop_lvsd(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        """SIGTERM (SIGKILL after 5 s); the exit code, None if none ran."""
+        rc = None
+        if self.proc:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(5)
+            rc = self.proc.returncode
         self.proc = None
+        return rc
 
     def lvsadm(self, *args, check=True):
         r = subprocess.run(["ip", "netns", "exec", self.ns, str(LVSADM)] + list(args),
@@ -218,7 +223,7 @@ def test_sync_and_failover(pair):
     # VIP goes to the backup, then the master stops
     assert dl.poll() is None, "the download ended before the failover"
     lab.run("router", "ip", "route", "replace", VIP + "/32", "via", "192.0.2.2")
-    lab.stop_lvsd()
+    assert lab.stop_lvsd() == [0]        # the master stops cleanly, sync running
     k.stdin.write("\n")
     k.stdin.flush()
     again = k.stdout.readline().split()
@@ -243,3 +248,4 @@ def test_sync_and_failover(pair):
     assert int(mine[0][4], 0) == 1           # ESTABLISHED
     k.stdin.close()
     k.wait(10)
+    assert d2.stop_lvsd() == 0
