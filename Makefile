@@ -45,7 +45,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-check bench-e2e demo clean format tools install uninstall deb
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-sync bench-ctl bench-check bench-e2e demo clean format tools install uninstall deb
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -195,12 +195,23 @@ bench-check: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm $(BUILD)/bench_ctl
 	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/check.py
 
+# Connection sync at ~10,000 new connections/s: master reports, packing,
+# UDP on loopback, the backup's import (BENCH_SECONDS, default 5).
+SYNC_BENCH_BIN := build-bench/bench_sync
+$(SYNC_BENCH_BIN): bench/bench_sync.c $(DAEMON_LIB) $(LIB)
+	@mkdir -p build-bench
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS)
+
+bench-sync: $(SYNC_BENCH_BIN)
+	@$(SYNC_BENCH_BIN)
+
 # Both tables, the in-memory one first (also under -j: the end-to-end run
 # must not share the CPUs with it).
-bench: bench-core bench-route bench-ctl bench-check bench-e2e
+bench: bench-core bench-route bench-sync bench-ctl bench-check bench-e2e
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-route: | bench-core
-bench-ctl: | bench-route
+bench-sync: | bench-route
+bench-ctl: | bench-sync
 bench-check: | bench-ctl
 bench-e2e: | bench-check
 endif

@@ -69,6 +69,7 @@
 #include "confload.h"
 #include "ctl.h"
 #include "ctlloop.h"
+#include "sync_daemon.h"
 #include "ctlsrv.h"
 #include "httpd.h"
 #include "io.h"
@@ -194,9 +195,10 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 			o->io = optarg;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, LVS_MAX_WORKERS, &v)) {
+			/* one worker id of the table is the sync thread's */
+			if (parse_uint(optarg, 1, LVS_MAX_WORKERS - 1, &v)) {
 				fprintf(stderr, "lvsd: bad --workers '%s' (1..%d)\n", optarg,
-					LVS_MAX_WORKERS);
+					LVS_MAX_WORKERS - 1);
 				return 2;
 			}
 			d->nworkers = (unsigned)v;
@@ -317,7 +319,7 @@ static void default_workers(struct lvsd *d)
 {
 	if (!d->nworkers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		d->nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS ? LVS_MAX_WORKERS : (unsigned)n;
+		d->nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS - 1 ? LVS_MAX_WORKERS - 1 : (unsigned)n;
 		/* one queue per worker on every interface (AF_XDP) */
 		for (unsigned k = 0; d->io->max_queues && k < d->nif; k++) {
 			unsigned q = d->io->max_queues(d->ifname[k]);
@@ -486,6 +488,10 @@ static int start_loop(struct lvsd *d, const sigset_t *sigs, int *lfd)
 		lvs_err("control loop: control socket: %s", strerror(-err));
 		return err;
 	}
+	if ((err = lvs_sync_register(d->loop))) {
+		lvs_err("connection sync: %s", strerror(-err));
+		return err;
+	}
 	*lfd = -1; /* the server's now */
 	return 0;
 }
@@ -546,7 +552,8 @@ int main(int argc, char **argv)
 	default_workers(&d);
 
 	d.dir.model = lvs_model_new_workers(d.nworkers);
-	d.dir.ct = lvs_conn_table_new(d.max_conns, d.nworkers);
+	/* worker id d.nworkers is the sync thread's (its imports and timers) */
+	d.dir.ct = lvs_conn_table_new(d.max_conns, d.nworkers + 1);
 	if (!d.dir.model || !d.dir.ct) {
 		lvs_err("out of memory (connection table of %u entries)", d.max_conns);
 		goto out;

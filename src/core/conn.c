@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "conn_priv.h"
+#include "sync_tap.h"
 
 #define LVS_CONN_DEFAULT_SEED 0x5bd1e9955bd1e995ull
 /* ------------------------------------------------------------- the table */
@@ -654,6 +655,9 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 	__atomic_store_n(&c->flags, fl, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->state, state, __ATOMIC_RELAXED);
 	c->owner = (uint8_t)worker;
+	/* the sync packet count: an imported entry starts where the kernel's
+	 * backup sets in_pkts (sync_threshold), a new one at 0 */
+	c->pad = (fl & LVS_CONN_F_SYNCED) ? LVS_SYNC_THRESHOLD : 0;
 	__atomic_store_n(&c->kicked, CONN_KICK_NONE, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->expires, expires, __ATOMIC_RELAXED);
 	c->tnext = c->tprev = 0;
@@ -767,6 +771,9 @@ static void conn_set_state_locked(struct lvs_conn *c, uint8_t nxt, uint16_t fl)
 		fl |= CONN_F_EST;
 		lvs_dest_handshake(c->dest, true);
 	}
+	/* the kernel's old_state != state: sync reports the change */
+	if (nxt != cur)
+		fl |= CONN_F_SYNCST;
 	__atomic_store_n(&c->state, nxt, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->flags, fl, __ATOMIC_RELAXED);
 }
@@ -814,6 +821,10 @@ struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
 		if (tmpl && p->timeout)
 			c->control = p->timeout;
 		conn_set_state_locked(c, st, fl | LVS_CONN_F_SYNCED);
+		/* as the kernel's backup: old_state = state, in_pkts = threshold */
+		__atomic_store_n(&c->flags, (uint16_t)(c->flags & ~CONN_F_SYNCST),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&c->pad, (uint8_t)LVS_SYNC_THRESHOLD, __ATOMIC_RELAXED);
 		conn_seq_unlock(c, s);
 		conn_set_expiry(t, worker, c, (uint32_t)conn_ns_to_tick(now) + ticks);
 		return c;
@@ -1148,13 +1159,23 @@ void lvs_conn_get_info(const struct lvs_conn_table *t, const struct lvs_conn *c,
 void lvs_conn_walk(struct lvs_conn_table *t, lvs_time_t now,
 		   int (*cb)(void *arg, const struct lvs_conn_info *ci), void *arg)
 {
+	(void)lvs_conn_walk_from(t, now, 0, UINT32_MAX, cb, arg);
+}
+
+uint32_t lvs_conn_walk_from(struct lvs_conn_table *t, lvs_time_t now, uint32_t from,
+			    uint32_t slots, int (*cb)(void *arg, const struct lvs_conn_info *ci),
+			    void *arg)
+{
 	uint32_t now_tick = (uint32_t)conn_ns_to_tick(now);
 	uint32_t hwm = __atomic_load_n(&t->virgin, __ATOMIC_ACQUIRE);
 	struct lvs_conn_info ci;
+	uint32_t idx;
 
 	if (hwm > t->max + 1)
 		hwm = t->max + 1;
-	for (uint32_t idx = 1; idx < hwm; idx++) {
+	if (from < 1)
+		from = 1;
+	for (idx = from; idx < hwm; idx++) {
 		struct lvs_conn *c = conn_at(t, idx);
 		bool ok = false;
 
@@ -1171,6 +1192,9 @@ void lvs_conn_walk(struct lvs_conn_table *t, lvs_time_t now,
 			ok = __atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s1;
 		}
 		if (ok && cb(arg, &ci))
-			return;
+			return idx + 1 < hwm ? idx + 1 : 0;
+		if (idx - from + 1 >= slots)
+			return idx + 1 < hwm ? idx + 1 : 0;
 	}
+	return 0;
 }

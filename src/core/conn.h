@@ -298,6 +298,16 @@ void lvs_conn_get_info(const struct lvs_conn_table *t, const struct lvs_conn *c,
 void lvs_conn_walk(struct lvs_conn_table *t, lvs_time_t now,
 		   int (*cb)(void *arg, const struct lvs_conn_info *ci), void *arg);
 
+/*
+ * The same in pieces: visit the entry slots from..from+slots-1 (slot 0 is
+ * never used: from 0 is from the start) and return the slot to go on
+ * from, or 0 when the walk reached the end (also when cb stopped it at
+ * the last slot).  A paced walk (sync's table pull) calls it repeatedly.
+ */
+uint32_t lvs_conn_walk_from(struct lvs_conn_table *t, lvs_time_t now, uint32_t from,
+			    uint32_t slots, int (*cb)(void *arg, const struct lvs_conn_info *ci),
+			    void *arg);
+
 /* Notified (on the expiring worker) for each entry freed, e.g. for sync. */
 void lvs_conn_set_free_hook(struct lvs_conn_table *t,
 			    void (*hook)(void *arg, const struct lvs_conn_info *ci), void *arg);

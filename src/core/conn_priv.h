@@ -2,8 +2,8 @@
  * conn_priv.h - private layout of the connection table, shared by conn.c
  * (table, memory, creation, updates, release), conn_timer.c (per-worker timer
  * wheels, expiry), conn_lookup.c (hash chains and lookups) and
- * conn_proto.c (TCP state tables).  Nothing outside those files may
- * include it.
+ * conn_proto.c (TCP state tables), and conn_sync.c (the sync reports of
+ * the data path).  Nothing outside those files may include it.
  *
  * Memory model, in short:
  *   - entries live in one preallocated array and are named by 32-bit
@@ -61,6 +61,7 @@
 #define CONN_F_EST 0x0800u      /* TCP: reached ESTABLISHED (handshake counted) */
 #define CONN_F_HSFAIL 0x0400u   /* TCP: its handshake counted as failed */
 #define CONN_F_ANSWERED 0x0200u /* TCP, NAT: the server sent something */
+#define CONN_F_SYNCST 0x0100u   /* state changed since sync last reported it */
 
 /* lvs_conn.bits */
 #define CONN_B_AF6 0x01

@@ -144,6 +144,15 @@ struct lvs_standby *lvs_director_set_standby(struct lvs_director *d, struct lvs_
 	return __atomic_exchange_n(&d->standby, s, __ATOMIC_ACQ_REL);
 }
 
+/* A master sync daemon runs: is c's packet worth a report (sync_tap.h)? */
+static inline void sync_report(struct lvs_worker *w, struct lvs_conn *c)
+{
+	struct lvs_sync_tap *tap = w->d->sync;
+
+	if (tap && __atomic_load_n(&tap->active, __ATOMIC_RELAXED))
+		lvs_sync_conn_pkt(tap, w->d->ct, w->id, c);
+}
+
 /* Packet of a known connection from the client side. */
 static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
 				 lvs_time_t now, enum lvs_drop *why)
@@ -183,6 +192,7 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 		}
 	}
 	ds = lvs_conn_hit(d->ct, w->id, c, false, pi, now, &f.fwd, &f.daddr, &f.dport);
+	sync_report(w, c);
 	if (LVS_UNLIKELY(!ds))
 		return no_dest(w, why);
 	f.af = pi->af;
@@ -358,7 +368,10 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 	count_conn(w, ds);
 	count_in(w, ds, pi->l3_len);
 	if ((svc->c.flags & LVS_SVC_F_ONEPACKET) && pi->proto == IPPROTO_UDP) {
-		/* One-packet scheduling: no connection entry is kept. */
+		/* One-packet scheduling: no connection entry is kept; a
+		 * template is still reported, as the kernel does. */
+		if (tmpl && d->sync && __atomic_load_n(&d->sync->active, __ATOMIC_RELAXED))
+			lvs_sync_tmpl_pkt(d->sync, d->ct, w->id, tmpl);
 		return finish(w, xmit_to_server(d, p, &f, why), why);
 	}
 	dir = f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY;
@@ -366,6 +379,7 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 	if (!c)
 		return drop(w, LVS_DROP_CONN_TABLE_FULL, why);
 	w->conns_created++;
+	sync_report(w, c);
 	return finish(w, xmit_to_server(d, p, &f, why), why);
 }
 

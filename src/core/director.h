@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "model.h"
 #include "standby.h"
+#include "sync_tap.h"
 #include "xmit.h"
 
 struct lvs_director {
@@ -27,6 +28,7 @@ struct lvs_director {
 	/* VRRP's addresses and whether they are held (standby.h); NULL: none.
 	 * Set with lvs_director_set_standby. */
 	struct lvs_standby *standby;
+	struct lvs_sync_tap *sync; /* connection sync reports; NULL: none */
 };
 
 /*

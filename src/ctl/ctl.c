@@ -311,7 +311,10 @@ static int do_list(struct lvs_ctl_state *st, const struct lvs_cmd *cmd,
 	} else if (cmd->opts & LVS_OPT_TIMEOUT) {
 		rc = lvs_list_timeout(out, &s->timeouts);
 	} else if (cmd->opts & LVS_OPT_DAEMON) {
-		rc = lvs_list_daemon(out, NULL, 0); /* no sync daemon runs (yet) */
+		struct lvs_cmd_daemon dm[2];
+		size_t n = st->daemon_list ? st->daemon_list(st->daemon_arg, dm, 2) : 0;
+
+		rc = lvs_list_daemon(out, dm, n);
 	} else {
 		rc = lvs_list_services(out, s, size, fmt, NULL, hooks);
 	}
@@ -423,6 +426,37 @@ void lvs_ctl_job_cancel(struct lvs_ctl_state *st)
 	st->job = NULL;
 }
 
+/* ipvsadm's ipvs_strerror() for the daemon commands: their own texts,
+ * then its generic table, then strerror (ENODEV: "No such device"). */
+static const char *daemon_strerror(enum lvs_cmd_kind k, int rc)
+{
+	switch (-rc) {
+	case EEXIST:
+		if (k == LVS_CMD_START_DAEMON)
+			return "Daemon has already run";
+		break;
+	case ESRCH:
+		return k == LVS_CMD_STOP_DAEMON ? "No daemon is running" : "No such service";
+	case EPERM:
+		return "Permission denied (you must be root)";
+	case EINVAL:
+		return "Invalid operation.  Possibly wrong module version, address not unicast, ...";
+	case ENOPROTOOPT:
+		return "Protocol not available";
+	case ENOMEM:
+		return "Memory allocation problem";
+	case EOPNOTSUPP:
+		return "Operation not supported with IPv6";
+	case EAFNOSUPPORT:
+		return "Operation not supported with specified address family";
+	case EMSGSIZE:
+		return "Module is wrong version";
+	default:
+		break;
+	}
+	return strerror(-rc);
+}
+
 /* -h and -v need no daemon: print and return the exit code, or -1 for
  * every other command. */
 static int answer_local(const struct lvs_cmd *cmd, const char *prog, FILE *out)
@@ -514,6 +548,14 @@ static int exec_names(struct lvs_ctl_state *st, int argc, char *const argv[], co
 	rc = exec_print(st, &cmd, prog, &hooks, out, err);
 	if (rc != -1)
 		return rc;
+	if ((cmd.cmd == LVS_CMD_START_DAEMON || cmd.cmd == LVS_CMD_STOP_DAEMON) && st->daemon_cmd) {
+		rc = st->daemon_cmd(st->daemon_arg, &cmd, msg, sizeof(msg));
+		if (rc) {
+			put_msg(err, daemon_strerror(cmd.cmd, rc));
+			return LVS_EXIT_FAIL;
+		}
+		return LVS_EXIT_OK;
+	}
 	rc = lvs_cmd_apply(st->model, &cmd, msg, sizeof(msg));
 	if (rc != LVS_EXIT_OK) {
 		put_msg(err, msg);

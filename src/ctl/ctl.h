@@ -50,6 +50,15 @@ struct lvs_ctl_state {
 	 * vrrp_instance in the configuration file). */
 	void (*vrrp)(void *arg, FILE *out);
 	void *vrrp_arg;
+	/* --start-daemon / --stop-daemon: the connection sync daemon.
+	 * Returns 0 or the kernel's -errno (-EEXIST: that role runs,
+	 * -ESRCH: it does not, -ENODEV: no such interface...); err may get a
+	 * reason for the log.  daemon_list fills at most max entries, the
+	 * master's first, for -L --daemon.  NULL: the commands fail and the
+	 * listing is empty. */
+	int (*daemon_cmd)(void *arg, const struct lvs_cmd *cmd, char *err, size_t errlen);
+	size_t (*daemon_list)(void *arg, struct lvs_cmd_daemon *out, size_t max);
+	void *daemon_arg;
 	/* > 0: a long command (-R) runs as a job in steps of about this many
 	 * ns (lvs_ctl_job_step) instead of in one call.  0: in one call. */
 	uint64_t step_ns;

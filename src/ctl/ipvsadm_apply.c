@@ -73,7 +73,7 @@ int lvs_cmd_apply(struct lvs_model *m, const struct lvs_cmd *cmd, char *err, siz
 	case LVS_CMD_START_DAEMON:
 	case LVS_CMD_STOP_DAEMON:
 		if (err && errlen)
-			snprintf(err, errlen, "Connection synchronization is not supported yet");
+			snprintf(err, errlen, "Connection synchronization is not available here");
 		return LVS_EXIT_FAIL;
 	case LVS_CMD_NONE:
 	case LVS_CMD_LIST:

@@ -1152,11 +1152,13 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "  %s -L|l [virtual-service] [options]\n"
 	        "  %s -Z [virtual-service]\n"
 	        "  %s --set tcp tcpfin udp\n"
+	        "  %s --start-daemon {master|backup} [daemon-options]\n"
+	        "  %s --stop-daemon {master|backup}\n"
 	        "  %s --status\n"
 	        "  %s --checks\n"
 	        "  %s --vrrp\n"
 	        "  %s -h\n\n",
-	        p, p, p, p, p, p, p, p, p, p, p, p, p, p);
+	        p, p, p, p, p, p, p, p, p, p, p, p, p, p, p, p);
 	fprintf(out,
 	        "virtual-service is one of\n"
 	        "  -t|--tcp-service host[:port]     -u|--udp-service host[:port]\n"
@@ -1169,7 +1171,12 @@ void lvs_cmd_usage(FILE *out, const char *prog)
 	        "Forwarding: -g direct routing (default), -i tunnel (--tun-type ipip|gue|gre,\n"
 	        "  --tun-port port, --tun-nocsum|--tun-csum|--tun-remcsum), -m NAT.\n"
 	        "Listing options: -n --stats --rate --thresholds --persistent-conn --tun-info\n"
-	        "  --timeout -c --nosort --exact.\n"
+	        "  --timeout --daemon -c --nosort --exact.\n"
+	        "Daemon options (connection sync, IPVS sync protocol v1):\n"
+	        "  --mcast-interface interface (default eth0)  --syncid sid (0..255, default 0)\n"
+	        "  --sync-maxlen length (default from the MTU: 1472)\n"
+	        "  --mcast-group address (default 224.0.0.81)  --mcast-port port (default 8848)\n"
+	        "  --mcast-ttl ttl (default 1)\n"
 	        "--status (lvsd only): packets forwarded, passed and dropped by reason, frames\n"
 	        "  held for next-hop resolution, VIP answers, packet I/O and host guard counters.\n"
 	        "--checks (lvsd only): the health checks of the configuration file, by virtual\n"

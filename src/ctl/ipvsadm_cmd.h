@@ -109,8 +109,8 @@ enum lvs_opt_index {
 #define LVS_OPT_EXACT          LVS_OPT(LVS_OPTI_EXACT)
 #define LVS_OPT_TUN_INFO       LVS_OPT(LVS_OPTI_TUN_INFO)
 
-/* --start-daemon / --stop-daemon parameters (connection sync, not yet
- * implemented by lvsd: parsed for compatibility). */
+/* --start-daemon / --stop-daemon parameters (connection sync: the
+ * executor's daemon hook, ctl.h, runs them). */
 #define LVS_DAEMON_MASTER 1
 #define LVS_DAEMON_BACKUP 2
 struct lvs_cmd_daemon {
@@ -159,7 +159,8 @@ int lvs_cmd_parse(int argc, char *const argv[], struct lvs_cmd *cmd, char *err, 
  * model's error ("Service already exists", "No such destination", ...) in
  * err; the model is unchanged then.  LIST, SAVE, RESTORE, HELP and VERSION
  * do nothing here and return LVS_EXIT_OK (the caller prints or reads); the
- * daemon commands fail (connection sync is not implemented yet).
+ * daemon commands fail here (the executor hands them to the daemon's sync
+ * hook, ctl.h; without one they fail).
  */
 int lvs_cmd_apply(struct lvs_model *m, const struct lvs_cmd *cmd, char *err, size_t errlen);
 

@@ -22,6 +22,7 @@ struct lvs_vips;
 struct lvsd_worker;
 struct lvsd_loop;
 struct lvsd_vrrp;
+struct lvs_sync;
 
 struct lvsd {
 	/* served interfaces, in command-line order */
@@ -41,6 +42,7 @@ struct lvsd {
 	struct lvsd_passive *passive; /* passive detection, NULL when off */
 	struct lvs_checks *checks;    /* the file's health checks, NULL: none */
 	struct lvsd_vrrp *vrrp;       /* the file's VRRP instances, NULL: none */
+	struct lvs_sync *sync;        /* connection sync (sync_daemon.h), NULL: none */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;

@@ -21,6 +21,9 @@
  *   lvsd_drops_total{reason}        every drop reason, zeros included
  *   lvsd_connections, lvsd_connections_max, lvsd_connections_created_total
  *   lvsd_control_longest_callback_seconds, lvsd_control_callbacks_total
+ *   lvsd_sync_*                     connection sync (sync_daemon.c): daemons
+ *                                   running, messages and connections sent,
+ *                                   received, imported, dropped by reason
  *
  * Counters are those of `lvsadm -L --stats` (since the last -Z: a -Z is
  * a counter reset to Prometheus, as it is with the kernel's figures).
@@ -37,6 +40,7 @@
 #include "ctlloop.h"
 #include "ipvsadm_list.h"
 #include "metrics.h"
+#include "sync_daemon.h"
 #include "status.h"
 
 /* ---- the view: services in order, each with its destinations ---- */
@@ -515,6 +519,7 @@ int lvsd_metrics_prom(const struct lvsd *d, FILE *f)
 	prom_daemon(f, d);
 	if (d->vrrp)
 		lvsd_vrrp_metrics(d->vrrp, f);
+	lvs_sync_print_metrics(d, f);
 	doc_free(&x);
 	return finish(f, 0);
 }

@@ -8,6 +8,7 @@
 #include "ctlloop.h"
 #include "log.h"
 #include "status.h"
+#include "sync_daemon.h"
 #include "vip.h"
 #include "worker.h"
 #include "xdp_filter.h"
@@ -106,6 +107,7 @@ void lvsd_status_print(void *arg, FILE *f)
 		fprintf(f, "XDP program: %llu to lvsd, %llu to the host, %llu without a socket\n",
 		        U(x[LVS_XDPS_REDIRECT]), U(x[LVS_XDPS_PASS]), U(x[LVS_XDPS_NO_SOCKET]));
 	}
+	lvs_sync_print_status(d, f);
 	if (d->loop)
 		lvsd_loop_print_stats(d->loop, f);
 }

@@ -240,7 +240,7 @@ static void test_errors_change_nothing(void **state)
 	refused(f, "-e -t 10.0.0.1:80 -r 192.168.10.9", 255, "No such destination\n");
 	refused(f, "-Z -t 10.0.0.2:80", 255, "No such service\n");
 	refused(f, "--start-daemon master", 255,
-	        "Connection synchronization is not supported yet\n");
+	        "Connection synchronization is not available here\n");
 	/* ipvsadm's list_service(): exit(1) */
 	refused(f, "-L -n -t 10.0.0.2:80", 1, "No such service\n");
 
@@ -1248,10 +1248,72 @@ static void test_no_daemon(void **state)
 	assert_int_equal(lvs_ctl_call(2, argv, NULL, 0, stdout, stderr), -ECONNREFUSED);
 }
 
+/* ---- the sync daemon hook: kernel errors in ipvsadm's words ---- */
+
+static struct lvs_cmd_daemon fake_daemons[2];
+static size_t fake_ndaemons;
+
+static int fake_daemon_cmd(void *arg, const struct lvs_cmd *cmd, char *err, size_t errlen)
+{
+	struct lvs_cmd_daemon *d;
+
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	if (!strcmp(cmd->daemon.mcast_ifn, "nosuch0"))
+		return -ENODEV;
+	if (cmd->cmd == LVS_CMD_STOP_DAEMON) {
+		if (!fake_ndaemons || fake_daemons[0].state != cmd->daemon.state)
+			return -ESRCH;
+		fake_ndaemons = 0;
+		return 0;
+	}
+	if (fake_ndaemons)
+		return -EEXIST;
+	d = &fake_daemons[fake_ndaemons++];
+	*d = cmd->daemon;
+	d->sync_maxlen = 1472; /* the daemon shows what is in force */
+	d->mcast_af = AF_INET;
+	d->mcast_group.ip4 = htonl(0xe0000051);
+	d->mcast_port = 8848;
+	d->mcast_ttl = 1;
+	return 0;
+}
+
+static size_t fake_daemon_list(void *arg, struct lvs_cmd_daemon *out, size_t max)
+{
+	(void)arg;
+	for (size_t i = 0; i < fake_ndaemons && i < max; i++)
+		out[i] = fake_daemons[i];
+	return fake_ndaemons < max ? fake_ndaemons : max;
+}
+
+static void test_sync_daemon_hook(void **state)
+{
+	struct fx *f = *state;
+
+	fake_ndaemons = 0;
+	f->st.daemon_cmd = fake_daemon_cmd;
+	f->st.daemon_list = fake_daemon_list;
+	ok(f, "-L --daemon");
+	assert_string_equal(f->out, "");
+	ok(f, "--start-daemon master --mcast-interface eth1 --syncid 3");
+	ok(f, "-L --daemon");
+	assert_string_equal(f->out, "master sync daemon (mcast=eth1, syncid=3, maxlen=1472, "
+	                            "group=224.0.0.81, port=8848, ttl=1)\n");
+	refused(f, "--start-daemon master --mcast-interface eth1", 255, "Daemon has already run\n");
+	refused(f, "--start-daemon backup --mcast-interface nosuch0", 255, "No such device\n");
+	refused(f, "--stop-daemon backup", 255, "No daemon is running\n");
+	ok(f, "--stop-daemon master");
+	refused(f, "--stop-daemon master", 255, "No daemon is running\n");
+	refused(f, "--start-daemon primary", 2, "illegal start-daemon parameter specified\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_add_list_edit_delete, fx_setup, fx_teardown),
+	        cmocka_unit_test_setup_teardown(test_sync_daemon_hook, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_errors_change_nothing, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_stats_and_zero, fx_setup, fx_teardown),
 	        cmocka_unit_test_setup_teardown(test_rate, fx_setup, fx_teardown),

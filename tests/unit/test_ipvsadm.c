@@ -655,7 +655,7 @@ static void test_apply_services(void **state)
 	assert_int_equal(apply(m, "-L -n"), 0);
 	assert_int_equal(apply(m, "-S -n"), 0);
 	assert_int_equal(apply(m, "--start-daemon master"), 255);
-	assert_string_equal(errbuf, "Connection synchronization is not supported yet");
+	assert_string_equal(errbuf, "Connection synchronization is not available here");
 	lvs_model_free(m);
 }
 
