@@ -79,6 +79,7 @@
 #include "netstate.h"
 #include "status.h"
 #include "vip.h"
+#include "vrrp_sync.h"
 #include "vrrpd.h"
 #include "worker.h"
 #include "xdp_filter.h"
@@ -606,7 +607,7 @@ int main(int argc, char **argv)
 		struct lvsd_vrrp *own = vrrp;
 
 		vrrp = NULL; /* the loop's now */
-		if (lvsd_vrrp_register(d.loop, own))
+		if (lvsd_vrrp_register(d.loop, own) || lvsd_vrrp_sync_register(d.loop, own, kc))
 			goto out;
 	}
 	if (kc) {

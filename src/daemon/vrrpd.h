@@ -88,7 +88,8 @@ void lvsd_vrrp_set_hook(struct lvsd_vrrp *vr, void (*fn)(void *arg, const char *
 			void *arg);
 
 /* Hold preemption by the named instance until the given monotonic time
- * (ns), e.g. while the connection table is pulled from the peer. */
+ * (ns), e.g. while the connection table is pulled from the peer; 0 lifts
+ * the hold. */
 void lvsd_vrrp_hold_preempt(struct lvsd_vrrp *vr, const char *inst, uint64_t until_ns);
 
 #endif

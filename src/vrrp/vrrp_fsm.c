@@ -179,7 +179,7 @@ static void startup(struct acts *o, uint64_t now)
 	enum vrrp_state from = v->state;
 
 	v->master_adver_int_cs = v->conf.adver_int_cs;
-	v->preempt_after = now + v->conf.preempt_delay_ns;
+	v->preempt_after = v->preempt_floor = now + v->conf.preempt_delay_ns;
 	if (v->faulty) {
 		v->state = VRRP_STATE_FAULT;
 		v->down_at = v->adver_at = 0;
@@ -416,6 +416,5 @@ void vrrp_fsm_set_priority(struct vrrp_inst *v, uint8_t prio)
 
 void vrrp_fsm_hold_preempt(struct vrrp_inst *v, uint64_t until)
 {
-	if (until > v->preempt_after)
-		v->preempt_after = until;
+	v->preempt_after = until > v->preempt_floor ? until : v->preempt_floor;
 }

@@ -94,6 +94,7 @@ struct vrrp_inst {
 	uint64_t down_at;             /* BACKUP: Master_Down_Timer deadline, 0 = off */
 	uint64_t adver_at;            /* MASTER: Adver_Timer deadline, 0 = off */
 	uint64_t preempt_after;       /* preemption allowed from this time on */
+	uint64_t preempt_floor;       /* the start's preempt_delay ends then */
 	struct vrrp_stats stats;
 };
 
@@ -151,7 +152,8 @@ unsigned vrrp_fsm_force(struct vrrp_inst *v, enum vrrp_state to, uint64_t now,
 void vrrp_fsm_set_priority(struct vrrp_inst *v, uint8_t prio);
 
 /* Do not preempt a lower-priority master before until (a director that
- * restarted pulls the connection table from its peer first). */
+ * restarted pulls the connection table from its peer first); 0 or a past
+ * time lifts the hold (preempt_delay still applies). */
 void vrrp_fsm_hold_preempt(struct vrrp_inst *v, uint64_t until);
 
 /* When vrrp_fsm_tick must run next; UINT64_MAX when no timer is armed. */

@@ -219,7 +219,7 @@ def test_election_backup_silent_and_sigkill_takeover(pair):
             "nud", "permanent")
     code, _ = lab.curl("client", lab.env["VIP4"], timeout=1)
     assert code == 0
-    m = re.search(r"vip_standby (\d+)", p.status("director2"))
+    m = re.search(r"vip_standby +(\d+)", p.status("director2"))
     assert m and int(m.group(1)) >= 1, p.status("director2")
     lab.run(who, "ip", "neigh", "del", lab.env["VIP4"], "dev",
             "eth0" if who == "client" else "eth1")
@@ -302,9 +302,9 @@ def test_split_brain_heals(nat_pair):
     # VRRP blocked on the switch: each director alone, both MASTER
     lab.run("switch", "nft", "-f", "-", input="""
 table bridge vfo_block {
-    chain fwd {
+    chain block {
         type filter hook forward priority 0; policy accept;
-        ip protocol vrrp drop
+        ip protocol 112 drop
     }
 }
 """)
