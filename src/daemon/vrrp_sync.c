@@ -18,7 +18,7 @@ struct vsync {
 	struct lvsd_vrrp *vr;
 	char inst[64];
 	struct lvs_sync_params p;
-	bool pulled;   /* the start-up pull was asked for */
+	int last;      /* the instance's previous state, -1: none yet */
 };
 
 static void role_set(struct vsync *vs, int want)
@@ -63,16 +63,16 @@ static void hook(void *arg, const char *inst, int state)
 		return;
 	switch (state) {
 	case VRRP_STATE_MASTER:
-		if (!vs->pulled)
-			vs->pulled = true; /* took over with nobody to ask */
 		lvs_sync_pull_cancel(d);
 		role_set(vs, LVS_SYNC_MASTER);
 		break;
 	case VRRP_STATE_BACKUP:
 	case VRRP_STATE_FAULT:
 		role_set(vs, LVS_SYNC_BACKUP);
-		if (!vs->pulled && lvs_sync_get(d, LVS_SYNC_BACKUP, NULL)) {
-			vs->pulled = true;
+		/* back from a start or a fault, the table is stale: ask the
+		 * peer for it before taking the VIP back */
+		if (state == VRRP_STATE_BACKUP && vs->last != VRRP_STATE_MASTER &&
+		    vs->last != VRRP_STATE_BACKUP && lvs_sync_get(d, LVS_SYNC_BACKUP, NULL)) {
 			lvsd_vrrp_hold_preempt(vs->vr, vs->inst,
 					       lvs_probe_now_ns() +
 						       LVSD_SYNC_PULL_TIMEOUT_MS * 1000000ull);
@@ -85,6 +85,7 @@ static void hook(void *arg, const char *inst, int state)
 		role_set(vs, 0);
 		break;
 	}
+	vs->last = state;
 }
 
 static void vsync_free(void *arg)
@@ -109,6 +110,7 @@ int lvsd_vrrp_sync_register(struct lvsd_loop *l, struct lvsd_vrrp *vr, const str
 		return -ENOMEM;
 	vs->l = l;
 	vs->vr = vr;
+	vs->last = -1;
 	snprintf(vs->inst, sizeof(vs->inst), "%s", sd->vrrp->name);
 	snprintf(vs->p.ifname, sizeof(vs->p.ifname), "%s", sd->ifname);
 	vs->p.syncid = (uint8_t)(sd->syncid == KA_UNSET_U32 ? 0 : sd->syncid);

@@ -38,8 +38,12 @@ from .conftest import LVSD, Lvsd, own_lab
 VIP_OUT_VRID, VIP_IN_VRID = 51, 52
 
 
-def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True):
+def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=False):
     e = lab.env
+    syncd = ""
+    if sync:
+        syncd = ("    lvs_sync_daemon eth1 VI_IN id 7\n" if mode == "nat2"
+                 else "    lvs_sync_daemon eth0 VI_OUT id 7\n")
     nopre = "" if preempt else "    nopreempt\n"
     vs_kind = "NAT" if mode == "nat2" else "DR"
     servers = "".join("    real_server %s 80 {\n        weight 1\n"
@@ -74,7 +78,7 @@ def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True):
     router_id LVS_%s
     vrrp_version %d
     vrrp_garp_master_delay 1
-}
+%s}
 %s%s
 virtual_server %s 80 {
     delay_loop 2
@@ -82,7 +86,7 @@ virtual_server %s 80 {
     lb_kind %s
     protocol TCP
 %s}
-""" % (state, version, group, inst, e["VIP4"], vs_kind, servers)
+""" % (state, version, syncd, group, inst, e["VIP4"], vs_kind, servers)
 
 
 class Pair:
@@ -178,6 +182,71 @@ def end_load(p, secs):
     m = re.search(r"ok (\d+) fail (\d+) gap ([\d.]+)", out)
     assert m, out + err
     return int(m.group(1)), int(m.group(2)), float(m.group(3))
+
+
+KEEPALIVE = r"""
+import socket, sys
+vip, n = sys.argv[1], int(sys.argv[2])
+def get(s):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            raise OSError("closed")
+        buf += d
+    head, _, body = buf.partition(b"\r\n\r\n")
+    ln = int([h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0])
+    while len(body) < ln:
+        d = s.recv(4096)
+        if not d:
+            raise OSError("closed")
+        body += d
+    return body.strip().decode()
+socks = [socket.create_connection((vip, 80), timeout=3) for _ in range(n)]
+first = [get(s) for s in socks]
+print("ready", " ".join(first), flush=True)
+sys.stdin.readline()
+broken = 0
+again = []
+for s in socks:
+    try:
+        s.settimeout(5)
+        again.append(get(s))
+    except OSError:
+        broken += 1
+        again.append("-")
+print("after", " ".join(again), "broken", broken, flush=True)
+"""
+
+
+class Clients:
+    """A download (rate-limited so that it spans the failover) and n open
+    keep-alive connections that each asked once before."""
+
+    def __init__(self, lab, n=8, rate="1500k"):
+        self.lab = lab
+        self.dl = lab.popen("client", "sh", "-c",
+                            "curl -sf -m 60 --limit-rate %s http://%s/big | sha256sum"
+                            % (rate, lab.env["VIP4"]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.ka = lab.popen("client", "/usr/bin/python3", "-c", KEEPALIVE, lab.env["VIP4"],
+                            str(n), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+        line = self.ka.stdout.readline()
+        assert line.startswith("ready"), line + self.ka.stderr.read()
+        self.first = line.split()[1:]
+
+    def finish(self):
+        """(download ok, keep-alive connections broken, answers after)."""
+        self.ka.stdin.write("go\n")
+        self.ka.stdin.flush()
+        out, err = self.ka.communicate(timeout=60)
+        m = re.search(r"after (.*) broken (\d+)", out)
+        assert m, out + err
+        dl_out, dl_err = self.dl.communicate(timeout=90)
+        ok = dl_out.split()[0] == self.lab.env["BIG_SHA256"] if dl_out.strip() else False
+        return ok, int(m.group(2)), m.group(1).split()
 
 
 def requests_ok(lab, n=6):
@@ -443,3 +512,60 @@ def test_keepalived_peer(nat_pair, tmp_path, version):
         assert ok, seen
     finally:
         k.stop()
+
+
+# ---- connections through a failover (connection sync) -----------------------
+
+@pytest.mark.parametrize("event", ["sigkill", "links"])
+def test_connections_survive_failover(pair, event):
+    lab, p = pair.lab, pair
+    p.start("director", "MASTER", 150, sync=True)
+    assert p.wait_state("director", "MASTER"), p.vrrp("director")
+    p.start("director2", "BACKUP", 100, sync=True)
+    assert p.wait_state("director2", "BACKUP"), p.vrrp("director2")
+    daemons = lab.lvsadm("-L", "--daemon", role="director").stdout
+    assert daemons.startswith("master sync daemon"), daemons
+    assert lab.lvsadm("-L", "--daemon", role="director2").stdout.startswith(
+        "backup sync daemon")
+    c = Clients(lab)
+    load = start_load(lab, 8)
+    time.sleep(2)
+    if event == "sigkill":
+        p.kill("director")
+    else:
+        for ifn in lab.env["DIR_IFS"].split():
+            lab.run("director", "ip", "link", "set", ifn, "down")
+    assert p.wait_state("director2", "MASTER", timeout=10), p.vrrp("director2")
+    ok_n, fail_n, gap = end_load(load, 8)
+    dl_ok, broken, after = c.finish()
+    print("\n%s, %s: longest gap %.3f s; %d keep-alive connections broken of %d; "
+          "download %s" % (pair.mode, event, gap, broken, len(after),
+                           "intact" if dl_ok else "BROKEN"))
+    assert dl_ok, "the download broke"
+    assert broken == 0, after
+    assert after == c.first, (c.first, after)  # each stayed with its server
+    assert lab.lvsadm("-L", "--daemon", role="director2").stdout.startswith(
+        "master sync daemon")
+
+
+def test_old_master_returns_breaks_nothing(nat_pair):
+    """The old master comes back (preempt): it pulls the table of the
+    connections opened while it was away before it takes the VIP back."""
+    lab, p = nat_pair.lab, nat_pair
+    p.start("director", "MASTER", 150, sync=True)
+    assert p.wait_state("director", "MASTER")
+    p.start("director2", "BACKUP", 100, sync=True)
+    assert p.wait_state("director2", "BACKUP")
+    p.kill("director")
+    assert p.wait_state("director2", "MASTER", timeout=10)
+    c = Clients(lab)            # opened while the master was away
+    time.sleep(1)
+    a = p.start("director", "MASTER", 150, sync=True)
+    assert p.wait_state("director", "MASTER", timeout=15), p.vrrp("director")
+    assert p.wait_state("director2", "BACKUP", timeout=5)
+    assert "connections pulled from the peer" in a.output(), a.output()
+    dl_ok, broken, after = c.finish()
+    print("\nreturn of the old master: %d keep-alive connections broken of %d; download %s"
+          % (broken, len(after), "intact" if dl_ok else "BROKEN"))
+    assert dl_ok and broken == 0, (dl_ok, after)
+    assert after == c.first
