@@ -94,6 +94,20 @@ $(BUILD)/obj/io/afxdp.o: src/io/afxdp.c $(BUILD)/gen/lvs_xdp.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
 
+# The XDP fast path for established flows (fastpath.c), embedded the same
+# way; multi-buffer (xdp.frags).
+$(BUILD)/lvs_fast.bpf.o: src/io/lvs_fast.bpf.c
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) $(DEPFLAGS) -iquote src/io -c -o $@ $<
+
+$(BUILD)/gen/lvs_fast.skel.h: $(BUILD)/lvs_fast.bpf.o
+	@mkdir -p $(dir $@)
+	bpftool gen skeleton $< name lvs_fast > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/io/fastpath.o: src/io/fastpath.c $(BUILD)/gen/lvs_fast.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
+
 $(BUILD)/lvsd: src/lvsd.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(DAEMON_LIB) $(LIB) $(DAEMON_LIBS) $(LDFLAGS_SAN)
