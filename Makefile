@@ -45,7 +45,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-ctl bench-check bench-e2e demo clean format tools install uninstall deb
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-fast bench-ctl bench-check bench-e2e demo clean format tools install uninstall deb
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -186,6 +186,14 @@ $(ROUTE_BENCH_BIN): bench/bench_route.c $(DAEMON_LIB) $(LIB)
 bench-route: $(ROUTE_BENCH_BIN)
 	@$(ROUTE_BENCH_BIN)
 
+# The XDP fast path's cost per established packet (root: BPF_PROG_TEST_RUN).
+$(BUILD)/bench_fast: bench/bench_fast.c $(BUILD)/obj/io/fastpath.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -o $@ $< $(BUILD)/obj/io/fastpath.o $(LIB) -lbpf
+
+bench-fast: $(BUILD)/bench_fast
+	@$(BUILD)/bench_fast
+
 # End-to-end table on the namespace lab (root): lvsd NAT and DR against
 # nftables, HAProxy, nginx stream and a direct path, in interleaved rounds.
 # BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_VERBOSE=1.
@@ -211,10 +219,11 @@ bench-check: deps
 
 # Both tables, the in-memory one first (also under -j: the end-to-end run
 # must not share the CPUs with it).
-bench: bench-core bench-route bench-ctl bench-check bench-e2e
+bench: bench-core bench-route bench-fast bench-ctl bench-check bench-e2e
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-route: | bench-core
-bench-ctl: | bench-route
+bench-fast: | bench-route
+bench-ctl: | bench-fast
 bench-check: | bench-ctl
 bench-e2e: | bench-check
 endif

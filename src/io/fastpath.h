@@ -74,7 +74,7 @@ int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bo
 struct lvs_fast_counters {
 	uint64_t packets;
 	uint64_t bytes;   /* IP bytes as received, as the core counts them */
-	uint64_t last_ns; /* CLOCK_MONOTONIC ns of the last packet; 0: none */
+	uint64_t last_ns; /* CLOCK_MONOTONIC_COARSE ns of the last packet; 0: none */
 };
 int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		      struct lvs_fast_counters *out);

@@ -62,7 +62,7 @@ struct lvs_fast_val {
 	/* written by the program (atomic adds; last_ns a plain store) */
 	__u64 packets;
 	__u64 bytes;    /* IP datagram bytes as received, as the core counts */
-	__u64 last_ns;  /* bpf_ktime_get_ns() of the last packet */
+	__u64 last_ns;  /* bpf_ktime_get_coarse_ns() of the last packet */
 };
 
 /* Why a packet went to user space (or was forwarded): per-CPU counters. */
