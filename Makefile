@@ -45,7 +45,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-sync bench-ctl bench-check bench-e2e demo clean format tools install uninstall deb
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-fast bench-sync bench-ctl bench-check bench-failover bench-e2e demo clean format tools install uninstall deb
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -91,6 +91,20 @@ $(BUILD)/gen/lvs_xdp.skel.h: $(BUILD)/lvs_xdp.bpf.o
 	bpftool gen skeleton $< name lvs_xdp > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/io/afxdp.o: src/io/afxdp.c $(BUILD)/gen/lvs_xdp.skel.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
+
+# The XDP fast path for established flows (fastpath.c), embedded the same
+# way; multi-buffer (xdp.frags).
+$(BUILD)/lvs_fast.bpf.o: src/io/lvs_fast.bpf.c
+	@mkdir -p $(dir $@)
+	clang $(BPF_CFLAGS) $(DEPFLAGS) -iquote src/io -c -o $@ $<
+
+$(BUILD)/gen/lvs_fast.skel.h: $(BUILD)/lvs_fast.bpf.o
+	@mkdir -p $(dir $@)
+	bpftool gen skeleton $< name lvs_fast > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/io/fastpath.o: src/io/fastpath.c $(BUILD)/gen/lvs_fast.skel.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -c -o $@ $<
 
@@ -172,6 +186,14 @@ $(ROUTE_BENCH_BIN): bench/bench_route.c $(DAEMON_LIB) $(LIB)
 bench-route: $(ROUTE_BENCH_BIN)
 	@$(ROUTE_BENCH_BIN)
 
+# The XDP fast path's cost per established packet (root: BPF_PROG_TEST_RUN).
+$(BUILD)/bench_fast: bench/bench_fast.c $(BUILD)/obj/io/fastpath.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote $(BUILD)/gen -o $@ $< $(BUILD)/obj/io/fastpath.o $(LIB) -lbpf
+
+bench-fast: $(BUILD)/bench_fast
+	@$(BUILD)/bench_fast
+
 # End-to-end table on the namespace lab (root): lvsd NAT and DR against
 # nftables, HAProxy, nginx stream and a direct path, in interleaved rounds.
 # BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_VERBOSE=1.
@@ -205,15 +227,24 @@ $(SYNC_BENCH_BIN): bench/bench_sync.c $(DAEMON_LIB) $(LIB)
 bench-sync: $(SYNC_BENCH_BIN)
 	@$(SYNC_BENCH_BIN)
 
+# The director pair's failover (root): takeover time at advert_int 1, 0.1
+# and 0.01 s, broken connections per failover and per return of the old
+# master (BENCH_ROUNDS, default 2).
+bench-failover: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm
+	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/failover.py
+
 # Both tables, the in-memory one first (also under -j: the end-to-end run
 # must not share the CPUs with it).
-bench: bench-core bench-route bench-sync bench-ctl bench-check bench-e2e
+bench: bench-core bench-route bench-fast bench-sync bench-ctl bench-check bench-failover bench-e2e
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 bench-route: | bench-core
-bench-sync: | bench-route
+bench-fast: | bench-route
+bench-sync: | bench-fast
 bench-ctl: | bench-sync
 bench-check: | bench-ctl
-bench-e2e: | bench-check
+bench-failover: | bench-check
+bench-e2e: | bench-failover
 endif
 
 test: deps

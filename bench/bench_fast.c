@@ -1,0 +1,270 @@
+/*
+ * bench_fast.c - the XDP fast path's cost per established packet
+ * (lvs_fast.bpf.c), measured with BPF_PROG_TEST_RUN: the kernel runs the
+ * program `repeat` times on one frame and reports the mean time per run.
+ * Root; printed as a table with the machine and conditions; never asserted.
+ *
+ * Test-run does not restore the frame between repeats, and every fast-path
+ * transform changes it (the TTL at least).  Two methods, both printed:
+ *   cycle   NAT and DR with a pair of entries whose rewrites undo each
+ *           other (NAT in: client->VIP becomes client->server, whose own
+ *           entry rewrites it back; NAT out alike; DR keeps its key), so
+ *           every repeat is a full fast-path packet: lookup, rewrite,
+ *           checksums, counters.  A frame starts with TTL 255, so one call
+ *           runs 250 repeats; CALLS calls are made.
+ *   single  one run per call (repeat 1) for every method, TUN included
+ *           (an encapsulated frame is not a fast-path frame again), the
+ *           kernel's per-run figure averaged over CALLS calls, less the
+ *           same for an ARP frame that the program hands on after reading
+ *           its Ethernet header (the clock reads and the test-run's own
+ *           overhead in one run).
+ * Environment: BENCH_FAST_CALLS (default 4000 cycle calls, 100 times that
+ * many packets; single: 200000 calls).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "fastpath.h"
+
+#define FRAME_MAX 2048
+#define CYCLE_REPEAT 250
+
+static struct lvs_fastpath *fp;
+
+static union lvs_addr a4(const char *s)
+{
+	union lvs_addr a;
+
+	memset(&a, 0, sizeof(a));
+	inet_pton(AF_INET, s, &a.ip4);
+	return a;
+}
+
+static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold16(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* An IPv4 TCP ACK src:sport -> dst:dport with plen bytes, valid sums. */
+static uint32_t frame4(uint8_t *f, const char *src, uint16_t sport, const char *dst,
+		       uint16_t dport, uint32_t plen)
+{
+	uint8_t *ip = f + 14, *th = ip + 20;
+	uint32_t tot = 40 + plen, s;
+	union lvs_addr sa = a4(src), da = a4(dst);
+
+	memset(f, 0, 14 + tot);
+	f[0] = 2, f[5] = 0xfe, f[6] = 2, f[11] = 0xaa, f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8), ip[3] = (uint8_t)tot;
+	ip[6] = 0x40;
+	ip[8] = 255;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, &sa.ip4, 4);
+	memcpy(ip + 16, &da.ip4, 4);
+	s = (uint16_t)~fold16(sum16(ip, 20, 0));
+	ip[10] = (uint8_t)(s >> 8), ip[11] = (uint8_t)s;
+	th[0] = (uint8_t)(sport >> 8), th[1] = (uint8_t)sport;
+	th[2] = (uint8_t)(dport >> 8), th[3] = (uint8_t)dport;
+	th[12] = 0x50;
+	th[13] = 0x10;
+	for (uint32_t i = 0; i < plen; i++)
+		th[20 + i] = (uint8_t)i;
+	s = sum16(ip + 12, 8, 0) + IPPROTO_TCP + 20 + plen;
+	s = (uint16_t)~fold16(sum16(th, 20 + plen, s));
+	th[16] = (uint8_t)(s >> 8), th[17] = (uint8_t)s;
+	return 14 + tot;
+}
+
+static struct lvs_conn_info conn(uint8_t fwd, const char *c, uint16_t cport, const char *v,
+				 uint16_t vport, const char *d, uint16_t dport)
+{
+	struct lvs_conn_info ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.p.af = ci.p.daf = AF_INET;
+	ci.p.proto = IPPROTO_TCP;
+	ci.p.fwd = fwd;
+	ci.p.caddr = a4(c);
+	ci.p.vaddr = a4(v);
+	ci.p.daddr = a4(d);
+	ci.p.cport = htons(cport);
+	ci.p.vport = htons(vport);
+	ci.p.dport = htons(dport);
+	return ci;
+}
+
+static void add(const struct lvs_conn_info *ci, bool reply, const struct lvs_fast_tun *tun)
+{
+	struct lvs_nexthop nh = {.mac = {2, 0, 0, 0, 1, 1}, .src_mac = {2, 0, 0, 0, 0, 0xfe},
+				 .ifindex = 1, .mtu = 1500};
+	union lvs_addr src = a4("10.1.0.254");
+	int err = lvs_fastpath_add(fp, ci, reply, &nh, tun, &src);
+
+	if (err) {
+		fprintf(stderr, "bench_fast: add: %s\n", strerror(-err));
+		exit(1);
+	}
+}
+
+/* Mean ns per run over calls calls of repeat runs each; *ret: the verdict. */
+static double run(const uint8_t *f, uint32_t len, uint32_t repeat, unsigned calls, int *ret)
+{
+	static uint8_t out[FRAME_MAX + 256];
+	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = 1};
+	double total = 0;
+
+	for (unsigned i = 0; i < calls; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = len,
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+		if (bpf_prog_test_run_opts(lvs_fastpath_prog_fd(fp), &o)) {
+			fprintf(stderr, "bench_fast: test run: %s\n", strerror(errno));
+			exit(1);
+		}
+		total += o.duration;
+		*ret = (int)o.retval;
+	}
+	return total / calls;
+}
+
+static const char *verdict(int r)
+{
+	return r == XDP_TX ? "XDP_TX" : r == XDP_REDIRECT ? "XDP_REDIRECT" : r == XDP_PASS ? "XDP_PASS" : "?";
+}
+
+static void machine(void)
+{
+	struct utsname u;
+	char line[256], model[256] = "?";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	int jit = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "model name", 10)) {
+			char *c = strchr(line, ':');
+			snprintf(model, sizeof(model), "%s", c ? c + 2 : line);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/sys/net/core/bpf_jit_enable", "r");
+	if (f) {
+		if (fscanf(f, "%d", &jit) != 1)
+			jit = -1;
+		fclose(f);
+	}
+	uname(&u);
+	printf("machine: %s, %ld CPUs online, kernel %s %s, BPF JIT %s\n", model,
+	       sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release,
+	       jit > 0 ? "on" : jit == 0 ? "off" : "?");
+	printf("conditions: BPF_PROG_TEST_RUN on one frame (cache hot), flow map of 2 entries, "
+	       "IPv4 TCP 100-byte payload (154-byte frame), shared machine: runs vary\n");
+}
+
+int main(void)
+{
+	static uint8_t f[FRAME_MAX];
+	const char *e = getenv("BENCH_FAST_CALLS");
+	unsigned calls = e ? (unsigned)atoi(e) : 4000;
+	struct lvs_fast_tun ipip = {0}, gue = {.type = LVS_TUN_GUE, .flags = LVS_TUN_F_CSUM,
+					       .port = htons(6080)};
+	struct lvs_conn_info ci;
+	uint32_t len;
+	double base, ns;
+	int r, err;
+
+	if (geteuid() != 0) {
+		printf("bench-fast: skipped (needs root for BPF_PROG_TEST_RUN)\n");
+		return 0;
+	}
+	libbpf_set_print(NULL);
+	err = lvs_fastpath_open(&fp, XDP_PASS);
+	if (err) {
+		printf("bench-fast: skipped (cannot load the program: %s)\n", strerror(-err));
+		return 0;
+	}
+	machine();
+	printf("\n%-22s %-13s %10s %12s\n", "cycle (repeat 250)", "verdict", "ns/packet", "packets");
+
+	/* NAT in: client -> VIP and back from client -> server */
+	ci = conn(LVS_FWD_MASQ, "192.0.2.10", 40000, "10.0.0.1", 80, "10.1.0.1", 80);
+	add(&ci, false, NULL);
+	ci = conn(LVS_FWD_MASQ, "192.0.2.10", 40000, "10.1.0.1", 80, "10.0.0.1", 80);
+	add(&ci, false, NULL);
+	len = frame4(f, "192.0.2.10", 40000, "10.0.0.1", 80, 100);
+	ns = run(f, len, CYCLE_REPEAT, calls, &r);
+	printf("%-22s %-13s %10.1f %12u\n", "NAT in", verdict(r), ns, calls * CYCLE_REPEAT);
+
+	/* NAT out: server -> client, back from VIP -> client */
+	ci = conn(LVS_FWD_MASQ, "192.0.2.20", 40000, "10.0.0.1", 80, "10.1.0.1", 8080);
+	add(&ci, true, NULL);
+	ci = conn(LVS_FWD_MASQ, "192.0.2.20", 40000, "10.1.0.1", 8080, "10.0.0.1", 80);
+	add(&ci, true, NULL);
+	len = frame4(f, "10.1.0.1", 8080, "192.0.2.20", 40000, 100);
+	ns = run(f, len, CYCLE_REPEAT, calls, &r);
+	printf("%-22s %-13s %10.1f %12u\n", "NAT out", verdict(r), ns, calls * CYCLE_REPEAT);
+
+	/* DR: the key survives the rewrite */
+	ci = conn(LVS_FWD_ROUTE, "192.0.2.30", 40000, "10.0.0.2", 80, "10.1.0.2", 80);
+	add(&ci, false, NULL);
+	len = frame4(f, "192.0.2.30", 40000, "10.0.0.2", 80, 100);
+	ns = run(f, len, CYCLE_REPEAT, calls, &r);
+	printf("%-22s %-13s %10.1f %12u\n", "DR", verdict(r), ns, calls * CYCLE_REPEAT);
+
+	/* single runs, less the ARP baseline */
+	calls *= 50;
+	memset(f, 0, 60);
+	f[0] = 0xff, f[12] = 0x08, f[13] = 0x06;
+	base = run(f, 60, 1, calls, &r);
+	printf("\n%-22s %-13s %10s %12s  (baseline: ARP frame handed on, %.1f ns/run)\n",
+	       "single (repeat 1)", "verdict", "ns/packet", "calls", base);
+
+	ci = conn(LVS_FWD_TUNNEL, "192.0.2.40", 40000, "10.0.0.3", 80, "10.1.0.3", 80);
+	add(&ci, false, &ipip);
+	ci = conn(LVS_FWD_TUNNEL, "192.0.2.41", 40000, "10.0.0.3", 80, "10.1.0.3", 80);
+	add(&ci, false, &gue);
+	{
+		static const struct {
+			const char *name, *src, *dst;
+			uint16_t sport, dport;
+		} rows[] = {
+			{"NAT in", "192.0.2.10", "10.0.0.1", 40000, 80},
+			{"NAT out", "10.1.0.1", "192.0.2.20", 8080, 40000},
+			{"DR", "192.0.2.30", "10.0.0.2", 40000, 80},
+			{"TUN ipip", "192.0.2.40", "10.0.0.3", 40000, 80},
+			{"TUN gue + UDP csum", "192.0.2.41", "10.0.0.3", 40000, 80},
+		};
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			len = frame4(f, rows[i].src, rows[i].sport, rows[i].dst, rows[i].dport, 100);
+			ns = run(f, len, 1, calls, &r);
+			printf("%-22s %-13s %10.1f %12u\n", rows[i].name, verdict(r), ns - base,
+			       calls);
+		}
+	}
+	lvs_fastpath_close(fp);
+	return 0;
+}

@@ -1,0 +1,258 @@
+/*
+ * fastpath.c - the XDP fast path's user-space side (fastpath.h): the
+ * program (lvs_fast.bpf.c, embedded as a libbpf skeleton) and its flow
+ * map, filled from the core's view of a connection.
+ *
+ * An entry holds what the core's transform would compute for every packet
+ * of that direction (xmit_nat.c, xmit_dr.c, xmit_tun.c): the rewrite, the
+ * next hop as the environment routed it, the tunnel as the destination's
+ * settings say and the outer source the environment gives.  The next hop
+ * is a copy: when a route or neighbour changes, the daemon rewrites the
+ * entries of the destinations concerned (or deletes them and lets user
+ * space forward until it writes them again).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fastpath.h"
+#include "lvs_fast.skel.h"
+#include "model.h"
+
+_Static_assert(sizeof(struct lvs_fast_key) == 40, "key without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_val) == 88, "value without implicit padding");
+_Static_assert(LVS_TUN_IPIP == LVS_FAST_TUN_IPIP && LVS_TUN_GUE == LVS_FAST_TUN_GUE &&
+		       LVS_TUN_GRE == LVS_FAST_TUN_GRE,
+	       "tunnel types as the core's");
+_Static_assert(LVS_TUN_F_CSUM == LVS_FAST_TUN_F_CSUM &&
+		       LVS_TUN_F_REMCSUM == LVS_FAST_TUN_F_REMCSUM,
+	       "tunnel flags as the core's");
+
+struct lvs_fastpath {
+	struct lvs_fast *skel;
+};
+
+void lvs_fastpath_tun_of_dest(const struct lvs_dest_state *ds, struct lvs_fast_tun *t)
+{
+	uint64_t x = __atomic_load_n(&ds->xmit, __ATOMIC_RELAXED);
+
+	t->type = lvs_xmit_tun_type(x);
+	t->flags = lvs_xmit_tun_flags(x);
+	t->port = lvs_xmit_tun_port(x);
+}
+
+int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
+{
+	struct lvs_fastpath *fp;
+	int err;
+
+	*out = NULL;
+	fp = calloc(1, sizeof(*fp));
+	if (!fp)
+		return -ENOMEM;
+	fp->skel = lvs_fast__open();
+	if (!fp->skel) {
+		err = errno ? -errno : -EINVAL;
+		goto out;
+	}
+	fp->skel->rodata->lvs_fast_user_verdict = user_verdict;
+	err = lvs_fast__load(fp->skel);
+	if (err)
+		goto out;
+	*out = fp;
+	return 0;
+out:
+	lvs_fast__destroy(fp->skel);
+	free(fp);
+	return err < 0 ? err : -EINVAL;
+}
+
+void lvs_fastpath_close(struct lvs_fastpath *fp)
+{
+	if (!fp)
+		return;
+	lvs_fast__destroy(fp->skel);
+	free(fp);
+}
+
+int lvs_fastpath_prog_fd(const struct lvs_fastpath *fp)
+{
+	return bpf_program__fd(fp->skel->progs.lvs_fast);
+}
+
+static void put_addr(uint8_t *dst, int af, const union lvs_addr *a)
+{
+	memset(dst, 0, 16);
+	memcpy(dst, a->b, af == AF_INET ? 4 : 16);
+}
+
+/* The key of one direction (see lvs_fastpath_entry). */
+static int make_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k)
+{
+	const struct lvs_conn_param *c = &ci->p;
+
+	memset(k, 0, sizeof(*k));
+	if (c->flags & LVS_CONN_F_TEMPLATE)
+		return -EINVAL;
+	if (c->af != AF_INET && c->af != AF_INET6)
+		return -EINVAL;
+	if (c->proto != IPPROTO_TCP && c->proto != IPPROTO_UDP)
+		return -EOPNOTSUPP;
+	if (reply && c->fwd != LVS_FWD_MASQ)
+		return -EINVAL; /* DR/TUN replies bypass the director */
+	k->af = c->af;
+	k->proto = c->proto;
+	if (!reply) {
+		put_addr(k->saddr, c->af, &c->caddr);
+		put_addr(k->daddr, c->af, &c->vaddr);
+		k->sport = c->cport;
+		k->dport = c->vport;
+	} else {
+		put_addr(k->saddr, c->af, &c->daddr);
+		put_addr(k->daddr, c->af, &c->caddr);
+		k->sport = c->dport;
+		k->dport = c->cport;
+	}
+	return 0;
+}
+
+int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct lvs_nexthop *nh,
+		       const struct lvs_fast_tun *tun, const union lvs_addr *tun_src,
+		       struct lvs_fast_key *k, struct lvs_fast_val *v)
+{
+	const struct lvs_conn_param *c = &ci->p;
+	int daf = c->daf ? c->daf : c->af, err;
+
+	err = make_key(ci, reply, k);
+	if (err)
+		return err;
+	memset(v, 0, sizeof(*v));
+	switch (c->fwd) {
+	case LVS_FWD_MASQ:
+		/* kernel IPVS cannot masquerade between families either */
+		if (daf != c->af)
+			return -EINVAL;
+		v->action = reply ? LVS_FAST_NAT_OUT : LVS_FAST_NAT_IN;
+		put_addr(v->naddr, c->af, reply ? &c->vaddr : &c->daddr);
+		v->nport = reply ? c->vport : c->dport;
+		break;
+	case LVS_FWD_ROUTE:
+		if (daf != c->af)
+			return -EINVAL;
+		v->action = LVS_FAST_DR;
+		break;
+	case LVS_FWD_TUNNEL:
+		if (!tun || !tun_src || (daf != AF_INET && daf != AF_INET6))
+			return -EINVAL;
+		if (tun->type != LVS_TUN_IPIP && tun->type != LVS_TUN_GUE &&
+		    tun->type != LVS_TUN_GRE)
+			return -EOPNOTSUPP;
+		v->action = LVS_FAST_TUN;
+		v->tun_type = tun->type;
+		v->tun_flags = (uint8_t)(tun->flags & (LVS_TUN_F_CSUM | LVS_TUN_F_REMCSUM));
+		v->tun_port = tun->port;
+		v->oaf = (uint8_t)daf;
+		put_addr(v->naddr, daf, &c->daddr);
+		put_addr(v->tsrc, daf, tun_src);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	memcpy(v->dmac, nh->mac, 6);
+	memcpy(v->smac, nh->src_mac, 6);
+	v->vlan_tci = nh->vlan_tci;
+	v->ifindex = nh->ifindex;
+	v->mtu = nh->mtu;
+	return 0;
+}
+
+int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
+		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
+		     const union lvs_addr *tun_src)
+{
+	struct lvs_fast_key k;
+	struct lvs_fast_val v;
+	int err = lvs_fastpath_entry(ci, reply, nh, tun, tun_src, &k, &v);
+
+	if (err)
+		return err;
+	return bpf_map__update_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), &v, sizeof(v),
+				    BPF_ANY);
+}
+
+int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply)
+{
+	struct lvs_fast_key k;
+	int err = make_key(ci, reply, &k);
+
+	if (err)
+		return err;
+	return bpf_map__delete_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), 0);
+}
+
+int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
+		      struct lvs_fast_counters *out)
+{
+	struct lvs_fast_key k;
+	struct lvs_fast_val v;
+	int err = make_key(ci, reply, &k);
+
+	if (err)
+		return err;
+	err = bpf_map__lookup_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), &v, sizeof(v), 0);
+	if (err)
+		return err;
+	out->packets = v.packets;
+	out->bytes = v.bytes;
+	out->last_ns = v.last_ns;
+	return 0;
+}
+
+int lvs_fastpath_stats(struct lvs_fastpath *fp, uint64_t out[LVS_FASTS__COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < LVS_FASTS__COUNT; s++) {
+		int err = bpf_map__lookup_elem(fp->skel->maps.lvs_fast_stats, &s, sizeof(s), v,
+					       sizeof(*v) * (size_t)ncpu, 0);
+		out[s] = 0;
+		if (err) {
+			free(v);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[s] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+const char *lvs_fastpath_stat_name(unsigned s)
+{
+	static const char *const names[LVS_FASTS__COUNT] = {
+		[LVS_FASTS_TX] = "tx",
+		[LVS_FASTS_REDIRECT] = "redirect",
+		[LVS_FASTS_NOT_IP] = "not_ip",
+		[LVS_FASTS_SHAPE] = "shape",
+		[LVS_FASTS_MISS] = "miss",
+		[LVS_FASTS_TCP_FLAGS] = "tcp_flags",
+		[LVS_FASTS_TTL] = "ttl",
+		[LVS_FASTS_MTU] = "mtu",
+		[LVS_FASTS_CSUM] = "csum",
+		[LVS_FASTS_ROOM] = "room",
+		[LVS_FASTS_BROKEN] = "broken",
+	};
+
+	return s < LVS_FASTS__COUNT && names[s] ? names[s] : "?";
+}
