@@ -615,6 +615,68 @@ static void test_two_routers(void **state)
 	assert_int_equal(vb.stats.became_master, 2);
 }
 
+/* A returning director holds preemption while it pulls the connection
+ * table: the lower master keeps the addresses until the hold is lifted,
+ * then is left to time out as with preempt. */
+static void test_hold_preempt(void **state)
+{
+	struct vrrp_inst_conf c = conf(3, 200);
+	struct vrrp_inst *v = inst(&c);
+	uint64_t last = 0;
+
+	(void)state;
+	vrrp_fsm_start(v, T0, acts, VRRP_MAX_ACTIONS);
+	vrrp_fsm_hold_preempt(v, T0 + 5 * SEC);
+	feed_lower_master(v, T0 + SEC, T0 + 5 * SEC, &last);
+	assert_int_equal(v->state, VRRP_STATE_BACKUP);
+	assert_int_equal(vrrp_fsm_next_deadline(v), last + vrrp_master_down_ns(v));
+	/* lifted (0): the next lower advert is discarded and the master times out */
+	vrrp_fsm_hold_preempt(v, 0);
+	{
+		struct vrrp_adv a = peer(v, 100);
+
+		assert_int_equal(rx(v, &a, "10.0.0.1", last + SEC), 0);
+	}
+	assert_int_equal(v->stats.rx_lower_discarded, 1);
+	expect_became_master(tick(v, last + vrrp_master_down_ns(v)), v, VRRP_STATE_BACKUP);
+}
+
+/* Sync groups: a member forced to MASTER does what a timeout would (advert,
+ * addresses, announcements); forced to BACKUP it arms Master_Down; INIT
+ * and FAULT members do not move; tracking changes the priority of the next
+ * advert but never an owner's. */
+static void test_force_and_priority(void **state)
+{
+	struct vrrp_inst_conf c = conf(3, 100);
+	struct vrrp_inst *v = inst(&c);
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(vrrp_fsm_force(v, VRRP_STATE_MASTER, T0, acts, VRRP_MAX_ACTIONS), 0);
+	vrrp_fsm_start(v, T0, acts, VRRP_MAX_ACTIONS);
+	expect_became_master(vrrp_fsm_force(v, VRRP_STATE_MASTER, T0 + 1, acts, VRRP_MAX_ACTIONS),
+			     v, VRRP_STATE_BACKUP);
+	assert_int_equal(vrrp_fsm_force(v, VRRP_STATE_MASTER, T0 + 2, acts, VRRP_MAX_ACTIONS), 0);
+	vrrp_fsm_set_priority(v, 90);
+	n = tick(v, T0 + 1 + SEC);
+	assert_int_equal(n, 1);
+	expect_act(0, VRRP_ACT_SEND_ADVERT);
+	assert_int_equal(acts[0].priority, 90);
+	n = vrrp_fsm_force(v, VRRP_STATE_BACKUP, T0 + 2 * SEC, acts, VRRP_MAX_ACTIONS);
+	assert_int_equal(n, 1);
+	expect_act(0, VRRP_ACT_BECOME_BACKUP);
+	assert_int_equal(vrrp_fsm_next_deadline(v), T0 + 2 * SEC + vrrp_master_down_ns(v));
+	vrrp_fsm_fault(v, true, T0 + 3 * SEC, acts, VRRP_MAX_ACTIONS);
+	assert_int_equal(vrrp_fsm_force(v, VRRP_STATE_MASTER, T0 + 4 * SEC, acts,
+					VRRP_MAX_ACTIONS), 0);
+	assert_int_equal(v->state, VRRP_STATE_FAULT);
+
+	c = conf(3, 255);
+	v = inst(&c);
+	vrrp_fsm_set_priority(v, 100);
+	assert_int_equal(v->conf.priority, 255);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +698,8 @@ int main(void)
 	        cmocka_unit_test(test_instance_drops),
 	        cmocka_unit_test(test_actions_lost),
 	        cmocka_unit_test(test_two_routers),
+	        cmocka_unit_test(test_hold_preempt),
+	        cmocka_unit_test(test_force_and_priority),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
