@@ -38,8 +38,18 @@ from .conftest import LVSD, Lvsd, own_lab
 VIP_OUT_VRID, VIP_IN_VRID = 51, 52
 
 
-def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=False):
+def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=False,
+              ipv6=False):
     e = lab.env
+    ex_out = ex_in = v6_vs = ""
+    if ipv6:
+        # the IPv6 VIP and gateway move with the IPv4 instances
+        ex_out = "    virtual_ipaddress_excluded {\n        %s/128\n    }\n" % e["VIP6"]
+        ex_in = "    virtual_ipaddress_excluded {\n        %s/64\n    }\n" % e["RS_GW6"]
+        v6_vs = ("virtual_server %s 80 {\n    lb_algo rr\n    lb_kind %s\n    protocol TCP\n"
+                 % (e["VIP6"], "NAT" if mode == "nat2" else "DR") +
+                 "".join("    real_server %s 80 {\n        weight 1\n    }\n" % r
+                         for r in lab.rips6) + "}\n")
     syncd = ""
     if sync:
         syncd = ("    lvs_sync_daemon eth1 VI_IN id 7\n" if mode == "nat2"
@@ -58,8 +68,8 @@ def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=
 %s    virtual_ipaddress {
         %s/32
     }
-}
-""" % (state, VIP_OUT_VRID, prio, advert, nopre, e["VIP4"])
+%s}
+""" % (state, VIP_OUT_VRID, prio, advert, nopre, e["VIP4"], ex_out)
     group = ""
     if mode == "nat2":
         inst += """vrrp_instance VI_IN {
@@ -71,8 +81,8 @@ def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=
 %s    virtual_ipaddress {
         %s/24
     }
-}
-""" % (state, VIP_IN_VRID, prio, advert, nopre, e["RS_GW4"])
+%s}
+""" % (state, VIP_IN_VRID, prio, advert, nopre, e["RS_GW4"], ex_in)
         group = "vrrp_sync_group G {\n    group {\n        VI_OUT\n        VI_IN\n    }\n}\n"
     return """global_defs {
     router_id LVS_%s
@@ -86,7 +96,7 @@ virtual_server %s 80 {
     lb_kind %s
     protocol TCP
 %s}
-""" % (state, version, syncd, group, inst, e["VIP4"], vs_kind, servers)
+%s""" % (state, version, syncd, group, inst, e["VIP4"], vs_kind, servers, v6_vs)
 
 
 class Pair:
@@ -569,3 +579,26 @@ def test_old_master_returns_breaks_nothing(nat_pair):
           % (broken, len(after), "intact" if dl_ok else "BROKEN"))
     assert dl_ok and broken == 0, (dl_ok, after)
     assert after == c.first
+
+
+def test_ipv6_addresses_move_with_the_group(pair):
+    """IPv6 VIP (and in NAT the servers' IPv6 gateway) as excluded addresses
+    of the IPv4 instances: answered by neighbour discovery on the master
+    only, announced by an unsolicited NA on takeover."""
+    lab, p = pair.lab, pair
+    p.start("director", "MASTER", 150, ipv6=True)
+    assert p.wait_state("director", "MASTER")
+    p.start("director2", "BACKUP", 100, ipv6=True)
+    assert p.wait_state("director2", "BACKUP")
+    code, body = lab.curl("client", lab.env["VIP6"], timeout=3)
+    assert code == 200 and body.strip() in lab.servers, (code, body)
+    who = vip_watcher(lab)
+    assert neighbour(lab, who, lab.env["VIP6"]) == mac_of(lab, "director", "eth0")
+    p.kill("director")
+    assert p.wait_state("director2", "MASTER", timeout=10)
+    end = time.monotonic() + 10
+    code = 0
+    while time.monotonic() < end and code != 200:
+        code, body = lab.curl("client", lab.env["VIP6"], timeout=1)
+    assert code == 200, body
+    assert neighbour(lab, who, lab.env["VIP6"]) == mac_of(lab, "director2", "eth0")
