@@ -602,3 +602,77 @@ def test_ipv6_addresses_move_with_the_group(pair):
         code, body = lab.curl("client", lab.env["VIP6"], timeout=1)
     assert code == 200, body
     assert neighbour(lab, who, lab.env["VIP6"]) == mac_of(lab, "director2", "eth0")
+
+
+def test_track_script_notify_reload_and_metrics(nat_pair, tmp_path):
+    """A vrrp_script with weight 0 puts the master's group in FAULT when it
+    fails (the backup takes over) and back when it passes; notify scripts
+    run with keepalived's arguments; a reload that raises the backup's
+    priority makes it preempt; the state shows in /metrics."""
+    lab, p = nat_pair.lab, nat_pair
+    flag, log = tmp_path / "healthy", tmp_path / "notify.log"
+    flag.write_text("1")
+    notify = tmp_path / "notify.sh"
+    notify.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % log)
+    notify.chmod(0o755)
+    extra = """vrrp_script chk_flag {
+    script "/usr/bin/test -f %s"
+    interval 0.2
+    fall 1
+    rise 1
+}
+""" % flag
+
+    def conf(state, prio, track):
+        t = conf_text(lab, state, prio, "nat2")
+        t = t.replace("vrrp_sync_group G {", extra + "vrrp_sync_group G {")
+        if track:
+            t = t.replace("    virtual_router_id %d\n" % VIP_OUT_VRID,
+                          "    virtual_router_id %d\n    track_script {\n        chk_flag\n"
+                          "    }\n    notify %s\n" % (VIP_OUT_VRID, notify))
+        return t
+
+    a_conf, b_conf = tmp_path / "a.conf", tmp_path / "b.conf"
+    a_conf.write_text(conf("MASTER", 150, True))
+    b_conf.write_text(conf("BACKUP", 100, False))
+    a = Lvsd(lab, ["-n", "-f", str(a_conf), "--metrics", "127.0.0.1:9177"], role="director")
+    lab.lvsds.append(a)
+    a.wait_ready()
+    b = Lvsd(lab, ["-n", "-f", str(b_conf)], role="director2")
+    lab.lvsds.append(b)
+    b.wait_ready()
+    assert p.wait_state("director", "MASTER"), p.vrrp("director")
+    assert p.wait_state("director2", "BACKUP")
+    assert "track script chk_flag weight 0: ok" in p.vrrp("director")
+    m = lab.run("director", "curl", "-s", "http://127.0.0.1:9177/metrics").stdout
+    assert re.search(r'^lvsd_vrrp_state\{instance="VI_OUT",interface="eth0",vrid="51"\} 2$',
+                     m, re.M), m
+    assert wait_for(lambda: log.exists() and "INSTANCE VI_OUT MASTER 150" in
+                    log.read_text(), 5), log.read_text() if log.exists() else "no log"
+
+    flag.unlink()
+    assert p.wait_state("director", "FAULT", timeout=5), p.vrrp("director")
+    assert p.wait_state("director", "FAULT", timeout=5, inst="VI_IN")
+    assert p.wait_state("director2", "MASTER", timeout=10)
+    assert "track script chk_flag weight 0: failed" in p.vrrp("director")
+    ok, seen = requests_ok(lab)
+    assert ok, seen
+    assert wait_for(lambda: "INSTANCE VI_OUT FAULT" in log.read_text(), 5), \
+        log.read_text()
+    flag.write_text("1")
+    assert p.wait_state("director", "MASTER", timeout=10), p.vrrp("director")
+    assert p.wait_state("director2", "BACKUP", timeout=5)
+
+    # reload: the backup's priority raised above the master's: it preempts
+    b_conf.write_text(conf("BACKUP", 200, False))
+    b.proc.send_signal(signal.SIGHUP)
+    assert p.wait_state("director2", "MASTER", timeout=15), p.vrrp("director2")
+    assert p.wait_state("director", "BACKUP", timeout=5), p.vrrp("director")
+    assert "the VRRP configuration changed" in b.output()
+    ok, seen = requests_ok(lab)
+    assert ok, seen
+    # a reload that changes nothing of VRRP keeps the state
+    b.proc.send_signal(signal.SIGHUP)
+    time.sleep(2)
+    assert p.state("director2") == "MASTER"
+    assert b.output().count("the VRRP configuration changed") == 1
