@@ -39,7 +39,9 @@ VIP_OUT_VRID, VIP_IN_VRID = 51, 52
 
 
 def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=False,
-              ipv6=False):
+              ipv6=False, unicast=None):
+    """unicast: (own role, peer role): adverts sent to the peer's address
+    on each segment instead of the multicast group."""
     e = lab.env
     ex_out = ex_in = v6_vs = ""
     if ipv6:
@@ -55,6 +57,15 @@ def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=
         syncd = ("    lvs_sync_daemon eth1 VI_IN id 7\n" if mode == "nat2"
                  else "    lvs_sync_daemon eth0 VI_OUT id 7\n")
     nopre = "" if preempt else "    nopreempt\n"
+    uni_out = uni_in = ""
+    if unicast:
+        me, peer = ("DIR_" if unicast[0] == "director" else "DIR2_",
+                    "DIR_" if unicast[1] == "director" else "DIR2_")
+        uni_out = "    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n" % (
+            e[me + "CLIENT_IP4"], e[peer + "CLIENT_IP4"])
+        uni_in = "    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n" % (
+            e[me + "SERVER_IP4"], e[peer + "SERVER_IP4"])
+    nopre_out, nopre_in = nopre + uni_out, nopre + uni_in
     vs_kind = "NAT" if mode == "nat2" else "DR"
     servers = "".join("    real_server %s 80 {\n        weight 1\n"
                       "        TCP_CHECK {\n            connect_timeout 2\n        }\n    }\n"
@@ -69,7 +80,7 @@ def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=
         %s/32
     }
 %s}
-""" % (state, VIP_OUT_VRID, prio, advert, nopre, e["VIP4"], ex_out)
+""" % (state, VIP_OUT_VRID, prio, advert, nopre_out, e["VIP4"], ex_out)
     group = ""
     if mode == "nat2":
         inst += """vrrp_instance VI_IN {
@@ -82,7 +93,7 @@ def conf_text(lab, state, prio, mode, version=2, advert="1", preempt=True, sync=
         %s/24
     }
 %s}
-""" % (state, VIP_IN_VRID, prio, advert, nopre, e["RS_GW4"], ex_in)
+""" % (state, VIP_IN_VRID, prio, advert, nopre_in, e["RS_GW4"], ex_in)
         group = "vrrp_sync_group G {\n    group {\n        VI_OUT\n        VI_IN\n    }\n}\n"
     return """global_defs {
     router_id LVS_%s
@@ -558,25 +569,33 @@ def test_connections_survive_failover(pair, event):
         "master sync daemon")
 
 
-def test_old_master_returns_breaks_nothing(nat_pair):
-    """The old master comes back (preempt): it pulls the table of the
-    connections opened while it was away before it takes the VIP back."""
+@pytest.mark.parametrize("preempt", [True, False])
+def test_old_master_returns_breaks_nothing(nat_pair, preempt):
+    """The old master comes back.  With preempt it pulls the table of the
+    connections opened while it was away before it takes the VIP back;
+    with nopreempt it stays BACKUP and the new master keeps them."""
     lab, p = nat_pair.lab, nat_pair
-    p.start("director", "MASTER", 150, sync=True)
+    state_a = "MASTER" if preempt else "BACKUP"
+    p.start("director", state_a, 150, sync=True, preempt=preempt)
     assert p.wait_state("director", "MASTER")
-    p.start("director2", "BACKUP", 100, sync=True)
+    p.start("director2", "BACKUP", 100, sync=True, preempt=preempt)
     assert p.wait_state("director2", "BACKUP")
     p.kill("director")
     assert p.wait_state("director2", "MASTER", timeout=10)
     c = Clients(lab)            # opened while the master was away
     time.sleep(1)
-    a = p.start("director", "MASTER", 150, sync=True)
-    assert p.wait_state("director", "MASTER", timeout=15), p.vrrp("director")
-    assert p.wait_state("director2", "BACKUP", timeout=5)
+    a = p.start("director", state_a, 150, sync=True, preempt=preempt)
+    if preempt:
+        assert p.wait_state("director", "MASTER", timeout=15), p.vrrp("director")
+        assert p.wait_state("director2", "BACKUP", timeout=5)
+    else:
+        time.sleep(5)
+        assert p.state("director") == "BACKUP" and p.state("director2") == "MASTER"
     assert "connections pulled from the peer" in a.output(), a.output()
     dl_ok, broken, after = c.finish()
-    print("\nreturn of the old master: %d keep-alive connections broken of %d; download %s"
-          % (broken, len(after), "intact" if dl_ok else "BROKEN"))
+    print("\nreturn of the old master (%s): %d keep-alive connections broken of %d; "
+          "download %s" % ("preempt" if preempt else "nopreempt", broken, len(after),
+                           "intact" if dl_ok else "BROKEN"))
     assert dl_ok and broken == 0, (dl_ok, after)
     assert after == c.first
 
@@ -676,3 +695,32 @@ def test_track_script_notify_reload_and_metrics(nat_pair, tmp_path):
     time.sleep(2)
     assert p.state("director2") == "MASTER"
     assert b.output().count("the VRRP configuration changed") == 1
+
+
+def test_unicast_peers(nat_pair):
+    """unicast_src_ip / unicast_peer: the adverts go to the peer's address
+    (no multicast on the wire), and the pair elects and fails over."""
+    lab, p = nat_pair.lab, nat_pair
+    p.start("director", "MASTER", 150, unicast=("director", "director2"))
+    assert p.wait_state("director", "MASTER")
+    p.start("director2", "BACKUP", 100, unicast=("director2", "director"))
+    assert p.wait_state("director2", "BACKUP")
+    time.sleep(1.5)
+    assert p.state("director2") == "BACKUP", p.vrrp("director2")
+    pcap = Path(lab.env["LAB_DIR"]) / "uni.pcap"
+    lab.run("switch", "tshark", "-i", "p-d2c", "-a", "duration:3", "-w", pcap, "-f",
+            "ip proto 112", check=False, timeout=20)
+    r = subprocess.run(["tshark", "-r", str(pcap), "-Y", "vrrp", "-T", "fields", "-e", "ip.src",
+                        "-e", "ip.dst", "-e", "vrrp.checksum.status"],
+                       capture_output=True, text=True, timeout=60)
+    rows = [ln.split("\t") for ln in r.stdout.splitlines() if ln.strip()]
+    assert rows, r.stderr
+    for src, dst, status in rows:
+        assert (src, dst, status) == (lab.env["DIR_CLIENT_IP4"], lab.env["DIR2_CLIENT_IP4"],
+                                      "1"), rows
+    ok, seen = requests_ok(lab)
+    assert ok, seen
+    p.kill("director")
+    assert p.wait_state("director2", "MASTER", timeout=10)
+    ok, seen = requests_ok(lab)
+    assert ok, seen
