@@ -153,9 +153,26 @@ static void setup(void)
 	dir.env.route = fz_route;
 	dir.env.src_addr = fz_src;
 	worker.d = &dir;
+	worker.frag = lvs_frag_new(&worker.drops, &worker.dropped);
+	if (!worker.frag)
+		abort();
 }
 
 #define FZ_BURST 8
+
+/* Frames the fragment table made ready (held for their first, pieces cut
+ * to the MTU): every one sent must be well formed too. */
+static void flush_frags(void)
+{
+	struct lvs_pkt *out[FZ_BURST];
+	unsigned ntx;
+
+	while (lvs_director_frag_run(&worker, clock_ns, out, FZ_BURST, &ntx))
+		for (unsigned i = 0; i < ntx; i++)
+			if (lvs_pkt_parse(out[i]) != LVS_DROP_NONE)
+				abort();
+}
+
 
 /* Run the collected frames through the burst path (what lvsd uses); every
  * frame it returns for transmission must itself be well formed. */
@@ -178,6 +195,7 @@ static void flush(struct lvs_pkt *pk, unsigned n, uint8_t (*bufs)[LVS_PKT_HEADRO
 		if (lvs_pkt_parse(&pk[i]) != LVS_DROP_NONE)
 			abort();
 	}
+	flush_frags();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,7 +6,7 @@ import os
 import struct
 import sys
 
-from scapy.all import (Ether, GRE, ICMP, IP, IPv6, IPv6ExtHdrFragment,
+from scapy.all import (Ether, GRE, ICMP, IP, IPv6, IPv6ExtHdrFragment, fragment, fragment6,
                        IPv6ExtHdrHopByHop, ICMPv6PacketTooBig, TCP, UDP, Dot1Q, raw)
 
 D = "02:00:00:00:00:01"
@@ -26,6 +26,29 @@ def tcp_conv(ip_c, ip_v, ip_r, vport, rport, ipcls=IP, sport=40000):
     out.append(e / ipcls(src=ip_c, dst=ip_v) / TCP(sport=sport, dport=vport, flags="FA", seq=20, ack=10))
     out.append(e / ipcls(src=ip_r, dst=ip_c) / TCP(sport=rport, dport=sport, flags="FA", seq=10, ack=21))
     return out
+
+
+def frag_seeds(v6):
+    """A UDP datagram to a service in fragments: reversed, a duplicate, an
+    overlap, and a big one without DF to a TUN server (cut to the MTU)."""
+    e = Ether(src=C, dst=D)
+    if v6:
+        p = IPv6(src="2001:db8::20", dst="fd00::1") / IPv6ExtHdrFragment(id=5) / UDP(sport=5353, dport=53) / (b"f" * 3000)
+        fr = [e / f for f in fragment6(p, 1280)]
+    else:
+        p = IP(src="203.0.113.20", dst="10.0.0.1", id=5) / UDP(sport=5353, dport=53) / (b"f" * 3000)
+        fr = [e / f for f in fragment(p, fragsize=1200)]
+    out = fr[::-1] + [fr[1], fr[0]]
+    bad = fr[1].copy()
+    if v6:
+        bad[IPv6ExtHdrFragment].offset -= 1
+    else:
+        bad[IP].frag -= 1
+        del bad[IP].chksum
+    out.append(bad)
+    if not v6:
+        out.append(e / IP(src="203.0.113.21", dst="10.0.0.2", flags=0) / TCP(dport=22, flags="S") / (b"x" * 1480))
+    return [rec(f) for f in out]
 
 
 def main(outdir):
@@ -50,6 +73,8 @@ def main(outdir):
                 IPv6(src="fd00::1", dst="2001:db8::5") / TCP(sport=80, dport=40000))],
         "ttl1": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.12", dst="10.0.0.1", ttl=1) / TCP(dport=80, flags="S"))],
         "big-df": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.13", dst="10.0.0.2", flags="DF") / TCP(dport=22, flags="S") / (b"x" * 1460))],
+        "frag4": frag_seeds(False),
+        "frag6": frag_seeds(True),
         "gre-in": [rec(Ether(src=C, dst=D) / IP(src="203.0.113.14", dst="10.0.0.1") / GRE() / IP() / TCP())],
     }
     for name, recs in seeds.items():

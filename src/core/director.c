@@ -63,8 +63,8 @@ static void flow_from_dest(struct lvs_flow *f, struct lvs_dest_state *ds)
 }
 
 /* Run the transform for a packet travelling client -> server. */
-static enum lvs_verdict xmit_to_server(struct lvs_director *d, struct lvs_pkt *p,
-				       const struct lvs_flow *f, enum lvs_drop *why)
+static enum lvs_verdict xmit_method(struct lvs_director *d, struct lvs_pkt *p,
+				    const struct lvs_flow *f, enum lvs_drop *why)
 {
 	switch (f->fwd) {
 	case LVS_FWD_MASQ:
@@ -77,6 +77,36 @@ static enum lvs_verdict xmit_to_server(struct lvs_director *d, struct lvs_pkt *p
 		*why = LVS_DROP_FWD_UNSUPPORTED;
 		return LVS_V_DROP;
 	}
+}
+
+/* An IPv4 datagram without DF too big for the way out is cut to fit and
+ * the transform runs again on the first piece; the others follow through
+ * lvs_director_frag_run (frag.h). */
+static inline bool split_retry(struct lvs_worker *w, struct lvs_pkt *p, enum lvs_verdict v,
+			       enum lvs_drop *why)
+{
+	return LVS_UNLIKELY(v == LVS_V_DROP && *why == LVS_DROP_TOO_BIG && p->frag_mtu) &&
+	       w->frag && lvs_frag_split(w->frag, p) == 0;
+}
+
+static enum lvs_verdict xmit_to_server(struct lvs_worker *w, struct lvs_pkt *p,
+				       const struct lvs_flow *f, enum lvs_drop *why)
+{
+	enum lvs_verdict v = xmit_method(w->d, p, f, why);
+
+	if (split_retry(w, p, v, why))
+		v = xmit_method(w->d, p, f, why);
+	return v;
+}
+
+static enum lvs_verdict xmit_nat_out(struct lvs_worker *w, struct lvs_pkt *p,
+				     const struct lvs_flow *f, enum lvs_drop *why)
+{
+	enum lvs_verdict v = lvs_xmit_nat_out(p, f, &w->d->env, why);
+
+	if (split_retry(w, p, v, why))
+		v = lvs_xmit_nat_out(p, f, &w->d->env, why);
+	return v;
 }
 
 static void count_in(struct lvs_worker *w, struct lvs_dest_state *ds, uint32_t bytes)
@@ -203,7 +233,7 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 	f.vport = pi->dport;
 	flow_from_dest(&f, ds);
 	count_in(w, ds, pi->l3_len);
-	return finish(w, xmit_to_server(d, p, &f, why), why);
+	return finish(w, xmit_to_server(w, p, &f, why), why);
 }
 
 /* A NAT reply from a real server. */
@@ -236,7 +266,7 @@ static enum lvs_verdict out_known(struct lvs_worker *w, struct lvs_pkt *p, struc
 	f.cport = pi->dport;
 	flow_from_dest(&f, ds);
 	count_out(w, ds, pi->l3_len);
-	return finish(w, lvs_xmit_nat_out(p, &f, &d->env, why), why);
+	return finish(w, xmit_nat_out(w, p, &f, why), why);
 }
 
 static void mask_addr(uint8_t af, const union lvs_addr *a, uint32_t netmask, union lvs_addr *out)
@@ -372,7 +402,7 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 		 * template is still reported, as the kernel does. */
 		if (tmpl && d->sync && __atomic_load_n(&d->sync->active, __ATOMIC_RELAXED))
 			lvs_sync_tmpl_pkt(d->sync, d->ct, w->id, tmpl);
-		return finish(w, xmit_to_server(d, p, &f, why), why);
+		return finish(w, xmit_to_server(w, p, &f, why), why);
 	}
 	dir = f.fwd == LVS_FWD_MASQ ? LVS_DIR_INPUT : LVS_DIR_INPUT_ONLY;
 	c = lvs_conn_create_pkt(d->ct, w->id, &cp, ds, tmpl, dir, pi, now);
@@ -380,7 +410,7 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 		return drop(w, LVS_DROP_CONN_TABLE_FULL, why);
 	w->conns_created++;
 	sync_report(w, c);
-	return finish(w, xmit_to_server(d, p, &f, why), why);
+	return finish(w, xmit_to_server(w, p, &f, why), why);
 }
 
 /* An ICMP error: find the connection its quoted packet belongs to. */
@@ -454,6 +484,57 @@ static bool frag_to_vip(const struct lvs_snapshot *s, const struct lvs_pkt_info 
 	return false;
 }
 
+/* Is a later fragment from a NAT real server (a reply)?  Rare too. */
+static bool frag_from_nat_server(const struct lvs_snapshot *s, const struct lvs_pkt_info *pi)
+{
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		const struct lvs_service *svc = s->svcs[i];
+
+		for (uint32_t j = 0; j < svc->ndests; j++) {
+			const struct lvs_dest *dst = svc->dests[j];
+
+			if (dst->c.fwd == LVS_FWD_MASQ && dst->c.af == pi->af &&
+			    lvs_addr_eq(&dst->c.addr, &pi->saddr))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A fragment (frag.h): true when the director is done with p (*v); false
+ * when it goes on to the connection lookups, a later fragment with its
+ * first's ports.  Without a table, only first fragments go on.
+ */
+static bool frag_track(struct lvs_worker *w, struct lvs_pkt *p, const struct lvs_snapshot *s,
+		       lvs_time_t now, enum lvs_verdict *v, enum lvs_drop *why)
+{
+	const struct lvs_pkt_info *pi = &p->pi;
+	enum lvs_frag_res r;
+
+	if (!w->frag) {
+		if (pi->frag == LVS_FRAG_FIRST)
+			return false;
+		*v = frag_to_vip(s, pi, p->mark) ? drop(w, LVS_DROP_FRAG_NO_CONN, why)
+						 : (w->pass++, LVS_V_PASS);
+		return true;
+	}
+	r = lvs_frag_in(w->frag, p, now, why);
+	if (r == LVS_FRAG_NEW) {
+		/* its first has not come: hold it only when it is ours */
+		if (!frag_to_vip(s, pi, p->mark) && !frag_from_nat_server(s, pi)) {
+			w->pass++;
+			*v = LVS_V_PASS;
+			return true;
+		}
+		r = lvs_frag_hold(w->frag, p, now, why);
+	}
+	if (r == LVS_FRAG_GO)
+		return false;
+	*v = r == LVS_FRAG_HELD ? LVS_V_HELD : drop(w, *why, why);
+	return true;
+}
+
 /* A packet of a flow no connection knows: a new connection to a
  * service, or the host's. */
 static enum lvs_verdict process_new(struct lvs_worker *w, struct lvs_pkt *p,
@@ -463,6 +544,14 @@ static enum lvs_verdict process_new(struct lvs_worker *w, struct lvs_pkt *p,
 	const struct lvs_pkt_info *pi = &p->pi;
 	struct lvs_service *svc;
 
+	/* A later fragment never starts a connection: its first did, or
+	 * failed to. */
+	if (LVS_UNLIKELY(pi->frag == LVS_FRAG_LATER)) {
+		if (frag_to_vip(s, pi, p->mark))
+			return drop(w, LVS_DROP_FRAG_NO_CONN, why);
+		w->pass++;
+		return LVS_V_PASS;
+	}
 	svc = lvs_svc_lookup(s, pi->af, pi->proto, &pi->daddr, pi->dport, p->mark);
 	if (!svc) {
 		w->pass++;
@@ -497,13 +586,11 @@ static enum lvs_verdict process_parsed(struct lvs_worker *w, struct lvs_pkt *p,
 		w->pass++;
 		return LVS_V_PASS;
 	}
-	if (LVS_UNLIKELY(pi->frag == LVS_FRAG_LATER)) {
-		/* No ports without reassembly: a fragment to a virtual address is
-		 * dropped (counted), anything else belongs to the host. */
-		if (frag_to_vip(s, pi, p->mark))
-			return drop(w, LVS_DROP_FRAG_NO_CONN, why);
-		w->pass++;
-		return LVS_V_PASS;
+	if (LVS_UNLIKELY(pi->frag != LVS_FRAG_NONE)) {
+		enum lvs_verdict v;
+
+		if (frag_track(w, p, s, now, &v, why))
+			return v;
 	}
 
 	c = lvs_conn_lookup_in(d->ct, pi->af, pi->proto, &pi->saddr, pi->sport, &pi->daddr,
@@ -633,7 +720,7 @@ static bool burst_lookup_eligible(const struct lvs_pkt_info *pi)
 {
 	return (pi->proto == IPPROTO_TCP || pi->proto == IPPROTO_UDP ||
 		pi->proto == IPPROTO_SCTP) &&
-	       pi->frag != LVS_FRAG_LATER;
+	       pi->frag == LVS_FRAG_NONE;
 }
 
 /*
@@ -748,8 +835,33 @@ void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, uns
 	}
 }
 
+unsigned lvs_director_frag_run(struct lvs_worker *w, lvs_time_t now, struct lvs_pkt **out,
+			       unsigned max, unsigned *ntx)
+{
+	struct lvs_pkt *in[LVS_DIRECTOR_BURST];
+	unsigned n, k = 0;
+
+	*ntx = 0;
+	if (!w->frag)
+		return 0;
+	lvs_frag_put_all(w->frag);
+	n = lvs_frag_take(w->frag, in, max < LVS_DIRECTOR_BURST ? max : LVS_DIRECTOR_BURST);
+	for (unsigned i = 0; i < n; i++) {
+		enum lvs_drop why;
+
+		/* counted in rx when it came, held, or with the frame it was cut from */
+		w->rx--;
+		if (lvs_director_process(w, in[i], now, &why) == LVS_V_TX)
+			out[k++] = in[i];
+	}
+	*ntx = k;
+	return n;
+}
+
 void lvs_worker_tick(struct lvs_worker *w, lvs_time_t now)
 {
+	if (w->frag)
+		lvs_frag_expire(w->frag, now);
 	lvs_conn_expire_run(w->d->ct, w->id, now);
 	lvs_conn_quiescent(w->d->ct, w->id);
 }

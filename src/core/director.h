@@ -15,6 +15,7 @@
 #define LVS_DIRECTOR_H
 
 #include "conn.h"
+#include "frag.h"
 #include "model.h"
 #include "standby.h"
 #include "sync_tap.h"
@@ -46,6 +47,10 @@ struct lvs_worker {
 	uint64_t rx, tx, pass, dropped;
 	uint64_t conns_created;
 	uint64_t udp_moved;        /* UDP flows moved off a failed or removed server */
+	/* Fragments (frag.h), set up by the owner with lvs_frag_new(&drops,
+	 * &dropped); NULL: fragments after the first are dropped
+	 * (fragment_without_connection) and none are made. */
+	struct lvs_frag_table *frag;
 	/* Internal to the director: packets of the last burst that needed the
 	 * reply table (NAT replies, new flows); when many did, the next burst
 	 * prefetches it early. */
@@ -74,6 +79,16 @@ enum lvs_verdict lvs_director_process(struct lvs_worker *w, struct lvs_pkt *p, l
 #define LVS_DIRECTOR_BURST 32
 void lvs_director_process_burst(struct lvs_worker *w, struct lvs_pkt **pkts, unsigned n,
 				lvs_time_t now, enum lvs_verdict *verdict, enum lvs_drop *why);
+
+/*
+ * Frames the fragment table made ready (fragments held for their first,
+ * the pieces of a datagram split to the MTU): runs at most max of them
+ * through the director and puts those to send (LVS_V_TX) in out, *ntx of
+ * them; they stay valid until the next call.  Returns how many were run:
+ * call after each burst until it returns 0.  Data path.
+ */
+unsigned lvs_director_frag_run(struct lvs_worker *w, lvs_time_t now, struct lvs_pkt **out,
+			       unsigned max, unsigned *ntx);
 
 /* Timers: expire connections due by now.  Call at least every ~100 ms. */
 void lvs_worker_tick(struct lvs_worker *w, lvs_time_t now);

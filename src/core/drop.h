@@ -45,6 +45,15 @@
 	X(L4_CSUM, "l4_bad_checksum")                                           \
 	/* classification and scheduling */                                     \
 	X(FRAG_NO_CONN, "fragment_without_connection")                          \
+	/* fragments (frag.h) */                                                \
+	X(FRAG_TINY, "fragment_tiny")                                           \
+	X(FRAG_DUP, "fragment_duplicate")                                       \
+	X(FRAG_OVERLAP, "fragment_overlap")                                     \
+	X(FRAG_BAD, "fragment_of_dropped_datagram")                             \
+	X(FRAG_HOLES, "fragment_too_many_holes")                                \
+	X(FRAG_TABLE_FULL, "fragment_table_full")                               \
+	X(FRAG_HOLD_FULL, "fragment_hold_full")                                 \
+	X(FRAG_TIMEOUT, "fragment_timeout")                                     \
 	X(NO_SYN, "tcp_new_flow_without_syn")                                   \
 	X(NO_DEST, "no_destination_available")                                  \
 	X(CONN_TABLE_FULL, "connection_table_full")                             \

@@ -29,6 +29,9 @@
  * pseudo-header sum (AF_XDP loses the kernel's flag): lvs_pkt_parse()
  * decides (lvs_pkt_csum_resolve, csum.h) and clears this. */
 #define LVS_PKT_F_CSUM_UNKNOWN 0x4
+/* A fragment the director made (frag.h): frag_sport / frag_dport hold the
+ * ports of its datagram. */
+#define LVS_PKT_F_FRAG_OWN 0x8
 
 /* lvs_pkt_info.frag */
 #define LVS_FRAG_NONE 0
@@ -72,6 +75,11 @@ struct lvs_pkt {
 	uint16_t gso_type;   /* driver GSO type (virtio_net_hdr values) */
 	uint32_t mark;       /* firewall mark from the driver (fwmark services) */
 	uint32_t ifindex;    /* receiving interface; set to the egress on output */
+	/* Set by the core, never by drivers (frag.h): after a too_big_for_mtu
+	 * drop of an IPv4 datagram without DF, the IP size it may be split to
+	 * (0: may not); the ports of a piece flagged LVS_PKT_F_FRAG_OWN. */
+	uint16_t frag_mtu;
+	uint16_t frag_sport, frag_dport;
 	struct lvs_pkt_info pi;
 };
 

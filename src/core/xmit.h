@@ -29,6 +29,8 @@ enum lvs_verdict {
 	LVS_V_DROP = 0, /* *why says which reason */
 	LVS_V_TX,       /* p now holds the frame to send on p->ifindex */
 	LVS_V_PASS,     /* hand the frame to the host stack unchanged */
+	LVS_V_HELD,     /* the director kept a copy (a fragment waiting for its
+			 * first, frag.h): nothing to do with the frame */
 };
 
 /* Next hop for an outgoing IP packet. */

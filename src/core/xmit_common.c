@@ -6,8 +6,10 @@
  * Order follows kernel IPVS (__ip_vs_get_out_rt): route first, then the TTL
  * check, then the MTU check (ensure_mtu_is_adequate); both ICMP answers quote
  * the packet exactly as the client sent it, which is what its PMTUD matches
- * against.  Unlike the kernel we never fragment: an IPv4 packet without DF
- * that does not fit is dropped with LVS_DROP_TOO_BIG.
+ * against.  An IPv4 packet without DF that does not fit is dropped with
+ * LVS_DROP_TOO_BIG and p->frag_mtu set: the director then splits it into
+ * fragments that fit (frag.h) and runs the transform on each, where the
+ * kernel would fragment the packet it built.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -115,12 +117,15 @@ bool lvs_xmit_prepare_checks(struct lvs_pkt *p, int err, uint32_t overhead,
 	/* mtu 0: the environment does not know; nothing to enforce */
 	if (nh->mtu == 0 || lvs_xmit_wire_len(p) + overhead <= nh->mtu)
 		return true;
+	mtu = nh->mtu > overhead ? nh->mtu - overhead : 0;
 	if (v4 && !p->pi.ip4_df) {
+		/* The kernel fragments on output; the director splits the
+		 * datagram before the transform (frag.h) when it can. */
+		p->frag_mtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 		*why = LVS_DROP_TOO_BIG;
 		*v = LVS_V_DROP;
 		return false;
 	}
-	mtu = nh->mtu > overhead ? nh->mtu - overhead : 0;
 	if (v4) {
 		if (mtu < XM_IP4_MIN_MTU)
 			mtu = XM_IP4_MIN_MTU;

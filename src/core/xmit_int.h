@@ -262,7 +262,7 @@ static inline int xm_set_l2(struct lvs_pkt *p, const struct lvs_nexthop *nh, uin
  * route dst (family af) into *nh; a TTL / hop limit <= 1 answers time
  * exceeded; an IP packet that with `overhead` more bytes exceeds nh->mtu
  * answers fragmentation needed / packet too big (mtu - overhead), or is
- * dropped (IPv4 without DF: we do not fragment).  No route answers host
+ * dropped (IPv4 without DF: p->frag_mtu says how to split it, frag.h).  No route answers host
  * unreachable as the kernel's dst_link_failure does.  Returns true when the
  * caller goes on; false when it must return *v (p may now be an ICMP error
  * toward its source, *why tells what happened to the original).

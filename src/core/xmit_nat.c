@@ -18,8 +18,8 @@
  * Fragments: the first fragment carries the L4 header and its checksum,
  * which covers the reassembled datagram, so the usual incremental update is
  * right for it; later fragments have no L4 header and only get the address
- * change.  The director finds no connection for later fragments today (no
- * ports), but a caller that tracks them can pass them here.  SCTP's CRC of
+ * change.  The director gives later fragments their first's ports and
+ * connection (frag.h) and passes them here.  SCTP's CRC of
  * a fragmented packet cannot be recomputed without reassembly and is left.
  */
 #include <errno.h>

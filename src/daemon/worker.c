@@ -38,13 +38,28 @@ int lvsd_worker_init(struct lvsd_worker *wk, struct lvsd *d, unsigned id)
 	wk->w.d = &d->dir;
 	wk->w.id = id;
 	wk->hq = lvs_holdq_new(&wk->w, worker_tx_held, wk);
-	return wk->hq ? 0 : -ENOMEM;
+	wk->w.frag = lvs_frag_new(&wk->w.drops, &wk->w.dropped);
+	return wk->hq && wk->w.frag ? 0 : -ENOMEM;
 }
 
 void lvsd_worker_fini(struct lvsd_worker *wk)
 {
 	lvs_holdq_free(wk->hq);
 	wk->hq = NULL;
+	lvs_frag_free(wk->w.frag);
+	wk->w.frag = NULL;
+}
+
+/* Fragments made ready by the last burst (held for their first, or cut
+ * to the MTU): run and send them.  Bounded by the table's slots. */
+static void worker_frags(struct lvsd_worker *wk, unsigned i, lvs_time_t now)
+{
+	struct lvs_pkt *out[LVS_DIRECTOR_BURST];
+	unsigned ntx;
+
+	while (lvs_director_frag_run(&wk->w, now, out, LVS_DIRECTOR_BURST, &ntx))
+		if (ntx)
+			wk->d->io->tx(wk->q[i], out, ntx);
 }
 
 /* One receive queue: a burst through the director, then one send. */
@@ -79,6 +94,7 @@ static unsigned worker_queue(struct lvsd_worker *wk, unsigned i, lvs_time_t now)
 	/* AF_PACKET sends on any interface (p->ifindex) */
 	if (ntx)
 		io->tx(wk->q[i], wk->tx, ntx);
+	worker_frags(wk, i, now);
 	return n;
 }
 

@@ -210,6 +210,18 @@ static void nic_csum_complete(struct lvs_pkt *p)
 	p->flags &= ~LVS_PKT_F_CSUM_PARTIAL;
 }
 
+/* Write a frame the director sent to the output capture. */
+static void dump_frame(pcap_dumper_t *pout, const struct pcap_pkthdr *hdr, struct lvs_pkt *p)
+{
+	struct pcap_pkthdr oh = *hdr;
+
+	/* A NIC completes a checksum-partial frame on transmit. */
+	if (p->flags & LVS_PKT_F_CSUM_PARTIAL)
+		nic_csum_complete(p);
+	oh.caplen = oh.len = p->len;
+	pcap_dump((u_char *)pout, &oh, p->data);
+}
+
 static void print_summary(const struct lvs_snapshot *s)
 {
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
@@ -269,7 +281,7 @@ int main(int argc, char **argv)
 	unsigned long max_conns = 65536;
 	char errbuf[PCAP_ERRBUF_SIZE > 512 ? PCAP_ERRBUF_SIZE : 512];
 	struct lvs_director dir;
-	struct lvs_worker w;
+	struct lvs_worker w = { 0 };
 	struct lvs_model *m = NULL;
 	struct lvs_conn_table *ct = NULL;
 	pcap_t *pin = NULL, *pdead = NULL;
@@ -424,6 +436,11 @@ int main(int argc, char **argv)
 	dir.env.src_addr = env_src;
 	memset(&w, 0, sizeof(w));
 	w.d = &dir;
+	w.frag = lvs_frag_new(&w.drops, &w.dropped);
+	if (!w.frag) {
+		fprintf(stderr, "lvs-pcap: cannot allocate the fragment table\n");
+		goto out;
+	}
 
 	while ((res = pcap_next_ex(pin, &hdr, &data)) == 1) {
 		lvs_time_t now = (lvs_time_t)hdr->ts.tv_sec * LVS_NS_PER_SEC +
@@ -441,14 +458,14 @@ int main(int argc, char **argv)
 		if (partial && lvs_pkt_parse(&p) == LVS_DROP_NONE)
 			mark_partial(&p);
 		v = lvs_director_process(&w, &p, now, &why);
-		if (v != LVS_V_TX)
-			continue;
-		/* A NIC completes a checksum-partial frame on transmit. */
-		if (p.flags & LVS_PKT_F_CSUM_PARTIAL)
-			nic_csum_complete(&p);
-		struct pcap_pkthdr oh = *hdr;
-		oh.caplen = oh.len = p.len;
-		pcap_dump((u_char *)pout, &oh, p.data);
+		if (v == LVS_V_TX)
+			dump_frame(pout, hdr, &p);
+		/* fragments held for this one, pieces of it cut to the MTU */
+		struct lvs_pkt *fo[LVS_DIRECTOR_BURST];
+		unsigned nfo;
+		while (lvs_director_frag_run(&w, now, fo, LVS_DIRECTOR_BURST, &nfo))
+			for (unsigned k = 0; k < nfo; k++)
+				dump_frame(pout, hdr, fo[k]);
 	}
 	if (res == -1) {
 		fprintf(stderr, "lvs-pcap: %s: %s\n", in, pcap_geterr(pin));
@@ -473,6 +490,7 @@ out:
 		pcap_close(pin);
 	if (rf)
 		fclose(rf);
+	lvs_frag_free(w.frag);
 	lvs_conn_table_free(ct);
 	lvs_model_free(m);
 	return rc;

@@ -108,17 +108,21 @@ def test_ip_total_length_below_header_is_dropped(replay):
 
 
 def test_later_fragment_to_a_service_is_dropped(replay):
-    """A non-first fragment has no ports: without reassembly it cannot be
-    matched to a connection, and it is not the host's either."""
+    """A non-first fragment has no ports: it waits for its first (frag.h),
+    and without one it is dropped when its datagram times out (30 s); a
+    fragment that is not the director's is the host's."""
     frag = Ether(src=GW_MAC, dst=OUR_MAC) / IP(src=CLIENT, dst=VIP, proto=6, frag=185,
                                                id=0x10) / Raw(b"f" * 64)
     other = Ether(src=GW_MAC, dst=OUR_MAC) / IP(src=CLIENT, dst="10.0.0.99", proto=6,
                                                 frag=185, id=0x11) / Raw(b"f" * 64)
-    r = replay(RULES, [frag, other])
+    later = other.copy()
+    later[IP].id = 0x12
+    t = 1700000000.0
+    r = replay(RULES, [frag, other, later], times=[t, t + 0.001, t + 31])
     assert r.rc == 0, r.stderr
     assert r.rows == []
-    assert r.drops() == {"fragment_without_connection": 1}, r.stderr
-    assert parse_counts(r.stderr)["pass"] == 1
+    assert r.drops() == {"fragment_timeout": 1}, r.stderr
+    assert parse_counts(r.stderr)["pass"] == 2
 
 
 def test_unresolved_next_hop_is_dropped(replay):
