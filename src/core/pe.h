@@ -47,6 +47,16 @@ const struct lvs_pe_ops *lvs_pe_ops(unsigned pe);
 /* Its name, "" for LVS_PE_NONE. */
 const char *lvs_pe_name(unsigned pe);
 
+struct lvs_pkt;
+/*
+ * Data path: engine pe's data for a parsed packet about to be scheduled,
+ * into out (LVS_PE_DATA_MAX bytes).  The SIP engine reads only UDP (the
+ * kernel's "only useful with UDP"): its payload after the UDP header, up
+ * to the end of the IP datagram.  Returns the length (> 0) or -EINVAL;
+ * the kernel drops such a packet (ip_vs_sched_persist: *ignored = -1).
+ */
+int lvs_pe_fill(unsigned pe, const struct lvs_pkt *p, uint8_t *out);
+
 /*
  * The SIP engine's Call-ID extraction (ip_vs_sip_fill_param's get_callid),
  * exposed for tests and fuzzing: finds the Call-ID header (or its compact

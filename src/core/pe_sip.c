@@ -27,7 +27,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include "pe.h"
+#include "pkt.h"
 
 /* The kernel's isalpha() over its Latin-1 ctype table. */
 static int k_isalpha(uint8_t c)
@@ -203,6 +206,18 @@ static const struct lvs_pe_ops pe_table[LVS_PE__COUNT] = {
 	[LVS_PE_NONE] = {.name = "", .fill_param = NULL},
 	[LVS_PE_SIP] = {.name = "sip", .fill_param = sip_fill_param},
 };
+
+int lvs_pe_fill(unsigned pe, const struct lvs_pkt *p, uint8_t *out)
+{
+	const struct lvs_pe_ops *ops = lvs_pe_ops(pe);
+	const struct lvs_pkt_info *pi = &p->pi;
+
+	if (!ops || pi->proto != IPPROTO_UDP || !pi->l4_off || pi->l4_len <= 8)
+		return -EINVAL;
+	if ((size_t)pi->l4_off + pi->l4_len > p->len)
+		return -EINVAL; /* the parser never lets this through */
+	return ops->fill_param(p->data + pi->l4_off + 8, (size_t)pi->l4_len - 8, out);
+}
 
 int lvs_pe_by_name(const char *name)
 {
