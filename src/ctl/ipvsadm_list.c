@@ -659,8 +659,9 @@ int lvs_list_conns(FILE *out, const struct lvs_conn_info *ci, size_t n, unsigned
 		snprintf(expire, sizeof(expire), "%02u:%02u", secs / 60, secs % 60);
 		if ((opts & LVS_LIST_PERSISTENTCONN) && ci[i].pe_len &&
 		    (p->flags & LVS_CONN_F_PE)) {
-			/* the kernel's " sip CALLID" columns, which ipvsadm
-			 * prints after the destination */
+			/* the kernel's " sip CALLID" columns as ipvsadm's
+			 * print_conn prints them: destination %-16s, engine
+			 * %-18s (its title pads them the other way round) */
 			fprintf(out, "%-3s %-6s %-11s %-18s %-18s %-16s %-18s %.*s\n",
 				conn_proto_name(p->proto, pbuf), expire,
 				lvs_conn_state_name(p->flags, p->proto, ci[i].state), cname, vname,
