@@ -65,6 +65,35 @@ static void *big_alloc(size_t size, struct conn_mem *m)
 	return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
 }
 
+/*
+ * The PE area: CONN_PE_SLOT bytes per entry index, as address space only
+ * (no reservation of swap, no huge pages): a page is mapped when a
+ * template with PE data first lands on it, so services without a
+ * persistence engine cost nothing, and SIP templates at most four pages
+ * of it per page of entries they use.  Not counted in mem_bytes, which is
+ * what the table reserves.  NULL when the mapping fails: templates with
+ * PE data cannot be made then (their packets are dropped as for a full
+ * table).
+ */
+static uint8_t *pe_alloc(size_t n, struct conn_mem *m)
+{
+	size_t len = n * CONN_PE_SLOT;
+	void *p;
+
+	m->base = NULL;
+	m->len = 0;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_NOHUGEPAGE
+	(void)madvise(p, len, MADV_NOHUGEPAGE);
+#endif
+	m->base = p;
+	m->len = len;
+	return p;
+}
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
@@ -167,6 +196,7 @@ struct lvs_conn_table *lvs_conn_table_new_v6(uint32_t max_conns, uint32_t max_v6
 		t->v6_link = t->v6 ? (uint32_t *)((uint8_t *)t->v6 + v6sz) : NULL;
 	}
 	t->heads = big_alloc(2 * (size_t)nb * sizeof(uint32_t), &t->heads_mem);
+	t->pe = pe_alloc((size_t)max_conns + 1, &t->pe_mem);
 	t->w = aligned_alloc(64, nworkers * sizeof(struct conn_worker));
 	if (t->w)
 		memset(t->w, 0, nworkers * sizeof(struct conn_worker));
@@ -200,6 +230,7 @@ void lvs_conn_table_free(struct lvs_conn_table *t)
 	}
 	free(t->w);
 	big_free(&t->heads_mem);
+	big_free(&t->pe_mem);
 	big_free(&t->v6_mem);
 	big_free(&t->ents_mem);
 	free(t);
@@ -601,6 +632,8 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 	w = &t->w[worker];
 	conn_worker_clock(w, now);
 	tmpl = (p->flags & LVS_CONN_F_TEMPLATE) != 0;
+	if (tmpl && p->pe_len && LVS_UNLIKELY(!t->pe || !p->pe_data))
+		return NULL;
 	daf = p->daf ? p->daf : p->af;
 	v6 = conn_is_v6(p->af);
 	dv6 = conn_is_v6(daf);
@@ -617,6 +650,10 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 	}
 	c = conn_at(t, idx);
 	cport = tmpl ? 0 : p->cport;
+	if (tmpl && p->pe_len) {
+		cport = conn_pe_tag(t, p->pe_data, p->pe_len);
+		fl |= LVS_CONN_F_PE;
+	}
 	/* Both buckets first: their lines load while the entry is written. */
 	bin = conn_key_bucket(t, v6, p->proto, &p->caddr, cport, &p->vaddr, p->vport);
 	__builtin_prefetch(conn_head_in(t, bin), 1);
@@ -626,6 +663,8 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 	}
 
 	fl = (uint16_t)((p->flags | fl) & CONN_F_PUBLIC & ~LVS_CONN_F_INACTIVE);
+	if (!(tmpl && p->pe_len))
+		fl &= (uint16_t)~LVS_CONN_F_PE;
 	fl |= CONN_F_LIVE;
 	if (!active)
 		fl |= LVS_CONN_F_INACTIVE;
@@ -669,6 +708,11 @@ static struct lvs_conn *conn_new(struct lvs_conn_table *t, unsigned worker,
 		x->caddr = p->caddr;
 		x->vaddr = p->vaddr;
 		x->daddr = p->daddr;
+	}
+	if (fl & LVS_CONN_F_PE) {
+		uint8_t *pe = conn_pe_slot(t, idx);
+		pe[0] = p->pe_len;
+		memcpy(pe + 1, p->pe_data, p->pe_len);
 	}
 	conn_seq_unlock(c, s);
 
@@ -795,6 +839,7 @@ struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
 				 const struct lvs_conn_info *ci, lvs_time_t now)
 {
 	const struct lvs_conn_param *p;
+	struct lvs_conn_param pq;
 	struct lvs_conn *c;
 	bool tmpl;
 	uint8_t st = 0;
@@ -802,13 +847,18 @@ struct lvs_conn *lvs_conn_import(struct lvs_conn_table *t, unsigned worker,
 
 	if (!t || !ci || worker >= t->nworkers)
 		return NULL;
-	p = &ci->p;
+	/* the view's own copy of a template's PE data */
+	pq = ci->p;
+	pq.pe_len = ci->pe_len;
+	pq.pe_data = ci->pe_len ? ci->pe_data : NULL;
+	p = &pq;
 	tmpl = (p->flags & LVS_CONN_F_TEMPLATE) != 0;
 	if (p->proto == IPPROTO_TCP && !tmpl && ci->state < LVS_TCP_S_LAST)
 		st = ci->state;
 	ticks = ms_to_ticks(ci->expires_ms);
 
-	c = tmpl ? lvs_conn_tmpl_lookup(t, p->af, p->proto, &p->caddr, &p->vaddr, p->vport)
+	c = tmpl ? lvs_conn_tmpl_lookup_pe(t, p->af, p->proto, &p->caddr, &p->vaddr, p->vport,
+					   ci->pe_data, ci->pe_len)
 		 : lvs_conn_lookup_in(t, p->af, p->proto, &p->caddr, p->cport, &p->vaddr, p->vport);
 	if (c) {
 		uint16_t s = conn_seq_lock(c);
@@ -1127,7 +1177,7 @@ void conn_fill_info(const struct lvs_conn_table *t, const struct lvs_conn *c, ui
 	uint16_t fl = conn_flags_load(c);
 	int32_t left = (int32_t)(__atomic_load_n(&c->expires, __ATOMIC_RELAXED) - now_tick);
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct lvs_conn_info, pe_data));
 	out->p.af = (c->bits & CONN_B_AF6) ? AF_INET6 : AF_INET;
 	out->p.daf = (c->bits & CONN_B_DAF6) ? AF_INET6 : AF_INET;
 	out->p.proto = c->proto;
@@ -1139,6 +1189,14 @@ void conn_fill_info(const struct lvs_conn_table *t, const struct lvs_conn *c, ui
 	conn_entry_addrs(t, c, &out->p.caddr, &out->p.vaddr, &out->p.daddr);
 	if (fl & LVS_CONN_F_TEMPLATE)
 		out->p.timeout = c->control;
+	if ((fl & LVS_CONN_F_PE) && t->pe) {
+		const uint8_t *pe = conn_pe_slot(t, (uint32_t)(c - t->ents));
+		/* the key's cport of such a template is its tag; the kernel's
+		 * template has 0 there */
+		out->p.cport = 0;
+		out->pe_len = pe[0];
+		memcpy(out->pe_data, pe + 1, pe[0]);
+	}
 	else if (c->proto == IPPROTO_TCP)
 		out->state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
 	out->expires_ms = left <= 0 ? 0 : (uint32_t)((uint64_t)left * 1000 / CONN_TICKS_PER_SEC);

@@ -28,6 +28,7 @@
 #define LVS_CONN_H
 
 #include "model.h"
+#include "pe.h"
 #include "pkt.h"
 
 /* TCP states, numbered as the kernel's IP_VS_TCP_S_*. */
@@ -59,6 +60,7 @@ enum lvs_conn_dir {
 #define LVS_CONN_F_NO_CPORT 0x04
 #define LVS_CONN_F_ONE_PACKET 0x08
 #define LVS_CONN_F_SYNCED 0x10   /* created from a sync message */
+#define LVS_CONN_F_PE 0x20       /* a template with PE data (--pe sip) */
 
 /* Default timeouts in seconds, indexed by enum lvs_tcp_state. */
 extern const uint32_t lvs_tcp_default_timeouts[LVS_TCP_S_LAST];
@@ -75,6 +77,11 @@ struct lvs_conn_param {
 	uint16_t cport, vport, dport;
 	union lvs_addr caddr, vaddr, daddr;
 	uint32_t timeout; /* templates: persistence timeout, seconds */
+	/* Templates of a service with a persistence engine: its PE data
+	 * (the SIP Call-ID), 1..LVS_PE_DATA_MAX bytes, copied into the table
+	 * by create; pe_len 0: none.  Ignored for connections. */
+	uint8_t pe_len;
+	const uint8_t *pe_data;
 };
 
 /* A decoded copy of an entry, for listings and sync export/import. */
@@ -83,6 +90,10 @@ struct lvs_conn_info {
 	uint8_t state;           /* enum lvs_tcp_state, or 0 for UDP */
 	uint32_t expires_ms;     /* time left */
 	struct lvs_dest_state *dest;
+	/* A template's PE data (p.pe_data is NULL here; import reads these),
+	 * last so that filling a view need not clear it. */
+	uint8_t pe_len;
+	uint8_t pe_data[LVS_PE_DATA_MAX];
 };
 
 struct lvs_conn;         /* a 64-byte entry, layout private to conn.c */
@@ -137,6 +148,14 @@ struct lvs_conn *lvs_conn_lookup_out(struct lvs_conn_table *t, uint8_t af, uint8
 struct lvs_conn *lvs_conn_tmpl_lookup(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
 				      const union lvs_addr *caddr,
 				      const union lvs_addr *vaddr, uint16_t vport);
+
+/* The same for a template with PE data (the kernel's ct_match of the
+ * service's engine): found only when its data is the same pe_len bytes.
+ * pe_len 0 is lvs_conn_tmpl_lookup. */
+struct lvs_conn *lvs_conn_tmpl_lookup_pe(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+					 const union lvs_addr *caddr,
+					 const union lvs_addr *vaddr, uint16_t vport,
+					 const uint8_t *pe_data, uint8_t pe_len);
 
 /*
  * Create and hash a connection (or template) owned by `worker`, bound to

@@ -14,6 +14,7 @@
  * chain's head).
  */
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "conn_priv.h"
@@ -234,6 +235,42 @@ struct lvs_conn *lvs_conn_tmpl_lookup(struct lvs_conn_table *t, uint8_t af, uint
 	               conn_head_load(conn_head_in(t, conn_key_bucket(t, conn_is_v6(af), proto,
 	                                                              caddr, 0, vaddr, vport))),
 	               &k, true);
+}
+
+/*
+ * A template with PE data: its key holds the data's tag in the cport
+ * place; the data itself is compared in the PE area (written before the
+ * template was hashed, and kept until the entry is reused after the grace
+ * period, so a reader never sees another call's bytes).
+ */
+struct lvs_conn *lvs_conn_tmpl_lookup_pe(struct lvs_conn_table *t, uint8_t af, uint8_t proto,
+                                         const union lvs_addr *caddr,
+                                         const union lvs_addr *vaddr, uint16_t vport,
+                                         const uint8_t *pe_data, uint8_t pe_len)
+{
+	struct conn_kw k;
+	uint16_t tag;
+	uint32_t idx, guard = t->max + 1;
+
+	if (!pe_len)
+		return lvs_conn_tmpl_lookup(t, af, proto, caddr, vaddr, vport);
+	if (!t->pe || !pe_data)
+		return NULL;
+	tag = conn_pe_tag(t, pe_data, pe_len);
+	kw_init(&k, af, proto, caddr, tag, vaddr, vport);
+	idx = conn_head_load(
+	        conn_head_in(t, conn_key_bucket(t, conn_is_v6(af), proto, caddr, tag, vaddr, vport)));
+	while (idx && guard--) {
+		struct lvs_conn *c = conn_at(t, idx);
+
+		if (match_in(t, c, &k, true) && (conn_flags_load(c) & LVS_CONN_F_PE)) {
+			const uint8_t *s = conn_pe_slot(t, idx);
+			if (s[0] == pe_len && !memcmp(s + 1, pe_data, pe_len))
+				return c;
+		}
+		idx = __atomic_load_n(&c->in_next, __ATOMIC_ACQUIRE);
+	}
+	return NULL;
 }
 
 struct lvs_conn *lvs_conn_lookup_out(struct lvs_conn_table *t, uint8_t af, uint8_t proto,

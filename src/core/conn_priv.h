@@ -33,6 +33,7 @@
 #define LVS_CONN_PRIV_H
 
 #include "conn.h"
+#include "pe.h"
 
 /* Time in the table: ticks of 1/256 s, kept modulo 2^32 in entries
  * (194 days) and compared by signed difference. */
@@ -83,6 +84,9 @@
 
 /* Bucket head word: entry index | this bit while an unlink holds it. */
 #define CONN_HEAD_LOCK 0x80000000u
+
+/* Bytes of PE data kept per entry index: its length, then the data. */
+#define CONN_PE_SLOT (LVS_PE_DATA_MAX + 1)
 
 /* IPv6 pool slots are handed to workers in chunks of this many. */
 #define CONN_V6_CHUNK 32u
@@ -178,7 +182,11 @@ struct lvs_conn_table {
 	uint32_t hmask;             /* buckets - 1 */
 	uint32_t nworkers;
 	uint64_t seed;
-	struct conn_mem ents_mem, v6_mem, heads_mem;
+	struct conn_mem ents_mem, v6_mem, heads_mem, pe_mem;
+	/* PE data of templates with LVS_CONN_F_PE: CONN_PE_SLOT bytes per
+	 * entry index (length, then the bytes), NULL when it could not be
+	 * mapped (no such template is made then). */
+	uint8_t *pe;
 	struct conn_worker *w;
 	size_t mem_bytes;
 
@@ -339,6 +347,27 @@ static inline const struct conn_ext *conn_ext_of(const struct lvs_conn_table *t,
 						 const struct lvs_conn *c)
 {
 	return &t->v6[c->daddr];
+}
+
+static inline uint8_t *conn_pe_slot(const struct lvs_conn_table *t, uint32_t idx)
+{
+	return t->pe + (size_t)idx * CONN_PE_SLOT;
+}
+
+/* What a template with PE data keeps in its cport (templates otherwise
+ * have 0 there): 16 bits of a hash of the data, never 0, so calls of one
+ * client network spread over the buckets, a lookup without PE data never
+ * finds such a template, and most other calls' templates are told apart
+ * without reading the PE area. */
+static inline uint16_t conn_pe_tag(const struct lvs_conn_table *t, const uint8_t *d, size_t n)
+{
+	uint64_t h = t->seed ^ 0x9e3779b97f4a7c15ull ^ n;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ d[i]) * 0x100000001b3ull;
+	h ^= h >> 29;
+	h ^= h >> 16;
+	return (uint16_t)((h & 0xffff) ? (h & 0xffff) : 1);
 }
 
 /* ---- shared helpers ---- */

@@ -12,7 +12,9 @@
  * Persistence follows the kernel's ip_vs_sched_persist: a template keyed
  * on the client's network (netmask) and the service pins new connections
  * to the server chosen first, and lives for the -p timeout after its last
- * connection.
+ * connection.  A service with a persistence engine (--pe sip) keys its
+ * templates on the engine's data too (pe.h, pe_sip.c), and drops a packet
+ * that has none, as the kernel does.
  *
  * Speed (measured by bench/bench_core.c): the burst path parses the common
  * frame shape itself (parse_fast), spreads the stages of each connection
@@ -28,6 +30,7 @@
 
 #include "csum.h"
 #include "director.h"
+#include "pe.h"
 #include "sched.h"
 
 #define TCP_FIN 0x01
@@ -293,9 +296,11 @@ static void mask_addr(uint8_t af, const union lvs_addr *a, uint32_t netmask, uni
  * state and the template (*tmpl), or NULL with *why set.
  */
 static struct lvs_dest_state *sched_persist(struct lvs_worker *w, struct lvs_service *svc,
-					    const struct lvs_pkt_info *pi, lvs_time_t now,
+					    const struct lvs_pkt *p, lvs_time_t now,
 					    struct lvs_conn **tmpl, enum lvs_drop *why)
 {
+	const struct lvs_pkt_info *pi = &p->pi;
+	uint8_t pe_data[LVS_PE_DATA_MAX];
 	struct lvs_director *d = w->d;
 	struct lvs_conn_param tp;
 	struct lvs_conn *t;
@@ -313,7 +318,17 @@ static struct lvs_dest_state *sched_persist(struct lvs_worker *w, struct lvs_ser
 		tp.vaddr = svc->c.addr;
 		tp.vport = svc->c.port; /* 0 for a port-zero service */
 	}
-	t = lvs_conn_tmpl_lookup(d->ct, tp.af, tp.proto, &tp.caddr, &tp.vaddr, tp.vport);
+	if (LVS_UNLIKELY(svc->c.pe)) {
+		int n = lvs_pe_fill(svc->c.pe, p, pe_data);
+		if (n <= 0) {
+			*why = LVS_DROP_PE_NO_DATA;
+			return NULL;
+		}
+		tp.pe_len = (uint8_t)n;
+		tp.pe_data = pe_data;
+	}
+	t = lvs_conn_tmpl_lookup_pe(d->ct, tp.af, tp.proto, &tp.caddr, &tp.vaddr, tp.vport,
+				    tp.pe_data, tp.pe_len);
 	if (t) {
 		struct lvs_dest_state *ds = lvs_conn_dest(t);
 		/* The kernel drops a template whose server left the service. */
@@ -361,7 +376,7 @@ static enum lvs_verdict schedule_new(struct lvs_worker *w, struct lvs_pkt *p,
 	if (pi->proto == IPPROTO_TCP && ((pi->tcp_flags & (TCP_SYN | TCP_RST)) != TCP_SYN))
 		return drop(w, LVS_DROP_NO_SYN, why);
 	if (svc->c.flags & LVS_SVC_F_PERSISTENT) {
-		ds = sched_persist(w, svc, pi, now, &tmpl, why);
+		ds = sched_persist(w, svc, p, now, &tmpl, why);
 		if (!ds)
 			return drop(w, *why, why);
 	} else {

@@ -59,6 +59,7 @@
 	X(CONN_TABLE_FULL, "connection_table_full")                             \
 	X(SVC_PROTO, "service_protocol_unsupported")                            \
 	X(VIP_STANDBY, "vip_standby")                                           \
+	X(PE_NO_DATA, "persistence_engine_no_data")                             \
 	/* ICMP errors quoting a connection */                                  \
 	X(ICMP_INNER, "icmp_bad_quoted_packet")                                 \
 	X(ICMP_NO_CONN, "icmp_error_without_connection")                        \

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include "model_priv.h"
+#include "pe.h"
 #include "sched.h"
 
 /* ---- control-thread hash tables (intrusive chains, grown by doubling) ---- */
@@ -154,6 +155,9 @@ static int svc_validate(const struct lvs_svc_conf *c)
 			return -EINVAL;
 	}
 	if (!lvs_sched_find(c->sched))
+		return -ENOENT;
+	/* the kernel's ip_vs_pe_getbyname failing */
+	if (c->pe >= LVS_PE__COUNT)
 		return -ENOENT;
 	if (c->af == AF_INET6 && (c->netmask < 1 || c->netmask > 128))
 		return -EINVAL;
@@ -565,6 +569,7 @@ int lvs_model_edit_service(struct lvs_model *m, const struct lvs_svc_conf *conf)
 	ms->c.flags = c.flags;
 	ms->c.timeout = c.timeout;
 	ms->c.netmask = c.netmask;
+	ms->c.pe = c.pe; /* -E without --pe drops the engine, as the kernel's edit */
 	memcpy(ms->c.sched, c.sched, sizeof(c.sched));
 	model_mark_dirty(m, ms, CHG_MANY, NULL, NULL);
 	return op_done(m);

@@ -97,6 +97,7 @@ struct lvs_svc_conf {
 	uint32_t timeout; /* persistence timeout, seconds (flags & PERSISTENT) */
 	uint32_t netmask; /* persistence: IPv4 mask (network order) / IPv6 prefix length */
 	uint8_t owner;    /* enum lvs_owner (add: recorded; not part of the identity) */
+	uint8_t pe;       /* enum lvs_pe (pe.h): --pe; keys templates when persistent */
 };
 
 /* Identity of a service: (af, proto, addr, port) or (af, fwmark). */

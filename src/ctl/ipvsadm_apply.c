@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 
+#include "pe.h"
 #include "ipvsadm_cmd.h"
 
 static int model_fail(char *err, size_t errlen, enum lvs_model_op op, int rc)
@@ -35,14 +36,22 @@ int lvs_cmd_apply(struct lvs_model *m, const struct lvs_cmd *cmd, char *err, siz
 	case LVS_CMD_ADD_SERVICE:
 	case LVS_CMD_EDIT_SERVICE:
 		op = cmd->cmd == LVS_CMD_ADD_SERVICE ? LVS_OP_ADD_SERVICE : LVS_OP_EDIT_SERVICE;
-		/* lvsd has no persistence engine: the kernel's answer when the
-		 * module is missing */
-		if (cmd->pe[0])
-			rc = -ENOENT;
-		else if (op == LVS_OP_ADD_SERVICE)
-			rc = lvs_model_add_service(m, &cmd->svc);
-		else
-			rc = lvs_model_edit_service(m, &cmd->svc);
+		/* --pe: the engine by name; an unknown one is the kernel's
+		 * ENOENT ("Scheduler or persistence engine not found") */
+		{
+			struct lvs_svc_conf sc = cmd->svc;
+			int pe = lvs_pe_by_name(cmd->pe);
+
+			if (pe < 0) {
+				rc = pe;
+				break;
+			}
+			sc.pe = (uint8_t)pe;
+			if (op == LVS_OP_ADD_SERVICE)
+				rc = lvs_model_add_service(m, &sc);
+			else
+				rc = lvs_model_edit_service(m, &sc);
+		}
 		break;
 	case LVS_CMD_DEL_SERVICE:
 		op = LVS_OP_DEL_SERVICE;

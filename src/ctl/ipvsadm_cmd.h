@@ -135,7 +135,7 @@ struct lvs_cmd {
 	struct lvs_svc_conf svc;
 	struct lvs_dest_conf dest;
 	struct lvs_timeouts to; /* --set */
-	char pe[16];            /* --pe name (lvsd has no persistence engine) */
+	char pe[16];            /* --pe name (pe.h: "sip") */
 	bool atomic;            /* -R --atomic (lvsd's own): all lines or none */
 	struct lvs_cmd_daemon daemon;
 };

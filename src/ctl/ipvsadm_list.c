@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "pe.h"
 #include "ipvsadm_list.h"
 
 #define NAME_LEN LVS_LIST_NAME_LEN /* ipvsadm's addrport_to_anyname() buffer */
@@ -442,6 +443,9 @@ static void print_service_line(FILE *out, const struct lvs_service *svc, const c
 			}
 			if (c->af == AF_INET6 && c->netmask != 128)
 				fprintf(out, " mask %i", (int)c->netmask);
+			/* ipvsadm names the engine only for a persistent service */
+			if (c->pe)
+				fprintf(out, " pe %s", lvs_pe_name(c->pe));
 		}
 		if (c->flags & LVS_SVC_F_ONEPACKET)
 			fputs(" ops", out);
@@ -653,6 +657,17 @@ int lvs_list_conns(FILE *out, const struct lvs_conn_info *ci, size_t n, unsigned
 		lvs_list_addrport_name(vname, p->af, &p->vaddr, ntohs(p->vport), nproto, opts, hooks);
 		lvs_list_addrport_name(dname, daf, &p->daddr, ntohs(p->dport), nproto, opts, hooks);
 		snprintf(expire, sizeof(expire), "%02u:%02u", secs / 60, secs % 60);
+		if ((opts & LVS_LIST_PERSISTENTCONN) && ci[i].pe_len &&
+		    (p->flags & LVS_CONN_F_PE)) {
+			/* the kernel's " sip CALLID" columns as ipvsadm's
+			 * print_conn prints them: destination %-16s, engine
+			 * %-18s (its title pads them the other way round) */
+			fprintf(out, "%-3s %-6s %-11s %-18s %-18s %-16s %-18s %.*s\n",
+				conn_proto_name(p->proto, pbuf), expire,
+				lvs_conn_state_name(p->flags, p->proto, ci[i].state), cname, vname,
+				dname, "sip", (int)ci[i].pe_len, (const char *)ci[i].pe_data);
+			continue;
+		}
 		fprintf(out, "%-3s %-6s %-11s %-18s %-18s %s\n", conn_proto_name(p->proto, pbuf),
 			expire, lvs_conn_state_name(p->flags, p->proto, ci[i].state), cname, vname,
 			dname);

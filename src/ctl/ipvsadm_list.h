@@ -97,9 +97,9 @@ int lvs_list_services(FILE *out, const struct lvs_snapshot *s, uint32_t conn_tab
  * Expire is the time left as mm:ss (whole seconds, truncated); protocol as
  * the kernel names it (TCP, UDP, SCTP, IP for fwmark templates...); state
  * as lvs_conn_state_name().  With LVS_LIST_PERSISTENTCONN the title gains
- * "pe name pe_data" columns; entries keep the short form since lvsd has no
- * persistence engine (ipvsadm prints the long form only for entries with
- * PE data).  Returns 0 or -EIO.
+ * "pe name pe_data" columns and templates with PE data (--pe sip) their
+ * engine and Call-ID; other entries keep the short form, as ipvsadm
+ * prints the long form only for entries with PE data.  Returns 0 or -EIO.
  */
 int lvs_list_conns(FILE *out, const struct lvs_conn_info *ci, size_t n, unsigned opts,
 		   const struct lvs_list_hooks *hooks);

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "kaconf_int.h"
+#include "pe.h"
 
 const char *ka_vs_str(const struct ka_vs *vs, char *buf, size_t len)
 {
@@ -174,6 +175,13 @@ static bool check_vs(struct ka_config *c, struct ka_vs *vs)
 	bool by_addr;
 
 	ka_vs_str(vs, vsn, sizeof(vsn));
+	/* keepalived hands the name to IPVS, which refuses an engine it does
+	 * not have (ENOENT) and the service is never made: lvsd says so at
+	 * once instead of starting without it */
+	if (vs->persistence_engine && lvs_pe_by_name(vs->persistence_engine) < 0)
+		ka_diag(c, KA_ERROR, &vs->loc,
+			"Virtual server %s: persistence_engine %s not found (lvsd has: sip)", vsn,
+			vs->persistence_engine);
 	if (vs->kind == KA_VS_GROUP) {
 		for (struct ka_vsg *g = c->vsgs; g; g = g->next)
 			if (!strcmp(g->name, vs->group)) {

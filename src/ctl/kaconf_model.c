@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "pe.h"
 #include "kaconf_int.h"
 
 #define KA_MAX_RANGE 65536 /* addresses expanded from one group entry */
@@ -109,6 +110,10 @@ static void svc_conf_fill(const struct ka_vs *vs, struct lvs_svc_conf *c)
 	}
 	if (vs->has_granularity)
 		c->netmask = vs->granularity;
+	/* keepalived passes the name to IPVS as given; kaconf_check.c has
+	 * refused names the kernel would not know */
+	if (vs->persistence_engine && lvs_pe_by_name(vs->persistence_engine) > 0)
+		c->pe = (uint8_t)lvs_pe_by_name(vs->persistence_engine);
 	c->owner = LVS_OWNER_CONFIG;
 	lvs_svc_conf_defaults(c);
 }
@@ -319,7 +324,7 @@ static int collect_all(const struct ka_config *c, struct svc_vec *sv, char *err,
 static bool svc_differs(const struct lvs_svc_conf *a, const struct lvs_svc_conf *b)
 {
 	return strcmp(a->sched, b->sched) || a->flags != b->flags || a->timeout != b->timeout ||
-	       a->netmask != b->netmask;
+	       a->netmask != b->netmask || a->pe != b->pe;
 }
 
 static bool dest_differs(const struct lvs_dest_conf *a, const struct lvs_dest_conf *b)

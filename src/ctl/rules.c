@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "pe.h"
 #include "ipvsadm_list.h"
 #include "rules.h"
 
@@ -645,6 +646,9 @@ static int save_service(FILE *out, const struct lvs_service *svc, const struct s
 		if (c->af == AF_INET6 && c->netmask != 128)
 			fprintf(out, " -M %i", (int)c->netmask);
 	}
+	/* ipvsadm 1.31 saves the engine whether or not -p is set */
+	if (c->pe)
+		fprintf(out, " --pe %s", lvs_pe_name(c->pe));
 	if (c->flags & LVS_SVC_F_ONEPACKET)
 		fprintf(out, " -o");
 	if (c->flags & (LVS_SVC_F_SCHED1 | LVS_SVC_F_SCHED2 | LVS_SVC_F_SCHED3)) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "pe.h"
 #include "test_util.h"
 #include "ipvsadm_cmd.h"
 
@@ -626,13 +627,31 @@ static void test_apply_services(void **state)
 	expect_apply_err(m, "-A -t 10.0.0.1:80", "Service already exists");
 	expect_apply_err(m, "-A -t 10.0.0.2:80 -s nosuch",
 	                 "Scheduler or persistence engine not found");
-	expect_apply_err(m, "-A -t 10.0.0.2:80 --pe sip",
+	expect_apply_err(m, "-A -t 10.0.0.2:80 --pe ftp",
+	                 "Scheduler or persistence engine not found");
+	expect_apply_err(m, "-A -u 10.0.0.2:5060 -p --pe SIP",
 	                 "Scheduler or persistence engine not found");
 	expect_apply_err(m, "-E -t 10.0.0.9:80", "No such service");
 	expect_apply_err(m, "-E -t 10.0.0.1:80 -s nosuch",
 	                 "Scheduler or persistence engine not found");
 	expect_apply_err(m, "-D -t 10.0.0.9:80", "No such service");
 	expect_apply_err(m, "-Z -t 10.0.0.9:80", "No such service");
+
+	/* --pe sip: kept with or without -p (the kernel does not mind); -E
+	 * without --pe drops it */
+	assert_int_equal(apply(m, "-A -u 10.0.0.3:5060 -p 60 --pe sip"), 0);
+	assert_int_equal(apply(m, "-A -u 10.0.0.4:5060 --pe sip"), 0);
+	s = lvs_model_snapshot(m);
+	for (uint32_t i = 0; i < s->nsvcs; i++)
+		if (s->svcs[i]->c.proto == IPPROTO_UDP)
+			assert_int_equal(s->svcs[i]->c.pe, LVS_PE_SIP);
+	assert_int_equal(apply(m, "-E -u 10.0.0.4:5060"), 0);
+	s = lvs_model_snapshot(m);
+	for (uint32_t i = 0; i < s->nsvcs; i++)
+		if (s->svcs[i]->c.proto == IPPROTO_UDP && s->svcs[i]->c.addr.ip4 == htonl(0x0a000004))
+			assert_int_equal(s->svcs[i]->c.pe, LVS_PE_NONE);
+	assert_int_equal(apply(m, "-D -u 10.0.0.3:5060"), 0);
+	assert_int_equal(apply(m, "-D -u 10.0.0.4:5060"), 0);
 
 	/* -E replaces: no -p makes the service non-persistent, no -s is wlc */
 	assert_int_equal(apply(m, "-E -t 10.0.0.1:80"), 0);

@@ -10,6 +10,7 @@
  * Expected texts are written from ipvsadm's printf formats (e.g. dest
  * lines "  -> %-28s %-7s %-6d %-10u %-10u\n", so they end in padding).
  */
+#include "pe.h"
 #include "test_util.h"
 
 #include <errno.h>
@@ -169,6 +170,21 @@ static void test_persistent_flags_ops(void **state)
 	e.timeout = 600;
 	e.netmask = 64;
 	add_svc(m, e);
+	{
+		/* --pe: after the persistence fields, before ops; not shown
+		 * for a service that is not persistent (ipvsadm 1.31) */
+		struct lvs_svc_conf s1 = t_svc4("10.0.0.6", 5060, IPPROTO_UDP);
+		struct lvs_svc_conf s2 = t_svc4("10.0.0.7", 5060, IPPROTO_UDP);
+
+		strcpy(s1.sched, "rr");
+		s1.flags = LVS_SVC_F_PERSISTENT | LVS_SVC_F_ONEPACKET;
+		s1.timeout = 60;
+		s1.netmask = t_ip4("255.255.255.0").ip4;
+		s1.pe = LVS_PE_SIP;
+		add_svc(m, s1);
+		s2.pe = LVS_PE_SIP;
+		add_svc(m, s2);
+	}
 
 	check_list(m, LVS_LIST_NUMERIC, NULL,
 		   HDR TITLE
@@ -176,6 +192,8 @@ static void test_persistent_flags_ops(void **state)
 		   "TCP  10.0.0.4:0 wlc persistent 360\n"
 		   "TCP  10.0.0.5:25 mh (mh-port)\n"
 		   "UDP  10.0.0.3:53 rr ops\n"
+		   "UDP  10.0.0.6:5060 rr persistent 60 mask 255.255.255.0 pe sip ops\n"
+		   "UDP  10.0.0.7:5060 wlc\n"
 		   "TCP  [fd00::5]:80 wlc (flag-1) persistent 600 mask 64\n");
 	lvs_model_free(m);
 }
@@ -733,14 +751,32 @@ static void test_conns(void **state)
 		"TCP 01:01  FIN_WAIT    [2001:db8::5]:33333 [fd00::1]:80       [fd00::10]:80\n");
 	free(buf);
 
-	/* --persistent-conn: wider title; rows without PE data stay short */
-	CAPTURE(buf, lvs_list_conns(out, ci, 1, LVS_LIST_NUMERIC | LVS_LIST_PERSISTENTCONN, NULL));
+	/* --persistent-conn: wider title; rows without PE data stay short,
+	 * a SIP template gets the engine and its Call-ID (the kernel's
+	 * " sip CALLID" read back by ipvsadm's print_conn, whose row pads
+	 * the destination to 16 and the engine to 18 columns while its
+	 * title does the opposite) */
+	ci[1].p.flags = LVS_CONN_F_TEMPLATE | LVS_CONN_F_PE;
+	ci[1].p.cport = 0;
+	ci[1].pe_len = 17;
+	memcpy(ci[1].pe_data, "a84b4c76e66710@pc", 17);
+	CAPTURE(buf, lvs_list_conns(out, ci, 2, LVS_LIST_NUMERIC | LVS_LIST_PERSISTENTCONN, NULL));
 	assert_string_equal(
 		buf,
 		"IPVS connection entries\n"
 		"pro expire state       source             virtual            destination        "
 		"pe name          pe_data\n"
-		"TCP 14:59  ESTABLISHED 203.0.113.5:40000  10.0.0.1:80        192.168.10.1:80\n");
+		"TCP 14:59  ESTABLISHED 203.0.113.5:40000  10.0.0.1:80        192.168.10.1:80\n"
+		"UDP 05:00  NONE        203.0.113.6:0      10.0.0.3:53        192.168.10.2:53  "
+		"sip                a84b4c76e66710@pc\n");
+	free(buf);
+	/* without --persistent-conn: the short row */
+	CAPTURE(buf, lvs_list_conns(out, ci + 1, 1, LVS_LIST_NUMERIC, NULL));
+	assert_string_equal(
+		buf,
+		"IPVS connection entries\n"
+		"pro expire state       source             virtual            destination\n"
+		"UDP 05:00  NONE        203.0.113.6:0      10.0.0.3:53        192.168.10.2:53\n");
 	free(buf);
 
 	/* empty table */

@@ -106,6 +106,31 @@ static void test_save_format_and_order(void **state)
 	lvs_model_free(m);
 }
 
+/* --pe sip: ipvsadm 1.31 saves " --pe sip" after -p/-M and before -o, also
+ * for a service that is not persistent; it loads back the same. */
+static void test_save_pe(void **state)
+{
+	struct lvs_model *m = lvs_model_new(), *m2 = lvs_model_new();
+	static const char rules[] =
+	        "-A -u 10.0.0.5:5060 -s rr -p 60 -M 255.255.255.0 --pe sip -o\n"
+	        "-a -u 10.0.0.5:5060 -r 192.168.10.1:5060 -m -w 1\n"
+	        "-A -u 10.0.0.6:5060 -s wlc --pe sip\n";
+	char *out, *out2;
+	(void)state;
+
+	assert_int_equal(load_str(m, rules), 0);
+	assert_string_equal(errbuf, "");
+	out = save_str(m, 0);
+	assert_string_equal(out, rules);
+	assert_int_equal(load_str(m2, out), 0);
+	out2 = save_str(m2, 0);
+	assert_string_equal(out2, rules);
+	free(out);
+	free(out2);
+	lvs_model_free(m);
+	lvs_model_free(m2);
+}
+
 static void test_round_trip(void **state)
 {
 	struct lvs_model *m1 = lvs_model_new(), *m2 = lvs_model_new(), *m3 = lvs_model_new();
@@ -372,7 +397,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_save_format_and_order),
-	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_save_pe), cmocka_unit_test(test_round_trip),
 	        cmocka_unit_test(test_sort_quirk),
 	        cmocka_unit_test(test_empty),
 	        cmocka_unit_test(test_syntax_error_leaves_model),
