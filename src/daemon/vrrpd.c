@@ -788,6 +788,13 @@ static void rx_cb(evutil_socket_t fd, short what, void *arg)
 		if (rc > 0 || adv.vrid != vi->conf.vrid)
 			continue; /* counted by the socket / another instance's */
 		n = vrrp_fsm_rx(&vi->fsm, &adv, &src, now_ns(), acts, VRRP_MAX_ACTIONS);
+		if (vi->fsm.state == VRRP_STATE_MASTER && n && acts[n - 1].kind == VRRP_ACT_SEND_GARP) {
+			char a[INET6_ADDRSTRLEN];
+
+			lvs_notice("vrrp: (%s) split brain: %s is master too, with priority %u; "
+				   "announcing again", vi->name,
+				   lvs_addr_str(vi->conf.af, &src, a, sizeof(a)), adv.priority);
+		}
 		if (vi->fsm.state == VRRP_STATE_BACKUP && adv.priority) {
 			vi->master = src;
 			vi->master_known = true;

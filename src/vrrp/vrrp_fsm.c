@@ -299,6 +299,11 @@ static void rx_master(struct acts *o, const struct vrrp_adv *a, const union lvs_
 	}
 	cmp = vrrp_addr_cmp(v->conf.af, src, &v->conf.primary);
 	if (a->priority > v->conf.priority || (a->priority == v->conf.priority && cmp > 0)) {
+		/* Two masters, and we yield.  One last advert of ours tells
+		 * the winner it was a split brain, so it announces itself
+		 * again: clients that learnt our MAC meanwhile move back
+		 * (keepalived's higher_prio_send_advert, always on here). */
+		send_advert(o, v->conf.priority);
 		learn_interval(v, a);
 		to_backup(o, now + vrrp_master_down_ns(v));
 		return;

@@ -416,6 +416,8 @@ table bridge vfo_block {
             mac_of(lab, "director", "eth0"):
         time.sleep(0.1)
     assert neighbour(lab, "client", lab.env["VIP4"]) == mac_of(lab, "director", "eth0")
+    assert "split brain: %s is master too" % lab.env["DIR2_CLIENT_IP4"] in \
+        p.d["director"].output()
     ok, seen = requests_ok(lab)
     assert ok, seen
 

@@ -239,9 +239,13 @@ static void test_master_yields_to_higher(void **state)
 	assert_int_equal(v->stats.rx_lower_discarded, 1);
 
 	a.priority = 101;
-	assert_int_equal(rx(v, &a, "10.0.0.1", t + 2), 1);
-	expect_act(0, VRRP_ACT_BECOME_BACKUP);
-	assert_int_equal(acts[0].from, VRRP_STATE_MASTER);
+	/* one last advert of ours (the winner learns of the split brain),
+	 * then BACKUP */
+	assert_int_equal(rx(v, &a, "10.0.0.1", t + 2), 2);
+	expect_act(0, VRRP_ACT_SEND_ADVERT);
+	assert_int_equal(acts[0].priority, 100);
+	expect_act(1, VRRP_ACT_BECOME_BACKUP);
+	assert_int_equal(acts[1].from, VRRP_STATE_MASTER);
 	assert_int_equal(v->state, VRRP_STATE_BACKUP);
 	assert_int_equal(vrrp_fsm_next_deadline(v), t + 2 + vrrp_master_down_ns(v));
 	/* no advert timer any more */
@@ -262,8 +266,8 @@ static void test_equal_priority_tie_break(void **state)
 	assert_int_equal(v->state, VRRP_STATE_MASTER);
 	assert_int_equal(rx(v, &a, "10.0.0.5", t + 2), 0); /* ourselves, looped back */
 	assert_int_equal(v->state, VRRP_STATE_MASTER);
-	assert_int_equal(rx(v, &a, "10.0.0.10", t + 3), 1);
-	expect_act(0, VRRP_ACT_BECOME_BACKUP);
+	assert_int_equal(rx(v, &a, "10.0.0.10", t + 3), 2);
+	expect_act(1, VRRP_ACT_BECOME_BACKUP);
 
 	/* IPv6 alike: fe80::10 > fe80::9 */
 	c = conf(3, 100);
@@ -275,7 +279,7 @@ static void test_equal_priority_tie_break(void **state)
 	a = peer(v, 100);
 	union lvs_addr lo = t_ip6("fe80::8"), hi = t_ip6("fe80::10");
 	assert_int_equal(vrrp_fsm_rx(v, &a, &lo, t + 1, acts, VRRP_MAX_ACTIONS), 2);
-	assert_int_equal(vrrp_fsm_rx(v, &a, &hi, t + 2, acts, VRRP_MAX_ACTIONS), 1);
+	assert_int_equal(vrrp_fsm_rx(v, &a, &hi, t + 2, acts, VRRP_MAX_ACTIONS), 2);
 	assert_int_equal(v->state, VRRP_STATE_BACKUP);
 }
 
@@ -469,7 +473,7 @@ static void test_learn_interval(void **state)
 
 	/* a master that yields learns it too */
 	a.adver_int_cs = 50;
-	assert_int_equal(rx(v, &a, "10.0.0.1", T0 + 20 * SEC), 1);
+	assert_int_equal(rx(v, &a, "10.0.0.1", T0 + 20 * SEC), 2);
 	assert_int_equal(v->master_adver_int_cs, 50);
 	assert_int_equal(vrrp_master_down_ns(v), 1500 * MSEC + 304687500ull);
 	/* and a restart forgets it */
