@@ -106,17 +106,19 @@ static __always_inline int has(__u8 kind, const void *addr, __u32 alen, __u8 pro
 	return bpf_map_lookup_elem(&lvs_filter, &k) != NULL;
 }
 
-/* Service on a shared VIP, or NAT reply (kind+2 = the NAT kind) */
+/* Service on a shared VIP, or NAT reply (kind+2 = the NAT kind); a NAT
+ * reply's ICMP errors and later fragments (no ports) go by the server's
+ * address alone */
 static __always_inline int is_director_ip(__u8 vip, const void *daddr, const void *saddr,
 					  __u32 alen, __u8 proto, __be16 sport, __be16 dport,
-					  int has_ports, int icmp_err)
+					  int has_ports, int icmp_err, int frag)
 {
 	if (has(vip, daddr, alen, 0, 0))
 		return 1;
 	if (has_ports && (has(vip + 2, daddr, alen, proto, dport) ||
 			  has(vip + 2, daddr, alen, proto, 0)))
 		return 1;
-	if (!has_ports && !icmp_err)
+	if (!has_ports && !icmp_err && !frag)
 		return 0;
 	/* NAT replies and ICMP errors from NAT real servers, unless they are
 	 * for the host itself (health checks, management) */
@@ -184,11 +186,12 @@ int lvs_xdp(struct xdp_md *ctx)
 	if (type == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		__be16 sport = 0, dport = 0;
-		int ports = 0, icmp_err = 0;
+		int ports = 0, icmp_err = 0, frag;
 		void *l4;
 
 		if ((void *)(ip + 1) > end || ip->ihl < 5)
 			return pass();
+		frag = (ip->frag_off & bpf_htons(0x1fff)) != 0;
 		l4 = (__u8 *)ip + ip->ihl * 4;
 		/* later fragments carry no L4 header */
 		if (!(ip->frag_off & bpf_htons(0x1fff))) {
@@ -208,7 +211,7 @@ int lvs_xdp(struct xdp_md *ctx)
 			}
 		}
 		return is_director_ip(LVS_XDPK_VIP4, &ip->daddr, &ip->saddr, 4, ip->protocol, sport,
-				      dport, ports, icmp_err)
+				      dport, ports, icmp_err, frag)
 			       ? to_lvsd(ctx)
 			       : pass();
 	}
@@ -216,7 +219,7 @@ int lvs_xdp(struct xdp_md *ctx)
 	if (type == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = l3;
 		__be16 sport = 0, dport = 0;
-		int ports = 0, icmp_err = 0;
+		int ports = 0, icmp_err = 0, frag = 0;
 		__u8 nh;
 		__u8 *l4;
 
@@ -235,9 +238,10 @@ int lvs_xdp(struct xdp_md *ctx)
 				if (l4 + 8 > (__u8 *)end)
 					return pass();
 				/* a later fragment: no L4 header */
-				if ((l4[2] << 8 | l4[3]) & 0xfff8)
+				if ((l4[2] << 8 | l4[3]) & 0xfff8) {
 					nh = IPPROTO_NONE;
-				else
+					frag = 1;
+				} else
 					nh = l4[0];
 				l4 += 8;
 			} else {
@@ -260,7 +264,7 @@ int lvs_xdp(struct xdp_md *ctx)
 				   t == ICMP6_TIME_EXCEED || t == ICMP6_PARAMPROB;
 		}
 		return is_director_ip(LVS_XDPK_VIP6, &ip6->daddr, &ip6->saddr, 16, nh, sport, dport,
-				      ports, icmp_err)
+				      ports, icmp_err, frag)
 			       ? to_lvsd(ctx)
 			       : pass();
 	}

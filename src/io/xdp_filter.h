@@ -14,7 +14,8 @@
  *     daddr . protocol . dport (dport 0 in the key: any port);
  *   - a NAT real server's reply: saddr . protocol . sport (sport 0: any),
  *     not addressed to one of the host's own addresses (LVS_XDPK_LOCAL*);
- *   - an ICMP error from a NAT real server, not to a host address.
+ *   - an ICMP error or a later fragment (no ports) from a NAT real server,
+ *     not to a host address.
  * These are the same sets as the nftables host guard (vip_guard.c).
  */
 #ifndef LVS_XDP_FILTER_H
@@ -29,7 +30,7 @@ enum lvs_xdp_kind {
 	LVS_XDPK_SVC6,
 	LVS_XDPK_NAT4,       /* addr . proto . port: NAT real server (source) */
 	LVS_XDPK_NAT6,
-	LVS_XDPK_NATRS4,     /* addr: NAT real server (ICMP errors) */
+	LVS_XDPK_NATRS4,     /* addr: NAT real server (ICMP errors, later fragments) */
 	LVS_XDPK_NATRS6,
 	LVS_XDPK_LOCAL4,     /* addr: one of the host's own addresses */
 	LVS_XDPK_LOCAL6,

@@ -20,7 +20,8 @@
  *      port-0 persistent service), so the host keeps its other ports;
  *   5. NAT (masquerading) replies: packets from a NAT real server's
  *      address . protocol . port (any port for a port-0 service) and ICMP
- *      errors from a NAT real server, when not addressed to one of the
+ *      errors and later fragments (no ports) from a NAT real server, when
+ *      not addressed to one of the
  *      host's own addresses (`fib daddr type != local`): the host would
  *      otherwise forward the un-rewritten reply to the client itself
  *      (ip_forward=1) - the client then answers with a RST - while lvsd
@@ -635,7 +636,10 @@ static const char nft_rules[] =
 	"\t\tip saddr @natrs4 icmp type { destination-unreachable, time-exceeded, "
 	"parameter-problem } fib daddr type != local counter drop\n"
 	"\t\tip6 saddr @natrs6 icmpv6 type { destination-unreachable, packet-too-big, "
-	"time-exceeded, parameter-problem } fib daddr type != local counter drop\n";
+	"time-exceeded, parameter-problem } fib daddr type != local counter drop\n"
+	/* later fragments of NAT replies carry no ports */
+	"\t\tip saddr @natrs4 ip frag-off & 0x1fff != 0 fib daddr type != local counter drop\n"
+	"\t\tip6 saddr @natrs6 frag frag-off != 0 fib daddr type != local counter drop\n";
 
 /* The sets key k is an element of (none for GK_LOCAL); returns how many. */
 static unsigned gkey_sets(const struct gkey *k, int set[2])
