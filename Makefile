@@ -32,7 +32,7 @@ DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/
 	src/check/*.c src/vrrp/*.c src/sync/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 DAEMON_LIB := $(BUILD)/liblvsd.a
-DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -lnetfilter_queue -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
