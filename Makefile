@@ -32,7 +32,7 @@ DAEMON_SRC := $(sort $(filter-out %.bpf.c,$(wildcard src/io/*.c src/net/*.c src/
 	src/check/*.c src/vrrp/*.c src/sync/*.c)))
 DAEMON_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRC))
 DAEMON_LIB := $(BUILD)/liblvsd.a
-DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
+DAEMON_LIBS := -lmnl -lurcu-qsbr -lpthread -lxdp -lbpf -lnftables -lnetfilter_queue -levent_core -lssl -lcrypto -lmicrohttpd -lpcre2-8
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -45,7 +45,7 @@ ifneq ($(wildcard src/lvsadm.c),)
 TOOLS += $(BUILD)/lvsadm
 endif
 
-.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-fast bench-sync bench-ctl bench-check bench-failover bench-e2e demo clean format tools install uninstall deb
+.PHONY: all deps test unit unit-asan golden e2e fuzz fuzz-short bench bench-core bench-route bench-fast bench-sync bench-ctl bench-check bench-failover bench-fwmark bench-e2e demo clean format tools install uninstall deb
 
 all: $(LIB) $(TOOLS) $(UNIT_BIN)
 
@@ -233,6 +233,11 @@ bench-sync: $(SYNC_BENCH_BIN)
 bench-failover: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm
 	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/failover.py
+
+# A firewall-mark service (NFQUEUE) against an address service, on the lab.
+bench-fwmark: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm
+	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/fwmark.py
 
 # Both tables, the in-memory one first (also under -j: the end-to-end run
 # must not share the CPUs with it).

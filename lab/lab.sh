@@ -17,7 +17,7 @@
 # the plan and the diagrams).  The director never forwards in the kernel
 # (ip_forward=0, IPv6 forwarding=0) and holds no VIP: lvsd does that work.
 #
-#   lab.sh up nat|dr|tun|nat2|dr2 [--prefix P] [--env FILE] [--no-nginx]
+#   lab.sh up nat|dr|tun|nat2|dr2 [--prefix P] [--env FILE] [--no-nginx] [--port2 N]
 #   lab.sh down [--prefix P | --env FILE]
 #   lab.sh status [--prefix P | --env FILE]
 #
@@ -162,6 +162,10 @@ start_nginx() {
 	local n=$1 ns d
 	ns=${NS_RS[$n]}
 	d="$LABDIR/rs$n"
+	# --port2 N: the same site on a second port too (plain HTTP), for
+	# services that group ports (firewall marks, port-zero persistence)
+	local listen2=""
+	[ -z "$PORT2" ] || listen2="listen $PORT2 backlog=4096; listen [::]:$PORT2 ipv6only=on backlog=4096;"
 	mkdir -p "$d/www" "$d/tmp"
 	printf 'server%d\n' "$n" >"$d/www/index.html"
 	cat >"$d/nginx.conf" <<EOF
@@ -187,6 +191,7 @@ http {
 		# wildcard: the RIP, and the VIP on lo for DR / TUN
 		listen 80 default_server backlog=4096;
 		listen [::]:80 ipv6only=on default_server backlog=4096;
+		$listen2
 		server_name server$n;
 		root $d/www;
 		location = / { try_files /index.html =404; }
@@ -688,11 +693,14 @@ fi
 P=""
 ENVFILE=""
 WITH_NGINX=1
+PORT2=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) P=${2:-}; shift 2 ;;
 	--env) ENVFILE=${2:-}; shift 2 ;;
 	--no-nginx) WITH_NGINX=0; shift ;;
+	--port2) PORT2=${2:-}; shift 2
+		[[ $PORT2 =~ ^[0-9]{1,5}$ ]] && [ "$PORT2" != 80 ] || die "bad --port2 '$PORT2'" ;;
 	*) usage ;;
 	esac
 done

@@ -71,12 +71,14 @@
 #include "ctlloop.h"
 #include "sync_daemon.h"
 #include "ctlsrv.h"
+#include "fwmark.h"
 #include "httpd.h"
 #include "io.h"
 #include "kaconf.h"
 #include "log.h"
 #include "lvsd_ctx.h"
 #include "netstate.h"
+#include "nfqueue.h"
 #include "status.h"
 #include "vip.h"
 #include "vrrp_sync.h"
@@ -98,6 +100,7 @@ struct opts {
 	const char *metrics; /* --metrics ADDR:PORT, NULL: off */
 	char pidfile_abs[PATH_MAX];
 	unsigned passive; /* failed handshakes in a row; 0: off */
+	int fwmark_queue; /* NFQUEUE number of firewall-mark services, -1: off */
 };
 
 /* -l: stderr stays the log's also in the background */
@@ -128,13 +131,15 @@ static void usage(FILE *f)
 		"      --syslog           log to syslog (the default in the background)\n"
 		"      --no-guard         do not install the nftables host guard\n"
 		"      --sw-offload       complete checksums and segment in lvsd, not the kernel\n"
+		"      --fwmark-queue N|off  NFQUEUE number through which firewall-marked\n"
+		"                         packets reach lvsd (default %u; needs iptables)\n"
 		"      --passive N        take a NAT server out after N failed handshakes in a\n"
 		"                         row, tried again after 5 s, doubling (default: off)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics (/metrics) and a live\n"
 		"                         status page (/) over HTTP on ADDR:PORT, [ADDR6]:PORT\n"
 		"                         or :PORT (every address); off by default\n"
 		"  -v, --verbose          debug logging\n"
-		"  -h, --help             this text\n");
+		"  -h, --help             this text\n", LVSD_FWMARK_QUEUE);
 }
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -170,6 +175,7 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		{ "no-guard", no_argument, NULL, 'G' },
 		{ "sw-offload", no_argument, NULL, 'O' },
 		{ "passive", required_argument, NULL, 'P' },
+		{ "fwmark-queue", required_argument, NULL, 'Q' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -194,6 +200,17 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 			break;
 		case 'I':
 			o->io = optarg;
+			break;
+		case 'Q':
+			if (!strcmp(optarg, "off")) {
+				o->fwmark_queue = -1;
+			} else if (parse_uint(optarg, 0, 65535, &v)) {
+				fprintf(stderr, "lvsd: bad --fwmark-queue '%s' (0..65535 or off)\n",
+					optarg);
+				return 2;
+			} else {
+				o->fwmark_queue = (int)v;
+			}
 			break;
 		case 'w':
 			/* one worker id of the table is the sync thread's */
@@ -458,6 +475,27 @@ static int open_queues(struct lvsd *d, const struct opts *o)
 	return 0;
 }
 
+/* Firewall-mark services: the queue worker 0 reads and the rules that
+ * fill it.  Without them lvsd runs on, and such services get no traffic. */
+static void start_fwmark(struct lvsd *d, uint16_t qnum)
+{
+	int err = lvs_nfq_open(qnum, &d->nfq);
+
+	if (err) {
+		lvs_warn("fwmark: NFQUEUE %u: %s: firewall-mark services receive no traffic",
+			 qnum, strerror(-err));
+		return;
+	}
+	d->fwmark = lvsd_fwmark_new(qnum);
+	if (!d->fwmark) {
+		lvs_nfq_close(d->nfq);
+		d->nfq = NULL;
+		return;
+	}
+	d->dir.fwmark_queue = true;
+	lvs_vips_set_fwmark_queue(d->vips, true);
+}
+
 static int setup_signals(sigset_t *set)
 {
 	struct sigaction sa;
@@ -500,7 +538,8 @@ static int start_loop(struct lvsd *d, const sigset_t *sigs, int *lfd)
 int main(int argc, char **argv)
 {
 	static struct lvsd d = {.max_conns = DEF_MAX_CONNS};
-	struct opts o = {.io = "afpacket", .guard = true, .facility = -1};
+	struct opts o = {.io = "afpacket", .guard = true, .facility = -1,
+			 .fwmark_queue = LVSD_FWMARK_QUEUE};
 	struct ka_config *kc = NULL;
 	struct lvsd_vrrp *vrrp = NULL;
 	struct lvs_ctl_state cst;
@@ -590,6 +629,8 @@ int main(int argc, char **argv)
 	}
 	if (d.io->set_filter)
 		lvs_vips_set_filter(d.vips, io_filter, (void *)d.io);
+	if (o.fwmark_queue >= 0)
+		start_fwmark(&d, (uint16_t)o.fwmark_queue);
 	if (lvs_ctl_state_init(&cst, d.dir.model, d.dir.ct, lvsd_now)) {
 		lvs_err("control state: out of memory");
 		goto out;
@@ -659,6 +700,8 @@ out:
 	rcu_barrier();
 	rcu_thread_online();
 	lvsd_loop_free(d.loop); /* closes the control socket and its clients */
+	lvsd_fwmark_free(d.fwmark); /* the rules first: the host has them again */
+	lvs_nfq_close(d.nfq);
 	lvs_vips_free(d.vips);  /* removes the guard tables */
 	if (cst_ok)
 		lvs_ctl_state_done(&cst);

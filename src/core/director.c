@@ -187,6 +187,20 @@ static inline void sync_report(struct lvs_worker *w, struct lvs_conn *c)
 }
 
 /* Packet of a known connection from the client side. */
+/* Does connection c belong to a firewall-mark service? */
+static bool fwmark_conn(const struct lvs_conn *c)
+{
+	const struct lvs_dest_state *ds = lvs_conn_dest(c);
+
+	return ds && ds->svc && ds->svc->key.fwmark;
+}
+
+static enum lvs_verdict pass(struct lvs_worker *w)
+{
+	w->pass++;
+	return LVS_V_PASS;
+}
+
 static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct lvs_conn *c,
 				 lvs_time_t now, enum lvs_drop *why)
 {
@@ -197,6 +211,13 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 
 	if (standby(d, pi->af, &pi->daddr))
 		return drop(w, LVS_DROP_VIP_STANDBY, why);
+	/* A firewall-mark service's packets reach lvsd twice: unmarked from
+	 * the tap, then marked from the queue (nfqueue.h).  The queue's copy
+	 * is the one forwarded; the tap's is left to the host, whose netfilter
+	 * marks and queues it. */
+	if (LVS_UNLIKELY(__atomic_load_n(&d->fwmark_queue, __ATOMIC_RELAXED) && !p->mark) &&
+	    fwmark_conn(c))
+		return pass(w);
 	/* Port reuse, as the kernel with conn_reuse_mode 1: a SYN that finds
 	 * an entry in TIME_WAIT starts a new connection.  The old entry is
 	 * retired (no lookup finds it any more) and the SYN is scheduled like

@@ -30,6 +30,9 @@ struct lvs_director {
 	 * Set with lvs_director_set_standby. */
 	struct lvs_standby *standby;
 	struct lvs_sync_tap *sync; /* connection sync reports; NULL: none */
+	/* Firewall-marked packets come (again, marked) through a queue: the
+	 * unmarked copies of their connections' packets are not forwarded. */
+	bool fwmark_queue;
 };
 
 /*

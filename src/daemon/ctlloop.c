@@ -12,6 +12,7 @@
 #include <urcu-qsbr.h>
 
 #include "ctlloop.h"
+#include "fwmark.h"
 #include "log.h"
 #include "netstate.h"
 #include "vip.h"
@@ -354,6 +355,7 @@ void lvsd_loop_vips_sync(struct lvsd_loop *l, bool addrs_changed)
 	l->vips_trash = trash;
 	rc = lvs_vips_update(d->vips, s, d->dir.model);
 	l->vips_more = rc == 1;
+	lvsd_fwmark_sync(d->fwmark, s);
 	if (rc < 0)
 		lvs_err("VIPs: the host guard could not be updated");
 	/* a large change goes on in pieces, each a callback of its own (a
@@ -401,6 +403,7 @@ static void ns_tick_cb(evutil_socket_t fd, short what, void *arg)
 	lvs_netstate_tick(l->d->netstate, now); /* drains the wake fd */
 	lvs_vips_tick(l->d->vips, now);
 	lvsd_loop_vips_sync(l, false);
+	lvsd_fwmark_tick(l->d->fwmark);
 }
 
 int lvsd_netwatch_register(struct lvsd_loop *l)

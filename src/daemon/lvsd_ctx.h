@@ -23,6 +23,8 @@ struct lvsd_worker;
 struct lvsd_loop;
 struct lvsd_vrrp;
 struct lvs_sync;
+struct lvs_nfq;
+struct lvsd_fwmark;
 
 struct lvsd {
 	/* served interfaces, in command-line order */
@@ -43,6 +45,8 @@ struct lvsd {
 	struct lvs_checks *checks;    /* the file's health checks, NULL: none */
 	struct lvsd_vrrp *vrrp;       /* the file's VRRP instances, NULL: none */
 	struct lvs_sync *sync;        /* connection sync (sync_daemon.h), NULL: none */
+	struct lvs_nfq *nfq;          /* firewall-marked packets (read by worker 0), NULL: none */
+	struct lvsd_fwmark *fwmark;   /* the queue's iptables rules (fwmark.h), NULL: none */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;

@@ -12,6 +12,7 @@
 #include <urcu-qsbr.h>
 
 #include "netstate.h"
+#include "nfqueue.h"
 #include "vip.h"
 #include "worker.h"
 
@@ -98,16 +99,50 @@ static unsigned worker_queue(struct lvsd_worker *wk, unsigned i, lvs_time_t now)
 	return n;
 }
 
+/*
+ * The firewall-mark queue (nfqueue.h): marked packets through the director
+ * with their mark; what it forwarded, held or dropped is dropped for the
+ * host, what it passed goes on through the host's netfilter.
+ */
+static unsigned worker_nfq(struct lvsd_worker *wk, lvs_time_t now)
+{
+	struct lvs_nfq *q = wk->d->nfq;
+	unsigned n = lvs_nfq_rx(q, wk->pkts, LVS_IO_BURST), ntx = 0;
+	struct lvs_pkt *pp[LVS_IO_BURST];
+	enum lvs_verdict vv[LVS_IO_BURST];
+	enum lvs_drop why[LVS_IO_BURST];
+
+	if (!n) {
+		lvs_nfq_flush(q); /* verdicts of messages it could not take */
+		return 0;
+	}
+	for (unsigned k = 0; k < n; k++)
+		pp[k] = &wk->pkts[k];
+	lvs_director_process_burst(&wk->w, pp, n, now, vv, why);
+	for (unsigned k = 0; k < n; k++) {
+		if (vv[k] == LVS_V_TX)
+			wk->tx[ntx++] = pp[k];
+		else if (vv[k] == LVS_V_DROP && why[k] == LVS_DROP_NO_NEIGH)
+			lvs_holdq_add(wk->hq, pp[k], now);
+		lvs_nfq_verdict(q, k, vv[k] == LVS_V_PASS);
+	}
+	/* forwarded before the host learns it may forget them */
+	if (ntx)
+		wk->d->io->tx(wk->q[0], wk->tx, ntx);
+	lvs_nfq_flush(q);
+	return n;
+}
+
 /* Idle: sleep until a queue is readable or a timer is due. */
-static void worker_sleep(struct lvsd_worker *wk, struct pollfd *pfd)
+static void worker_sleep(struct lvsd_worker *wk, struct pollfd *pfd, unsigned npfd)
 {
 	int ms = lvs_holdq_len(wk->hq) ? LVS_HOLDQ_POLL_MS : LVSD_WORKER_POLL_MS;
 
 	wk->idle_sleeps++;
 	/* an offline thread does not hold up grace periods */
 	rcu_thread_offline();
-	if (poll(pfd, wk->nq, ms) > 0) {
-		for (unsigned i = 0; i < wk->nq; i++) {
+	if (poll(pfd, npfd, ms) > 0) {
+		for (unsigned i = 0; i < npfd; i++) {
 			int e;
 			socklen_t l = sizeof(e);
 			/* e.g. ENETDOWN when the interface went down: reading the
@@ -126,13 +161,20 @@ void *lvsd_worker_main(void *arg)
 {
 	struct lvsd_worker *wk = arg;
 	struct lvsd *d = wk->d;
-	struct pollfd pfd[LVSD_MAX_IFACES];
+	struct pollfd pfd[LVSD_MAX_IFACES + 1];
 	lvs_time_t last_tick = 0;
+	/* the firewall-mark queue is read by worker 0 */
+	bool nfq = wk->w.id == 0 && d->nfq;
+	unsigned npfd = wk->nq;
 
 	rcu_register_thread();
 	for (unsigned i = 0; i < wk->nq; i++) {
 		pfd[i].fd = d->io->fd(wk->q[i]);
 		pfd[i].events = POLLIN;
+	}
+	if (nfq) {
+		pfd[npfd].fd = lvs_nfq_fd(d->nfq);
+		pfd[npfd++].events = POLLIN;
 	}
 	while (!__atomic_load_n(&d->stopping, __ATOMIC_RELAXED)) {
 		lvs_time_t now = lvsd_now();
@@ -144,13 +186,15 @@ void *lvsd_worker_main(void *arg)
 		lvs_holdq_run(wk->hq, d->netstate ? lvs_netstate_neigh_gen(d->netstate) : 0, now);
 		for (unsigned i = 0; i < wk->nq; i++)
 			busy |= worker_queue(wk, i, now) > 0;
+		if (nfq)
+			busy |= worker_nfq(wk, now) > 0;
 		if (now - last_tick >= LVSD_WORKER_TICK_NS) {
 			lvs_worker_tick(&wk->w, now);
 			last_tick = now;
 		}
 		rcu_quiescent_state();
 		if (!busy)
-			worker_sleep(wk, pfd);
+			worker_sleep(wk, pfd, npfd);
 	}
 	lvs_holdq_drop_all(wk->hq);
 	rcu_unregister_thread();

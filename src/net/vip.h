@@ -90,6 +90,10 @@ typedef int (*lvs_vips_filter_fn)(void *arg, const struct lvs_xdp_key *add, unsi
 				  const struct lvs_xdp_key *del, unsigned ndel);
 void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg);
 
+/* Firewall-marked packets reach lvsd through a queue (daemon/fwmark.h):
+ * no warning that firewall-mark services get no traffic. */
+void lvs_vips_set_fwmark_queue(struct lvs_vips *v, bool on);
+
 /*
  * VRRP: *slot (the director's standby pointer, read atomically; the set
  * it points to may change) lists the addresses VRRP manages.  The workers

@@ -42,7 +42,10 @@
  * nftables transaction (libnftables, in-process) adding and deleting
  * elements on every served interface's table, the same delta to the
  * driver filter, and a new worker VIP array when the owned VIPs changed.
- * Firewall-mark services have no address and are not guarded.
+ * Firewall-mark services have no address: their packets are kept from
+ * the host after the mangle table marked them (daemon/fwmark.c queues
+ * them to lvsd, whose verdict drops them); only their NAT servers'
+ * replies are guarded here.
  *
  * A large change (10,000 services restored at once) is applied in pieces
  * of GUARD_CHUNK records and keys per call, so that no call holds the
@@ -391,6 +394,16 @@ static void dest_eval(struct lvs_vips *v, struct drec *r)
 		if (!(fl & LVS_DEST_F_AVAILABLE) && !ss->in_config)
 			contrib_add(&c, GK_SVC, ss->key.af, ss->key.proto, ss->key.port,
 				    &ss->key.addr, true);
+	} else if (ss) {
+		/* A firewall-mark service's NAT server answers for TCP and UDP,
+		 * from its port (any port when it has none). */
+		uint64_t x = __atomic_load_n(&ds->xmit, __ATOMIC_RELAXED);
+
+		if (lvs_xmit_fwd(x) == LVS_FWD_MASQ) {
+			contrib_add(&c, GK_NAT, ds->af, IPPROTO_TCP, ds->port, &ds->addr, false);
+			contrib_add(&c, GK_NAT, ds->af, IPPROTO_UDP, ds->port, &ds->addr, false);
+			contrib_add(&c, GK_NATRS, ds->af, 0, 0, &ds->addr, false);
+		}
 	}
 	if (contrib_apply(v, &r->c, &c))
 		v->rescan = true;
@@ -1070,11 +1083,12 @@ static int vips_sync(struct lvs_vips *v)
 	if (v->vips_changed && vip_set_rebuild(v))
 		err = err ? err : -ENOMEM;
 	/* Firewall marks are set in the IP layer (mangle PREROUTING), after
-	 * every tap lvsd reads from: such services get no packets. */
-	if (v->nfwm > v->nfwm_warned)
-		lvs_warn("vip: %u firewall-mark service%s configured: lvsd does not see "
-			 "firewall marks, so they receive no traffic",
-			 v->nfwm, v->nfwm > 1 ? "s" : "");
+	 * every tap lvsd reads from: such services get packets only through
+	 * the queue (daemon/fwmark.c). */
+	if (v->nfwm > v->nfwm_warned && !v->fwmark_queue)
+		lvs_warn("vip: %u firewall-mark service%s configured without the firewall-mark "
+			 "queue (--fwmark-queue off, or it could not be bound): they receive "
+			 "no traffic", v->nfwm, v->nfwm > 1 ? "s" : "");
 	v->nfwm_warned = v->nfwm;
 	lvs_vips_tick(v, now);
 out:
@@ -1150,6 +1164,11 @@ void vip_guard_free(struct lvs_vips *v)
 	free(v->fresh);
 	free(v->fresh_svc);
 	free(v->locals);
+}
+
+void lvs_vips_set_fwmark_queue(struct lvs_vips *v, bool on)
+{
+	v->fwmark_queue = on;
 }
 
 void lvs_vips_set_filter(struct lvs_vips *v, lvs_vips_filter_fn fn, void *arg)

@@ -111,6 +111,7 @@ struct lvs_vips {
 	struct gkey *locals; /* GK_LOCAL keys as last read, sorted */
 	unsigned nlocals;
 	unsigned nfwm, nfwm_warned; /* firewall-mark services (warned about) */
+	bool fwmark_queue;          /* their packets reach lvsd through a queue */
 };
 
 static inline lvs_time_t mono_ns(void)

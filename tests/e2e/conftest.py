@@ -120,7 +120,7 @@ class Lvsd:
 
 
 class Lab:
-    def __init__(self, mode, prefix, decap_obj=None, nginx=True):
+    def __init__(self, mode, prefix, decap_obj=None, nginx=True, port2=None):
         self.mode = mode
         self.prefix = prefix
         self.lvsds = []
@@ -128,6 +128,8 @@ class Lab:
         cmd = [str(LAB_SH), "up", mode, "--prefix", prefix]
         if not nginx:
             cmd.append("--no-nginx")
+        if port2:
+            cmd += ["--port2", str(port2)]
         env = dict(os.environ, LAB_QUIET="1")
         if decap_obj:
             env["LVS_DECAP_OBJ"] = str(decap_obj)
@@ -257,13 +259,14 @@ def _need_root():
 _own_seq = itertools.count(1)
 
 
-def own_lab(mode, tag):
+def own_lab(mode, tag, **kw):
     """A lab of one test's own (prefix TAG<pid>_<n>), removed at teardown,
-    pass or fail: `yield from own_lab("nat", "lvc")` in a fixture."""
+    pass or fail: `yield from own_lab("nat", "lvc")` in a fixture (kw:
+    Lab's, e.g. port2=443)."""
     _need_root()
     if not LVSD.exists():
         pytest.skip("no lvsd binary at %s" % LVSD)
-    lab = Lab(mode, "%s%d_%d" % (tag, os.getpid(), next(_own_seq)))
+    lab = Lab(mode, "%s%d_%d" % (tag, os.getpid(), next(_own_seq)), **kw)
     try:
         yield lab
     finally:

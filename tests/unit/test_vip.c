@@ -462,11 +462,27 @@ static void scratch_nat(struct scratch *sc, const struct lvs_svc_key *sk, int af
 	want_key(sc->x, sc->nx, LVS_XDPK_NATRS4, af, 0, 0, a);
 }
 
+/* A firewall-mark service's NAT server: its TCP and UDP replies (from
+ * its port, any when 0) and its ICMP errors. */
+static void scratch_nat_fwm(struct scratch *sc, uint8_t af, uint16_t port,
+			    const union lvs_addr *a)
+{
+	char b[INET6_ADDRSTRLEN];
+
+	want_port_key(sc->w, sc->x, sc->nx, sc->t, "nat", LVS_XDPK_NAT4, af, IPPROTO_TCP, port, a);
+	want_port_key(sc->w, sc->x, sc->nx, sc->t, "nat", LVS_XDPK_NAT4, af, IPPROTO_UDP, port, a);
+	addr_str(af, a, b);
+	want_elem(sc->w, sc->t, af == AF_INET ? "natrs4" : "natrs6", "%s", b);
+	want_key(sc->x, sc->nx, LVS_XDPK_NATRS4, af, 0, 0, a);
+}
+
 static void scratch_trash(void *arg, const struct lvs_dest_state *ds)
 {
 	struct scratch *sc = arg;
 	const struct lvs_svc_state *ss = ds->svc;
 
+	if (ss && ss->key.fwmark && lvs_xmit_fwd(ds->xmit) == LVS_FWD_MASQ)
+		scratch_nat_fwm(sc, ds->af, ds->port, &ds->addr);
 	if (!ss || ss->key.fwmark)
 		return;
 	if (lvs_xmit_fwd(ds->xmit) == LVS_FWD_MASQ)
@@ -488,8 +504,14 @@ static void scratch(struct lvs_model *m, const char *table, struct strset *w,
 		const struct lvs_service *sv = s->svcs[i];
 		struct lvs_svc_key sk;
 
-		if (sv->c.fwmark)
+		if (sv->c.fwmark) {
+			for (uint32_t j = 0; j < sv->ndests; j++) {
+				const struct lvs_dest *d = sv->dests[j];
+				if (d->c.fwd == LVS_FWD_MASQ)
+					scratch_nat_fwm(&sc, d->c.af, d->c.port, &d->c.addr);
+			}
 			continue;
+		}
 		lvs_svc_conf_key(&sv->c, &sk);
 		addr_str(sv->c.af, &sv->c.addr, b);
 		if (lvs_netstate_is_local(NULL, sv->c.af, &sv->c.addr)) {
