@@ -4,8 +4,8 @@ operator's own iptables / ip6tables mangle rule marks the packets (ports
 whose mark has a service to itself (NFQUEUE, its chain LVSD-FWMARK) and
 forwards them; the director's kernel never answers them.
 
-Covered: HTTP on both ports through NAT and DR (IPv4) and NAT over IPv6
-(ip6tables), a client sticking to one server across both ports with -p
+Covered: HTTP on both ports through NAT and DR (IPv4), NAT over IPv6
+(ip6tables), and TUN with both I/O drivers, a client sticking to one server across both ports with -p
 (one template keyed on the mark), a mark without a service (the host
 still answers it, nothing queued), a service without marked traffic
 (idle), lvsd's rules following the services and gone when it stops.
@@ -38,6 +38,12 @@ def nat_lab():
 def dr_lab():
     _need_iptables()
     yield from own_lab("dr", "fmd", port2=443)
+
+
+@pytest.fixture(scope="module")
+def tun_lab(decap_obj):
+    _need_iptables()
+    yield from own_lab("tun", "fmt", port2=443, decap_obj=decap_obj)
 
 
 def mark_rule(lab, vip, mark, ports="80,443", six=False):
@@ -84,7 +90,7 @@ def fwd(request):
 def fwm_service(d, mark, six=False, opts=(), port=None):
     fam = ("-6",) if six else ()
     rips = d.lab.rips6 if six else d.lab.rips4
-    flag = {"nat": "-m", "dr": "-g"}[d.lab.mode]
+    flag = {"nat": "-m", "dr": "-g", "tun": "-i"}[d.lab.mode]
     d.lvsadm("-A", "-f", str(mark), *fam, "-s", "rr", *opts)
     for rip in rips:
         r = addr_port(rip, port) if port else rip
@@ -209,3 +215,23 @@ def test_rules_gone_when_lvsd_stops(fwd):
     assert CHAIN not in r.stdout and "MARK" in r.stdout, r.stdout
     # restart for the fixture's teardown, which stops it again
     d.lvsd = d.lab.start_lvsd("--io", "afpacket")
+
+
+@pytest.mark.parametrize("io", ["afpacket", "afxdp"])
+def test_tunnel_and_both_drivers(tun_lab, io):
+    """TUN (IPIP to the servers' decapsulating helper), with either I/O
+    driver: the marked packets reach lvsd through the queue whatever
+    driver reads the interfaces."""
+    lab, e = tun_lab, tun_lab.env
+    d = Director(lab, io)
+    try:
+        mark_rule(lab, e["VIP4"], 3)
+        fwm_service(d, 3)
+        wait_rules(lab, [3])
+        c80, c443 = both_ports(d, e["VIP4"], n=6)
+        for c in (c80, c443):
+            assert c["error"] == 0 and sorted(c.values()) == [2, 2, 2], (io, c80, c443)
+        d.watch.assert_silent()
+    finally:
+        d.close()
+        lab.run("director", "iptables", "-w", "-t", "mangle", "-F", "PREROUTING", check=False)
