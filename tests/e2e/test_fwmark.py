@@ -235,3 +235,28 @@ def test_tunnel_and_both_drivers(tun_lab, io):
     finally:
         d.close()
         lab.run("director", "iptables", "-w", "-t", "mangle", "-F", "PREROUTING", check=False)
+
+
+@pytest.mark.parametrize("fwd", ["nat_lab"], indirect=True)
+def test_nftables_mark_rule(fwd):
+    """The operator marks with nftables (`meta mark set`) instead of
+    iptables, in a prerouting chain of its own that runs before mangle
+    (priority mangle - 10): the same grouping works."""
+    d, e = fwd, fwd.lab.env
+    d.lab.run("director", "nft", "-f", "-", input="""
+table ip lvs_site {
+    chain pre {
+        type filter hook prerouting priority mangle - 10; policy accept;
+        ip daddr %s tcp dport { 80, 443 } meta mark set 5
+    }
+}
+""" % e["VIP4"])
+    try:
+        fwm_service(d, 5)
+        wait_rules(d.lab, [5])
+        c80, c443 = both_ports(d, e["VIP4"], n=6)
+        for c in (c80, c443):
+            assert c["error"] == 0 and sorted(c.values()) == [2, 2, 2], (c80, c443)
+        d.watch.assert_silent()
+    finally:
+        d.lab.run("director", "nft", "delete", "table", "ip", "lvs_site", check=False)
