@@ -214,7 +214,8 @@ def test_sync_and_failover(pair):
     m = wait_for(lambda: dl_conn(lab.lvsadm), 10)
     assert m, lab.lvsadm("-L", "-n", "-c").stdout
     b = wait_for(lambda: [c for c in dl_conn(d2.lvsadm) if c["src"] == m[0]["src"]], 10)
-    assert b, d2.lvsadm("-L", "-n", "-c").stdout + d2.lvsadm("--status").stdout
+    assert b, d2.lvsadm("-L", "-n", "-c").stdout + d2.lvsadm("--status").stdout + \
+        "\nMASTER:\n" + lab.lvsadm("-L", "-n", "-c").stdout + lab.lvsadm("--status").stdout
     assert b[0]["dst"] == m[0]["dst"] and b[0]["vip"] == VIP + ":80"
     st = d2.lvsadm("--status").stdout
     assert re.search(r"received: [1-9]\d* messages", st), st
