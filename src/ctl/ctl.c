@@ -427,34 +427,15 @@ void lvs_ctl_job_cancel(struct lvs_ctl_state *st)
 }
 
 /* ipvsadm's ipvs_strerror() for the daemon commands: their own texts,
- * then its generic table, then strerror (ENODEV: "No such device"). */
+ * then the generic table every command shares (lvs_model_strerror),
+ * which ends in strerror (ENODEV: "No such device"). */
 static const char *daemon_strerror(enum lvs_cmd_kind k, int rc)
 {
-	switch (-rc) {
-	case EEXIST:
-		if (k == LVS_CMD_START_DAEMON)
-			return "Daemon has already run";
-		break;
-	case ESRCH:
+	if (-rc == EEXIST && k == LVS_CMD_START_DAEMON)
+		return "Daemon has already run";
+	if (-rc == ESRCH)
 		return k == LVS_CMD_STOP_DAEMON ? "No daemon is running" : "No such service";
-	case EPERM:
-		return "Permission denied (you must be root)";
-	case EINVAL:
-		return "Invalid operation.  Possibly wrong module version, address not unicast, ...";
-	case ENOPROTOOPT:
-		return "Protocol not available";
-	case ENOMEM:
-		return "Memory allocation problem";
-	case EOPNOTSUPP:
-		return "Operation not supported with IPv6";
-	case EAFNOSUPPORT:
-		return "Operation not supported with specified address family";
-	case EMSGSIZE:
-		return "Module is wrong version";
-	default:
-		break;
-	}
-	return strerror(-rc);
+	return lvs_model_strerror(LVS_OP_OTHER, rc);
 }
 
 /* -h and -v need no daemon: print and return the exit code, or -1 for

@@ -231,6 +231,9 @@ static int tracks_add(struct vconf *c, struct vinst *vi, const struct ka_vrrp_tr
 				continue;
 			}
 			nt->weight = t->weight_set ? t->weight : nt->script->weight;
+			/* the script's weight and `reverse` unless the track
+			 * gives its own (keepalived) */
+			nt->reverse = t->weight_set ? t->reverse : nt->script->reverse;
 		}
 	}
 	return 0;
@@ -599,13 +602,19 @@ static void garp_arm(struct vinst *vi, uint64_t ns)
 	evtimer_add(vi->garp_ev, &tv);
 }
 
+/* The gap between two announcements of a round: the larger of
+ * garp_interval and gna_interval (an instance may have both families). */
+static uint64_t garp_gap(const struct vinst *vi)
+{
+	return vi->garp_interval_ns > vi->gna_interval_ns ? vi->garp_interval_ns
+							  : vi->gna_interval_ns;
+}
+
 /* A round of n announcements: all at once without garp_interval /
- * gna_interval, else one every interval (the larger of the two when the
- * instance has both families). */
+ * gna_interval, else one every garp_gap. */
 static void garp_round(struct vinst *vi, unsigned n)
 {
-	uint64_t gap = vi->garp_interval_ns > vi->gna_interval_ns ? vi->garp_interval_ns
-								     : vi->gna_interval_ns;
+	uint64_t gap = garp_gap(vi);
 
 	if (!n)
 		return;
@@ -631,12 +640,10 @@ static void garp_cb(evutil_socket_t fd, short what, void *arg)
 	if (vi->fsm.state != VRRP_STATE_MASTER)
 		return;
 	if (vi->garp_left) {
-		uint64_t gap = vi->garp_interval_ns > vi->gna_interval_ns ? vi->garp_interval_ns
-									     : vi->gna_interval_ns;
 		garp_send(vi, 0);
 		vi->garp_left--;
 		if (vi->garp_left)
-			garp_arm(vi, gap);
+			garp_arm(vi, garp_gap(vi));
 		else if (vi->garp_delayed && vi->garp_delay_ns)
 			garp_arm(vi, vi->garp_delay_ns);
 		return;
@@ -1231,8 +1238,6 @@ int lvsd_vrrp_register(struct lvsd_loop *l, struct lvsd_vrrp *vr)
 	lvs_notice("vrrp: %u instance%s started", vr->c.ninst, vr->c.ninst == 1 ? "" : "s");
 	return 0;
 }
-
-static void defer_free(struct rcu_head *h);
 
 struct sb_old {
 	struct rcu_head rcu;

@@ -159,6 +159,27 @@ static int sopt(int fd, int level, int name, const void *v, socklen_t len, const
 	return -errno;
 }
 
+/* Receiving: the group's port on the interface alone (several lvsd or
+ * roles may listen), bound to the group address r->dst, then the group
+ * joined with option name of level. */
+static int join(int fd, const struct sync_role *r, int level, int name, const void *mr,
+		socklen_t mrlen, const char *what, char *err, size_t errlen)
+{
+	int one = 1, rc;
+
+	if ((rc = sopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one), "SO_REUSEADDR", err,
+		       errlen)) ||
+	    (rc = sopt(fd, SOL_SOCKET, SO_BINDTODEVICE, r->p.ifname, (socklen_t)strlen(r->p.ifname),
+		       "SO_BINDTODEVICE", err, errlen)))
+		return rc;
+	if (bind(fd, (const struct sockaddr *)&r->dst, r->dstlen)) {
+		rc = -errno;
+		snprintf(err, errlen, "bind: %s", strerror(errno));
+		return rc;
+	}
+	return sopt(fd, level, name, mr, mrlen, what, err, errlen);
+}
+
 /*
  * A socket for the role's group on its interface: multicast out through
  * the interface with the TTL, no loop back to ourselves (the kernel's
@@ -168,7 +189,7 @@ static int sopt(int fd, int level, int name, const void *v, socklen_t len, const
  */
 static int sock_open(struct sync_role *r, bool recv, char *err, size_t errlen)
 {
-	int af = r->p.group_af, fd, one = 1, zero = 0, ttl = r->p.ttl, rc;
+	int af = r->p.group_af, fd, zero = 0, ttl = r->p.ttl, rc;
 	int buf = recv ? SYNC_RCVBUF : SYNC_SNDBUF;
 
 	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -200,21 +221,9 @@ static int sock_open(struct sync_role *r, bool recv, char *err, size_t errlen)
 		    (rc = sopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu), "IP_MTU_DISCOVER",
 			       err, errlen)))
 			goto fail;
-		if (recv) {
-			if ((rc = sopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one), "SO_REUSEADDR",
-				       err, errlen)) ||
-			    (rc = sopt(fd, SOL_SOCKET, SO_BINDTODEVICE, r->p.ifname,
-				       (socklen_t)strlen(r->p.ifname), "SO_BINDTODEVICE", err, errlen)))
-				goto fail;
-			if (bind(fd, (struct sockaddr *)sin, sizeof(*sin))) {
-				rc = -errno;
-				snprintf(err, errlen, "bind: %s", strerror(errno));
-				goto fail;
-			}
-			if ((rc = sopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr),
+		if (recv && (rc = join(fd, r, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr),
 				       "IP_ADD_MEMBERSHIP", err, errlen)))
-				goto fail;
-		}
+			goto fail;
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&r->dst;
 		struct ipv6_mreq mr;
@@ -236,21 +245,9 @@ static int sock_open(struct sync_role *r, bool recv, char *err, size_t errlen)
 		    (rc = sopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof(zero),
 			       "IPV6_MULTICAST_LOOP", err, errlen)))
 			goto fail;
-		if (recv) {
-			if ((rc = sopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one), "SO_REUSEADDR",
-				       err, errlen)) ||
-			    (rc = sopt(fd, SOL_SOCKET, SO_BINDTODEVICE, r->p.ifname,
-				       (socklen_t)strlen(r->p.ifname), "SO_BINDTODEVICE", err, errlen)))
-				goto fail;
-			if (bind(fd, (struct sockaddr *)sin6, sizeof(*sin6))) {
-				rc = -errno;
-				snprintf(err, errlen, "bind: %s", strerror(errno));
-				goto fail;
-			}
-			if ((rc = sopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr),
+		if (recv && (rc = join(fd, r, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr),
 				       "IPV6_JOIN_GROUP", err, errlen)))
-				goto fail;
-		}
+			goto fail;
 	}
 	return fd;
 fail:

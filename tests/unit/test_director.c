@@ -392,32 +392,9 @@ static void test_burst_equals_single_table_full(void **state)
 static uint32_t frame4_from(uint8_t *f, uint8_t proto, const char *src, uint16_t sport,
                             const char *dst, uint16_t dport, uint8_t tcp_flags)
 {
-	union lvs_addr s = t_ip4(src), d = t_ip4(dst);
 	uint32_t l4 = proto == IPPROTO_TCP ? 20 : 8, tot = 20 + l4 + 4;
-	uint8_t *ip = f + 14, *th = ip + 20;
+	uint8_t *th = t_eth_ip4(f, proto, src, dst, l4 + 4);
 
-	memset(f, 0, 14 + tot);
-	f[0] = 2;
-	f[5] = 0xfe;
-	f[6] = 2;
-	f[11] = 0xaa;
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	ip[8] = 64;
-	ip[9] = proto;
-	memcpy(ip + 12, &s, 4);
-	memcpy(ip + 16, &d, 4);
-	{
-		uint32_t sum = 0;
-		for (int i = 0; i < 20; i += 2)
-			sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		ip[10] = (uint8_t)(~sum >> 8);
-		ip[11] = (uint8_t)~sum;
-	}
 	th[0] = (uint8_t)(sport >> 8);
 	th[1] = (uint8_t)sport;
 	th[2] = (uint8_t)(dport >> 8);

@@ -100,30 +100,10 @@ static void env_free(struct env *x)
  * text (UDP checksum 0: none). */
 static uint32_t sip_frame(uint8_t *f, const char *src, uint16_t sport, const char *text)
 {
-	union lvs_addr s = t_ip4(src), d = t_ip4("10.0.0.5");
 	size_t n = strlen(text);
-	uint32_t tot = (uint32_t)(20 + 8 + n), sum = 0;
-	uint8_t *ip = f + 14, *uh = ip + 20;
+	uint32_t tot = (uint32_t)(20 + 8 + n);
+	uint8_t *uh = t_eth_ip4(f, IPPROTO_UDP, src, "10.0.0.5", (uint32_t)(8 + n));
 
-	memset(f, 0, 14 + 28);
-	f[0] = 2;
-	f[5] = 0xfe;
-	f[6] = 2;
-	f[11] = 0xaa;
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	ip[8] = 64;
-	ip[9] = IPPROTO_UDP;
-	memcpy(ip + 12, &s, 4);
-	memcpy(ip + 16, &d, 4);
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	ip[10] = (uint8_t)(~sum >> 8);
-	ip[11] = (uint8_t)~sum;
 	uh[0] = (uint8_t)(sport >> 8);
 	uh[1] = (uint8_t)sport;
 	uh[2] = 5060 >> 8;
