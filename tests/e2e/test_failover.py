@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import LVSD, Lvsd, own_lab
+from .conftest import LVSD, PY, SLOW_GET, Lvsd, own_lab
 
 VIP_OUT_VRID, VIP_IN_VRID = 51, 52
 
@@ -242,14 +242,12 @@ print("after", " ".join(again), "broken", broken, flush=True)
 
 
 class Clients:
-    """A download (rate-limited so that it spans the failover) and n open
+    """A download (read slowly, about 10 s, so that it spans the failover) and n open
     keep-alive connections that each asked once before."""
 
-    def __init__(self, lab, n=8, rate="1500k"):
+    def __init__(self, lab, n=8):
         self.lab = lab
-        self.dl = lab.popen("client", "sh", "-c",
-                            "curl -sf -m 60 --limit-rate %s http://%s/big | sha256sum"
-                            % (rate, lab.env["VIP4"]),
+        self.dl = lab.popen("client", PY, "-c", SLOW_GET, lab.env["VIP4"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.ka = lab.popen("client", "/usr/bin/python3", "-c", KEEPALIVE, lab.env["VIP4"],
                             str(n), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -257,6 +255,10 @@ class Clients:
         line = self.ka.stdout.readline()
         assert line.startswith("ready"), line + self.ka.stderr.read()
         self.first = line.split()[1:]
+
+    def running(self):
+        """The download has not ended yet (it takes about 10 s)."""
+        return self.dl.poll() is None
 
     def finish(self):
         """(download ok, keep-alive connections broken, answers after)."""
@@ -553,6 +555,7 @@ def test_connections_survive_failover(pair, event):
     c = Clients(lab)
     load = start_load(lab, 8)
     time.sleep(2)
+    assert c.running(), "the download ended before the failover"
     if event == "sigkill":
         p.kill("director")
     else:
@@ -586,6 +589,7 @@ def test_old_master_returns_breaks_nothing(nat_pair, preempt):
     assert p.wait_state("director2", "MASTER", timeout=10)
     c = Clients(lab)            # opened while the master was away
     time.sleep(1)
+    assert c.running(), "the download ended before the return"
     a = p.start("director", state_a, 150, sync=True, preempt=preempt)
     if preempt:
         assert p.wait_state("director", "MASTER", timeout=15), p.vrrp("director")

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from .conftest import LVSADM, LVSD, PY, Capture, own_lab, parse_conns
+from .conftest import LVSADM, LVSD, PY, SLOW_GET, Capture, own_lab, parse_conns
 
 VIP = "203.0.113.10"
 SYNCID = "7"
@@ -198,10 +198,9 @@ def test_sync_and_failover(pair):
     cap_ns = d2.ns
     cap = Capture(lab, cap_ns, ["eth0"], bpf="udp port 8848", duration=60)
 
-    # a slow download through the master (about 10 s at 1 MB/s)
-    dl = lab.popen("client", "sh", "-c",
-                   "curl -s -m 60 --limit-rate 1M http://%s/big | sha256sum" % VIP,
-                   stdout=subprocess.PIPE, text=True)
+    # a slow download through the master (about 10 s: a small receive
+    # window read slowly, so the server cannot run ahead of the reader)
+    dl = lab.popen("client", PY, "-c", SLOW_GET, VIP, stdout=subprocess.PIPE, text=True)
     procs.append(dl)
     k.stdin.write("\n")
     k.stdin.flush()
