@@ -710,31 +710,6 @@ class HeldDownload:
         return (0 if f[0] == "200" and int(f[1]) == self.size else 1), f[2]
 
 
-# GET /big read 64 KB every 60 ms through a 64 KB receive buffer (about
-# 1 MB/s for the 10 MiB): prints the body's sha256, or "broken".
-SLOW_GET = r"""
-import hashlib, socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.settimeout(20)
-s.connect((sys.argv[1], 80))
-s.sendall(b"GET /big HTTP/1.0\r\nHost: vip\r\n\r\n")
-buf = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
-        time.sleep(0.06)
-except OSError:
-    print("broken")
-    sys.exit(1)
-head, _, body = buf.partition(b"\r\n\r\n")
-print(hashlib.sha256(body).hexdigest() if b" 200 " in head.split(b"\r\n")[0] else "broken")
-"""
-
-
 UDP_RESPONDER = r"""
 import socket, sys
 port, name, fam = int(sys.argv[1]), sys.argv[2].encode() + b"\n", sys.argv[3]

@@ -200,7 +200,8 @@ def test_sync_and_failover(pair):
 
     # a slow download through the master (about 10 s: a small receive
     # window read slowly, so the server cannot run ahead of the reader)
-    dl = lab.popen("client", PY, "-c", SLOW_GET, VIP, stdout=subprocess.PIPE, text=True)
+    dl = lab.popen("client", PY, "-c", SLOW_GET, VIP, "/big", "1e6", "40",
+                   stdout=subprocess.PIPE, text=True)
     procs.append(dl)
     k.stdin.write("\n")
     k.stdin.flush()
@@ -229,7 +230,9 @@ def test_sync_and_failover(pair):
     again = k.stdout.readline().split()
     assert again[0] == "ok", again       # the same socket: no reset
     out, _ = dl.communicate(timeout=70)
-    assert out.split()[0] == lab.env["BIG_SHA256"], "download broken across the failover"
+    f = out.split()
+    assert f[:3] == ["200", lab.env["BIG_SIZE"], lab.env["BIG_SHA256"]], \
+        "download broken across the failover: %s" % out
     fwd = [c for c in parse_conns(d2.lvsadm("-L", "-n", "-c").stdout) if c["src"] == ksrc]
     assert fwd and fwd[0]["dst"] == kdst
 
