@@ -5,7 +5,8 @@ Brings up two labs (lab/lab.sh: NAT and DR), then measures, in interleaved
 rounds (every method once per round, the order rotated each round), HTTP
 through each way of spreading a VIP over the three nginx servers:
 
-  lvsd NAT and DR, with each packet I/O driver `build/lvsd --help` lists;
+  lvsd NAT and DR, with each packet I/O driver `build/lvsd --help` lists,
+    AF_PACKET with the XDP fast path on and off;
   nftables DNAT (conntrack, kernel forwarding) in the NAT lab's director;
   stateless nftables DR (netdev ingress, MAC rewrite, fwd) in the DR lab's;
   HAProxy (mode tcp) and nginx stream, on the VIP in the NAT lab's director;
@@ -281,11 +282,12 @@ class Method:
 
 
 class LvsdMethod(Method):
-    def __init__(self, name, lab, src_index, fwd, io):
+    def __init__(self, name, lab, src_index, fwd, io, fast=None):
         super().__init__(name, lab, src_index)
         self.fwd = fwd
         self.io = io
-        self.slug = "lvsd-%s-%s" % (lab.mode, io)
+        self.fast = fast  # None: the driver's default; True/False: --fastpath on/off
+        self.slug = "lvsd-%s-%s%s" % (lab.mode, io, {None: "", True: "-fast", False: ""}[fast])
 
     def lvsadm(self, *args, timeout=10, check=True):
         return nsrun(self.lab.director, LVSADM, *args, timeout=timeout, check=check)
@@ -295,6 +297,8 @@ class LvsdMethod(Method):
         if not LVSD.exists() or not LVSADM.exists():
             raise MethodError("no %s or %s (make all)" % (LVSD, LVSADM))
         cmd = [LVSD, "-n", "--io", self.io]
+        if self.fast is not None:
+            cmd += ["--fastpath", "on" if self.fast else "off"]
         for i in e["DIR_IFS"].split():
             cmd += ["-i", i]
         d = Daemon(self.lab.director, cmd, self.workdir(), "lvsd")
@@ -700,7 +704,8 @@ def print_checks(methods, results, drivers):
         return "met" if (a >= b if higher_better else a <= b) else "not met"
 
     print("\ntarget checks (met: lvsd at least the other's req/s, at most its CPU-µs/req):")
-    for io in [d for d in ("afpacket", "afxdp") if d in drivers]:
+    for io in [d for d in ("afpacket", "afpacket, fast path", "afxdp")
+               if d.split(",")[0] in drivers]:
         dr, nat = "lvsd DR (%s)" % io, "lvsd NAT (%s)" % io
         # (lvsd's row, the other's, the column, the line, more is better)
         for mine, other, key, line, higher in (
@@ -713,12 +718,13 @@ def print_checks(methods, results, drivers):
                  "%s CPU-µs/req (new-conn) vs nft DNAT: %s vs %s -> %s", False)):
             a, b = val(mine, key), val(other, key)
             print(line % (mine, fmt(a, "%.0f"), fmt(b, "%.0f"), verdict(a, b, higher)))
-        a, b = val(dr, "bulk"), val("direct", "bulk")
-        if a is None or not b:
-            print("bulk through %s vs direct: n/a" % dr)
-        else:
-            print("bulk through %s vs direct: %+.0f%% (%.0f vs %.0f MB/s)"
-                  % (dr, 100.0 * (a - b) / b, a, b))
+        for mine in (dr, nat):
+            a, b = val(mine, "bulk"), val("direct", "bulk")
+            if a is None or not b:
+                print("bulk through %s vs direct: n/a" % mine)
+            else:
+                print("bulk through %s vs direct: %+.0f%% (%.0f vs %.0f MB/s)"
+                      % (mine, 100.0 * (a - b) / b, a, b))
 
 
 def verbose_round(m, rnd, r):
@@ -737,16 +743,14 @@ def build_methods(labs, drivers):
     nat, dr = labs["nat"], labs["dr"]
     methods = []
     # source address index into the lab's client addresses (0 = CLIENT_IP4)
-    for io, i in (("afpacket", 1), ("afxdp", 2)):
-        m = LvsdMethod("lvsd NAT (%s)" % io, nat, i, "-m", io)
-        if io not in drivers:
-            m.na = "n/a (driver not built)"
-        methods.append(m)
-    for io, i in (("afpacket", 1), ("afxdp", 2)):
-        m = LvsdMethod("lvsd DR (%s)" % io, dr, i, "-g", io)
-        if io not in drivers:
-            m.na = "n/a (driver not built)"
-        methods.append(m)
+    variants = (("afpacket", 1, False, "afpacket"), ("afpacket", 1, True, "afpacket, fast path"),
+                ("afxdp", 2, None, "afxdp"))
+    for lab, fwd, what in ((nat, "-m", "NAT"), (dr, "-g", "DR")):
+        for io, i, fast, label in variants:
+            m = LvsdMethod("lvsd %s (%s)" % (what, label), lab, i, fwd, io, fast)
+            if io not in drivers:
+                m.na = "n/a (driver not built)"
+            methods.append(m)
     methods.append(NftDnat("nft DNAT", nat, 3))
     methods.append(NftDr("nft DR", dr, 3))
     methods.append(Haproxy("HAProxy tcp", nat, 4))

@@ -107,6 +107,14 @@ mk_link() {
 	ip -n "$ns1" link add "$if1" "${q[@]}" type veth peer name "$if2" netns "$ns2" "${q[@]}"
 	ip -n "$ns1" link set "$if1" up
 	ip -n "$ns2" link set "$if2" up
+	if [ ${#q[@]} -gt 0 ]; then
+		# frames an XDP program on the director's end sends (XDP_TX,
+		# bpf_redirect) are taken by the peer's NAPI, which a veth has only
+		# with GRO on (or a program of its own); a NIC needs nothing of this
+		local pns=$ns2 pif=$if2
+		case $ns2 in "$NS_DIR"|"$NS_DIR2") pns=$ns1 pif=$if1 ;; esac
+		ip netns exec "$pns" ethtool -K "$pif" gro on >/dev/null
+	fi
 	if [ "$ns1" = "$NS_DIR" ]; then setv "DIR_PEER_$if1" "$ns2 $if2"; fi
 	if [ "$ns2" = "$NS_DIR" ]; then setv "DIR_PEER_$if2" "$ns1 $if1"; fi
 }

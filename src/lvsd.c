@@ -71,6 +71,7 @@
 #include "ctlloop.h"
 #include "sync_daemon.h"
 #include "ctlsrv.h"
+#include "fastpathd.h"
 #include "fwmark.h"
 #include "httpd.h"
 #include "io.h"
@@ -101,6 +102,7 @@ struct opts {
 	char pidfile_abs[PATH_MAX];
 	unsigned passive; /* failed handshakes in a row; 0: off */
 	int fwmark_queue; /* NFQUEUE number of firewall-mark services, -1: off */
+	enum lvsd_fast_mode fastpath;
 };
 
 /* -l: stderr stays the log's also in the background */
@@ -133,6 +135,8 @@ static void usage(FILE *f)
 		"      --sw-offload       complete checksums and segment in lvsd, not the kernel\n"
 		"      --fwmark-queue N|off  NFQUEUE number through which firewall-marked\n"
 		"                         packets reach lvsd (default %u; needs iptables)\n"
+		"      --fastpath on|off  forward established connections in an XDP program\n"
+		"                         (default: on where it attaches; afpacket I/O)\n"
 		"      --passive N        take a NAT server out after N failed handshakes in a\n"
 		"                         row, tried again after 5 s, doubling (default: off)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics (/metrics) and a live\n"
@@ -176,6 +180,7 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		{ "sw-offload", no_argument, NULL, 'O' },
 		{ "passive", required_argument, NULL, 'P' },
 		{ "fwmark-queue", required_argument, NULL, 'Q' },
+		{ "fastpath", required_argument, NULL, 'X' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -212,11 +217,21 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 				o->fwmark_queue = (int)v;
 			}
 			break;
+		case 'X':
+			if (!strcmp(optarg, "on")) {
+				o->fastpath = LVSD_FAST_ON;
+			} else if (!strcmp(optarg, "off")) {
+				o->fastpath = LVSD_FAST_OFF;
+			} else {
+				fprintf(stderr, "lvsd: bad --fastpath '%s' (on or off)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'w':
-			/* one worker id of the table is the sync thread's */
-			if (parse_uint(optarg, 1, LVS_MAX_WORKERS - 1, &v)) {
+			/* two worker ids of the table are the sync and fast path threads' */
+			if (parse_uint(optarg, 1, LVS_MAX_WORKERS - 2, &v)) {
 				fprintf(stderr, "lvsd: bad --workers '%s' (1..%d)\n", optarg,
-					LVS_MAX_WORKERS - 1);
+					LVS_MAX_WORKERS - 2);
 				return 2;
 			}
 			d->nworkers = (unsigned)v;
@@ -337,7 +352,7 @@ static void default_workers(struct lvsd *d)
 {
 	if (!d->nworkers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		d->nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS - 1 ? LVS_MAX_WORKERS - 1 : (unsigned)n;
+		d->nworkers = n < 1 ? 1 : n > LVS_MAX_WORKERS - 2 ? LVS_MAX_WORKERS - 2 : (unsigned)n;
 		/* one queue per worker on every interface (AF_XDP) */
 		for (unsigned k = 0; d->io->max_queues && k < d->nif; k++) {
 			unsigned q = d->io->max_queues(d->ifname[k]);
@@ -591,9 +606,11 @@ int main(int argc, char **argv)
 	}
 	default_workers(&d);
 
-	d.dir.model = lvs_model_new_workers(d.nworkers);
-	/* worker id d.nworkers is the sync thread's (its imports and timers) */
-	d.dir.ct = lvs_conn_table_new(d.max_conns, d.nworkers + 1);
+	/* worker id d.nworkers is the sync thread's (its imports and timers),
+	 * d.nworkers + 1 the fast path thread's (lookups, timer restarts and
+	 * the statistics slot of what the XDP program forwarded) */
+	d.dir.model = lvs_model_new_workers(d.nworkers + 2);
+	d.dir.ct = lvs_conn_table_new(d.max_conns, d.nworkers + 2);
 	if (!d.dir.model || !d.dir.ct) {
 		lvs_err("out of memory (connection table of %u entries)", d.max_conns);
 		goto out;
@@ -631,6 +648,8 @@ int main(int argc, char **argv)
 		lvs_vips_set_filter(d.vips, io_filter, (void *)d.io);
 	if (o.fwmark_queue >= 0)
 		start_fwmark(&d, (uint16_t)o.fwmark_queue);
+	if (lvsd_fast_start(&d, o.fastpath, d.nworkers + 1, &d.fast))
+		goto out;
 	if (lvs_ctl_state_init(&cst, d.dir.model, d.dir.ct, lvsd_now)) {
 		lvs_err("control state: out of memory");
 		goto out;
@@ -638,6 +657,10 @@ int main(int argc, char **argv)
 	cst_ok = true;
 	cst.status = lvsd_status_print;
 	cst.status_arg = &d;
+	if (d.fast) {
+		cst.before_list = lvsd_fast_sync_hook;
+		cst.before_list_arg = &d;
+	}
 	d.cst = &cst;
 	if (start_loop(&d, &set, &lfd))
 		goto out;
@@ -690,6 +713,8 @@ out:
 	for (unsigned w = 0; d.workers && w < d.nworkers; w++)
 		if (d.workers[w].started)
 			pthread_join(d.workers[w].th, NULL);
+	lvsd_fast_stop(d.fast); /* its thread looks at connections: before the table goes */
+	d.fast = NULL;
 	if (d.workers && rc == 0)
 		lvsd_status_log(&d);
 	for (unsigned w = 0; d.workers && w < d.nworkers; w++)

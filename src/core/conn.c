@@ -1095,6 +1095,8 @@ bool conn_release(struct lvs_conn_table *t, struct conn_worker *w, uint32_t idx)
 			lvs_dest_handshake(c->dest, false);
 		lvs_dest_unbind(c->dest, tmpl, !(fl & LVS_CONN_F_INACTIVE));
 	}
+	if (LVS_UNLIKELY(c->bits & CONN_B_FAST_MASK) && t->fast)
+		conn_fast_freed(t, (unsigned)(w - t->w), c);
 	if (t->free_hook) {
 		struct lvs_conn_info ci;
 		conn_fill_info(t, c, __atomic_load_n(&c->expires, __ATOMIC_RELAXED), &ci);
@@ -1201,6 +1203,8 @@ void conn_fill_info(const struct lvs_conn_table *t, const struct lvs_conn *c, ui
 		out->state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
 	out->expires_ms = left <= 0 ? 0 : (uint32_t)((uint64_t)left * 1000 / CONN_TICKS_PER_SEC);
 	out->dest = __atomic_load_n(&c->dest, __ATOMIC_RELAXED);
+	out->fast = (uint8_t)((__atomic_load_n(&c->bits, __ATOMIC_RELAXED) & CONN_B_FAST_MASK) >>
+			      CONN_B_FAST_SHIFT);
 }
 
 void lvs_conn_get_info(const struct lvs_conn_table *t, const struct lvs_conn *c, lvs_time_t now,

@@ -90,6 +90,7 @@ struct lvs_conn_info {
 	uint8_t state;           /* enum lvs_tcp_state, or 0 for UDP */
 	uint32_t expires_ms;     /* time left */
 	struct lvs_dest_state *dest;
+	uint8_t fast;            /* LVS_CONN_FAST_*: directions on the XDP fast path */
 	/* A template's PE data (p.pe_data is NULL here; import reads these),
 	 * last so that filling a view need not clear it. */
 	uint8_t pe_len;
@@ -330,6 +331,16 @@ uint32_t lvs_conn_walk_from(struct lvs_conn_table *t, lvs_time_t now, uint32_t f
 /* Notified (on the expiring worker) for each entry freed, e.g. for sync. */
 void lvs_conn_set_free_hook(struct lvs_conn_table *t,
 			    void (*hook)(void *arg, const struct lvs_conn_info *ci), void *arg);
+
+/*
+ * The XDP fast path (fast_tap.h): which directions of c user space has
+ * handed to it.  lvs_conn_fast_set sets (on) or clears the given bits and
+ * returns the bits as they were before; any thread.
+ */
+#define LVS_CONN_FAST_IN  0x1 /* the client's packets */
+#define LVS_CONN_FAST_OUT 0x2 /* a NAT server's replies */
+uint8_t lvs_conn_fast(const struct lvs_conn *c);
+uint8_t lvs_conn_fast_set(struct lvs_conn *c, uint8_t bits, bool on);
 
 /* Create an entry from an exported view (connection sync backup side):
  * same as lvs_conn_create, but with the given state and time left; an

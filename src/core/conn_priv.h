@@ -2,7 +2,8 @@
  * conn_priv.h - private layout of the connection table, shared by conn.c
  * (table, memory, creation, updates, release), conn_timer.c (per-worker timer
  * wheels, expiry), conn_lookup.c (hash chains and lookups) and
- * conn_proto.c (TCP state tables), and conn_sync.c (the sync reports of
+ * conn_proto.c (TCP state tables), conn_fast.c (the XDP fast path's
+ * bits and requests) and conn_sync.c (the sync reports of
  * the data path).  Nothing outside those files may include it.
  *
  * Memory model, in short:
@@ -34,6 +35,7 @@
 
 #include "conn.h"
 #include "pe.h"
+#include "sync_tap.h"
 
 /* Time in the table: ticks of 1/256 s, kept modulo 2^32 in entries
  * (194 days) and compared by signed difference. */
@@ -69,6 +71,8 @@
 #define CONN_B_DAF6 0x02
 #define CONN_B_FWD_SHIFT 2
 #define CONN_B_FWD_MASK 0x0c
+#define CONN_B_FAST_SHIFT 4     /* LVS_CONN_FAST_* << this (atomic read-modify-write) */
+#define CONN_B_FAST_MASK 0x30
 
 /* lvs_conn.kicked */
 #define CONN_KICK_NONE 0
@@ -199,6 +203,9 @@ struct lvs_conn_table {
 
 	void (*free_hook)(void *arg, const struct lvs_conn_info *ci);
 	void *free_hook_arg;
+	/* The XDP fast path's requests (fast_tap.h), NULL: none; an entry on
+	 * it that is freed is reported there. */
+	struct lvs_fast_tap *fast;
 
 	/* Shared allocation state. */
 	struct lvs_spinlock pool_lock __attribute__((aligned(64)));
@@ -437,6 +444,12 @@ void conn_chain_insert(uint32_t *head, uint32_t *link, uint32_t idx);
 /* Unlink idx from both chains. */
 void conn_unhash(struct lvs_conn_table *t, uint32_t idx);
 /* The entry's own addresses, full width. */
+/* conn_sync.c: a sync record of c (also the fast path's requests). */
+void conn_sync_rec_fill(const struct lvs_conn_table *t, const struct lvs_conn *c, uint16_t fl,
+			struct lvs_sync_rec *r);
+/* conn_fast.c: c, on the fast path, is being freed by worker. */
+void conn_fast_freed(struct lvs_conn_table *t, unsigned worker, const struct lvs_conn *c);
+
 void conn_entry_addrs(const struct lvs_conn_table *t, const struct lvs_conn *c,
 		      union lvs_addr *caddr, union lvs_addr *vaddr, union lvs_addr *daddr);
 

@@ -112,8 +112,8 @@ static uint32_t state_timeout(const struct lvs_conn_table *t, uint8_t proto, uin
 	return ticks_to_sec(__atomic_load_n(&t->udp_ticks, __ATOMIC_RELAXED));
 }
 
-static void rec_fill(const struct lvs_conn_table *t, const struct lvs_conn *c, uint16_t fl,
-		     struct lvs_sync_rec *r)
+void conn_sync_rec_fill(const struct lvs_conn_table *t, const struct lvs_conn *c, uint16_t fl,
+			struct lvs_sync_rec *r)
 {
 	conn_entry_addrs(t, c, &r->caddr, &r->vaddr, &r->daddr);
 	r->cport = c->cport;
@@ -194,7 +194,7 @@ static void report(struct lvs_sync_tap *tap, const struct lvs_conn_table *t, uns
 {
 	struct lvs_sync_rec r;
 
-	rec_fill(t, c, fl, &r);
+	conn_sync_rec_fill(t, c, fl, &r);
 	lvs_sync_ring_push(&tap->ring[worker], &r);
 }
 
@@ -229,6 +229,19 @@ void lvs_sync_conn_pkt(struct lvs_sync_tap *tap, struct lvs_conn_table *t, unsig
 		}
 	}
 	/* its template too, each time (the kernel's walk to cp->control) */
+	if (c->control)
+		lvs_sync_tmpl_pkt(tap, t, worker, conn_at(t, c->control));
+}
+
+void lvs_sync_conn_report(struct lvs_sync_tap *tap, struct lvs_conn_table *t, unsigned worker,
+			  struct lvs_conn *c)
+{
+	uint16_t fl = conn_flags_load(c);
+
+	if (worker >= tap->nrings || (fl & (LVS_CONN_F_TEMPLATE | LVS_CONN_F_ONE_PACKET)) ||
+	    !(fl & CONN_F_LIVE))
+		return;
+	report(tap, t, worker, c, fl);
 	if (c->control)
 		lvs_sync_tmpl_pkt(tap, t, worker, conn_at(t, c->control));
 }

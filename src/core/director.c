@@ -186,7 +186,52 @@ static inline void sync_report(struct lvs_worker *w, struct lvs_conn *c)
 		lvs_sync_conn_pkt(tap, w->d->ct, w->id, c);
 }
 
-/* Packet of a known connection from the client side. */
+bool lvs_director_fast_eligible(const struct lvs_director *d, const struct lvs_conn_table *t,
+				const struct lvs_conn *c, bool reply)
+{
+	const struct lvs_dest_state *ds = lvs_conn_dest(c);
+	uint16_t fl = lvs_conn_flags(c);
+	uint8_t fwd = lvs_conn_fwd(c);
+	union lvs_addr va;
+	uint16_t vp;
+	uint32_t dfl;
+
+	if (fl & (LVS_CONN_F_TEMPLATE | LVS_CONN_F_ONE_PACKET))
+		return false;
+	if (lvs_conn_proto(c) == IPPROTO_TCP) {
+		if (lvs_conn_state(c) != LVS_TCP_S_ESTABLISHED)
+			return false;
+	} else if (lvs_conn_proto(c) != IPPROTO_UDP) {
+		return false;
+	}
+	if (reply ? fwd != LVS_FWD_MASQ
+		  : fwd != LVS_FWD_MASQ && fwd != LVS_FWD_ROUTE && fwd != LVS_FWD_TUNNEL)
+		return false;
+	if (!ds)
+		return false;
+	dfl = __atomic_load_n(&ds->flags, __ATOMIC_RELAXED);
+	if (!(dfl & LVS_DEST_F_AVAILABLE) || (dfl & LVS_DEST_F_FAILED))
+		return false;
+	if (__atomic_load_n(&d->standby, __ATOMIC_ACQUIRE)) {
+		lvs_conn_virt_addr(t, c, &va, &vp);
+		if (standby(d, lvs_conn_af(c), &va))
+			return false;
+	}
+	return true;
+}
+
+/* A packet of c went through user space: does the fast path agree? */
+static inline void fast_note(struct lvs_worker *w, struct lvs_conn *c, bool reply,
+			     enum lvs_verdict v)
+{
+	struct lvs_fast_tap *tap = w->d->fast;
+
+	if (LVS_LIKELY(!tap) || !__atomic_load_n(&tap->active, __ATOMIC_RELAXED))
+		return;
+	lvs_fast_conn_pkt(tap, w->d->ct, w->id, c, reply,
+			  v == LVS_V_TX && lvs_director_fast_eligible(w->d, w->d->ct, c, reply));
+}
+
 /* Does connection c belong to a firewall-mark service? */
 static bool fwmark_conn(const struct lvs_conn *c)
 {
@@ -208,6 +253,7 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 	const struct lvs_pkt_info *pi = &p->pi;
 	struct lvs_dest_state *ds;
 	struct lvs_flow f;
+	enum lvs_verdict v;
 
 	if (standby(d, pi->af, &pi->daddr))
 		return drop(w, LVS_DROP_VIP_STANDBY, why);
@@ -257,7 +303,9 @@ static enum lvs_verdict in_known(struct lvs_worker *w, struct lvs_pkt *p, struct
 	f.vport = pi->dport;
 	flow_from_dest(&f, ds);
 	count_in(w, ds, pi->l3_len);
-	return finish(w, xmit_to_server(w, p, &f, why), why);
+	v = finish(w, xmit_to_server(w, p, &f, why), why);
+	fast_note(w, c, false, v);
+	return v;
 }
 
 /* A NAT reply from a real server. */
@@ -268,6 +316,7 @@ static enum lvs_verdict out_known(struct lvs_worker *w, struct lvs_pkt *p, struc
 	const struct lvs_pkt_info *pi = &p->pi;
 	struct lvs_dest_state *ds;
 	struct lvs_flow f;
+	enum lvs_verdict v;
 
 	if (LVS_UNLIKELY(d->standby != NULL)) {
 		lvs_conn_virt_addr(d->ct, c, &f.vaddr, &f.vport);
@@ -290,7 +339,9 @@ static enum lvs_verdict out_known(struct lvs_worker *w, struct lvs_pkt *p, struc
 	f.cport = pi->dport;
 	flow_from_dest(&f, ds);
 	count_out(w, ds, pi->l3_len);
-	return finish(w, xmit_nat_out(w, p, &f, why), why);
+	v = finish(w, xmit_nat_out(w, p, &f, why), why);
+	fast_note(w, c, true, v);
+	return v;
 }
 
 static void mask_addr(uint8_t af, const union lvs_addr *a, uint32_t netmask, union lvs_addr *out)

@@ -15,6 +15,7 @@
 #define LVS_DIRECTOR_H
 
 #include "conn.h"
+#include "fast_tap.h"
 #include "frag.h"
 #include "model.h"
 #include "standby.h"
@@ -30,6 +31,7 @@ struct lvs_director {
 	 * Set with lvs_director_set_standby. */
 	struct lvs_standby *standby;
 	struct lvs_sync_tap *sync; /* connection sync reports; NULL: none */
+	struct lvs_fast_tap *fast; /* XDP fast path requests (fast_tap.h); NULL: none */
 	/* Firewall-marked packets come (again, marked) through a queue: the
 	 * unmarked copies of their connections' packets are not forwarded. */
 	bool fwmark_queue;
@@ -42,6 +44,15 @@ struct lvs_director {
  * once no worker can hold it (an RCU grace period).  Control path.
  */
 struct lvs_standby *lvs_director_set_standby(struct lvs_director *d, struct lvs_standby *s);
+
+/*
+ * May the XDP fast path forward direction reply of c (fast_tap.h)?  TCP in
+ * ESTABLISHED or UDP, not a template or one-packet flow, NAT for replies,
+ * NAT / DR / TUN otherwise, a destination available and not failed, an
+ * address held by this director.  Any thread holding c.
+ */
+bool lvs_director_fast_eligible(const struct lvs_director *d, const struct lvs_conn_table *t,
+				const struct lvs_conn *c, bool reply);
 
 struct lvs_worker {
 	struct lvs_director *d;

@@ -92,6 +92,10 @@ void lvs_sync_tap_free(struct lvs_sync_tap *tap);
  */
 void lvs_sync_conn_pkt(struct lvs_sync_tap *tap, struct lvs_conn_table *t, unsigned worker,
 		       struct lvs_conn *c);
+/* Report c (and its template) now, whatever its packet count: its packets
+ * were forwarded where the count could not see them (the XDP fast path). */
+void lvs_sync_conn_report(struct lvs_sync_tap *tap, struct lvs_conn_table *t, unsigned worker,
+			  struct lvs_conn *c);
 /* Data path: a one-packet flow was scheduled under template tmpl. */
 void lvs_sync_tmpl_pkt(struct lvs_sync_tap *tap, struct lvs_conn_table *t, unsigned worker,
 		       struct lvs_conn *tmpl);

@@ -466,6 +466,8 @@ static int exec_print(struct lvs_ctl_state *st, const struct lvs_cmd *cmd, const
 		return rc;
 	switch (cmd->cmd) {
 	case LVS_CMD_LIST:
+		if (st->before_list)
+			st->before_list(st->before_list_arg);
 		return do_list(st, cmd, hooks, out, err);
 	case LVS_CMD_SAVE:
 		/* names unless -n, found as the listings find them */

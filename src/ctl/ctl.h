@@ -38,6 +38,11 @@ struct lvs_ctl_state {
 	 * configured is in force when it returns).  May be NULL. */
 	void (*changed)(void *arg);
 	void *changed_arg;
+	/* Before a listing (-L: statistics, rates, connections and their
+	 * timers): the daemon brings in what was counted elsewhere (the XDP
+	 * fast path's packets).  May be NULL. */
+	void (*before_list)(void *arg);
+	void *before_list_arg;
 	/* `lvsadm --status`: the daemon prints its forwarding counters to out.
 	 * NULL: the command fails with "status is not available". */
 	void (*status)(void *arg, FILE *out);

@@ -25,6 +25,7 @@ struct lvsd_vrrp;
 struct lvs_sync;
 struct lvs_nfq;
 struct lvsd_fwmark;
+struct lvsd_fast;
 
 struct lvsd {
 	/* served interfaces, in command-line order */
@@ -47,6 +48,7 @@ struct lvsd {
 	struct lvs_sync *sync;        /* connection sync (sync_daemon.h), NULL: none */
 	struct lvs_nfq *nfq;          /* firewall-marked packets (read by worker 0), NULL: none */
 	struct lvsd_fwmark *fwmark;   /* the queue's iptables rules (fwmark.h), NULL: none */
+	struct lvsd_fast *fast;       /* the XDP fast path (fastpathd.h), NULL: off */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;

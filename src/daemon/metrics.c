@@ -24,6 +24,8 @@
  *   lvsd_sync_*                     connection sync (sync_daemon.c): daemons
  *                                   running, messages and connections sent,
  *                                   received, imported, dropped by reason
+ *   lvsd_fastpath_*                 the XDP fast path (fastpathd.c): entries,
+ *                                   packets by the program's outcome
  *
  * Counters are those of `lvsadm -L --stats` (since the last -Z: a -Z is
  * a counter reset to Prometheus, as it is with the kernel's figures).
@@ -41,6 +43,7 @@
 #include "ipvsadm_list.h"
 #include "metrics.h"
 #include "sync_daemon.h"
+#include "fastpathd.h"
 #include "status.h"
 
 /* ---- the view: services in order, each with its destinations ---- */
@@ -303,7 +306,10 @@ static void doc_free(struct doc *x)
 
 static int doc_build(const struct lvsd *d, struct doc *x)
 {
-	int rc = view_build(d, &x->v);
+	int rc;
+
+	lvsd_fast_sync(d->fast); /* what the XDP program forwarded, counted */
+	rc = view_build(d, &x->v);
 
 	x->checks = NULL;
 	x->nchecks = 0;
@@ -520,6 +526,7 @@ int lvsd_metrics_prom(const struct lvsd *d, FILE *f)
 	if (d->vrrp)
 		lvsd_vrrp_metrics(d->vrrp, f);
 	lvs_sync_print_metrics(d, f);
+	lvsd_fast_prom(d->fast, f);
 	doc_free(&x);
 	return finish(f, 0);
 }

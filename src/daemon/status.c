@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctlloop.h"
+#include "fastpathd.h"
 #include "log.h"
 #include "status.h"
 #include "sync_daemon.h"
@@ -107,6 +108,7 @@ void lvsd_status_print(void *arg, FILE *f)
 		fprintf(f, "XDP program: %llu to lvsd, %llu to the host, %llu without a socket\n",
 		        U(x[LVS_XDPS_REDIRECT]), U(x[LVS_XDPS_PASS]), U(x[LVS_XDPS_NO_SOCKET]));
 	}
+	lvsd_fast_print_status(d->fast, f);
 	lvs_sync_print_status(d, f);
 	if (d->loop)
 		lvsd_loop_print_stats(d->loop, f);

@@ -48,6 +48,11 @@ void lvs_fastpath_tun_of_dest(const struct lvs_dest_state *ds, struct lvs_fast_t
 
 int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 {
+	return lvs_fastpath_open_opts(out, user_verdict, true);
+}
+
+int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if)
+{
 	struct lvs_fastpath *fp;
 	int err;
 
@@ -61,6 +66,7 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 		goto out;
 	}
 	fp->skel->rodata->lvs_fast_user_verdict = user_verdict;
+	fp->skel->rodata->lvs_fast_tx_same_if = tx_same_if;
 	err = lvs_fast__load(fp->skel);
 	if (err)
 		goto out;
@@ -92,7 +98,7 @@ static void put_addr(uint8_t *dst, int af, const union lvs_addr *a)
 }
 
 /* The key of one direction (see lvs_fastpath_entry). */
-static int make_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k)
+int lvs_fastpath_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k)
 {
 	const struct lvs_conn_param *c = &ci->p;
 
@@ -128,7 +134,7 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 	const struct lvs_conn_param *c = &ci->p;
 	int daf = c->daf ? c->daf : c->af, err;
 
-	err = make_key(ci, reply, k);
+	err = lvs_fastpath_key(ci, reply, k);
 	if (err)
 		return err;
 	memset(v, 0, sizeof(*v));
@@ -171,6 +177,47 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 	return 0;
 }
 
+int lvs_fastpath_put(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		     const struct lvs_fast_val *v)
+{
+	return bpf_map__update_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), v, sizeof(*v),
+				    BPF_ANY);
+}
+
+int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k)
+{
+	return bpf_map__delete_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), 0);
+}
+
+int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+			  struct lvs_fast_counters *out)
+{
+	struct lvs_fast_val v;
+	int err = bpf_map__lookup_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), &v, sizeof(v), 0);
+
+	if (err)
+		return err;
+	out->packets = v.packets;
+	out->bytes = v.bytes;
+	out->last_ns = v.last_ns;
+	return 0;
+}
+
+int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		      struct lvs_fast_counters *out)
+{
+	struct lvs_fast_val v;
+	int err = bpf_map__lookup_and_delete_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), &v,
+						  sizeof(v), 0);
+
+	if (err)
+		return err;
+	out->packets = v.packets;
+	out->bytes = v.bytes;
+	out->last_ns = v.last_ns;
+	return 0;
+}
+
 int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
 		     const union lvs_addr *tun_src)
@@ -179,37 +226,48 @@ int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bo
 	struct lvs_fast_val v;
 	int err = lvs_fastpath_entry(ci, reply, nh, tun, tun_src, &k, &v);
 
-	if (err)
-		return err;
-	return bpf_map__update_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), &v, sizeof(v),
-				    BPF_ANY);
+	return err ? err : lvs_fastpath_put(fp, &k, &v);
 }
 
 int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply)
 {
 	struct lvs_fast_key k;
-	int err = make_key(ci, reply, &k);
+	int err = lvs_fastpath_key(ci, reply, &k);
 
-	if (err)
-		return err;
-	return bpf_map__delete_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), 0);
+	return err ? err : lvs_fastpath_remove(fp, &k);
 }
 
 int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		      struct lvs_fast_counters *out)
 {
 	struct lvs_fast_key k;
-	struct lvs_fast_val v;
-	int err = make_key(ci, reply, &k);
+	int err = lvs_fastpath_key(ci, reply, &k);
 
-	if (err)
-		return err;
-	err = bpf_map__lookup_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), &v, sizeof(v), 0);
-	if (err)
-		return err;
-	out->packets = v.packets;
-	out->bytes = v.bytes;
-	out->last_ns = v.last_ns;
+	return err ? err : lvs_fastpath_read_key(fp, &k, out);
+}
+
+uint32_t lvs_fastpath_count(struct lvs_fastpath *fp)
+{
+	struct lvs_fast_key k, nk;
+	const struct lvs_fast_key *prev = NULL;
+	uint32_t n = 0;
+
+	while (!bpf_map__get_next_key(fp->skel->maps.lvs_flows, prev, &nk, sizeof(nk))) {
+		n++;
+		k = nk;
+		prev = &k;
+	}
+	return n;
+}
+
+int lvs_fastpath_attach(struct lvs_fastpath *fp, uint32_t ifindex, struct bpf_link **out)
+{
+	struct bpf_link *l = bpf_program__attach_xdp(fp->skel->progs.lvs_fast, (int)ifindex);
+
+	*out = NULL;
+	if (!l)
+		return errno ? -errno : -EINVAL;
+	*out = l;
 	return 0;
 }
 

@@ -74,6 +74,10 @@
 
 /* What "to user space" means to the caller (lvsd: its AF_XDP socket). */
 const volatile __u32 lvs_fast_user_verdict = XDP_PASS;
+/* Egress on the ingress interface by XDP_TX (1) or by bpf_redirect to it
+ * (0: veth loses XDP_TX frames when they arrive through its skb path, as
+ * measured on the lab's veths; a redirect to the same device goes through). */
+const volatile __u32 lvs_fast_tx_same_if = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -859,7 +863,7 @@ int lvs_fast(struct xdp_md *ctx)
 	/* The coarse clock (a tick's resolution) is enough for timers of
 	 * 1/16 s, and costs a fraction of bpf_ktime_get_ns on a VM. */
 	v->last_ns = bpf_ktime_get_coarse_ns();
-	if (v->ifindex == ctx->ingress_ifindex) {
+	if (lvs_fast_tx_same_if && v->ifindex == ctx->ingress_ifindex) {
 		count(LVS_FASTS_TX);
 		return XDP_TX;
 	}

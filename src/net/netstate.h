@@ -122,6 +122,9 @@ void lvs_netstate_learn(struct lvs_netstate *ns, int af, uint32_t ifindex,
  * be resolved now.  One atomic load.
  */
 uint64_t lvs_netstate_neigh_gen(const struct lvs_netstate *ns);
+/* Route generation: bumped after any change that can alter a next hop
+ * (routes, links, addresses, a neighbour's MAC or usability). */
+uint64_t lvs_netstate_route_gen(const struct lvs_netstate *ns);
 
 /* Counters for a status command. */
 struct lvs_netstate_stats {

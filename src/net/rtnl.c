@@ -1089,6 +1089,11 @@ uint64_t lvs_netstate_neigh_gen(const struct lvs_netstate *ns)
 	return __atomic_load_n(&ns->neigh_gen, __ATOMIC_ACQUIRE);
 }
 
+uint64_t lvs_netstate_route_gen(const struct lvs_netstate *ns)
+{
+	return __atomic_load_n(&ns->route_gen, __ATOMIC_ACQUIRE);
+}
+
 void lvs_netstate_get_stats(struct lvs_netstate *ns, struct lvs_netstate_stats *out)
 {
 	*out = ns->st;

@@ -970,7 +970,9 @@ int lvs_sync_register(struct lvsd_loop *l)
 	s->pull.result = -ENOENT;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	if ((err = lvs_sync_tap_init(&s->tap, d->nworkers, SYNC_RING_SIZE)))
+	/* the workers' rings and the fast path thread's (its id: nworkers + 1;
+	 * ring nworkers stays empty) */
+	if ((err = lvs_sync_tap_init(&s->tap, d->nworkers + 2, SYNC_RING_SIZE)))
 		goto fail;
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

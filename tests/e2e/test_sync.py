@@ -71,13 +71,15 @@ class Dir2:
         run("ip", "-n", self.ns, "link", "add", "eth0", "type", "veth", "peer", "name",
             "p-dir2", "netns", sw)
         run("ip", "-n", sw, "link", "set", "p-dir2", "master", "br0", "up")
+        run("ip", "netns", "exec", sw, "ethtool", "-K", "p-dir2", "gro", "on")
         run("ip", "-n", self.ns, "link", "set", "eth0", "up")
         run("ip", "-n", self.ns, "addr", "add", "192.0.2.2/24", "dev", "eth0")
         run("ip", "-n", self.ns, "route", "add", "default", "via", "192.0.2.254")
 
     def start_lvsd(self):
         self.log = open("%s/lvsd-dir2.log" % self.lab.env["LAB_DIR"], "ab")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, str(LVSD), "-n", "-i", "eth0"],
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, str(LVSD), "-n", "-i", "eth0",
+                                      "--fastpath", "on"],
                                      stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         ok = wait_for(lambda: self.lvsadm("-L", "-n", check=False).returncode == 0, 5)
