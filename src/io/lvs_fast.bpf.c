@@ -442,6 +442,13 @@ static __always_inline int write_l2(struct xdp_md *ctx, struct fpkt *p,
 	return 0;
 }
 
+/* The IPv4 TTL/protocol word (as in the header) with the TTL one less;
+ * the TTL is > 1, so nothing borrows from the protocol. */
+static __always_inline __u16 ttl_dec_word(__u16 w)
+{
+	return bpf_htons(bpf_ntohs(w) - 0x100);
+}
+
 /* TTL / hop limit minus one (xm_dec_ttl); the caller checked it is > 1.
  * 0, or -1 when the header is not in the first buffer. */
 static __always_inline int dec_ttl(__u8 *ip, void *end, __u8 af)
@@ -451,9 +458,11 @@ static __always_inline int dec_ttl(__u8 *ip, void *end, __u8 af)
 
 		if ((void *)(ip + 20) > end)
 			return -1;
+		/* the new word from the old one in a register: reading the
+		 * word back after a byte store stalls store forwarding */
 		old = *(__u16 *)(ip + 8);
-		ip[8]--;
-		new_ = *(__u16 *)(ip + 8);
+		new_ = ttl_dec_word(old);
+		*(__u16 *)(ip + 8) = new_;
 		*(__u16 *)(ip + 10) = upd2(*(__u16 *)(ip + 10), old, new_);
 		return 0;
 	}
@@ -495,7 +504,7 @@ static __always_inline int nat(struct xdp_md *ctx, struct fpkt *p, const struct 
 		oa = *(__u32 *)(ip + (in ? 16 : 12));
 		if (!p->partial) {
 			/* nat4_fast: one update per header */
-			__u16 t_old = *(__u16 *)(ip + 8), t_new;
+			__u16 t_old = *(__u16 *)(ip + 8), t_new = ttl_dec_word(t_old);
 
 			if (!(udp && c == 0)) {
 				c = upd4_2(c, oa, na, op, np);
@@ -504,8 +513,7 @@ static __always_inline int nat(struct xdp_md *ctx, struct fpkt *p, const struct 
 				*cf = c;
 			}
 			*pf = np;
-			ip[8]--;
-			t_new = *(__u16 *)(ip + 8);
+			*(__u16 *)(ip + 8) = t_new;
 			*(__u16 *)(ip + 10) = upd4_2(*(__u16 *)(ip + 10), oa, na, t_old, t_new);
 		} else {
 			/* nat_l4's partial branch, then the TTL, then the address */
