@@ -418,10 +418,13 @@ static __always_inline int write_l2(struct xdp_md *ctx, struct fpkt *p,
 				    const struct lvs_fast_val *v, __u32 push, __u16 eth_type)
 {
 	__u32 new_l2 = v->vlan_tci ? 18 : 14;
+	int delta = (int)p->l2 - (int)new_l2 - (int)push;
 	void *data, *end;
 	__u8 *e;
 
-	if (bpf_xdp_adjust_head(ctx, (int)p->l2 - (int)new_l2 - (int)push))
+	/* NAT and DR between untagged (or tagged) links move nothing: no
+	 * helper call then */
+	if (delta && bpf_xdp_adjust_head(ctx, delta))
 		return 1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
