@@ -25,6 +25,7 @@
 #include "model.h"
 
 _Static_assert(sizeof(struct lvs_fast_key) == 40, "key without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_key4) == 16, "key without implicit padding");
 _Static_assert(sizeof(struct lvs_fast_val) == 88, "value without implicit padding");
 _Static_assert(LVS_TUN_IPIP == LVS_FAST_TUN_IPIP && LVS_TUN_GUE == LVS_FAST_TUN_GUE &&
 		       LVS_TUN_GRE == LVS_FAST_TUN_GRE,
@@ -121,6 +122,33 @@ static int make_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_
 	return 0;
 }
 
+/* The map an entry of key k lives in, and its key there. */
+struct map_key {
+	struct bpf_map *map;
+	const void *key;
+	size_t size;
+	struct lvs_fast_key4 k4;
+};
+
+static void map_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k, struct map_key *mk)
+{
+	if (k->af == AF_INET) {
+		memset(&mk->k4, 0, sizeof(mk->k4));
+		memcpy(&mk->k4.saddr, k->saddr, 4);
+		memcpy(&mk->k4.daddr, k->daddr, 4);
+		mk->k4.sport = k->sport;
+		mk->k4.dport = k->dport;
+		mk->k4.proto = k->proto;
+		mk->map = fp->skel->maps.lvs_flows4;
+		mk->key = &mk->k4;
+		mk->size = sizeof(mk->k4);
+	} else {
+		mk->map = fp->skel->maps.lvs_flows6;
+		mk->key = k;
+		mk->size = sizeof(*k);
+	}
+}
+
 int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct lvs_nexthop *nh,
 		       const struct lvs_fast_tun *tun, const union lvs_addr *tun_src,
 		       struct lvs_fast_key *k, struct lvs_fast_val *v)
@@ -177,22 +205,25 @@ int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bo
 {
 	struct lvs_fast_key k;
 	struct lvs_fast_val v;
+	struct map_key mk;
 	int err = lvs_fastpath_entry(ci, reply, nh, tun, tun_src, &k, &v);
 
 	if (err)
 		return err;
-	return bpf_map__update_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), &v, sizeof(v),
-				    BPF_ANY);
+	map_key(fp, &k, &mk);
+	return bpf_map__update_elem(mk.map, mk.key, mk.size, &v, sizeof(v), BPF_ANY);
 }
 
 int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply)
 {
 	struct lvs_fast_key k;
+	struct map_key mk;
 	int err = make_key(ci, reply, &k);
 
 	if (err)
 		return err;
-	return bpf_map__delete_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), 0);
+	map_key(fp, &k, &mk);
+	return bpf_map__delete_elem(mk.map, mk.key, mk.size, 0);
 }
 
 int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
@@ -200,11 +231,13 @@ int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, b
 {
 	struct lvs_fast_key k;
 	struct lvs_fast_val v;
+	struct map_key mk;
 	int err = make_key(ci, reply, &k);
 
 	if (err)
 		return err;
-	err = bpf_map__lookup_elem(fp->skel->maps.lvs_flows, &k, sizeof(k), &v, sizeof(v), 0);
+	map_key(fp, &k, &mk);
+	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
 	if (err)
 		return err;
 	out->packets = v.packets;

@@ -1,9 +1,9 @@
 /*
  * lvs_fast.bpf.c - the XDP fast path for established connections.
  *
- * Packets of a connection user space has put into the flow map
- * (lvs_flows, lvs_fast.h) are forwarded here, the way the core's
- * transforms would forward them, byte for byte (tests/unit/
+ * Packets of a connection user space has put into a flow map
+ * (lvs_flows4 / lvs_flows6, lvs_fast.h) are forwarded here, the way the
+ * core's transforms would forward them, byte for byte (tests/unit/
  * test_fastpath.c holds the two side by side):
  *   NAT in / out   xmit_nat.c: address and port rewritten, the IPv4 header
  *                  and TCP/UDP checksums updated incrementally (RFC 1624)
@@ -75,12 +75,24 @@
 /* What "to user space" means to the caller (lvsd: its AF_XDP socket). */
 const volatile __u32 lvs_fast_user_verdict = XDP_PASS;
 
+/* Two flow maps: the kernel hashes the whole key on every lookup, and an
+ * IPv4 key of 16 bytes hashes in less than half the time of the 40 an
+ * IPv6 key needs.  Entries are allocated as user space writes them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LVS_FAST_FLOWS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lvs_fast_key4);
+	__type(value, struct lvs_fast_val);
+} lvs_flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LVS_FAST_FLOWS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct lvs_fast_key);
 	__type(value, struct lvs_fast_val);
-} lvs_flows SEC(".maps");
+} lvs_flows6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -317,7 +329,7 @@ static __always_inline __u32 parse_l4(struct fpkt *p, __u8 *l4, void *end, __u32
 	return LVS_FASTS_SHAPE;
 }
 
-static __always_inline __u32 parse_ip4(struct fpkt *p, struct lvs_fast_key *k, __u8 *ip,
+static __always_inline __u32 parse_ip4(struct fpkt *p, struct lvs_fast_key4 *k, __u8 *ip,
 				       void *end)
 {
 	__u32 tot, w0, w1, w2, w3, w4, saddr, daddr;
@@ -357,12 +369,11 @@ static __always_inline __u32 parse_ip4(struct fpkt *p, struct lvs_fast_key *k, _
 	r = parse_l4(p, l4, end, tot - 20);
 	if (r)
 		return r;
-	k->af = AF_INET;
-	k->proto = p->proto;
+	k->saddr = saddr;
+	k->daddr = daddr;
 	k->sport = *(__be16 *)l4;
 	k->dport = *(__be16 *)(l4 + 2);
-	*(__u32 *)k->saddr = saddr;
-	*(__u32 *)k->daddr = daddr;
+	k->proto = p->proto;
 	/* lvs_pkt_csum_resolve: a field equal to the pseudo-header sum */
 	ps = fold32(pseudo4(saddr, daddr, p->proto, tot - 20));
 	p->partial = *(__u16 *)(l4 + p->coff) == ps;
@@ -783,7 +794,6 @@ SEC("xdp.frags")
 int lvs_fast(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct lvs_fast_key k = {};
 	struct fpkt p = {};
 	struct lvs_fast_val *v;
 	__u8 *eth = data, *ip;
@@ -803,17 +813,25 @@ int lvs_fast(struct xdp_md *ctx)
 		p.l2 = 18;
 	}
 	ip = eth + p.l2;
-	if (type == bpf_htons(ETHT_IP4))
+	if (type == bpf_htons(ETHT_IP4)) {
+		struct lvs_fast_key4 k = {};
+
 		r = parse_ip4(&p, &k, ip, end);
-	else if (type == bpf_htons(ETHT_IP6))
+		if (r)
+			return to_user(r);
+		v = bpf_map_lookup_elem(&lvs_flows4, &k);
+	} else if (type == bpf_htons(ETHT_IP6)) {
+		struct lvs_fast_key k = {};
+
 		r = parse_ip6(&p, &k, ip, end);
-	else if (type == bpf_htons(ETHT_8021Q) || type == bpf_htons(ETHT_8021AD))
-		r = LVS_FASTS_SHAPE;
-	else
-		r = LVS_FASTS_NOT_IP;
-	if (r)
-		return to_user(r);
-	v = bpf_map_lookup_elem(&lvs_flows, &k);
+		if (r)
+			return to_user(r);
+		v = bpf_map_lookup_elem(&lvs_flows6, &k);
+	} else if (type == bpf_htons(ETHT_8021Q) || type == bpf_htons(ETHT_8021AD)) {
+		return to_user(LVS_FASTS_SHAPE);
+	} else {
+		return to_user(LVS_FASTS_NOT_IP);
+	}
 	if (!v)
 		return to_user(LVS_FASTS_MISS);
 	/* the TTL is checked before the MTU, as the core does */

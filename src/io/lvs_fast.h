@@ -34,6 +34,8 @@ enum lvs_fast_action {
 #define LVS_FAST_TUN_F_CSUM    0x1
 #define LVS_FAST_TUN_F_REMCSUM 0x2
 
+/* The key of the IPv6 map (lvs_flows6), and user space's key of either
+ * family (fastpath.h) */
 struct lvs_fast_key {
 	__u8 af;       /* AF_INET / AF_INET6 */
 	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP */
@@ -42,6 +44,17 @@ struct lvs_fast_key {
 	__u16 pad;     /* 0 */
 	__u8 saddr[16];/* IPv4: first 4 bytes, the rest 0 */
 	__u8 daddr[16];
+};
+
+/* The key of the IPv4 map (lvs_flows4): the same fields in 16 bytes, for
+ * the kernel hashes every byte of the key on each lookup */
+struct lvs_fast_key4 {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];   /* 0 */
 };
 
 struct lvs_fast_val {
@@ -82,6 +95,6 @@ enum lvs_fast_stat {
 	LVS_FASTS__COUNT
 };
 
-#define LVS_FAST_FLOWS_MAX 262144 /* default size of the flow map */
+#define LVS_FAST_FLOWS_MAX 262144 /* size of each flow map (IPv4, IPv6) */
 
 #endif
