@@ -12,6 +12,7 @@
  * space forward until it writes them again).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@
 
 _Static_assert(sizeof(struct lvs_fast_key) == 40, "key without implicit padding");
 _Static_assert(sizeof(struct lvs_fast_key4) == 16, "key without implicit padding");
-_Static_assert(sizeof(struct lvs_fast_val) == 88, "value without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_val) == 80, "value without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_ctr) == 16, "counters without implicit padding");
 _Static_assert(LVS_TUN_IPIP == LVS_FAST_TUN_IPIP && LVS_TUN_GUE == LVS_FAST_TUN_GUE &&
 		       LVS_TUN_GRE == LVS_FAST_TUN_GRE,
 	       "tunnel types as the core's");
@@ -34,8 +36,22 @@ _Static_assert(LVS_TUN_F_CSUM == LVS_FAST_TUN_F_CSUM &&
 		       LVS_TUN_F_REMCSUM == LVS_FAST_TUN_F_REMCSUM,
 	       "tunnel flags as the core's");
 
+/*
+ * Counter slots: every entry owns one slot of the per-CPU counter array,
+ * given out here.  Freed slots queue behind all the others, so that a
+ * program run that found an entry just before it was deleted has long
+ * finished when its slot serves another entry (whose counters are zeroed
+ * when it is written anyway).  Under a lock: workers and the control
+ * thread may add and delete entries.
+ */
 struct lvs_fastpath {
 	struct lvs_fast *skel;
+	pthread_mutex_t lock;
+	uint32_t *free;   /* ring of free slots */
+	uint32_t head;    /* next slot to hand out */
+	uint32_t nfree;
+	int ncpu;         /* possible CPUs: the per-CPU value's length */
+	struct lvs_fast_ctr *ctr; /* ncpu counters: zeros, or a read */
 };
 
 void lvs_fastpath_tun_of_dest(const struct lvs_dest_state *ds, struct lvs_fast_tun *t)
@@ -65,10 +81,27 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 	err = lvs_fast__load(fp->skel);
 	if (err)
 		goto out;
+	fp->ncpu = libbpf_num_possible_cpus();
+	if (fp->ncpu <= 0) {
+		err = fp->ncpu ? fp->ncpu : -EINVAL;
+		goto out;
+	}
+	fp->free = malloc(sizeof(*fp->free) * LVS_FAST_FLOWS_MAX);
+	fp->ctr = calloc((size_t)fp->ncpu, sizeof(*fp->ctr));
+	if (!fp->free || !fp->ctr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < LVS_FAST_FLOWS_MAX; i++)
+		fp->free[i] = i;
+	fp->nfree = LVS_FAST_FLOWS_MAX;
+	pthread_mutex_init(&fp->lock, NULL);
 	*out = fp;
 	return 0;
 out:
 	lvs_fast__destroy(fp->skel);
+	free(fp->free);
+	free(fp->ctr);
 	free(fp);
 	return err < 0 ? err : -EINVAL;
 }
@@ -78,7 +111,27 @@ void lvs_fastpath_close(struct lvs_fastpath *fp)
 	if (!fp)
 		return;
 	lvs_fast__destroy(fp->skel);
+	pthread_mutex_destroy(&fp->lock);
+	free(fp->free);
+	free(fp->ctr);
 	free(fp);
+}
+
+/* Caller holds fp->lock. */
+static int slot_get(struct lvs_fastpath *fp, uint32_t *slot)
+{
+	if (!fp->nfree)
+		return -ENOSPC;
+	*slot = fp->free[fp->head];
+	fp->head = (fp->head + 1) % LVS_FAST_FLOWS_MAX;
+	fp->nfree--;
+	return 0;
+}
+
+static void slot_put(struct lvs_fastpath *fp, uint32_t slot)
+{
+	fp->free[(fp->head + fp->nfree) % LVS_FAST_FLOWS_MAX] = slot;
+	fp->nfree++;
 }
 
 int lvs_fastpath_prog_fd(const struct lvs_fastpath *fp)
@@ -204,26 +257,54 @@ int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bo
 		     const union lvs_addr *tun_src)
 {
 	struct lvs_fast_key k;
-	struct lvs_fast_val v;
+	struct lvs_fast_val v, old;
 	struct map_key mk;
+	bool fresh = false;
 	int err = lvs_fastpath_entry(ci, reply, nh, tun, tun_src, &k, &v);
 
 	if (err)
 		return err;
 	map_key(fp, &k, &mk);
-	return bpf_map__update_elem(mk.map, mk.key, mk.size, &v, sizeof(v), BPF_ANY);
+	pthread_mutex_lock(&fp->lock);
+	/* a rewritten entry keeps its slot; its counters start again */
+	if (!bpf_map__lookup_elem(mk.map, mk.key, mk.size, &old, sizeof(old), 0)) {
+		v.slot = old.slot;
+	} else {
+		err = slot_get(fp, &v.slot);
+		if (err)
+			goto out;
+		fresh = true;
+	}
+	memset(fp->ctr, 0, sizeof(*fp->ctr) * (size_t)fp->ncpu);
+	err = bpf_map__update_elem(fp->skel->maps.lvs_fast_ctrs, &v.slot, sizeof(v.slot), fp->ctr,
+				   sizeof(*fp->ctr) * (size_t)fp->ncpu, 0);
+	if (!err)
+		err = bpf_map__update_elem(mk.map, mk.key, mk.size, &v, sizeof(v), BPF_ANY);
+	if (err && fresh)
+		slot_put(fp, v.slot);
+out:
+	pthread_mutex_unlock(&fp->lock);
+	return err;
 }
 
 int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply)
 {
 	struct lvs_fast_key k;
+	struct lvs_fast_val v;
 	struct map_key mk;
 	int err = make_key(ci, reply, &k);
 
 	if (err)
 		return err;
 	map_key(fp, &k, &mk);
-	return bpf_map__delete_elem(mk.map, mk.key, mk.size, 0);
+	pthread_mutex_lock(&fp->lock);
+	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
+	if (!err)
+		err = bpf_map__delete_elem(mk.map, mk.key, mk.size, 0);
+	if (!err)
+		slot_put(fp, v.slot);
+	pthread_mutex_unlock(&fp->lock);
+	return err;
 }
 
 int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
@@ -237,13 +318,22 @@ int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, b
 	if (err)
 		return err;
 	map_key(fp, &k, &mk);
+	pthread_mutex_lock(&fp->lock);
 	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
-	if (err)
-		return err;
-	out->packets = v.packets;
-	out->bytes = v.bytes;
-	out->last_ns = v.last_ns;
-	return 0;
+	if (!err)
+		err = bpf_map__lookup_elem(fp->skel->maps.lvs_fast_ctrs, &v.slot, sizeof(v.slot),
+					   fp->ctr, sizeof(*fp->ctr) * (size_t)fp->ncpu, 0);
+	if (!err) {
+		out->packets = 0;
+		out->bytes = 0;
+		for (int c = 0; c < fp->ncpu; c++) {
+			out->packets += fp->ctr[c].packets;
+			out->bytes += fp->ctr[c].bytes;
+		}
+		out->last_ns = v.last_ns;
+	}
+	pthread_mutex_unlock(&fp->lock);
+	return err;
 }
 
 int lvs_fastpath_stats(struct lvs_fastpath *fp, uint64_t out[LVS_FASTS__COUNT])

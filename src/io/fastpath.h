@@ -63,7 +63,8 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 		       const struct lvs_fast_tun *tun, const union lvs_addr *tun_src,
 		       struct lvs_fast_key *k, struct lvs_fast_val *v);
 
-/* Write (or replace) that entry in the map.  0 or -errno. */
+/* Write (or replace) that entry in its map (IPv4 or IPv6).  0, -ENOSPC
+ * (LVS_FAST_FLOWS_MAX entries in all already), or -errno. */
 int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
 		     const union lvs_addr *tun_src);
