@@ -171,7 +171,7 @@ BENCH_BIN := build-bench/bench_core
 $(BENCH_BIN): bench/bench_core.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 	@mkdir -p build-bench
 	$(CC) -std=gnu11 -O3 -g -march=native -DNDEBUG -D_GNU_SOURCE -iquote src/core -iquote src/ctl \
-	  -Wall -Wextra -Werror -o $@ bench/bench_core.c $(LIB_SRC) -lm
+	  -Wall -Wextra -Werror -o $@ bench/bench_core.c $(LIB_SRC) -lm -lpcre2-8
 
 bench-core: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(BUILD)/bench_fast
