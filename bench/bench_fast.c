@@ -278,8 +278,10 @@ static void machine(int rounds, int cpu, int jit, bool attached)
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("| kernel | %s %s, BPF JIT %s |\n", u.sysname, u.release,
 	       jit > 0 ? "on" : jit == 0 ? "off" : "?");
-	printf("| conditions | one frame, cache hot; IPv4 TCP ACK, 100-byte payload (154-byte "
-	       "frame); %s; %s; load average %s at the start; machine shared, runs vary |\n",
+	printf("| conditions | one frame of one flow, cache hot (flow maps of 7 entries; "
+	       "bench-core's established table spreads packets over many flows); IPv4 TCP "
+	       "ACK, 100-byte payload (154-byte frame); %s; %s; load average %s at the "
+	       "start; machine shared, runs vary |\n",
 	       cpu >= 0 ? "pinned to one CPU" : "not pinned",
 	       attached ? "programs attached (to a veth pair), as in service"
 			: "programs not attached: the dispatcher is patched for every call",

@@ -10,7 +10,8 @@
  * lvs_fastpath_del when it leaves it (FIN/RST seen by user space, expiry,
  * its destination removed or failed, a VIP handed to a VRRP peer), and to
  * fold lvs_fastpath_read's counters into the connection's timer and the
- * destination's statistics.  Control path (each call is a bpf() syscall).
+ * destination's statistics.  Control path: a call makes one to three
+ * bpf() syscalls, under a lock of the handle's (its counter slots).
  */
 #ifndef LVS_FASTPATH_H
 #define LVS_FASTPATH_H
