@@ -65,6 +65,11 @@ void lvs_fastpath_tun_of_dest(const struct lvs_dest_state *ds, struct lvs_fast_t
 
 int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 {
+	return lvs_fastpath_open_opts(out, user_verdict, true);
+}
+
+int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if)
+{
 	struct lvs_fastpath *fp;
 	int err;
 
@@ -78,6 +83,7 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 		goto out;
 	}
 	fp->skel->rodata->lvs_fast_user_verdict = user_verdict;
+	fp->skel->rodata->lvs_fast_tx_same_if = tx_same_if;
 	err = lvs_fast__load(fp->skel);
 	if (err)
 		goto out;
@@ -146,7 +152,7 @@ static void put_addr(uint8_t *dst, int af, const union lvs_addr *a)
 }
 
 /* The key of one direction (see lvs_fastpath_entry). */
-static int make_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k)
+int lvs_fastpath_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k)
 {
 	const struct lvs_conn_param *c = &ci->p;
 
@@ -209,7 +215,7 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 	const struct lvs_conn_param *c = &ci->p;
 	int daf = c->daf ? c->daf : c->af, err;
 
-	err = make_key(ci, reply, k);
+	err = lvs_fastpath_key(ci, reply, k);
 	if (err)
 		return err;
 	memset(v, 0, sizeof(*v));
@@ -252,19 +258,15 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 	return 0;
 }
 
-int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
-		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
-		     const union lvs_addr *tun_src)
+int lvs_fastpath_put(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		     const struct lvs_fast_val *val)
 {
-	struct lvs_fast_key k;
-	struct lvs_fast_val v, old;
+	struct lvs_fast_val v = *val, old;
 	struct map_key mk;
 	bool fresh = false;
-	int err = lvs_fastpath_entry(ci, reply, nh, tun, tun_src, &k, &v);
+	int err;
 
-	if (err)
-		return err;
-	map_key(fp, &k, &mk);
+	map_key(fp, k, &mk);
 	pthread_mutex_lock(&fp->lock);
 	/* a rewritten entry keeps its slot; its counters start again */
 	if (!bpf_map__lookup_elem(mk.map, mk.key, mk.size, &old, sizeof(old), 0)) {
@@ -287,53 +289,114 @@ out:
 	return err;
 }
 
-int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply)
+/* Sum slot's counters over the CPUs.  Caller holds fp->lock. */
+static int slot_read(struct lvs_fastpath *fp, uint32_t slot, uint64_t last_ns,
+		     struct lvs_fast_counters *out)
 {
-	struct lvs_fast_key k;
-	struct lvs_fast_val v;
-	struct map_key mk;
-	int err = make_key(ci, reply, &k);
+	int err = bpf_map__lookup_elem(fp->skel->maps.lvs_fast_ctrs, &slot, sizeof(slot), fp->ctr,
+				       sizeof(*fp->ctr) * (size_t)fp->ncpu, 0);
 
 	if (err)
 		return err;
-	map_key(fp, &k, &mk);
+	out->packets = 0;
+	out->bytes = 0;
+	for (int c = 0; c < fp->ncpu; c++) {
+		out->packets += fp->ctr[c].packets;
+		out->bytes += fp->ctr[c].bytes;
+	}
+	out->last_ns = last_ns;
+	return 0;
+}
+
+int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		      struct lvs_fast_counters *out)
+{
+	struct lvs_fast_val v;
+	struct map_key mk;
+	int err;
+
+	map_key(fp, k, &mk);
+	pthread_mutex_lock(&fp->lock);
+	err = bpf_map__lookup_and_delete_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
+	if (!err) {
+		/* gone from the map: its slot holds its last counts until reused,
+		 * which is after every other free slot */
+		if (out)
+			err = slot_read(fp, v.slot, v.last_ns, out);
+		slot_put(fp, v.slot);
+	}
+	pthread_mutex_unlock(&fp->lock);
+	return err;
+}
+
+int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k)
+{
+	return lvs_fastpath_take(fp, k, NULL);
+}
+
+int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+			  struct lvs_fast_counters *out)
+{
+	struct lvs_fast_val v;
+	struct map_key mk;
+	int err;
+
+	map_key(fp, k, &mk);
 	pthread_mutex_lock(&fp->lock);
 	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
 	if (!err)
-		err = bpf_map__delete_elem(mk.map, mk.key, mk.size, 0);
-	if (!err)
-		slot_put(fp, v.slot);
+		err = slot_read(fp, v.slot, v.last_ns, out);
 	pthread_mutex_unlock(&fp->lock);
 	return err;
+}
+
+int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
+		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
+		     const union lvs_addr *tun_src)
+{
+	struct lvs_fast_key k;
+	struct lvs_fast_val v;
+	int err = lvs_fastpath_entry(ci, reply, nh, tun, tun_src, &k, &v);
+
+	return err ? err : lvs_fastpath_put(fp, &k, &v);
+}
+
+int lvs_fastpath_del(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply)
+{
+	struct lvs_fast_key k;
+	int err = lvs_fastpath_key(ci, reply, &k);
+
+	return err ? err : lvs_fastpath_remove(fp, &k);
 }
 
 int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		      struct lvs_fast_counters *out)
 {
 	struct lvs_fast_key k;
-	struct lvs_fast_val v;
-	struct map_key mk;
-	int err = make_key(ci, reply, &k);
+	int err = lvs_fastpath_key(ci, reply, &k);
 
-	if (err)
-		return err;
-	map_key(fp, &k, &mk);
+	return err ? err : lvs_fastpath_read_key(fp, &k, out);
+}
+
+uint32_t lvs_fastpath_count(struct lvs_fastpath *fp)
+{
+	uint32_t n;
+
 	pthread_mutex_lock(&fp->lock);
-	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
-	if (!err)
-		err = bpf_map__lookup_elem(fp->skel->maps.lvs_fast_ctrs, &v.slot, sizeof(v.slot),
-					   fp->ctr, sizeof(*fp->ctr) * (size_t)fp->ncpu, 0);
-	if (!err) {
-		out->packets = 0;
-		out->bytes = 0;
-		for (int c = 0; c < fp->ncpu; c++) {
-			out->packets += fp->ctr[c].packets;
-			out->bytes += fp->ctr[c].bytes;
-		}
-		out->last_ns = v.last_ns;
-	}
+	n = LVS_FAST_FLOWS_MAX - fp->nfree;
 	pthread_mutex_unlock(&fp->lock);
-	return err;
+	return n;
+}
+
+int lvs_fastpath_attach(struct lvs_fastpath *fp, uint32_t ifindex, struct bpf_link **out)
+{
+	struct bpf_link *l = bpf_program__attach_xdp(fp->skel->progs.lvs_fast, (int)ifindex);
+
+	*out = NULL;
+	if (!l)
+		return errno ? -errno : -EINVAL;
+	*out = l;
+	return 0;
 }
 
 int lvs_fastpath_stats(struct lvs_fastpath *fp, uint64_t out[LVS_FASTS__COUNT])

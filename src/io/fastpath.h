@@ -4,14 +4,12 @@
  * (one per direction the director forwards), remove them, read back what
  * the program counted.
  *
- * Not wired into lvsd's workers yet.  The daemon is meant to call
- * lvs_fastpath_add when a connection reaches a state in which its packets
- * need no decision (TCP ESTABLISHED, a UDP flow after its first packet),
- * lvs_fastpath_del when it leaves it (FIN/RST seen by user space, expiry,
- * its destination removed or failed, a VIP handed to a VRRP peer), and to
- * fold lvs_fastpath_read's counters into the connection's timer and the
- * destination's statistics.  Control path: a call makes one to three
- * bpf() syscalls, under a lock of the handle's (its counter slots).
+ * lvsd's fast path thread (daemon/fastpathd.c) writes an entry when a
+ * connection reaches a state in which its packets need no decision,
+ * removes it when it leaves it, and folds the counters into the
+ * connection's timer and the destination's statistics.  Control path: a
+ * call makes one to three bpf() syscalls, under a lock of the handle's
+ * (its counter slots).
  */
 #ifndef LVS_FASTPATH_H
 #define LVS_FASTPATH_H
@@ -43,6 +41,9 @@ void lvs_fastpath_tun_of_dest(const struct lvs_dest_state *ds, struct lvs_fast_t
  * wired).  0 or -errno; *out is NULL on failure.
  */
 int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict);
+/* The same; tx_same_if false: egress on the ingress interface by a
+ * redirect to it instead of XDP_TX (for veth, see lvs_fast.bpf.c). */
+int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if);
 void lvs_fastpath_close(struct lvs_fastpath *fp);
 /* The program's descriptor (attach, BPF_PROG_TEST_RUN). */
 int lvs_fastpath_prog_fd(const struct lvs_fastpath *fp);
@@ -80,6 +81,28 @@ struct lvs_fast_counters {
 };
 int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		      struct lvs_fast_counters *out);
+
+/* The same by key: the key of one direction (-EINVAL / -EOPNOTSUPP as
+ * lvs_fastpath_entry), write an entry computed by lvs_fastpath_entry
+ * (counters from 0, -ENOSPC as lvs_fastpath_add), remove one, read one's
+ * counters. */
+int lvs_fastpath_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k);
+int lvs_fastpath_put(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		     const struct lvs_fast_val *v);
+int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k);
+int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+			  struct lvs_fast_counters *out);
+/* Remove an entry and read its last counters (out may be NULL). */
+int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		      struct lvs_fast_counters *out);
+/* Entries in the maps now. */
+uint32_t lvs_fastpath_count(struct lvs_fastpath *fp);
+
+/* Attach the program to interface ifindex (driver mode where the driver
+ * has it, else generic) by a BPF link: it is detached when the link is
+ * closed or the process ends, however it ends.  0 or -errno. */
+struct bpf_link;
+int lvs_fastpath_attach(struct lvs_fastpath *fp, uint32_t ifindex, struct bpf_link **out);
 
 /* The program's counters (enum lvs_fast_stat), summed over the CPUs. */
 int lvs_fastpath_stats(struct lvs_fastpath *fp, uint64_t out[LVS_FASTS__COUNT]);

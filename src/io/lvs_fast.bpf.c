@@ -74,6 +74,10 @@
 
 /* What "to user space" means to the caller (lvsd: its AF_XDP socket). */
 const volatile __u32 lvs_fast_user_verdict = XDP_PASS;
+/* Egress on the ingress interface by XDP_TX (1) or by bpf_redirect to it
+ * (0: veth loses XDP_TX frames when they arrive through its skb path, as
+ * measured on the lab's veths; a redirect to the same device goes through). */
+const volatile __u32 lvs_fast_tx_same_if = 1;
 
 /* Two flow maps: the kernel hashes the whole key on every lookup, and an
  * IPv4 key of 16 bytes hashes in less than half the time of the 40 an
@@ -908,7 +912,7 @@ int lvs_fast(struct xdp_md *ctx)
 	now = bpf_ktime_get_coarse_ns();
 	if (v->last_ns != now)
 		v->last_ns = now;
-	if (v->ifindex == ctx->ingress_ifindex) {
+	if (lvs_fast_tx_same_if && v->ifindex == ctx->ingress_ifindex) {
 		count(LVS_FASTS_TX);
 		return XDP_TX;
 	}
