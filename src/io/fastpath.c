@@ -12,6 +12,7 @@
  * space forward until it writes them again).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@
 #include "model.h"
 
 _Static_assert(sizeof(struct lvs_fast_key) == 40, "key without implicit padding");
-_Static_assert(sizeof(struct lvs_fast_val) == 88, "value without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_key4) == 16, "key without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_val) == 80, "value without implicit padding");
+_Static_assert(sizeof(struct lvs_fast_ctr) == 16, "counters without implicit padding");
 _Static_assert(LVS_TUN_IPIP == LVS_FAST_TUN_IPIP && LVS_TUN_GUE == LVS_FAST_TUN_GUE &&
 		       LVS_TUN_GRE == LVS_FAST_TUN_GRE,
 	       "tunnel types as the core's");
@@ -33,8 +36,22 @@ _Static_assert(LVS_TUN_F_CSUM == LVS_FAST_TUN_F_CSUM &&
 		       LVS_TUN_F_REMCSUM == LVS_FAST_TUN_F_REMCSUM,
 	       "tunnel flags as the core's");
 
+/*
+ * Counter slots: every entry owns one slot of the per-CPU counter array,
+ * given out here.  Freed slots queue behind all the others, so that a
+ * program run that found an entry just before it was deleted has long
+ * finished when its slot serves another entry (whose counters are zeroed
+ * when it is written anyway).  Under a lock: workers and the control
+ * thread may add and delete entries.
+ */
 struct lvs_fastpath {
 	struct lvs_fast *skel;
+	pthread_mutex_t lock;
+	uint32_t *free;   /* ring of free slots */
+	uint32_t head;    /* next slot to hand out */
+	uint32_t nfree;
+	int ncpu;         /* possible CPUs: the per-CPU value's length */
+	struct lvs_fast_ctr *ctr; /* ncpu counters: zeros, or a read */
 };
 
 void lvs_fastpath_tun_of_dest(const struct lvs_dest_state *ds, struct lvs_fast_tun *t)
@@ -70,10 +87,27 @@ int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, boo
 	err = lvs_fast__load(fp->skel);
 	if (err)
 		goto out;
+	fp->ncpu = libbpf_num_possible_cpus();
+	if (fp->ncpu <= 0) {
+		err = fp->ncpu ? fp->ncpu : -EINVAL;
+		goto out;
+	}
+	fp->free = malloc(sizeof(*fp->free) * LVS_FAST_FLOWS_MAX);
+	fp->ctr = calloc((size_t)fp->ncpu, sizeof(*fp->ctr));
+	if (!fp->free || !fp->ctr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < LVS_FAST_FLOWS_MAX; i++)
+		fp->free[i] = i;
+	fp->nfree = LVS_FAST_FLOWS_MAX;
+	pthread_mutex_init(&fp->lock, NULL);
 	*out = fp;
 	return 0;
 out:
 	lvs_fast__destroy(fp->skel);
+	free(fp->free);
+	free(fp->ctr);
 	free(fp);
 	return err < 0 ? err : -EINVAL;
 }
@@ -83,7 +117,27 @@ void lvs_fastpath_close(struct lvs_fastpath *fp)
 	if (!fp)
 		return;
 	lvs_fast__destroy(fp->skel);
+	pthread_mutex_destroy(&fp->lock);
+	free(fp->free);
+	free(fp->ctr);
 	free(fp);
+}
+
+/* Caller holds fp->lock. */
+static int slot_get(struct lvs_fastpath *fp, uint32_t *slot)
+{
+	if (!fp->nfree)
+		return -ENOSPC;
+	*slot = fp->free[fp->head];
+	fp->head = (fp->head + 1) % LVS_FAST_FLOWS_MAX;
+	fp->nfree--;
+	return 0;
+}
+
+static void slot_put(struct lvs_fastpath *fp, uint32_t slot)
+{
+	fp->free[(fp->head + fp->nfree) % LVS_FAST_FLOWS_MAX] = slot;
+	fp->nfree++;
 }
 
 int lvs_fastpath_prog_fd(const struct lvs_fastpath *fp)
@@ -125,6 +179,33 @@ int lvs_fastpath_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast
 		k->dport = c->cport;
 	}
 	return 0;
+}
+
+/* The map an entry of key k lives in, and its key there. */
+struct map_key {
+	struct bpf_map *map;
+	const void *key;
+	size_t size;
+	struct lvs_fast_key4 k4;
+};
+
+static void map_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k, struct map_key *mk)
+{
+	if (k->af == AF_INET) {
+		memset(&mk->k4, 0, sizeof(mk->k4));
+		memcpy(&mk->k4.saddr, k->saddr, 4);
+		memcpy(&mk->k4.daddr, k->daddr, 4);
+		mk->k4.sport = k->sport;
+		mk->k4.dport = k->dport;
+		mk->k4.proto = k->proto;
+		mk->map = fp->skel->maps.lvs_flows4;
+		mk->key = &mk->k4;
+		mk->size = sizeof(mk->k4);
+	} else {
+		mk->map = fp->skel->maps.lvs_flows6;
+		mk->key = k;
+		mk->size = sizeof(*k);
+	}
 }
 
 int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct lvs_nexthop *nh,
@@ -178,28 +259,52 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 }
 
 int lvs_fastpath_put(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
-		     const struct lvs_fast_val *v)
+		     const struct lvs_fast_val *val)
 {
-	return bpf_map__update_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), v, sizeof(*v),
-				    BPF_ANY);
+	struct lvs_fast_val v = *val, old;
+	struct map_key mk;
+	bool fresh = false;
+	int err;
+
+	map_key(fp, k, &mk);
+	pthread_mutex_lock(&fp->lock);
+	/* a rewritten entry keeps its slot; its counters start again */
+	if (!bpf_map__lookup_elem(mk.map, mk.key, mk.size, &old, sizeof(old), 0)) {
+		v.slot = old.slot;
+	} else {
+		err = slot_get(fp, &v.slot);
+		if (err)
+			goto out;
+		fresh = true;
+	}
+	memset(fp->ctr, 0, sizeof(*fp->ctr) * (size_t)fp->ncpu);
+	err = bpf_map__update_elem(fp->skel->maps.lvs_fast_ctrs, &v.slot, sizeof(v.slot), fp->ctr,
+				   sizeof(*fp->ctr) * (size_t)fp->ncpu, 0);
+	if (!err)
+		err = bpf_map__update_elem(mk.map, mk.key, mk.size, &v, sizeof(v), BPF_ANY);
+	if (err && fresh)
+		slot_put(fp, v.slot);
+out:
+	pthread_mutex_unlock(&fp->lock);
+	return err;
 }
 
-int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k)
+/* Sum slot's counters over the CPUs.  Caller holds fp->lock. */
+static int slot_read(struct lvs_fastpath *fp, uint32_t slot, uint64_t last_ns,
+		     struct lvs_fast_counters *out)
 {
-	return bpf_map__delete_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), 0);
-}
-
-int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
-			  struct lvs_fast_counters *out)
-{
-	struct lvs_fast_val v;
-	int err = bpf_map__lookup_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), &v, sizeof(v), 0);
+	int err = bpf_map__lookup_elem(fp->skel->maps.lvs_fast_ctrs, &slot, sizeof(slot), fp->ctr,
+				       sizeof(*fp->ctr) * (size_t)fp->ncpu, 0);
 
 	if (err)
 		return err;
-	out->packets = v.packets;
-	out->bytes = v.bytes;
-	out->last_ns = v.last_ns;
+	out->packets = 0;
+	out->bytes = 0;
+	for (int c = 0; c < fp->ncpu; c++) {
+		out->packets += fp->ctr[c].packets;
+		out->bytes += fp->ctr[c].bytes;
+	}
+	out->last_ns = last_ns;
 	return 0;
 }
 
@@ -207,15 +312,42 @@ int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 		      struct lvs_fast_counters *out)
 {
 	struct lvs_fast_val v;
-	int err = bpf_map__lookup_and_delete_elem(fp->skel->maps.lvs_flows, k, sizeof(*k), &v,
-						  sizeof(v), 0);
+	struct map_key mk;
+	int err;
 
-	if (err)
-		return err;
-	out->packets = v.packets;
-	out->bytes = v.bytes;
-	out->last_ns = v.last_ns;
-	return 0;
+	map_key(fp, k, &mk);
+	pthread_mutex_lock(&fp->lock);
+	err = bpf_map__lookup_and_delete_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
+	if (!err) {
+		/* gone from the map: its slot holds its last counts until reused,
+		 * which is after every other free slot */
+		if (out)
+			err = slot_read(fp, v.slot, v.last_ns, out);
+		slot_put(fp, v.slot);
+	}
+	pthread_mutex_unlock(&fp->lock);
+	return err;
+}
+
+int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k)
+{
+	return lvs_fastpath_take(fp, k, NULL);
+}
+
+int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+			  struct lvs_fast_counters *out)
+{
+	struct lvs_fast_val v;
+	struct map_key mk;
+	int err;
+
+	map_key(fp, k, &mk);
+	pthread_mutex_lock(&fp->lock);
+	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
+	if (!err)
+		err = slot_read(fp, v.slot, v.last_ns, out);
+	pthread_mutex_unlock(&fp->lock);
+	return err;
 }
 
 int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
@@ -248,15 +380,11 @@ int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, b
 
 uint32_t lvs_fastpath_count(struct lvs_fastpath *fp)
 {
-	struct lvs_fast_key k, nk;
-	const struct lvs_fast_key *prev = NULL;
-	uint32_t n = 0;
+	uint32_t n;
 
-	while (!bpf_map__get_next_key(fp->skel->maps.lvs_flows, prev, &nk, sizeof(nk))) {
-		n++;
-		k = nk;
-		prev = &k;
-	}
+	pthread_mutex_lock(&fp->lock);
+	n = LVS_FAST_FLOWS_MAX - fp->nfree;
+	pthread_mutex_unlock(&fp->lock);
 	return n;
 }
 

@@ -7,8 +7,9 @@
  * lvsd's fast path thread (daemon/fastpathd.c) writes an entry when a
  * connection reaches a state in which its packets need no decision,
  * removes it when it leaves it, and folds the counters into the
- * connection's timer and the destination's statistics.  Control path
- * (each call is a bpf() syscall).
+ * connection's timer and the destination's statistics.  Control path: a
+ * call makes one to three bpf() syscalls, under a lock of the handle's
+ * (its counter slots).
  */
 #ifndef LVS_FASTPATH_H
 #define LVS_FASTPATH_H
@@ -64,7 +65,8 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 		       const struct lvs_fast_tun *tun, const union lvs_addr *tun_src,
 		       struct lvs_fast_key *k, struct lvs_fast_val *v);
 
-/* Write (or replace) that entry in the map.  0 or -errno. */
+/* Write (or replace) that entry in its map (IPv4 or IPv6).  0, -ENOSPC
+ * (LVS_FAST_FLOWS_MAX entries in all already), or -errno. */
 int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
 		     const union lvs_addr *tun_src);
@@ -82,17 +84,18 @@ int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, b
 
 /* The same by key: the key of one direction (-EINVAL / -EOPNOTSUPP as
  * lvs_fastpath_entry), write an entry computed by lvs_fastpath_entry
- * (counters from 0), remove one, read one's counters. */
+ * (counters from 0, -ENOSPC as lvs_fastpath_add), remove one, read one's
+ * counters. */
 int lvs_fastpath_key(const struct lvs_conn_info *ci, bool reply, struct lvs_fast_key *k);
 int lvs_fastpath_put(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 		     const struct lvs_fast_val *v);
 int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k);
 int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 			  struct lvs_fast_counters *out);
-/* Remove an entry and read its last counters in one step. */
+/* Remove an entry and read its last counters (out may be NULL). */
 int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 		      struct lvs_fast_counters *out);
-/* Entries in the map now (a walk of its keys). */
+/* Entries in the maps now. */
 uint32_t lvs_fastpath_count(struct lvs_fastpath *fp);
 
 /* Attach the program to interface ifindex (driver mode where the driver

@@ -1,6 +1,6 @@
 /*
  * lvs_fast.h - what the XDP fast path (lvs_fast.bpf.c) and its user-space
- * side (fastpath.c) share: the flow map's key and value and the program's
+ * side (fastpath.c) share: the flow maps' keys and value and the program's
  * counters.  Included by BPF and user-space code alike, so only
  * <linux/types.h> types, laid out without implicit padding.
  *
@@ -9,9 +9,10 @@
  * and, for NAT, the real server's replies (server -> client) have keys of
  * their own.  The value carries everything the transform needs, so the
  * program never consults the model: the forwarding method, the rewrite
- * (NAT), the tunnel (TUN), the next hop (MACs, VLAN tag, egress, MTU) and
- * the counters it adds to (packets, IP bytes, last seen), which user space
- * folds back into the connection's and the destination's statistics.
+ * (NAT), the tunnel (TUN), the next hop (MACs, VLAN tag, egress, MTU),
+ * the time it was last seen and the slot of its per-CPU counters (packets,
+ * IP bytes), which user space folds back into the connection's and the
+ * destination's statistics.
  */
 #ifndef LVS_FAST_H
 #define LVS_FAST_H
@@ -34,6 +35,8 @@ enum lvs_fast_action {
 #define LVS_FAST_TUN_F_CSUM    0x1
 #define LVS_FAST_TUN_F_REMCSUM 0x2
 
+/* The key of the IPv6 map (lvs_flows6), and user space's key of either
+ * family (fastpath.h) */
 struct lvs_fast_key {
 	__u8 af;       /* AF_INET / AF_INET6 */
 	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP */
@@ -42,6 +45,17 @@ struct lvs_fast_key {
 	__u16 pad;     /* 0 */
 	__u8 saddr[16];/* IPv4: first 4 bytes, the rest 0 */
 	__u8 daddr[16];
+};
+
+/* The key of the IPv4 map (lvs_flows4): the same fields in 16 bytes, for
+ * the kernel hashes every byte of the key on each lookup */
+struct lvs_fast_key4 {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];   /* 0 */
 };
 
 struct lvs_fast_val {
@@ -59,10 +73,16 @@ struct lvs_fast_val {
 	__u32 mtu;      /* egress MTU; 0: not enforced */
 	__u8 naddr[16]; /* NAT: the new address; TUN: the real server */
 	__u8 tsrc[16];  /* TUN: outer source address */
-	/* written by the program (atomic adds; last_ns a plain store) */
+	__u32 slot;     /* the entry's counters: lvs_fast_ctrs[slot], per CPU */
+	__u32 pad2;
+	/* written by the program when it changes (once a tick at most) */
+	__u64 last_ns;  /* bpf_ktime_get_coarse_ns() of the last packet */
+};
+
+/* An entry's counters on one CPU (user space sums them). */
+struct lvs_fast_ctr {
 	__u64 packets;
 	__u64 bytes;    /* IP datagram bytes as received, as the core counts */
-	__u64 last_ns;  /* bpf_ktime_get_coarse_ns() of the last packet */
 };
 
 /* Why a packet went to user space (or was forwarded): per-CPU counters. */
@@ -82,6 +102,7 @@ enum lvs_fast_stat {
 	LVS_FASTS__COUNT
 };
 
-#define LVS_FAST_FLOWS_MAX 262144 /* default size of the flow map */
+/* Flow entries in all (either map): the counter slots user space hands out */
+#define LVS_FAST_FLOWS_MAX 262144
 
 #endif

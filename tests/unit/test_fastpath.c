@@ -572,10 +572,23 @@ static void test_counters_and_delete(void **state)
 	assert_int_equal(lvs_fastpath_read(g_fp, &fd.ci, false, &fc), 0);
 	assert_int_equal(fc.packets, 0);
 
+	assert_int_equal(xdp_run(frame, len, out, &olen, 1, NULL), XDP_REDIRECT);
+
 	assert_int_equal(lvs_fastpath_del(g_fp, &fd.ci, false), 0);
 	assert_int_equal(lvs_fastpath_del(g_fp, &fd.ci, false), -ENOENT);
 	assert_int_equal(xdp_run(frame, len, out, &olen, 1, NULL), XDP_PASS);
 	assert_int_equal(lvs_fastpath_read(g_fp, &fd.ci, false, &fc), -ENOENT);
+	/* written again after a delete: counters of its own, from 0 */
+	assert_int_equal(lvs_fastpath_add(g_fp, &fd.ci, false, &nh, &tun, &tsrc), 0);
+	assert_int_equal(lvs_fastpath_read(g_fp, &fd.ci, false, &fc), 0);
+	assert_int_equal(fc.packets, 0);
+	assert_int_equal(fc.bytes, 0);
+	assert_int_equal(fc.last_ns, 0);
+	assert_int_equal(xdp_run(frame, len, out, &olen, 1, NULL), XDP_REDIRECT);
+	assert_int_equal(lvs_fastpath_read(g_fp, &fd.ci, false, &fc), 0);
+	assert_int_equal(fc.packets, 1);
+	assert_int_equal(fc.bytes, len - 14);
+	assert_int_equal(lvs_fastpath_del(g_fp, &fd.ci, false), 0);
 	dir_free(&x);
 }
 
