@@ -16,20 +16,15 @@ int lvs_fast_tap_init(struct lvs_fast_tap *tap, unsigned nrings, uint32_t ring_s
 	memset(tap, 0, sizeof(*tap));
 	if (!nrings || nrings > LVS_MAX_WORKERS)
 		return -EINVAL;
-	for (unsigned i = 0; i < nrings; i++) {
-		if ((err = lvs_sync_ring_init(&tap->ring[i], ring_size))) {
-			lvs_fast_tap_free(tap);
-			return err;
-		}
-		tap->nrings = i + 1;
-	}
+	if ((err = lvs_sync_rings_init(tap->ring, nrings, ring_size)))
+		return err;
+	tap->nrings = nrings;
 	return 0;
 }
 
 void lvs_fast_tap_free(struct lvs_fast_tap *tap)
 {
-	for (unsigned i = 0; i < tap->nrings; i++)
-		lvs_sync_ring_free(&tap->ring[i]);
+	lvs_sync_rings_free(tap->ring, tap->nrings);
 	tap->nrings = 0;
 }
 

@@ -70,6 +70,25 @@ uint64_t lvs_sync_ring_drops(const struct lvs_sync_ring *r)
 	return __atomic_load_n(&r->drops, __ATOMIC_RELAXED);
 }
 
+int lvs_sync_rings_init(struct lvs_sync_ring *r, unsigned n, uint32_t size)
+{
+	int err;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((err = lvs_sync_ring_init(&r[i], size))) {
+			lvs_sync_rings_free(r, i);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void lvs_sync_rings_free(struct lvs_sync_ring *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		lvs_sync_ring_free(&r[i]);
+}
+
 int lvs_sync_tap_init(struct lvs_sync_tap *tap, unsigned nrings, uint32_t ring_size)
 {
 	int err;
@@ -79,20 +98,15 @@ int lvs_sync_tap_init(struct lvs_sync_tap *tap, unsigned nrings, uint32_t ring_s
 		return -EINVAL;
 	tap->threshold = LVS_SYNC_THRESHOLD;
 	tap->period = LVS_SYNC_PERIOD;
-	for (unsigned i = 0; i < nrings; i++) {
-		if ((err = lvs_sync_ring_init(&tap->ring[i], ring_size))) {
-			lvs_sync_tap_free(tap);
-			return err;
-		}
-		tap->nrings = i + 1;
-	}
+	if ((err = lvs_sync_rings_init(tap->ring, nrings, ring_size)))
+		return err;
+	tap->nrings = nrings;
 	return 0;
 }
 
 void lvs_sync_tap_free(struct lvs_sync_tap *tap)
 {
-	for (unsigned i = 0; i < tap->nrings; i++)
-		lvs_sync_ring_free(&tap->ring[i]);
+	lvs_sync_rings_free(tap->ring, tap->nrings);
 	tap->nrings = 0;
 }
 

@@ -62,6 +62,9 @@ struct lvs_sync_ring {
 /* size: a power of two.  0 or -ENOMEM / -EINVAL. */
 int lvs_sync_ring_init(struct lvs_sync_ring *r, uint32_t size);
 void lvs_sync_ring_free(struct lvs_sync_ring *r);
+/* n rings of size records each (all or none).  0 or -errno. */
+int lvs_sync_rings_init(struct lvs_sync_ring *r, unsigned n, uint32_t size);
+void lvs_sync_rings_free(struct lvs_sync_ring *r, unsigned n);
 /* Producer: append; false (and drops counted) when full. */
 bool lvs_sync_ring_push(struct lvs_sync_ring *r, const struct lvs_sync_rec *rec);
 /* Consumer: take up to max records in order; returns how many. */

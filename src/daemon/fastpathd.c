@@ -242,6 +242,17 @@ static int entry_of(struct lvsd_fast *f, const struct lvs_conn_info *ci, bool re
 	return lvs_fastpath_entry(ci, reply, &nh, &tun, &src, k, v);
 }
 
+static void count(struct lvs_counters *c, bool reply, uint64_t pkts, uint64_t bytes)
+{
+	if (reply) {
+		c->outpkts += pkts;
+		c->outbytes += bytes;
+	} else {
+		c->inpkts += pkts;
+		c->inbytes += bytes;
+	}
+}
+
 /* Add what the program counted since the last fold to c's destination
  * and service, and restart c's timer from the last packet it saw. */
 static void fold_counters(struct lvsd_fast *f, struct frec *r, struct lvs_conn *c,
@@ -265,27 +276,10 @@ static void fold_counters(struct lvsd_fast *f, struct frec *r, struct lvs_conn *
 	{
 		struct lvs_dest_state *ds = lvs_conn_dest(c);
 
-		if (ds && f->worker < ds->nstats) {
-			struct lvs_counters *dc = &ds->stats[f->worker];
-			struct lvs_counters *sc = ds->svc ? &ds->svc->stats[f->worker] : NULL;
-
-			if (r->reply) {
-				dc->outpkts += dp;
-				dc->outbytes += db;
-			} else {
-				dc->inpkts += dp;
-				dc->inbytes += db;
-			}
-			if (sc && f->worker < ds->svc->nstats) {
-				if (r->reply) {
-					sc->outpkts += dp;
-					sc->outbytes += db;
-				} else {
-					sc->inpkts += dp;
-					sc->inbytes += db;
-				}
-			}
-		}
+		if (ds && f->worker < ds->nstats)
+			count(&ds->stats[f->worker], r->reply, dp, db);
+		if (ds && ds->svc && f->worker < ds->svc->nstats)
+			count(&ds->svc->stats[f->worker], r->reply, dp, db);
 	}
 	if (eligible && n.last_ns > r->last) {
 		/* the coarse clock the program reads is CLOCK_MONOTONIC's */

@@ -308,8 +308,9 @@ static int slot_read(struct lvs_fastpath *fp, uint32_t slot, uint64_t last_ns,
 	return 0;
 }
 
-int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
-		      struct lvs_fast_counters *out)
+/* Read entry k's counters (out may be NULL), and remove it when told. */
+static int entry_counts(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+			struct lvs_fast_counters *out, bool remove)
 {
 	struct lvs_fast_val v;
 	struct map_key mk;
@@ -317,37 +318,35 @@ int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 
 	map_key(fp, k, &mk);
 	pthread_mutex_lock(&fp->lock);
-	err = bpf_map__lookup_and_delete_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
+	err = remove ? bpf_map__lookup_and_delete_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0)
+		     : bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
 	if (!err) {
-		/* gone from the map: its slot holds its last counts until reused,
-		 * which is after every other free slot */
+		/* gone from the map, its slot still holds its last counts: it
+		 * is reused only after every other free slot */
 		if (out)
 			err = slot_read(fp, v.slot, v.last_ns, out);
-		slot_put(fp, v.slot);
+		if (remove)
+			slot_put(fp, v.slot);
 	}
 	pthread_mutex_unlock(&fp->lock);
 	return err;
 }
 
+int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
+		      struct lvs_fast_counters *out)
+{
+	return entry_counts(fp, k, out, true);
+}
+
 int lvs_fastpath_remove(struct lvs_fastpath *fp, const struct lvs_fast_key *k)
 {
-	return lvs_fastpath_take(fp, k, NULL);
+	return entry_counts(fp, k, NULL, true);
 }
 
 int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 			  struct lvs_fast_counters *out)
 {
-	struct lvs_fast_val v;
-	struct map_key mk;
-	int err;
-
-	map_key(fp, k, &mk);
-	pthread_mutex_lock(&fp->lock);
-	err = bpf_map__lookup_elem(mk.map, mk.key, mk.size, &v, sizeof(v), 0);
-	if (!err)
-		err = slot_read(fp, v.slot, v.last_ns, out);
-	pthread_mutex_unlock(&fp->lock);
-	return err;
+	return entry_counts(fp, k, out, false);
 }
 
 int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,

@@ -26,22 +26,6 @@ struct fx {
 	struct lvs_dest_state ds;
 };
 
-static struct lvs_conn_param conn_param(uint8_t proto, int cport, uint8_t fwd)
-{
-	struct lvs_conn_param p;
-
-	memset(&p, 0, sizeof(p));
-	p.af = p.daf = AF_INET;
-	p.proto = proto;
-	p.fwd = fwd;
-	p.caddr = t_ip4("198.51.100.7");
-	p.vaddr = t_ip4("203.0.113.10");
-	p.daddr = t_ip4("192.0.2.11");
-	p.cport = htons((uint16_t)cport);
-	p.vport = p.dport = htons(80);
-	return p;
-}
-
 static int setup(void **state)
 {
 	struct fx *x = calloc(1, sizeof(*x));
@@ -67,7 +51,7 @@ static int teardown(void **state)
 
 static struct lvs_conn *tcp_conn(struct fx *x, int cport, uint8_t fwd)
 {
-	struct lvs_conn_param p = conn_param(IPPROTO_TCP, cport, fwd);
+	struct lvs_conn_param p = t_conn_param(IPPROTO_TCP, cport, fwd);
 	struct lvs_pkt_info pi;
 
 	memset(&pi, 0, sizeof(pi));
@@ -172,7 +156,7 @@ static void test_eligible(void **state)
 	struct lvs_director d;
 	struct lvs_conn *nat = tcp_conn(x, 43000, LVS_FWD_MASQ);
 	struct lvs_conn *dr = tcp_conn(x, 43001, LVS_FWD_ROUTE);
-	struct lvs_conn_param up = conn_param(IPPROTO_UDP, 43002, LVS_FWD_TUNNEL);
+	struct lvs_conn_param up = t_conn_param(IPPROTO_UDP, 43002, LVS_FWD_TUNNEL);
 	struct lvs_conn *udp = lvs_conn_create(x->ct, 0, &up, &x->ds, NULL, NOW);
 	uint8_t af = AF_INET;
 	union lvs_addr vip = t_ip4("203.0.113.10");

@@ -16,6 +16,7 @@
 
 #include "sync_engine.h"
 #include "test_model_util.h"
+#include "test_util.h"
 
 #define NOW (1000ull * LVS_NS_PER_SEC)
 
@@ -55,22 +56,6 @@ struct tapx {
 	struct lvs_dest_state ds;
 };
 
-static struct lvs_conn_param conn_param(uint8_t proto, int cport, uint8_t fwd)
-{
-	struct lvs_conn_param p;
-
-	memset(&p, 0, sizeof(p));
-	p.af = p.daf = AF_INET;
-	p.proto = proto;
-	p.fwd = fwd;
-	p.caddr = t_ip4("198.51.100.7");
-	p.vaddr = t_ip4("203.0.113.10");
-	p.daddr = t_ip4("192.0.2.11");
-	p.cport = htons((uint16_t)cport);
-	p.vport = p.dport = htons(80);
-	return p;
-}
-
 static unsigned drain(struct lvs_sync_tap *tap, struct lvs_sync_rec *out, unsigned max)
 {
 	return lvs_sync_ring_pop(&tap->ring[0], out, max);
@@ -90,7 +75,7 @@ static void client_pkt(struct tapx *x, struct lvs_conn *c, uint8_t fl)
 static void test_tap_tcp(void **state)
 {
 	struct tapx x;
-	struct lvs_conn_param p = conn_param(IPPROTO_TCP, 40000, LVS_FWD_ROUTE);
+	struct lvs_conn_param p = t_conn_param(IPPROTO_TCP, 40000, LVS_FWD_ROUTE);
 	struct lvs_pkt_info pi;
 	struct lvs_sync_rec r[4];
 	struct lvs_conn *c;
@@ -134,7 +119,7 @@ static void test_tap_tcp(void **state)
 static void test_tap_udp_and_template(void **state)
 {
 	struct tapx x;
-	struct lvs_conn_param p = conn_param(IPPROTO_UDP, 5353, LVS_FWD_MASQ);
+	struct lvs_conn_param p = t_conn_param(IPPROTO_UDP, 5353, LVS_FWD_MASQ);
 	struct lvs_conn_param tp = p;
 	struct lvs_sync_rec r[4];
 	struct lvs_conn *c, *t;
@@ -492,7 +477,7 @@ static void test_pull(void **state)
 	/* the master's table: 60 connections, found by a walk in steps */
 	backup_setup(&master, 0);
 	for (int i = 0; i < 60; i++) {
-		struct lvs_conn_param p = conn_param(IPPROTO_TCP, 2000 + i, LVS_FWD_ROUTE);
+		struct lvs_conn_param p = t_conn_param(IPPROTO_TCP, 2000 + i, LVS_FWD_ROUTE);
 		struct lvs_conn_info ci;
 
 		memset(&ci, 0, sizeof(ci));

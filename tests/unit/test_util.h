@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 
+#include "conn.h"
 #include "lvs_types.h"
 
 static inline union lvs_addr t_ip4(const char *s)
@@ -59,6 +60,24 @@ static inline uint8_t *t_eth_ip4(uint8_t *f, uint8_t proto, const char *src, con
 	ip[10] = (uint8_t)(~sum >> 8);
 	ip[11] = (uint8_t)~sum;
 	return ip + 20;
+}
+
+/* A connection 198.51.100.7:cport -> 203.0.113.10:80 -> 192.0.2.11:80
+ * (IPv4) of protocol proto, forwarded by fwd. */
+static inline struct lvs_conn_param t_conn_param(uint8_t proto, int cport, uint8_t fwd)
+{
+	struct lvs_conn_param p;
+
+	memset(&p, 0, sizeof(p));
+	p.af = p.daf = AF_INET;
+	p.proto = proto;
+	p.fwd = fwd;
+	p.caddr = t_ip4("198.51.100.7");
+	p.vaddr = t_ip4("203.0.113.10");
+	p.daddr = t_ip4("192.0.2.11");
+	p.cport = htons((uint16_t)cport);
+	p.vport = p.dport = htons(80);
+	return p;
 }
 
 #endif
