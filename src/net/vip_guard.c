@@ -1089,7 +1089,7 @@ static int locals_refresh(struct lvs_vips *v)
 		if (!m || cmp_gkey(&k[m - 1], &k[i]))
 			k[m++] = k[i];
 	err = 0;
-	if (m == v->nlocals && !memcmp(k, v->locals, m * sizeof(*k)))
+	if (m == v->nlocals && (!m || !memcmp(k, v->locals, m * sizeof(*k))))
 		goto out;
 	/* merge: new ones counted up, vanished ones down */
 	for (unsigned i = 0, j = 0; i < m || j < v->nlocals;) {
@@ -1390,12 +1390,13 @@ static int ctr_rule_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 /*
- * The packets the rules of table's ingress chain counted, by a rule dump
- * (NFT_MSG_GETRULE) of that chain alone: listing the chain through
+ * The packets the rules of one chain counted (family NFPROTO_*), by a rule
+ * dump (NFT_MSG_GETRULE) of that chain alone: listing the chain through
  * libnftables loads every set element first (tens of ms with 100,000).
  * 0 or -errno.
  */
-static int guard_packets(const char *table, unsigned long long *out)
+static int chain_packets(uint8_t family, const char *table, const char *chain,
+			 unsigned long long *out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
@@ -1418,11 +1419,11 @@ static int guard_packets(const char *table, unsigned long long *out)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_NETDEV;
+	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
-	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, "ingress");
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		rc = -errno;
 		goto out;
@@ -1450,30 +1451,40 @@ void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
 		fputs("Host guard: off (--no-guard)\n", f);
 		return;
 	}
+	/* the ingress chain, and the prerouting one (firewall-mark mode) */
 	fputs("Host guard (frames kept from the host's stack):", f);
 	for (unsigned i = 0; i < v->nif; i++) {
 		char script[64 + IF_NAMESIZE + 8], *text = NULL;
-		unsigned long long sum = 0, n;
+		unsigned long long sum = 0, pre = 0, n;
 
 		if (v->nft_run == vip_nft_lib_run) {
-			if (guard_packets(v->ifs[i].table, &sum))
+			if (chain_packets(NFPROTO_NETDEV, v->ifs[i].table, "ingress", &sum) ||
+			    chain_packets(NFPROTO_INET, v->ifs[i].table, "prerouting", &pre))
 				fprintf(f, " %s ?", v->ifs[i].name);
 			else
-				fprintf(f, " %s %llu", v->ifs[i].name, sum);
+				fprintf(f, " %s %llu", v->ifs[i].name, sum + pre);
 			continue;
 		}
-		/* a test's stand-in for libnftables: the chain as nft lists it */
-		snprintf(script, sizeof(script), "list chain netdev %s ingress\n", v->ifs[i].table);
-		if (v->nft_run(v->nft_arg, script, &text) || !text) {
+		/* a test's stand-in for libnftables: the chains as nft lists them */
+		for (int c = 0; c < 2; c++) {
+			snprintf(script, sizeof(script), c ? "list chain inet %s prerouting\n"
+							 : "list chain netdev %s ingress\n",
+				 v->ifs[i].table);
+			if (v->nft_run(v->nft_arg, script, &text) || !text) {
+				sum = ~0ull;
+				break;
+			}
+			/* every rule counts: "counter packets N bytes M" */
+			for (const char *t = text; (t = strstr(t, "counter packets ")); t++)
+				if (sscanf(t, "counter packets %llu", &n) == 1)
+					sum += n;
+			free(text);
+			text = NULL;
+		}
+		if (sum == ~0ull)
 			fprintf(f, " %s ?", v->ifs[i].name);
-			continue;
-		}
-		/* every rule of the chain counts: "counter packets N bytes M" */
-		for (const char *c = text; (c = strstr(c, "counter packets ")); c++)
-			if (sscanf(c, "counter packets %llu", &n) == 1)
-				sum += n;
-		fprintf(f, " %s %llu", v->ifs[i].name, sum);
-		free(text);
+		else
+			fprintf(f, " %s %llu", v->ifs[i].name, sum);
 	}
 	fputc('\n', f);
 }

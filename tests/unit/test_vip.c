@@ -939,7 +939,7 @@ static void test_guard_mode_chunks(void **state)
 	cap_reset();
 }
 
-/* The guard status sums the chain's counters. */
+/* The guard status sums the chains' counters (ingress and prerouting). */
 static void test_guard_status(void **state)
 {
 	uint32_t ifx = 7;
@@ -956,7 +956,7 @@ static void test_guard_status(void **state)
 	f = open_memstream(&buf, &len);
 	lvs_vips_guard_status(v, f);
 	fclose(f);
-	assert_string_equal(buf, "Host guard (frames kept from the host's stack): eth0 7\n");
+	assert_string_equal(buf, "Host guard (frames kept from the host's stack): eth0 14\n");
 	free(buf);
 	lvs_vips_free(v);
 	cap_reset();
