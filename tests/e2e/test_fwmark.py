@@ -15,12 +15,15 @@ port while firewall-mark services exist): both served, NAT and DR, IPv4
 and IPv6, both I/O drivers; the VIP's other ports (unmarked, or marked
 without a service) dropped by the guard's prerouting chain and answered
 by nobody; a download through the address service unharmed while the
-firewall-mark service comes and goes.
+firewall-mark service comes and goes; the guard's tables (netdev and
+inet) gone when lvsd stops, left by a killed lvsd and replaced by the
+next one.
 Labs serve HTTP on 80 and 443 (lab.sh --port2 443, plain HTTP).
 """
 import collections
 import re
 import shutil
+import signal
 import time
 
 import pytest
@@ -217,11 +220,16 @@ def test_rules_gone_when_lvsd_stops(fwd):
     d = fwd
     mark_rule(d.lab, d.lab.env["VIP4"], 1)
     fwm_service(d, 1)
+    d.service(d.lab.env["VIP4"], sched="rr")
     wait_rules(d.lab, [1])
+    wait_guard(d.lab, d.lab.env["VIP4"], True)
     d.lab.stop_lvsd()
     assert lvsd_rules(d.lab) is None
     r = d.lab.run("director", "iptables", "-w", "-t", "mangle", "-S", "PREROUTING")
     assert CHAIN not in r.stdout and "MARK" in r.stdout, r.stdout
+    # the guard's tables too, netdev and inet
+    tables = d.lab.run("director", "nft", "list", "tables").stdout
+    assert "lvsd_" not in tables, tables
     # restart for the fixture's teardown, which stops it again
     d.lvsd = d.lab.start_lvsd("--io", "afpacket")
 
@@ -404,3 +412,31 @@ def test_address_service_survives_mark_service_coming_and_going(mixed):
     assert held.result() == (0, e["BIG_SHA256"])
     assert fresh_conns(lab, vip, 3)["error"] == 0
     d.watch.assert_silent()
+
+
+@pytest.mark.parametrize("fwd", ["nat_lab"], indirect=True)
+def test_guard_tables_after_sigkill(fwd):
+    """A killed lvsd leaves its guard tables, the prerouting one as the
+    netdev one (the VIP stays kept from the host); the next lvsd replaces
+    both with its own, and a stop removes both."""
+    d, e = fwd, fwd.lab.env
+    lab, vip = d.lab, e["VIP4"]
+    table = guard_table(lab)
+    d.service(vip, sched="rr")
+    mark_rule(lab, vip, 1, ports="443")
+    fwm_service(d, 1)
+    wait_guard(lab, vip, True)
+    d.lvsd.proc.send_signal(signal.SIGKILL)
+    d.lvsd.proc.wait(5)
+    tables = lab.run("director", "nft", "list", "tables").stdout
+    assert "table netdev %s" % table in tables and "table inet %s" % table in tables, tables
+    assert vip in guard_set(lab, "inet", "vip4")
+    lab.stop_lvsd()
+    d.lvsd = lab.start_lvsd("--io", "afpacket")
+    for fam, name in (("netdev", "vip4"), ("netdev", "pvip4"), ("inet", "vip4")):
+        assert vip not in guard_set(lab, fam, name), (fam, name)
+    lab.stop_lvsd()
+    tables = lab.run("director", "nft", "list", "tables").stdout
+    assert "lvsd_" not in tables, tables
+    # restart for the fixture's teardown, which stops it again
+    d.lvsd = lab.start_lvsd("--io", "afpacket")
