@@ -106,17 +106,22 @@ static __always_inline int has(__u8 kind, const void *addr, __u32 alen, __u8 pro
 	return bpf_map_lookup_elem(&lvs_filter, &k) != NULL;
 }
 
-/* Service on a shared VIP, or NAT reply (kind+2 = the NAT kind); a NAT
- * reply's ICMP errors and later fragments (no ports) go by the server's
- * address alone */
+/* An owned VIP guarded whole; a service (on a shared VIP, or on an owned
+ * VIP guarded per port, whose ICMP and later fragments come too); or a
+ * NAT reply (vip + 4 = the NAT kind); a NAT reply's ICMP errors and later
+ * fragments (no ports) go by the server's address alone.  The per-port
+ * lookup is made only for ICMP and fragments, so other traffic costs what
+ * it did without firewall-mark services. */
 static __always_inline int is_director_ip(__u8 vip, const void *daddr, const void *saddr,
 					  __u32 alen, __u8 proto, __be16 sport, __be16 dport,
-					  int has_ports, int icmp_err, int frag)
+					  int has_ports, int icmp, int icmp_err, int frag)
 {
 	if (has(vip, daddr, alen, 0, 0))
 		return 1;
 	if (has_ports && (has(vip + 2, daddr, alen, proto, dport) ||
 			  has(vip + 2, daddr, alen, proto, 0)))
+		return 1;
+	if ((icmp || frag) && has(vip + (LVS_XDPK_PVIP4 - LVS_XDPK_VIP4), daddr, alen, 0, 0))
 		return 1;
 	if (!has_ports && !icmp_err && !frag)
 		return 0;
@@ -180,13 +185,15 @@ int lvs_xdp(struct xdp_md *ctx)
 		if ((void *)(a + 1) > end || a->op != bpf_htons(ARP_OP_REQUEST) ||
 		    a->pro != bpf_htons(ETH_P_IP) || a->pln != 4)
 			return pass();
-		return has(LVS_XDPK_VIP4, a->tpa, 4, 0, 0) ? to_lvsd(ctx) : pass();
+		return has(LVS_XDPK_VIP4, a->tpa, 4, 0, 0) || has(LVS_XDPK_PVIP4, a->tpa, 4, 0, 0)
+			       ? to_lvsd(ctx)
+			       : pass();
 	}
 
 	if (type == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		__be16 sport = 0, dport = 0;
-		int ports = 0, icmp_err = 0, frag;
+		int ports = 0, icmp = 0, icmp_err = 0, frag;
 		void *l4;
 
 		if ((void *)(ip + 1) > end || ip->ihl < 5)
@@ -195,7 +202,8 @@ int lvs_xdp(struct xdp_md *ctx)
 		l4 = (__u8 *)ip + ip->ihl * 4;
 		/* later fragments carry no L4 header */
 		if (!(ip->frag_off & bpf_htons(0x1fff))) {
-			if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) {
+			if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP ||
+			    ip->protocol == IPPROTO_SCTP) {
 				__be16 *pp = l4;
 				if ((void *)(pp + 2) <= end) {
 					sport = pp[0];
@@ -204,6 +212,7 @@ int lvs_xdp(struct xdp_md *ctx)
 				}
 			} else if (ip->protocol == IPPROTO_ICMP) {
 				__u8 *ic = l4;
+				icmp = 1;
 				if ((void *)(ic + 8) <= end)
 					icmp_err = ic[0] == ICMP4_DEST_UNREACH ||
 						   ic[0] == ICMP4_TIME_EXCEEDED ||
@@ -211,7 +220,7 @@ int lvs_xdp(struct xdp_md *ctx)
 			}
 		}
 		return is_director_ip(LVS_XDPK_VIP4, &ip->daddr, &ip->saddr, 4, ip->protocol, sport,
-				      dport, ports, icmp_err, frag)
+				      dport, ports, icmp, icmp_err, frag)
 			       ? to_lvsd(ctx)
 			       : pass();
 	}
@@ -219,7 +228,7 @@ int lvs_xdp(struct xdp_md *ctx)
 	if (type == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = l3;
 		__be16 sport = 0, dport = 0;
-		int ports = 0, icmp_err = 0, frag = 0;
+		int ports = 0, icmp = 0, icmp_err = 0, frag = 0;
 		__u8 nh;
 		__u8 *l4;
 
@@ -248,23 +257,29 @@ int lvs_xdp(struct xdp_md *ctx)
 				break;
 			}
 		}
-		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP) {
+		if (nh == IPPROTO_TCP || nh == IPPROTO_UDP || nh == IPPROTO_SCTP) {
 			if (l4 + 4 <= (__u8 *)end) {
 				sport = *(__be16 *)l4;
 				dport = *(__be16 *)(l4 + 2);
 				ports = 1;
 			}
-		} else if (nh == IPPROTO_ICMPV6 && l4 + 24 <= (__u8 *)end) {
+		} else if (nh == IPPROTO_ICMPV6) {
+			icmp = 1;
+		}
+		if (nh == IPPROTO_ICMPV6 && l4 + 24 <= (__u8 *)end) {
 			__u8 t = l4[0];
 			/* a neighbour solicitation for an owned VIP: the target
 			 * follows the 8-byte ICMPv6 header */
 			if (t == ICMP6_NEIGH_SOLICIT)
-				return has(LVS_XDPK_VIP6, l4 + 8, 16, 0, 0) ? to_lvsd(ctx) : pass();
+				return has(LVS_XDPK_VIP6, l4 + 8, 16, 0, 0) ||
+					       has(LVS_XDPK_PVIP6, l4 + 8, 16, 0, 0)
+					       ? to_lvsd(ctx)
+					       : pass();
 			icmp_err = t == ICMP6_DEST_UNREACH || t == ICMP6_PKT_TOOBIG ||
 				   t == ICMP6_TIME_EXCEED || t == ICMP6_PARAMPROB;
 		}
 		return is_director_ip(LVS_XDPK_VIP6, &ip6->daddr, &ip6->saddr, 16, nh, sport, dport,
-				      ports, icmp_err, frag)
+				      ports, icmp, icmp_err, frag)
 			       ? to_lvsd(ctx)
 			       : pass();
 	}

@@ -7,11 +7,17 @@
  * A frame is handed to lvsd (redirected to the AF_XDP socket of its
  * interface and receive queue) when one of these holds; everything else
  * goes on to the host's stack (XDP_PASS):
- *   - an ARP request whose target is an owned VIP (LVS_XDPK_VIP4);
+ *   - an ARP request whose target is an owned VIP (LVS_XDPK_VIP4, or
+ *     LVS_XDPK_PVIP4);
  *   - an IPv6 neighbour solicitation whose target is an owned VIP;
- *   - an IP packet to an owned VIP (any protocol, fragments too);
- *   - an IP packet to a service on a shared VIP (a host address):
+ *   - an IP packet to an owned VIP guarded whole (any protocol, fragments
+ *     too);
+ *   - an IP packet to a service on a shared VIP (a host address), or on an
+ *     owned VIP guarded per port (firewall-mark mode, see vip_guard.c):
  *     daddr . protocol . dport (dport 0 in the key: any port);
+ *   - ICMP / ICMPv6 and later fragments to an owned VIP guarded per port
+ *     (the rest of its traffic goes to the host, to be marked, queued to
+ *     lvsd or dropped by the guard);
  *   - a NAT real server's reply: saddr . protocol . sport (sport 0: any),
  *     not addressed to one of the host's own addresses (LVS_XDPK_LOCAL*);
  *   - an ICMP error or a later fragment (no ports) from a NAT real server,
@@ -34,6 +40,9 @@ enum lvs_xdp_kind {
 	LVS_XDPK_NATRS6,
 	LVS_XDPK_LOCAL4,     /* addr: one of the host's own addresses */
 	LVS_XDPK_LOCAL6,
+	LVS_XDPK_PVIP4,      /* addr: owned VIP guarded per port (its services
+			      * as LVS_XDPK_SVC*) */
+	LVS_XDPK_PVIP6,
 };
 
 struct lvs_xdp_key {

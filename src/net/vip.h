@@ -15,7 +15,8 @@
  *    solicitations reach us.
  *  - Host guard: see vip_guard.c (an nftables netdev ingress table per
  *    served interface that keeps the host's own stack from answering,
- *    resetting or forwarding what lvsd handles).
+ *    resetting or forwarding what lvsd handles; with firewall-mark
+ *    services, an inet prerouting table too, after the mangle table).
  *
  * A VIP that is also one of the host's own addresses (a "shared" VIP,
  * e.g. the director's address with only port 80 virtualised) stays the
@@ -114,7 +115,8 @@ void lvs_vips_set_standby(struct lvs_vips *v, struct lvs_standby *const *slot);
 int lvs_vips_extra(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, bool add);
 
 /* For lvsadm --status: per served interface, the frames the host guard
- * dropped (the sum of its rules' counters, read with libnftables).
+ * dropped (the sum of its rules' counters, both tables, read over
+ * nfnetlink).
  * Control thread. */
 void lvs_vips_guard_status(struct lvs_vips *v, FILE *f);
 

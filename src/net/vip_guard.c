@@ -30,7 +30,36 @@
  *
  * Every rule counts (nft list chain netdev lvsd_IF ingress).  The tables
  * are created once, with empty sets, when lvsd starts, and deleted when
- * it stops; in between only set elements change.
+ * it stops; in between only set elements change.  (A killed lvsd leaves
+ * them, and the VIPs stay kept from the host, until lvsd starts again on
+ * the interface and replaces them.)
+ *
+ * Firewall-mark mode.  The operator's mangle rules mark packets in the IP
+ * layer, after netdev ingress: a packet dropped there whole (2.) is never
+ * marked.  So while at least one firewall-mark service is configured, an
+ * owned VIP is guarded per port, like a shared one, and each table
+ * `netdev lvsd_IF` drops for it only
+ *
+ *   - ARP requests and neighbour solicitations (sets pvip4, ns6);
+ *   - its services' packets (4.: the same svc* elements);
+ *   - ICMP / ICMPv6 (lvsd answers echo and handles the errors that quote
+ *     its connections) and later fragments (no ports), sets pvip4/pvip6;
+ *
+ * the rest goes on to mangle PREROUTING (-150), where the operator marks
+ * it and daemon/fwmark.c queues the marks with a service to lvsd; what is
+ * left is dropped by a second table per served interface, `inet lvsd_IF`,
+ * hooked at prerouting priority -140 (after mangle, before routing), whose
+ * sets vip4/vip6 hold the owned VIPs in this mode and nothing otherwise.
+ * Its life is the netdev table's.  Outside the mode the owned VIPs are in
+ * the netdev vip4/vip6 sets and dropped whole, as before.
+ *
+ * Entering the mode takes two steps, so that no packet of a connection
+ * to an owned VIP finds it unguarded: first the services' keys of owned
+ * VIPs are added; once they are all applied, each owned VIP moves from
+ * vip4 to pvip4 (+ the inet vip4) in one transaction.  Leaving is the
+ * reverse: the VIPs move back, then the services' keys go.  The driver
+ * filter follows with the same keys (LVS_XDPK_PVIP* for a VIP guarded per
+ * port).
  *
  * Incremental upkeep.  The model reports the states that may have changed
  * (struct lvs_model_watch).  For each service and destination state the
@@ -260,29 +289,83 @@ static void gfree(struct lvs_vips *v, struct gentry *e)
 	free(e);
 }
 
-/* Should key e be in the guard and the filter? */
-static bool gwant(const struct lvs_vips *v, const struct gentry *e)
+/* Layouts of a key's elements (gentry in_nft, in_xdp). */
+enum { GL_NONE, GL_WHOLE, GL_PORTS };
+
+/* Should key e be in the guard and the filter, and how?  GL_NONE, or
+ * GL_WHOLE; GL_PORTS for an owned VIP guarded per port (firewall-mark
+ * mode). */
+static uint8_t gwant(const struct lvs_vips *v, const struct gentry *e)
 {
 	struct gkey vk;
 	const struct gentry *vip;
 
 	switch (e->k.kind) {
 	case GK_VIP:
-		return e->cfg && e->owned;
+		if (!e->cfg || !e->owned)
+			return GL_NONE;
+		return v->vip_pp ? GL_PORTS : GL_WHOLE;
 	case GK_SVC:
 		/* a trash connection's service stays guarded whatever its VIP;
-		 * a configured one only on a shared VIP (an owned VIP is
-		 * guarded whole) */
+		 * a configured one on a shared VIP, and on an owned one in
+		 * firewall-mark mode (otherwise the VIP is guarded whole) */
 		if (e->trash)
-			return true;
+			return GL_WHOLE;
 		if (!e->cfg)
-			return false;
+			return GL_NONE;
 		gkey_set(&vk, GK_VIP, e->k.af, 0, 0, &e->k.a);
 		vip = gfind(v, &vk, hash_bytes(&vk, sizeof(vk)));
-		return vip && !vip->owned;
+		return vip && (!vip->owned || v->svc_pp) ? GL_WHOLE : GL_NONE;
 	default:
-		return e->cfg || e->trash;
+		return e->cfg || e->trash ? GL_WHOLE : GL_NONE;
 	}
+}
+
+/* Every key of kind `kind` dirty (a mode step: rare). */
+static void gdirty_kind(struct lvs_vips *v, uint8_t kind)
+{
+	for (size_t b = 0; b <= v->keys.mask; b++) {
+		for (struct hnode *h = v->keys.b[b]; h; h = h->next) {
+			struct gentry *e = caa_container_of(h, struct gentry, hn);
+			if (e->k.kind == kind)
+				gdirty(v, e);
+		}
+	}
+}
+
+/*
+ * One step towards firewall-mark mode when a firewall-mark service is
+ * configured, or out of it when none is.  A step that must follow what
+ * the last one dirtied waits until that is all applied (no dirty key).
+ * True when it changed what the keys want.
+ */
+static bool mode_step(struct lvs_vips *v)
+{
+	bool fwm = v->nfwm > 0;
+
+	if (fwm && !v->svc_pp) {
+		v->svc_pp = true; /* the services' ports of owned VIPs first */
+		gdirty_kind(v, GK_SVC);
+	} else if (fwm && !v->vip_pp && !v->dirty) {
+		v->vip_pp = true; /* then each VIP stops being guarded whole */
+		gdirty_kind(v, GK_VIP);
+	} else if (!fwm && v->vip_pp) {
+		v->vip_pp = false;
+		gdirty_kind(v, GK_VIP);
+	} else if (!fwm && v->svc_pp && !v->dirty) {
+		v->svc_pp = false;
+		gdirty_kind(v, GK_SVC);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static bool mode_pending(const struct lvs_vips *v)
+{
+	bool fwm = v->nfwm > 0;
+
+	return fwm != v->svc_pp || fwm != v->vip_pp;
 }
 
 static void contrib_add(struct contrib *c, uint8_t kind, uint8_t af, uint8_t proto,
@@ -610,10 +693,13 @@ static bool records_update(struct lvs_vips *v)
 
 /* ---- nftables ---- */
 
+/* The sets; the inet table's come last (put_tables). */
 enum {
-	S_VIP4, S_VIP6, S_NS6, S_SVC4, S_SVC6, S_SVCANY4, S_SVCANY6,
-	S_NAT4, S_NAT6, S_NATANY4, S_NATANY6, S_NATRS4, S_NATRS6, S__N
+	S_VIP4, S_VIP6, S_NS6, S_PVIP4, S_PVIP6, S_SVC4, S_SVC6, S_SVCANY4, S_SVCANY6,
+	S_NAT4, S_NAT6, S_NATANY4, S_NATANY6, S_NATRS4, S_NATRS6,
+	S_FVIP4, S_FVIP6, S__N
 };
+#define S_INET S_FVIP4 /* the first set of table inet lvsd_IF */
 
 static const struct {
 	const char *name, *type;
@@ -621,6 +707,8 @@ static const struct {
 	[S_VIP4] = { "vip4", "type ipv4_addr" },
 	[S_VIP6] = { "vip6", "type ipv6_addr" },
 	[S_NS6] = { "ns6", "typeof @th,64,128" },
+	[S_PVIP4] = { "pvip4", "type ipv4_addr" },
+	[S_PVIP6] = { "pvip6", "type ipv6_addr" },
 	[S_SVC4] = { "svc4", "type ipv4_addr . inet_proto . inet_service" },
 	[S_SVC6] = { "svc6", "type ipv6_addr . inet_proto . inet_service" },
 	[S_SVCANY4] = { "svcany4", "type ipv4_addr . inet_proto" },
@@ -631,13 +719,23 @@ static const struct {
 	[S_NATANY6] = { "natany6", "type ipv6_addr . inet_proto" },
 	[S_NATRS4] = { "natrs4", "type ipv4_addr" },
 	[S_NATRS6] = { "natrs6", "type ipv6_addr" },
+	[S_FVIP4] = { "vip4", "type ipv4_addr" },
+	[S_FVIP6] = { "vip6", "type ipv6_addr" },
 };
 
 static const char nft_rules[] =
 	"\t\tarp operation request arp daddr ip @vip4 counter drop\n"
+	"\t\tarp operation request arp daddr ip @pvip4 counter drop\n"
 	"\t\tip daddr @vip4 counter drop\n"
 	"\t\tip6 daddr @vip6 counter drop\n"
 	"\t\ticmpv6 type nd-neighbor-solicit @th,64,128 @ns6 counter drop\n"
+	/* owned VIPs guarded per port (firewall-mark mode): ICMP and later
+	 * fragments here, the services below, the rest at prerouting; the
+	 * cheap test first, so other traffic pays no lookup */
+	"\t\tmeta l4proto icmp ip daddr @pvip4 counter drop\n"
+	"\t\tmeta l4proto ipv6-icmp ip6 daddr @pvip6 counter drop\n"
+	"\t\tip frag-off & 0x1fff != 0 ip daddr @pvip4 counter drop\n"
+	"\t\tfrag frag-off != 0 ip6 daddr @pvip6 counter drop\n"
 	"\t\tip daddr . meta l4proto . th dport @svc4 counter drop\n"
 	"\t\tip6 daddr . meta l4proto . th dport @svc6 counter drop\n"
 	"\t\tip daddr . meta l4proto @svcany4 counter drop\n"
@@ -654,13 +752,30 @@ static const char nft_rules[] =
 	"\t\tip saddr @natrs4 ip frag-off & 0x1fff != 0 fib daddr type != local counter drop\n"
 	"\t\tip6 saddr @natrs6 frag frag-off != 0 fib daddr type != local counter drop\n";
 
-/* The sets key k is an element of (none for GK_LOCAL); returns how many. */
-static unsigned gkey_sets(const struct gkey *k, int set[2])
+/* The inet table's chain: what passed ingress and the mangle table to an
+ * owned VIP guarded per port, and was not queued to lvsd (%s: the
+ * interface, twice). */
+static const char nft_fwm_chain[] =
+	"\tchain prerouting {\n\t\ttype filter hook prerouting priority -140; policy accept;\n"
+	"\t\tiifname \"%s\" ip daddr @vip4 counter drop\n"
+	"\t\tiifname \"%s\" ip6 daddr @vip6 counter drop\n\t}\n";
+
+/* The sets key k is an element of in layout l (gwant; none for GK_LOCAL);
+ * returns how many. */
+static unsigned gkey_sets(const struct gkey *k, uint8_t l, int set[3])
 {
 	bool v6 = k->af == AF_INET6;
 
+	if (l == GL_NONE)
+		return 0;
 	switch (k->kind) {
 	case GK_VIP:
+		if (l == GL_PORTS) {
+			set[0] = v6 ? S_PVIP6 : S_PVIP4;
+			set[1] = v6 ? S_FVIP6 : S_FVIP4;
+			set[2] = S_NS6;
+			return v6 ? 3 : 2;
+		}
 		set[0] = v6 ? S_VIP6 : S_VIP4;
 		set[1] = S_NS6;
 		return v6 ? 2 : 1;
@@ -712,34 +827,46 @@ static int cmp_item(const void *x, const void *y)
 	return a->set - b->set;
 }
 
+/* Key k's elements of layout l that layout other does not have (so an
+ * element in both, ns6 when a VIP changes layout, is neither added nor
+ * deleted). */
 static int push_items(struct nft_item **it, size_t *n, size_t *cap, const struct gkey *k,
-		      bool del)
+		      bool del, uint8_t l, uint8_t other)
 {
-	int set[2];
-	unsigned ns = gkey_sets(k, set);
+	int set[3], oset[3];
+	unsigned ns = gkey_sets(k, l, set), no = gkey_sets(k, other, oset);
 
 	if (*n + ns > *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
+		while (nc < *n + ns)
+			nc *= 2;
 		struct nft_item *x = realloc(*it, nc * sizeof(*x));
 		if (!x)
 			return -ENOMEM;
 		*it = x;
 		*cap = nc;
 	}
-	for (unsigned i = 0; i < ns; i++)
-		(*it)[(*n)++] = (struct nft_item){ .del = del, .set = (uint8_t)set[i], .k = k };
+	for (unsigned i = 0; i < ns; i++) {
+		bool both = false;
+		for (unsigned j = 0; j < no; j++)
+			both |= set[i] == oset[j];
+		if (!both)
+			(*it)[(*n)++] = (struct nft_item){ .del = del, .set = (uint8_t)set[i], .k = k };
+	}
 	return 0;
 }
 
 /* Elements it[0..n) (sorted by cmp_item), as `add element` / `delete
- * element` commands on every served table. */
+ * element` commands on every served table.  One transaction: a VIP that
+ * changes layout is never in neither. */
 static void put_delta(struct lvs_vips *v, FILE *f, const struct nft_item *it, size_t n)
 {
 	for (unsigned t = 0; t < v->nif; t++) {
 		for (size_t i = 0; i < n;) {
 			size_t j = i;
-			fprintf(f, "%s element netdev %s %s { ", it[i].del ? "delete" : "add",
-				v->ifs[t].table, nft_sets[it[i].set].name);
+			fprintf(f, "%s element %s %s %s { ", it[i].del ? "delete" : "add",
+				it[i].set >= S_INET ? "inet" : "netdev", v->ifs[t].table,
+				nft_sets[it[i].set].name);
 			for (; j < n && !cmp_item(&it[i], &it[j]); j++) {
 				if (j > i)
 					fputs(", ", f);
@@ -751,29 +878,42 @@ static void put_delta(struct lvs_vips *v, FILE *f, const struct nft_item *it, si
 	}
 }
 
+/* Sets [from, to) of a table, with their elements from it[*i..n) (sorted
+ * by set). */
+static void put_sets(FILE *f, int from, int to, const struct nft_item *it, size_t *i, size_t n)
+{
+	for (int s = from; s < to; s++) {
+		fprintf(f, "\tset %s { %s;", nft_sets[s].name, nft_sets[s].type);
+		for (bool first = true; *i < n && it[*i].set == s; (*i)++, first = false) {
+			fputs(first ? " elements = { " : ", ", f);
+			put_elem(f, s, it[*i].k);
+			if (*i + 1 == n || it[*i + 1].set != s)
+				fputs(" }", f);
+		}
+		fputs(" }\n", f);
+	}
+}
+
 /* Every served table replaced by one holding elements it[0..n) (adds,
- * sorted by cmp_item). */
+ * sorted by cmp_item): the netdev table and the inet one. */
 static void put_tables(struct lvs_vips *v, FILE *f, const struct nft_item *it, size_t n)
 {
 	for (unsigned t = 0; t < v->nif; t++) {
+		const char *tb = v->ifs[t].table, *ifn = v->ifs[t].name;
 		size_t i = 0;
 
-		/* declaring the table first makes the delete valid either way */
-		fprintf(f, "table netdev %s {}\ndelete table netdev %s\ntable netdev %s {\n",
-			v->ifs[t].table, v->ifs[t].table, v->ifs[t].table);
-		for (int s = 0; s < S__N; s++) {
-			fprintf(f, "\tset %s { %s;", nft_sets[s].name, nft_sets[s].type);
-			for (bool first = true; i < n && it[i].set == s; i++, first = false) {
-				fputs(first ? " elements = { " : ", ", f);
-				put_elem(f, s, it[i].k);
-				if (i + 1 == n || it[i + 1].set != s)
-					fputs(" }", f);
-			}
-			fputs(" }\n", f);
-		}
+		/* declaring a table first makes its delete valid either way
+		 * (a killed lvsd left it, or not) */
+		fprintf(f, "table netdev %s {}\ndelete table netdev %s\ntable netdev %s {\n", tb, tb,
+			tb);
+		put_sets(f, 0, S_INET, it, &i, n);
 		fprintf(f, "\tchain ingress {\n\t\ttype filter hook ingress device \"%s\" "
 			   "priority -500; policy accept;\n%s\t}\n}\n",
-			v->ifs[t].name, nft_rules);
+			ifn, nft_rules);
+		fprintf(f, "table inet %s {}\ndelete table inet %s\ntable inet %s {\n", tb, tb, tb);
+		put_sets(f, S_INET, S__N, it, &i, n);
+		fprintf(f, nft_fwm_chain, ifn, ifn);
+		fputs("}\n", f);
 	}
 }
 
@@ -845,7 +985,7 @@ static int all_items(struct lvs_vips *v, struct nft_item **it, size_t *n)
 	for (size_t b = 0; b <= v->keys.mask; b++) {
 		for (struct hnode *h = v->keys.b[b]; h; h = h->next) {
 			struct gentry *e = caa_container_of(h, struct gentry, hn);
-			if (gwant(v, e) && push_items(it, n, &cap, &e->k, false)) {
+			if (push_items(it, n, &cap, &e->k, false, gwant(v, e), GL_NONE)) {
 				free(*it);
 				*it = NULL;
 				return -ENOMEM;
@@ -889,8 +1029,9 @@ void vip_guard_remove(struct lvs_vips *v)
 	if (!f)
 		return;
 	for (unsigned i = 0; i < v->nif; i++)
-		fprintf(f, "table netdev %s {}\ndelete table netdev %s\n", v->ifs[i].table,
-			v->ifs[i].table);
+		fprintf(f, "table netdev %s {}\ndelete table netdev %s\n"
+			   "table inet %s {}\ndelete table inet %s\n",
+			v->ifs[i].table, v->ifs[i].table, v->ifs[i].table, v->ifs[i].table);
 	if (fclose(f) == 0 && v->nif && v->nft_run(v->nft_arg, script, NULL) == 0)
 		lvs_info("guard: tables removed");
 	free(script);
@@ -898,15 +1039,17 @@ void vip_guard_remove(struct lvs_vips *v)
 
 /* ---- the driver filter (xdp_filter.h): the guard's keys as map keys ---- */
 
-static void xkey(struct lvs_xdp_key *x, const struct gkey *k)
+/* Key k in layout l (not GL_NONE). */
+static void xkey(struct lvs_xdp_key *x, const struct gkey *k, uint8_t l)
 {
 	static const uint8_t kind4[] = {
 		[GK_VIP] = LVS_XDPK_VIP4, [GK_SVC] = LVS_XDPK_SVC4, [GK_NAT] = LVS_XDPK_NAT4,
 		[GK_NATRS] = LVS_XDPK_NATRS4, [GK_LOCAL] = LVS_XDPK_LOCAL4,
 	};
+	uint8_t kind = k->kind == GK_VIP && l == GL_PORTS ? LVS_XDPK_PVIP4 : kind4[k->kind];
 
 	memset(x, 0, sizeof(*x));
-	x->kind = (uint8_t)(kind4[k->kind] + (k->af == AF_INET6));
+	x->kind = (uint8_t)(kind + (k->af == AF_INET6));
 	x->proto = k->proto;
 	x->port = k->port;
 	memcpy(x->addr, k->a.b, k->af == AF_INET6 ? 16 : 4);
@@ -946,7 +1089,7 @@ static int locals_refresh(struct lvs_vips *v)
 		if (!m || cmp_gkey(&k[m - 1], &k[i]))
 			k[m++] = k[i];
 	err = 0;
-	if (m == v->nlocals && !memcmp(k, v->locals, m * sizeof(*k)))
+	if (m == v->nlocals && (!m || !memcmp(k, v->locals, m * sizeof(*k))))
 		goto out;
 	/* merge: new ones counted up, vanished ones down */
 	for (unsigned i = 0, j = 0; i < m || j < v->nlocals;) {
@@ -1000,16 +1143,17 @@ out:
  * announcements up to date with the dirty keys.  A key whose guard or
  * filter update failed stays dirty for the next call.  0 or -errno.
  */
-static int vips_sync(struct lvs_vips *v)
+static int vips_sync(struct lvs_vips *v, size_t *done)
 {
 	struct gentry **d = NULL, *e, *rest = NULL;
-	bool *want = NULL;
+	uint8_t *want = NULL;
 	struct nft_item *it = NULL;
 	struct lvs_xdp_key *xa = NULL, *xd = NULL;
 	size_t nd = 0, ni = 0, ci = 0, nxa = 0, nxd = 0;
 	lvs_time_t now = mono_ns();
 	int err = 0, nerr = 0, xerr = 0;
 
+	*done = 0;
 	for (e = v->dirty; e && nd < GUARD_CHUNK; e = e->dnext)
 		nd++;
 	if (nd) {
@@ -1029,7 +1173,7 @@ static int vips_sync(struct lvs_vips *v)
 	for (size_t i = 0; i < nd; i++) {
 		e = d[i];
 		want[i] = gwant(v, e);
-		if (e->k.kind == GK_VIP && want[i] != e->active) {
+		if (e->k.kind == GK_VIP && !!want[i] != e->active) {
 			/* announce and listen for the VIPs lvsd takes over */
 			e->active = want[i];
 			v->vips_changed = true;
@@ -1038,14 +1182,22 @@ static int vips_sync(struct lvs_vips *v)
 			if (e->k.af == AF_INET6)
 				vip_mcast(v, &e->k.a, want[i]);
 		}
+		/* the new layout's elements added, the old one's deleted, in
+		 * one transaction */
 		if (v->guard && !v->nft_resync && want[i] != e->in_nft &&
-		    push_items(&it, &ni, &ci, &e->k, !want[i])) {
+		    (push_items(&it, &ni, &ci, &e->k, false, want[i], e->in_nft) ||
+		     push_items(&it, &ni, &ci, &e->k, true, e->in_nft, want[i]))) {
 			err = -ENOMEM;
 			goto out;
 		}
-		if (v->filter && want[i] != e->in_xdp)
-			xkey(want[i] ? &xa[nxa++] : &xd[nxd++], &e->k);
+		if (v->filter && want[i] != e->in_xdp) {
+			if (want[i])
+				xkey(&xa[nxa++], &e->k, want[i]);
+			if (e->in_xdp)
+				xkey(&xd[nxd++], &e->k, e->in_xdp);
+		}
 	}
+	*done = nd;
 	if (v->guard && v->nft_resync) {
 		nerr = vip_guard_rewrite(v);
 	} else if (ni) {
@@ -1104,6 +1256,7 @@ int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const stru
 {
 	const struct lvs_model_watch w = { .svc = watch_svc, .dest = watch_dest, .arg = v };
 	int err, serr;
+	size_t done = 0;
 	bool more;
 
 	(void)s; /* the watch reports m's states; s is m's snapshot */
@@ -1122,10 +1275,18 @@ int lvs_vips_update(struct lvs_vips *v, const struct lvs_snapshot *s, const stru
 	}
 	more = records_update(v);
 	err = locals_refresh(v);
-	serr = vips_sync(v);
+	mode_step(v);
+	serr = vips_sync(v, &done);
+	/* the next mode step at once when the last one is applied and this
+	 * call has room for it */
+	while (!serr && !v->dirty && done < GUARD_CHUNK && mode_step(v)) {
+		size_t n;
+		serr = vips_sync(v, &n);
+		done += n;
+	}
 	if (err || serr)
 		return err ? err : serr;
-	return more || v->dirty || v->nfresh;
+	return more || v->dirty || v->nfresh || mode_pending(v);
 }
 
 int lvs_vips_extra(struct lvs_vips *v, uint8_t af, const union lvs_addr *a, bool add)
@@ -1229,12 +1390,13 @@ static int ctr_rule_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 /*
- * The packets the rules of table's ingress chain counted, by a rule dump
- * (NFT_MSG_GETRULE) of that chain alone: listing the chain through
+ * The packets the rules of one chain counted (family NFPROTO_*), by a rule
+ * dump (NFT_MSG_GETRULE) of that chain alone: listing the chain through
  * libnftables loads every set element first (tens of ms with 100,000).
  * 0 or -errno.
  */
-static int guard_packets(const char *table, unsigned long long *out)
+static int chain_packets(uint8_t family, const char *table, const char *chain,
+			 unsigned long long *out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
@@ -1257,11 +1419,11 @@ static int guard_packets(const char *table, unsigned long long *out)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_NETDEV;
+	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
-	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, "ingress");
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		rc = -errno;
 		goto out;
@@ -1289,30 +1451,40 @@ void lvs_vips_guard_status(struct lvs_vips *v, FILE *f)
 		fputs("Host guard: off (--no-guard)\n", f);
 		return;
 	}
+	/* the ingress chain, and the prerouting one (firewall-mark mode) */
 	fputs("Host guard (frames kept from the host's stack):", f);
 	for (unsigned i = 0; i < v->nif; i++) {
 		char script[64 + IF_NAMESIZE + 8], *text = NULL;
-		unsigned long long sum = 0, n;
+		unsigned long long sum = 0, pre = 0, n;
 
 		if (v->nft_run == vip_nft_lib_run) {
-			if (guard_packets(v->ifs[i].table, &sum))
+			if (chain_packets(NFPROTO_NETDEV, v->ifs[i].table, "ingress", &sum) ||
+			    chain_packets(NFPROTO_INET, v->ifs[i].table, "prerouting", &pre))
 				fprintf(f, " %s ?", v->ifs[i].name);
 			else
-				fprintf(f, " %s %llu", v->ifs[i].name, sum);
+				fprintf(f, " %s %llu", v->ifs[i].name, sum + pre);
 			continue;
 		}
-		/* a test's stand-in for libnftables: the chain as nft lists it */
-		snprintf(script, sizeof(script), "list chain netdev %s ingress\n", v->ifs[i].table);
-		if (v->nft_run(v->nft_arg, script, &text) || !text) {
+		/* a test's stand-in for libnftables: the chains as nft lists them */
+		for (int c = 0; c < 2; c++) {
+			snprintf(script, sizeof(script), c ? "list chain inet %s prerouting\n"
+							 : "list chain netdev %s ingress\n",
+				 v->ifs[i].table);
+			if (v->nft_run(v->nft_arg, script, &text) || !text) {
+				sum = ~0ull;
+				break;
+			}
+			/* every rule counts: "counter packets N bytes M" */
+			for (const char *t = text; (t = strstr(t, "counter packets ")); t++)
+				if (sscanf(t, "counter packets %llu", &n) == 1)
+					sum += n;
+			free(text);
+			text = NULL;
+		}
+		if (sum == ~0ull)
 			fprintf(f, " %s ?", v->ifs[i].name);
-			continue;
-		}
-		/* every rule of the chain counts: "counter packets N bytes M" */
-		for (const char *c = text; (c = strstr(c, "counter packets ")); c++)
-			if (sscanf(c, "counter packets %llu", &n) == 1)
-				sum += n;
-		fprintf(f, " %s %llu", v->ifs[i].name, sum);
-		free(text);
+		else
+			fprintf(f, " %s %llu", v->ifs[i].name, sum);
 	}
 	fputc('\n', f);
 }

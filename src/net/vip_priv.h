@@ -64,8 +64,10 @@ struct gentry {
 	uint32_t trash; /* references from trash destinations (GK_SVC) */
 	bool owned;     /* GK_VIP: not one of the host's addresses */
 	bool active;    /* GK_VIP: owned and used: answered, announced */
-	bool in_nft;    /* element of the guard tables' sets */
-	bool in_xdp;    /* key of the driver filter */
+	/* where it is applied: 0 nowhere, else the layout gwant gave
+	 * (GK_VIP: 1 guarded whole, 2 guarded per service port) */
+	uint8_t in_nft; /* elements of the guard tables' sets */
+	uint8_t in_xdp; /* key of the driver filter */
 	bool dirty;
 	struct gentry *dnext;          /* dirty list */
 	struct gentry *vnext, **vprev; /* GK_VIP: list of VIP keys */
@@ -112,6 +114,10 @@ struct lvs_vips {
 	unsigned nlocals;
 	unsigned nfwm, nfwm_warned; /* firewall-mark services (warned about) */
 	bool fwmark_queue;          /* their packets reach lvsd through a queue */
+	/* Firewall-mark mode (nfwm > 0), entered and left in two steps (see
+	 * vip_guard.c, mode_step): the services of owned VIPs guarded by
+	 * port, then the owned VIPs guarded per port instead of whole. */
+	bool svc_pp, vip_pp;
 };
 
 static inline lvs_time_t mono_ns(void)

@@ -264,11 +264,55 @@ static void strset_expect_equal(struct strset *got, struct strset *want)
 }
 
 static struct {
-	struct strset sets; /* "table/set/element" */
+	struct strset sets; /* "table/set/element" ("inet:table/..." for inet) */
 	unsigned scripts, rewrites, lines;
 	char *last;
 	bool refuse; /* make the next script fail */
 } cap;
+
+/* Services of owned VIPs that must stay guarded through every script and
+ * filter change: the VIP whole, or the service's own key. */
+#define MAXG 2048
+static struct {
+	uint8_t af;
+	union lvs_addr a;
+	uint8_t proto;
+	uint16_t port; /* network order */
+	char vip[48], elem[80];
+} guarded[MAXG];
+static unsigned nguarded;
+
+static void guard_svc(const struct lvs_svc_conf *c)
+{
+	char b[INET6_ADDRSTRLEN];
+
+	assert_true(nguarded < MAXG);
+	inet_ntop(c->af, &c->addr, b, sizeof(b));
+	guarded[nguarded].af = c->af;
+	guarded[nguarded].a = c->addr;
+	guarded[nguarded].proto = c->proto;
+	guarded[nguarded].port = c->port;
+	snprintf(guarded[nguarded].vip, sizeof(guarded[0].vip), "%s", b);
+	snprintf(guarded[nguarded].elem, sizeof(guarded[0].elem), "%s . %u . %u", b, c->proto,
+		 ntohs(c->port));
+	nguarded++;
+}
+
+static int strset_find(const struct strset *s, const char *x);
+
+static void check_guarded_sets(void)
+{
+	char w[160], e[200];
+
+	for (unsigned i = 0; i < nguarded; i++) {
+		bool v6 = guarded[i].af == AF_INET6;
+		snprintf(w, sizeof(w), "lvsd_eth0/vip%c/%s", v6 ? '6' : '4', guarded[i].vip);
+		snprintf(e, sizeof(e), "lvsd_eth0/svc%c/%s", v6 ? '6' : '4', guarded[i].elem);
+		if (strset_find(&cap.sets, w) < 0 && strset_find(&cap.sets, e) < 0)
+			fail_msg("script %u left %s unguarded:\n%s", cap.scripts, guarded[i].elem,
+				 cap.last);
+	}
+}
 
 /* Each element of "{ a, b, c }" (from the text after '{'). */
 static void for_elems(const char *p, const char *prefix, bool add, bool strict)
@@ -302,25 +346,28 @@ static void for_elems(const char *p, const char *prefix, bool add, bool strict)
 /* Replay one script (the forms vip_guard.c writes) on cap.sets. */
 static void replay(const char *script)
 {
-	char *copy = strdup(script), *save = NULL, table[64] = "", prefix[160];
+	char *copy = strdup(script), *save = NULL, table[80] = "", prefix[160];
 	bool in_table = false;
 
 	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char t[64], s[32];
+		char t[64], s[32], fam[8];
 		const char *br = strchr(l, '{');
+		/* the inet table's elements as "inet:table/set/element" */
+#define FAMPFX(f) (strcmp(f, "inet") ? "" : "inet:")
 
 		cap.lines++;
-		if (sscanf(l, "add element netdev %63s %31s {", t, s) == 2 ||
-		    sscanf(l, "delete element netdev %63s %31s {", t, s) == 2) {
-			snprintf(prefix, sizeof(prefix), "%s/%s/", t, s);
+		if (sscanf(l, "add element %7s %63s %31s {", fam, t, s) == 3 ||
+		    sscanf(l, "delete element %7s %63s %31s {", fam, t, s) == 3) {
+			snprintf(prefix, sizeof(prefix), "%s%s/%s/", FAMPFX(fam), t, s);
 			for_elems(br + 1, prefix, l[0] == 'a', true);
-		} else if (sscanf(l, "delete table netdev %63s", t) == 1) {
-			snprintf(prefix, sizeof(prefix), "%s/", t);
+		} else if (sscanf(l, "delete table %7s %63s", fam, t) == 2) {
+			snprintf(prefix, sizeof(prefix), "%s%s/", FAMPFX(fam), t);
 			strset_clear_prefix(&cap.sets, prefix);
-		} else if (sscanf(l, "table netdev %63s {", t) == 1 && strcmp(l + strlen(l) - 2, "{}")) {
-			snprintf(table, sizeof(table), "%s", t);
+		} else if (sscanf(l, "table %7s %63s {", fam, t) == 2 &&
+			   strcmp(l + strlen(l) - 2, "{}")) {
+			snprintf(table, sizeof(table), "%s%s", FAMPFX(fam), t);
 			in_table = true;
-			cap.rewrites++;
+			cap.rewrites += !strcmp(fam, "netdev");
 		} else if (in_table && sscanf(l, "\tset %31s {", s) == 1) {
 			const char *el = strstr(l, "elements = {");
 			if (el) {
@@ -349,6 +396,7 @@ static int cap_run(void *arg, const char *script, char **out)
 		free(cap.last);
 		cap.last = strdup(script);
 		replay(script);
+		check_guarded_sets();
 	}
 	return 0;
 }
@@ -369,6 +417,32 @@ static int xf_find(const struct lvs_xdp_key *k)
 	return -1;
 }
 
+static bool xf_has(uint8_t kind4, uint8_t af, const union lvs_addr *a, uint8_t proto,
+		   uint16_t port)
+{
+	struct lvs_xdp_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = (uint8_t)(kind4 + (af == AF_INET6));
+	k.proto = proto;
+	k.port = port;
+	memcpy(k.addr, a, af == AF_INET6 ? 16 : 4);
+	return xf_find(&k) >= 0;
+}
+
+/* The program's view of the guarded services (lvs_xdp.bpf.c). */
+static void check_guarded_filter(void)
+{
+	for (unsigned i = 0; i < nguarded; i++) {
+		uint8_t af = guarded[i].af;
+		const union lvs_addr *a = &guarded[i].a;
+		if (!xf_has(LVS_XDPK_VIP4, af, a, 0, 0) &&
+		    !xf_has(LVS_XDPK_SVC4, af, a, guarded[i].proto, guarded[i].port))
+			fail_msg("filter call %u left %s unguarded", xf.calls, guarded[i].elem);
+	}
+}
+
+/* As afxdp.c: the keys added first, then the others deleted. */
 static int xf_apply(void *arg, const struct lvs_xdp_key *add, unsigned nadd,
 		    const struct lvs_xdp_key *del, unsigned ndel)
 {
@@ -382,12 +456,14 @@ static int xf_apply(void *arg, const struct lvs_xdp_key *add, unsigned nadd,
 		assert_true(xf.n < MAXE);
 		xf.k[xf.n++] = add[i];
 	}
+	check_guarded_filter();
 	for (unsigned i = 0; i < ndel; i++) {
 		int j = xf_find(&del[i]);
 		if (j < 0)
 			fail_msg("absent filter key deleted (kind %u)", del[i].kind);
 		xf.k[j] = xf.k[--xf.n];
 	}
+	check_guarded_filter();
 	return 0;
 }
 
@@ -497,9 +573,13 @@ static void scratch(struct lvs_model *m, const char *table, struct strset *w,
 {
 	const struct lvs_snapshot *s = lvs_model_snapshot(m);
 	struct scratch sc = { w, x, nx, table };
-	char b[INET6_ADDRSTRLEN];
+	char b[INET6_ADDRSTRLEN], inet[64];
+	bool fwm = false; /* owned VIPs guarded per port */
 
 	*nx = 0;
+	snprintf(inet, sizeof(inet), "inet:%s", table);
+	for (uint32_t i = 0; i < s->nsvcs; i++)
+		fwm |= s->svcs[i]->c.fwmark != 0;
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
 		const struct lvs_service *sv = s->svcs[i];
 		struct lvs_svc_key sk;
@@ -517,15 +597,23 @@ static void scratch(struct lvs_model *m, const char *table, struct strset *w,
 		if (lvs_netstate_is_local(NULL, sv->c.af, &sv->c.addr)) {
 			want_port_key(w, x, nx, table, "svc", LVS_XDPK_SVC4, sv->c.af, sv->c.proto,
 				      sv->c.port, &sv->c.addr);
+		} else if (fwm) {
+			/* per port: ARP, ICMP, later fragments and the
+			 * services at ingress, the rest at prerouting */
+			want_elem(w, table, sv->c.af == AF_INET ? "pvip4" : "pvip6", "%s", b);
+			want_elem(w, inet, sv->c.af == AF_INET ? "vip4" : "vip6", "%s", b);
+			want_port_key(w, x, nx, table, "svc", LVS_XDPK_SVC4, sv->c.af, sv->c.proto,
+				      sv->c.port, &sv->c.addr);
+			want_key(x, nx, LVS_XDPK_PVIP4, sv->c.af, 0, 0, &sv->c.addr);
 		} else {
 			want_elem(w, table, sv->c.af == AF_INET ? "vip4" : "vip6", "%s", b);
-			if (sv->c.af == AF_INET6) {
-				char hex[40];
-				for (int k = 0; k < 16; k++)
-					sprintf(hex + 2 * k, "%02x", sv->c.addr.b[k]);
-				want_elem(w, table, "ns6", "0x%s", hex);
-			}
 			want_key(x, nx, LVS_XDPK_VIP4, sv->c.af, 0, 0, &sv->c.addr);
+		}
+		if (!lvs_netstate_is_local(NULL, sv->c.af, &sv->c.addr) && sv->c.af == AF_INET6) {
+			char hex[40];
+			for (int k = 0; k < 16; k++)
+				sprintf(hex + 2 * k, "%02x", sv->c.addr.b[k]);
+			want_elem(w, table, "ns6", "0x%s", hex);
 		}
 		for (uint32_t j = 0; j < sv->ndests; j++) {
 			const struct lvs_dest *d = sv->dests[j];
@@ -556,6 +644,7 @@ static void check_guard(struct lvs_model *m)
 
 static void cap_reset(void)
 {
+	nguarded = 0;
 	strset_free(&cap.sets);
 	free(cap.last);
 	memset(&cap, 0, sizeof(cap));
@@ -618,6 +707,8 @@ static void test_guard_incremental(void **state)
 	assert_int_equal(lvs_model_add_service(m, &fw), 0);
 	assert_int_equal(lvs_model_add_dest(m, &kfw, (d = dest("192.168.1.40", 80,
 								LVS_FWD_MASQ), &d)), 0);
+	guard_svc(&dns);
+	guard_svc(&v6);
 	assert_int_equal(update(v, m), 0);
 	check_guard(m);
 	assert_int_equal(fake.primes, 7); /* every new server resolved once */
@@ -718,7 +809,42 @@ static void test_guard_incremental(void **state)
 	assert_int_equal(cap.rewrites, scripts + 1);
 	check_guard(m);
 
+	/* the last firewall-mark service goes: the owned VIPs are guarded
+	 * whole again (one transaction moves them, the next takes their
+	 * services' keys away), and per port when it comes back (the keys
+	 * first); check_guarded_* saw each step keep the services guarded */
+	scripts = cap.scripts;
+	assert_int_equal(lvs_model_del_service(m, &kfw), 0);
+	assert_int_equal(update(v, m), 0);
+	check_guard(m);
+	assert_int_equal(cap.scripts, scripts + 2);
+	assert_false(v->svc_pp || v->vip_pp);
+	assert_true(strset_find(&cap.sets, "lvsd_eth0/vip4/10.0.0.2") >= 0);
+	assert_true(strset_find(&cap.sets, "lvsd_eth0/svc4/10.0.0.2 . 17 . 53") < 0);
+	assert_true(strset_find(&cap.sets, "inet:lvsd_eth0/vip4/10.0.0.2") < 0);
+	scripts = cap.scripts;
+	assert_int_equal(lvs_model_add_service(m, &fw), 0);
+	assert_int_equal(update(v, m), 0);
+	check_guard(m);
+	assert_int_equal(cap.scripts, scripts + 2);
+	assert_true(v->svc_pp && v->vip_pp);
+	assert_true(strset_find(&cap.sets, "lvsd_eth0/vip4/10.0.0.2") < 0);
+	assert_true(strset_find(&cap.sets, "lvsd_eth0/pvip4/10.0.0.2") >= 0);
+	assert_true(strset_find(&cap.sets, "inet:lvsd_eth0/vip4/10.0.0.2") >= 0);
+	assert_true(strset_find(&cap.sets, "lvsd_eth0/svc4/10.0.0.2 . 17 . 53") >= 0);
+	assert_true(strset_find(&cap.sets, "lvsd_eth0/ns6/0x20010db8000000000000000000000001") >=
+		    0);
+	/* a new owned VIP in the mode: guarded per port at once */
+	{
+		struct lvs_svc_conf late = svc("10.0.0.7", 8443, IPPROTO_TCP);
+		assert_int_equal(lvs_model_add_service(m, &late), 0);
+		assert_int_equal(update(v, m), 0);
+		check_guard(m);
+		assert_true(strset_find(&cap.sets, "lvsd_eth0/pvip4/10.0.0.7") >= 0);
+	}
+
 	/* flush: only the host's addresses remain, in the filter */
+	nguarded = 0;
 	assert_int_equal(lvs_model_flush(m), 0);
 	lvs_model_gc(m);
 	assert_int_equal(update(v, m), 0);
@@ -733,7 +859,87 @@ static void test_guard_incremental(void **state)
 	cap_reset();
 }
 
-/* The guard status sums the chain's counters. */
+/*
+ * Entering and leaving firewall-mark mode with more keys than one update
+ * applies: every piece is a transaction of its own, and no service of an
+ * owned VIP is ever unguarded in the tables or the filter between them.
+ */
+static void test_guard_mode_chunks(void **state)
+{
+	uint32_t ifx = 7;
+	struct lvs_model *m = lvs_model_new();
+	struct lvs_svc_conf fw = fwm_svc(1);
+	struct lvs_svc_key kfw = key_of(&fw);
+	struct lvs_vips *v;
+	unsigned calls, scripts;
+	int rc;
+	(void)state;
+
+	cap_reset();
+	fake_reset("eth0", ifx);
+	v = vips_new(NULL, &ifx, 1, true, cap_run, NULL);
+	assert_non_null(v);
+	lvs_vips_set_filter(v, xf_apply, NULL);
+	/* 1,200 services on 300 owned VIPs */
+	for (unsigned i = 0; i < 1200; i++) {
+		char a[32];
+		struct lvs_svc_conf c;
+
+		snprintf(a, sizeof(a), "10.1.%u.%u", i / 4 / 250, i / 4 % 250 + 1);
+		c = svc(a, 1000 + (int)(i % 4), IPPROTO_TCP);
+		assert_int_equal(lvs_model_add_service(m, &c), 0);
+	}
+	while ((rc = update(v, m)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	check_guard(m);
+	for (unsigned i = 0; i < 1200; i++) {
+		char a[32];
+		struct lvs_svc_conf c;
+
+		snprintf(a, sizeof(a), "10.1.%u.%u", i / 4 / 250, i / 4 % 250 + 1);
+		c = svc(a, 1000 + (int)(i % 4), IPPROTO_TCP);
+		guard_svc(&c);
+	}
+
+	/* in: 1,200 keys, then 300 VIPs moved */
+	assert_int_equal(lvs_model_add_service(m, &fw), 0);
+	scripts = cap.scripts;
+	for (calls = 1; (rc = update(v, m)) == 1; calls++)
+		assert_true(calls < 10);
+	assert_int_equal(rc, 0);
+	assert_true(calls >= 2);
+	assert_true(cap.scripts >= scripts + 3);
+	check_guard(m);
+	assert_true(v->vip_pp);
+
+	/* out: the VIPs back, then the keys away */
+	assert_int_equal(lvs_model_del_service(m, &kfw), 0);
+	scripts = cap.scripts;
+	for (calls = 1; (rc = update(v, m)) == 1; calls++)
+		assert_true(calls < 10);
+	assert_int_equal(rc, 0);
+	assert_true(cap.scripts >= scripts + 3);
+	check_guard(m);
+	assert_false(v->svc_pp || v->vip_pp);
+
+	/* in and out again before the first step is applied */
+	assert_int_equal(lvs_model_add_service(m, &fw), 0);
+	assert_int_equal(update(v, m), 1);
+	assert_int_equal(lvs_model_del_service(m, &kfw), 0);
+	while ((rc = update(v, m)) == 1)
+		;
+	assert_int_equal(rc, 0);
+	check_guard(m);
+	assert_false(v->svc_pp || v->vip_pp);
+
+	nguarded = 0;
+	lvs_vips_free(v);
+	lvs_model_free(m);
+	cap_reset();
+}
+
+/* The guard status sums the chains' counters (ingress and prerouting). */
 static void test_guard_status(void **state)
 {
 	uint32_t ifx = 7;
@@ -750,7 +956,7 @@ static void test_guard_status(void **state)
 	f = open_memstream(&buf, &len);
 	lvs_vips_guard_status(v, f);
 	fclose(f);
-	assert_string_equal(buf, "Host guard (frames kept from the host's stack): eth0 7\n");
+	assert_string_equal(buf, "Host guard (frames kept from the host's stack): eth0 14\n");
 	free(buf);
 	lvs_vips_free(v);
 	cap_reset();
@@ -834,13 +1040,43 @@ static void kernel_child(void)
 	CHILD_CHECK(!kernel_has(v, "get element netdev lvsd_lo svc4 { 10.0.0.1 . 6 . 80 }"));
 	CHILD_CHECK(!kernel_has(v, "get element netdev lvsd_lo nat4 { 192.168.1.10 . 6 . 80 }"));
 
+	/* firewall-mark mode: the owned VIPs per port, the rest dropped at
+	 * prerouting; and back */
+	{
+		struct lvs_svc_conf fw = fwm_svc(3);
+		struct lvs_svc_key kfw = key_of(&fw);
+		struct lvs_svc_conf web2 = svc("10.0.0.1", 80, IPPROTO_TCP);
+
+		CHILD_CHECK(!lvs_model_add_service(m, &web2));
+		CHILD_CHECK(!lvs_model_add_service(m, &fw));
+		CHILD_CHECK(update(v, m) == 0);
+		CHILD_CHECK(!v->nft_resync);
+		CHILD_CHECK(!kernel_has(v, "get element netdev lvsd_lo vip4 { 10.0.0.1 }"));
+		CHILD_CHECK(kernel_has(v, "get element netdev lvsd_lo pvip4 { 10.0.0.1 }"));
+		CHILD_CHECK(kernel_has(v, "get element netdev lvsd_lo svc4 { 10.0.0.1 . 6 . 80 }"));
+		CHILD_CHECK(kernel_has(v, "get element netdev lvsd_lo svcany4 { 10.0.0.3 . 17 }"));
+		CHILD_CHECK(kernel_has(v, "get element inet lvsd_lo vip4 { 10.0.0.1 }"));
+		CHILD_CHECK(kernel_has(v, "get element inet lvsd_lo vip6 { 2001:db8::1 }"));
+		CHILD_CHECK(kernel_has(v, "get element netdev lvsd_lo ns6 "
+					  "{ 0x20010db8000000000000000000000001 }"));
+		CHILD_CHECK(!lvs_model_del_service(m, &kfw));
+		CHILD_CHECK(update(v, m) == 0);
+		CHILD_CHECK(!v->nft_resync);
+		CHILD_CHECK(kernel_has(v, "get element netdev lvsd_lo vip4 { 10.0.0.1 }"));
+		CHILD_CHECK(!kernel_has(v, "get element netdev lvsd_lo pvip4 { 10.0.0.1 }"));
+		CHILD_CHECK(!kernel_has(v, "get element netdev lvsd_lo svc4 { 10.0.0.1 . 6 . 80 }"));
+		CHILD_CHECK(!kernel_has(v, "get element inet lvsd_lo vip4 { 10.0.0.1 }"));
+		CHILD_CHECK(kernel_has(v, "get element netdev lvsd_lo ns6 "
+					  "{ 0x20010db8000000000000000000000001 }"));
+	}
+
 	f = open_memstream(&buf, &len);
 	lvs_vips_guard_status(v, f);
 	fclose(f);
 	CHILD_CHECK(!strcmp(buf, "Host guard (frames kept from the host's stack): lo 0\n"));
 	free(buf);
 	lvs_vips_free(v);
-	CHILD_CHECK(system("nft list tables netdev 2>/dev/null | grep -q lvsd_lo") != 0);
+	CHILD_CHECK(system("nft list tables 2>/dev/null | grep -q lvsd_lo") != 0);
 	lvs_model_free(m);
 	_exit(0);
 }
@@ -1173,6 +1409,7 @@ int main(void)
 		cmocka_unit_test(test_echo_replies),
 		cmocka_unit_test(test_no_answer),
 		cmocka_unit_test(test_guard_incremental),
+		cmocka_unit_test(test_guard_mode_chunks),
 		cmocka_unit_test(test_guard_status),
 		cmocka_unit_test(test_guard_kernel),
 	};
