@@ -68,8 +68,17 @@ $(DAEMON_LIB): $(DAEMON_OBJ)
 # on it through the generated dependency file.
 $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote tests/unit -o $@ $< $(DAEMON_LIB) $(LIB) \
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote tests/unit -o $@ $< $(UNIT_OBJ_$*) $(DAEMON_LIB) $(LIB) \
 	  -lcmocka -lm $(DAEMON_LIBS) $(UNIT_LIBS_$*) $(LDFLAGS_SAN)
+
+# The fast path's test shares its set-up and comparison with the
+# differential fuzzer (fuzz/fuzz_fastpath.c).
+$(BUILD)/obj/tests/fastpath_harness.o: tests/unit/fastpath_harness.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+UNIT_OBJ_test_fastpath := $(BUILD)/obj/tests/fastpath_harness.o
+$(BUILD)/tests/test_fastpath: $(BUILD)/obj/tests/fastpath_harness.o
 
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
