@@ -129,7 +129,7 @@ void fh_dir_free(struct fh_dir *x)
 
 /* ---- frames ---- */
 
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
+uint32_t fh_sum16(const uint8_t *b, size_t n, uint32_t s)
 {
 	for (size_t i = 0; i + 1 < n; i += 2)
 		s += (uint32_t)b[i] << 8 | b[i + 1];
@@ -138,7 +138,7 @@ static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
 	return s;
 }
 
-static uint16_t fold16(uint32_t s)
+uint16_t fh_fold16(uint32_t s)
 {
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
@@ -184,7 +184,7 @@ uint32_t fh_make_frame(uint8_t *f, const struct fh_svc *s, const struct fh_frame
 		memcpy(ip + 16, dst->b, 4);
 		if (fr->options)
 			ip[20] = 1, ip[21] = 1, ip[22] = 1, ip[23] = 0; /* NOP NOP NOP EOL */
-		put16(ip + 10, (uint16_t)~fold16(sum16(ip, ihl, 0)));
+		put16(ip + 10, (uint16_t)~fh_fold16(fh_sum16(ip, ihl, 0)));
 	} else {
 		ip[0] = (uint8_t)(0x60 | fr->tos >> 4);
 		ip[1] = (uint8_t)(fr->tos << 4 | 0x0a); /* and a flow label */
@@ -209,13 +209,13 @@ uint32_t fh_make_frame(uint8_t *f, const struct fh_svc *s, const struct fh_frame
 	for (uint32_t i = 0; i < fr->plen; i++)
 		l4[(tcp ? 20 : 8) + i] = (uint8_t)(i * 7 + 1);
 	/* pseudo-header sum, then the checksum */
-	sum = sum16(src->b, alen, 0);
-	sum = sum16(dst->b, alen, sum);
+	sum = fh_sum16(src->b, alen, 0);
+	sum = fh_sum16(dst->b, alen, sum);
 	sum += s->proto + (l4len >> 16) + (l4len & 0xffff);
 	if (fr->partial) {
-		put16(l4 + (tcp ? 16 : 6), fold16(sum));
+		put16(l4 + (tcp ? 16 : 6), fh_fold16(sum));
 	} else if (!(fr->udp_nocsum && !tcp)) {
-		uint16_t c = (uint16_t)~fold16(sum16(l4, l4len, sum));
+		uint16_t c = (uint16_t)~fh_fold16(fh_sum16(l4, l4len, sum));
 		if (!tcp && c == 0)
 			c = 0xffff;
 		put16(l4 + (tcp ? 16 : 6), c);
@@ -380,8 +380,8 @@ enum fh_outcome fh_judge(const struct fh_run *r, const uint8_t *frame, uint32_t 
 		int want = r->p.ifindex == FH_IF_CL ? XDP_TX : XDP_REDIRECT;
 
 		if (r->core != LVS_V_TX || r->xdp != want) {
-			fprintf(stderr, "  core verdict %d (egress %u), xdp %d (want %d)\n", r->core,
-				r->p.ifindex, r->xdp, want);
+			fprintf(stderr, "  core verdict %d (egress %u), xdp %d (want %d)\n",
+				r->core, r->p.ifindex, r->xdp, want);
 			return FH_DIFFER;
 		}
 		if (r->xlen != r->p.len || memcmp(r->xout, r->p.data, r->xlen)) {

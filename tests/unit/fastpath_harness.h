@@ -26,6 +26,7 @@
 #define LVS_FASTPATH_HARNESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "director.h"
@@ -89,6 +90,11 @@ static inline uint16_t fh_vport(const struct fh_svc *s)
 {
 	return s->vport ? s->vport : 80;
 }
+
+/* One's-complement sum of n bytes (an odd last one as the high byte of a
+ * word) added to s, not folded; its fold to 16 bits. */
+uint32_t fh_sum16(const uint8_t *b, size_t n, uint32_t s);
+uint16_t fh_fold16(uint32_t s);
 
 /*
  * Write frame fr from src:sport to dst:dport (host order) of a service
