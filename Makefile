@@ -68,8 +68,17 @@ $(DAEMON_LIB): $(DAEMON_OBJ)
 # on it through the generated dependency file.
 $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote tests/unit -o $@ $< $(DAEMON_LIB) $(LIB) \
+	$(CC) $(CFLAGS) $(DEPFLAGS) -iquote tests/unit -o $@ $< $(UNIT_OBJ_$*) $(DAEMON_LIB) $(LIB) \
 	  -lcmocka -lm $(DAEMON_LIBS) $(UNIT_LIBS_$*) $(LDFLAGS_SAN)
+
+# The fast path's test shares its set-up and comparison with the
+# differential fuzzer (fuzz/fuzz_fastpath.c).
+$(BUILD)/obj/tests/fastpath_harness.o: tests/unit/fastpath_harness.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+UNIT_OBJ_test_fastpath := $(BUILD)/obj/tests/fastpath_harness.o
+$(BUILD)/tests/test_fastpath: $(BUILD)/obj/tests/fastpath_harness.o
 
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -145,24 +154,39 @@ e2e: $(TOOLS)
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # libFuzzer targets (clang, sanitizers on): frames through the data path,
-# and text through the keepalived.conf reader.
+# text through the keepalived.conf reader, and frames through the XDP fast
+# path and the core side by side (root: BPF_PROG_TEST_RUN; it says it is
+# skipped and succeeds otherwise).
 FUZZ_BIN := build-fuzz/fuzz_director
 FUZZ_KACONF_BIN := build-fuzz/fuzz_kaconf
+FUZZ_FAST_BIN := build-fuzz/fuzz_fastpath
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/core/*.h src/ctl/*.h)
 	@mkdir -p build-fuzz
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -iquote src/core -iquote src/ctl -Wall -Wextra -Werror \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -o $@ $< $(LIB_SRC) -lpcre2-8
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) -lpcre2-8
+
+# The fast path's fuzzer: the program from its skeleton (libbpf is not
+# instrumented; the sanitizers cover lvsd's code), the unit test's harness.
+FUZZ_FAST_SRC := tests/unit/fastpath_harness.c src/io/fastpath.c src/io/io_sw.c
+$(FUZZ_FAST_BIN): fuzz/fuzz_fastpath.c $(FUZZ_FAST_SRC) $(LIB_SRC) $(BUILD)/gen/lvs_fast.skel.h \
+	  $(wildcard src/core/*.h src/ctl/*.h src/io/*.h tests/unit/fastpath_harness.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -iquote src/io -iquote tests/unit -iquote $(BUILD)/gen \
+	  -o $@ $< $(FUZZ_FAST_SRC) $(LIB_SRC) -lbpf -lpcre2-8
 
 FUZZ_SECONDS ?= 600
-fuzz: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)
-	@mkdir -p build-fuzz/corpus build-fuzz/corpus_kaconf
+fuzz: $(FUZZ_BIN) $(FUZZ_KACONF_BIN) $(FUZZ_FAST_BIN)
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus_kaconf build-fuzz/corpus_fastpath
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus fuzz/corpus
 	$(FUZZ_KACONF_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus_kaconf fuzz/corpus_kaconf
+	$(FUZZ_FAST_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build-fuzz/corpus_fastpath fuzz/corpus_fastpath
 
-fuzz-short: $(FUZZ_BIN) $(FUZZ_KACONF_BIN)
+fuzz-short: $(FUZZ_BIN) $(FUZZ_KACONF_BIN) $(FUZZ_FAST_BIN)
 	@sh fuzz/run_short.sh $(FUZZ_BIN)
 	@sh fuzz/run_short.sh $(FUZZ_KACONF_BIN) fuzz/corpus_kaconf
+	@sh fuzz/run_short.sh $(FUZZ_FAST_BIN) fuzz/corpus_fastpath
 
 # In-memory benchmark of the core (one core, printed table), followed by
 # the XDP fast path's table (bench-fast: root, skipped otherwise), the

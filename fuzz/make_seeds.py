@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Write the fuzzer's seed corpus (fuzz/corpus/): short conversations for each
+"""Write the fuzzers' seed corpora: fuzz/corpus/, short conversations for each
 service in fuzz_director.c, in the target's record format
-[len_hi len_lo flags frame]."""
+[len_hi len_lo flags frame]; fuzz/corpus_fastpath/, frames of the established
+flows of fuzz_fastpath.c in its format [flow shape*5 fix edits...], and raw
+frames [0xff frame]."""
 import os
 import struct
 import sys
 
-from scapy.all import (Ether, GRE, ICMP, IP, IPv6, IPv6ExtHdrFragment, fragment, fragment6,
+from scapy.all import (ARP, Dot1AD, Ether, GRE, ICMP, IP, IPv6, IPv6ExtHdrFragment, fragment, fragment6,
                        IPv6ExtHdrHopByHop, ICMPv6PacketTooBig, TCP, UDP, Dot1Q, raw)
 
 D = "02:00:00:00:00:01"
@@ -82,5 +84,58 @@ def main(outdir):
             f.write(b"".join(recs))
 
 
+# fuzz_fastpath.c's flows: one per service, and the replies of its 7 NAT ones.
+FAST_FLOWS = 32
+
+
+def fast(flow, shape=0, plen=100, tos=0, tcp=0, fix=0, edits=b""):
+    """A frame of flow `flow`: shape bits (1 VLAN, 2 DF, 4 checksum-partial,
+    8 UDP without checksum, 16 padding, 48 IPv4 options, top two bits the
+    TTL: 64, 2, 255, 1), the payload length (0x8000 and up: jumbo), the DS
+    field, the TCP flags byte (0xe0 and up: flags & 0x3f), what to
+    recompute after the edits (1 lengths, 2 IPv4 header checksum, 4 L4
+    checksum, 8 as checksum-partial), the edits (3 bytes each)."""
+    return bytes([flow, shape, plen >> 8, plen & 0xff, tos, tcp, fix]) + edits
+
+
+def fast_seeds(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    seeds = {"flow%02d" % i: fast(i) for i in range(FAST_FLOWS)}
+    seeds.update({
+        "partial-vlan": fast(0, shape=0x05, plen=700),
+        "partial-gue-remcsum": fast(24, shape=0x04, plen=400),
+        "udp-nocsum-pad": fast(2, shape=0x18, plen=3, tcp=20),
+        "ttl2-ecn": fast(18, shape=0x40, tos=0x03),
+        "jumbo-multibuffer": fast(10, plen=0x8000 | 6000),
+        "jumbo-gue-csum": fast(26, plen=0x8000 | 8000),
+        "fin": fast(4, tcp=0xf1),
+        "no-ack": fast(9, tcp=0xe8),
+        "options": fast(0, shape=0x30),
+        # the IPv4 total length cut by 8 (a 16-bit field edit), then mended
+        "short-tot-len": fast(1, fix=0x06, edits=bytes([0x07, 2, 0x78])),
+        # an 802.1ad tag in front of a plain frame
+        "qinq-tag": fast(11, edits=bytes([0x1d, 0x00, 0x07])),
+        # the UDP length one short, checksum mended
+        "udp-len": fast(2, fix=0x04, edits=bytes([0x0f, 4, 0x7f])),
+    })
+    e = Ether(src=C, dst="02:00:00:00:00:fe")
+    raw_frames = {
+        "raw-arp": e / ARP(pdst="10.0.0.1"),
+        "raw-hbh": e / IPv6(src="2001:db8:c::10", dst="2001:db8::1") / IPv6ExtHdrHopByHop() /
+                   UDP(sport=40003, dport=53) / b"q",
+        "raw-frag": e / IP(src="192.0.2.10", dst="10.0.0.1", flags="MF") /
+                    UDP(sport=40001, dport=53) / (b"f" * 64),
+        "raw-qinq": e / Dot1AD(vlan=5) / Dot1Q(vlan=6) / IP(src="192.0.2.10", dst="10.0.0.1") /
+                    TCP(sport=40000, dport=80, flags="A") / b"x",
+    }
+    for name, frame in raw_frames.items():
+        seeds[name] = b"\xff" + raw(frame)
+    for name, data in seeds.items():
+        with open(os.path.join(outdir, "seed-" + name), "wb") as f:
+            f.write(data)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus"))
+    here = os.path.dirname(__file__)
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus"))
+    fast_seeds(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "corpus_fastpath"))

@@ -20,7 +20,7 @@
  * lvs_fast_user_verdict (XDP_PASS unless the loader sets another): frames
  * that are not IPv4/IPv6 with TCP/UDP right after a plain header (options,
  * extension headers, fragments), more than one VLAN tag, anything the
- * core's parser would refuse, TCP SYN/FIN/RST (the state machine moves),
+ * core's parser would refuse, TCP SYN/FIN/RST or no ACK (the state moves),
  * flows without an entry, TTL / hop limit <= 1 (the core answers time
  * exceeded), frames too big for the egress MTU (fragmentation needed /
  * packet too big, or the core's drop).
@@ -56,6 +56,7 @@
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 #define IP4_DF 0x4000
 
@@ -325,7 +326,9 @@ static __always_inline __u32 parse_l4(struct fpkt *p, __u8 *l4, void *end, __u32
 		doff = (__u32)(l4[12] >> 4) * 4;
 		if (doff < 20 || doff > l4len)
 			return LVS_FASTS_SHAPE;
-		if (l4[13] & (TCP_SYN | TCP_FIN | TCP_RST))
+		/* SYN, FIN, RST, or no ACK (the core moves the connection
+		 * to CLOSE, as the kernel does) */
+		if ((l4[13] & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) != TCP_ACK)
 			return LVS_FASTS_TCP_FLAGS;
 		p->coff = 16;
 		return 0;

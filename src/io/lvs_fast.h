@@ -93,7 +93,7 @@ enum lvs_fast_stat {
 	LVS_FASTS_SHAPE,      /* options, extension headers, fragments, not TCP/UDP,
 	                         two VLAN tags, bad lengths or header checksum */
 	LVS_FASTS_MISS,       /* no flow entry */
-	LVS_FASTS_TCP_FLAGS,  /* SYN, FIN or RST: the state machine decides */
+	LVS_FASTS_TCP_FLAGS,  /* SYN, FIN, RST or no ACK: the state machine decides */
 	LVS_FASTS_TTL,        /* TTL / hop limit <= 1: time exceeded */
 	LVS_FASTS_MTU,        /* too big for the egress MTU */
 	LVS_FASTS_CSUM,       /* a checksum that cannot be done here */
