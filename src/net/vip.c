@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <pthread.h>
 #include <net/ethernet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -302,6 +304,7 @@ static struct lvs_vips *vips_new(struct lvs_netstate *ns, const uint32_t *ifinde
 	v->guard = guard;
 	v->nft_run = nft_run ? nft_run : vip_nft_lib_run;
 	v->nft_arg = nft_run ? nft_arg : v;
+	pthread_mutex_init(&v->echo_mu, NULL);
 	v->txfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	v->ifs = calloc(nif ? nif : 1, sizeof(*v->ifs));
 	v->set = calloc(1, sizeof(struct vip_set));
@@ -356,6 +359,8 @@ void lvs_vips_free(struct lvs_vips *v)
 		close(v->txfd); /* leaves the multicast groups */
 	vip_guard_free(v);
 	free(v->ifs);
+	free(v->echo);
+	pthread_mutex_destroy(&v->echo_mu);
 	free(v->set); /* workers are gone */
 	free(v->ann);
 	free(v->ann_idx);
@@ -542,6 +547,201 @@ static bool echo_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_p
 	return true;
 }
 
+/*
+ * Fragmented echo requests to an owned VIP (a large ping), answered as its
+ * host would: the fragments are put together (at most ECHO_SLOTS requests
+ * at once, each up to 64 KB, for ECHO_TTL_NS; overlapping fragments drop
+ * the request, RFC 5722), and the reply goes back in fragments that fit
+ * the interface's MTU, sent on the packet socket.  Untagged frames only.
+ */
+#define ECHO_SLOTS  4
+#define ECHO_MAX    65535u
+#define ECHO_TTL_NS (5ull * LVS_NS_PER_SEC)
+
+struct echo_reasm {
+	bool used;
+	uint8_t af;
+	union lvs_addr src, dst;
+	uint32_t id, ifindex;
+	uint8_t mac[6];          /* the requester's (the frame's source) */
+	lvs_time_t born;
+	uint32_t have, total;    /* total: 0 until the last fragment came */
+	uint64_t blocks[ECHO_MAX / 8 / 64 + 1]; /* 8-byte blocks received */
+	uint8_t data[ECHO_MAX];  /* the ICMP message */
+};
+
+static lvs_time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (lvs_time_t)ts.tv_sec * LVS_NS_PER_SEC + (lvs_time_t)ts.tv_nsec;
+}
+
+static struct echo_reasm *echo_slot(struct lvs_vips *v, const struct lvs_pkt_info *pi,
+				    lvs_time_t now)
+{
+	struct echo_reasm *r, *old = NULL;
+
+	if (!v->echo && !(v->echo = calloc(ECHO_SLOTS, sizeof(*v->echo))))
+		return NULL;
+	for (unsigned i = 0; i < ECHO_SLOTS; i++) {
+		r = &v->echo[i];
+		if (r->used && now - r->born > ECHO_TTL_NS)
+			r->used = false;
+		if (r->used && r->af == pi->af && r->id == pi->frag_id &&
+		    lvs_addr_eq(&r->src, &pi->saddr) && lvs_addr_eq(&r->dst, &pi->daddr))
+			return r;
+		if (!old || !r->used || (old->used && r->born < old->born))
+			old = r;
+	}
+	/* a new request takes a free slot, or the oldest */
+	r = old;
+	r->used = true;
+	r->af = pi->af;
+	r->src = pi->saddr;
+	r->dst = pi->daddr;
+	r->id = pi->frag_id;
+	r->born = now;
+	r->have = r->total = 0;
+	memset(r->blocks, 0, sizeof(r->blocks));
+	return r;
+}
+
+/* Send r's reply (r->data, r->total bytes, already a reply) in fragments. */
+static void echo_send_frags(struct lvs_vips *v, const struct echo_reasm *r,
+			    const struct lvs_link_info *li)
+{
+	uint8_t f[14 + 48 + 9216];
+	bool v6 = r->af == AF_INET6;
+	uint32_t hl = v6 ? 48 : 20, mtu = li->mtu > 9216 ? 9216 : li->mtu;
+	uint32_t step = (mtu - hl) & ~7u, off = 0;
+
+	if (mtu < hl + 8)
+		return;
+	while (off < r->total) {
+		uint32_t n = r->total - off < step ? r->total - off : step;
+		bool more = off + n < r->total;
+		uint8_t *ip = f + 14;
+
+		memcpy(f, r->mac, 6);
+		memcpy(f + 6, li->mac, 6);
+		f[12] = v6 ? 0x86 : 0x08;
+		f[13] = v6 ? 0xdd : 0x00;
+		memset(ip, 0, hl);
+		if (!v6) {
+			uint16_t w, c;
+
+			ip[0] = 0x45;
+			w = htons((uint16_t)(20 + n));
+			memcpy(ip + 2, &w, 2);
+			w = htons((uint16_t)r->id);
+			memcpy(ip + 4, &w, 2);
+			w = htons((uint16_t)((off / 8) | (more ? 0x2000 : 0)));
+			memcpy(ip + 6, &w, 2);
+			ip[8] = 64;
+			ip[9] = IPPROTO_ICMP;
+			memcpy(ip + 12, &r->dst.ip4, 4);
+			memcpy(ip + 16, &r->src.ip4, 4);
+			c = lvs_ip4_hdr_csum(ip, 20);
+			memcpy(ip + 10, &c, 2);
+		} else {
+			uint16_t w = htons((uint16_t)(8 + n));
+			uint32_t id = htonl(r->id);
+
+			ip[0] = 0x60;
+			memcpy(ip + 4, &w, 2);
+			ip[6] = 44; /* a fragment header */
+			ip[7] = 64;
+			memcpy(ip + 8, r->dst.b, 16);
+			memcpy(ip + 24, r->src.b, 16);
+			ip[40] = IPPROTO_ICMPV6;
+			w = htons((uint16_t)(off | (more ? 1 : 0)));
+			memcpy(ip + 42, &w, 2);
+			memcpy(ip + 44, &id, 4);
+		}
+		memcpy(ip + hl, r->data + off, n);
+		send_frame(v, r->ifindex, f, 14 + hl + n);
+		off += n;
+	}
+}
+
+/* One fragment of a request to an owned VIP.  Never leaves a frame in p:
+ * a complete request is answered on the socket. */
+static void echo_frag_input(struct lvs_vips *v, const struct vip_set *s, struct lvs_pkt *p)
+{
+	const struct lvs_pkt_info *pi = &p->pi;
+	const uint8_t *ip = p->data + pi->l3_off, *pl;
+	struct lvs_link_info li;
+	struct echo_reasm *r;
+	uint32_t off, len, sum;
+	bool more;
+
+	if (pi->nr_vlan || !vip_find(v, s, pi->af, &pi->daddr) ||
+	    lvs_netstate_link(v->ns, p->ifindex, &li))
+		return;
+	if (pi->af == AF_INET) {
+		uint32_t ihl = (ip[0] & 15u) * 4u, fo = (uint32_t)ip[6] << 8 | ip[7];
+
+		off = (fo & 0x1fff) * 8;
+		more = fo & 0x2000;
+		pl = ip + ihl;
+		len = pi->l3_len - ihl;
+	} else {
+		const uint8_t *fh = p->data + pi->ip6_frag_off;
+
+		if (!pi->ip6_frag_off)
+			return;
+		off = ((uint32_t)fh[2] << 8 | fh[3]) & ~7u;
+		more = fh[3] & 1;
+		pl = fh + 8;
+		len = (uint32_t)(pi->l3_off + pi->l3_len - (pi->ip6_frag_off + 8));
+	}
+	if (off + len > ECHO_MAX || (more && (len & 7)) || !len)
+		return;
+	if (pi->frag == LVS_FRAG_FIRST &&
+	    (pi->icmp_type != (pi->af == AF_INET ? 8 : 128) || pi->icmp_code))
+		return;
+	pthread_mutex_lock(&v->echo_mu);
+	r = echo_slot(v, pi, mono_now());
+	if (!r)
+		goto out;
+	for (uint32_t b = off / 8; b <= (off + len - 1) / 8; b++) {
+		if (r->blocks[b / 64] & (1ull << (b % 64))) {
+			r->used = false; /* overlap: the whole request goes */
+			goto out;
+		}
+		r->blocks[b / 64] |= 1ull << (b % 64);
+	}
+	memcpy(r->data + off, pl, len);
+	r->have += len;
+	if (!more)
+		r->total = off + len;
+	if (off == 0) {
+		memcpy(r->mac, p->data + 6, 6);
+		r->ifindex = p->ifindex;
+	}
+	if (!r->total || r->have != r->total || !r->ifindex)
+		goto out;
+	r->used = false;
+	/* a whole echo request with a valid checksum: make it the reply */
+	sum = r->af == AF_INET ? 0 : lvs_csum_pseudo6(&r->src, &r->dst, IPPROTO_ICMPV6, r->total);
+	if (r->data[0] != (r->af == AF_INET ? 8 : 128) ||
+	    lvs_csum_fold(lvs_csum_partial(r->data, r->total, sum)) != 0xffff)
+		goto out;
+	r->data[0] = r->af == AF_INET ? 0 : 129;
+	memset(r->data + 2, 0, 2);
+	sum = r->af == AF_INET ? 0 : lvs_csum_pseudo6(&r->dst, &r->src, IPPROTO_ICMPV6, r->total);
+	{
+		uint16_t c = lvs_csum_finish(lvs_csum_partial(r->data, r->total, sum));
+		memcpy(r->data + 2, &c, 2);
+	}
+	echo_send_frags(v, r, &li);
+	__atomic_fetch_add(&v->echo_replies, 1, __ATOMIC_RELAXED);
+out:
+	pthread_mutex_unlock(&v->echo_mu);
+}
+
 bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p)
 {
 	const struct vip_set *s = rcu_dereference(v->set);
@@ -551,6 +751,11 @@ bool lvs_vip_input(struct lvs_vips *v, struct lvs_pkt *p)
 		return false;
 	if (pi->af == 0)
 		return pi->eth_type == 0x0806 && arp_input(v, s, p, 14u + 4u * pi->nr_vlan);
+	if (pi->frag != LVS_FRAG_NONE) {
+		if (pi->proto == (pi->af == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			echo_frag_input(v, s, p);
+		return false;
+	}
 	if (!pi->l4_off)
 		return false;
 	if (pi->af == AF_INET6 && pi->proto == IPPROTO_ICMPV6) {

@@ -8,6 +8,7 @@
 #ifndef LVS_VIP_PRIV_H
 #define LVS_VIP_PRIV_H
 
+#include <pthread.h>
 #include <time.h>
 #include <urcu-qsbr.h>
 
@@ -87,6 +88,10 @@ struct lvs_vips {
 	uint32_t *ann_idx; /* positions in ann (+1) by address (vip.c) */
 	uint32_t ann_idx_size;
 	uint64_t arp_replies, na_replies, echo_replies;
+	/* fragmented echo requests being put together (vip.c), under echo_mu;
+	 * allocated on first use */
+	pthread_mutex_t echo_mu;
+	struct echo_reasm *echo;
 	lvs_vips_filter_fn filter; /* driver-side selection of director traffic */
 	void *filter_arg;
 

@@ -4,14 +4,17 @@ fragments) to a UDP service on the VIP, through NAT, DR and TUN, IPv4 and
 IPv6, with both I/O drivers.  Each real server runs an echo responder that
 sends back its name and a digest of what it received; the client checks
 that every datagram arrived whole (the digest) and that one flow stays on
-one server.  In NAT the answers (also fragmented, by the server's kernel)
+one server.  A large ping to the VIP (fragmented both ways) is answered
+by lvsd as the VIP's host would.  In NAT the answers (also fragmented, by the server's kernel)
 come back through the director.  IPv6 through a tunnel needs the
 client's path MTU first: the first datagram may be answered by an ICMPv6
 packet-too-big, so each datagram is retried a few times.
 """
+import re
+
 import pytest
 
-from .conftest import PY
+from .conftest import PY, Capture
 
 pytestmark = pytest.mark.parametrize("module_lab", ["nat", "dr", "tun"], indirect=True)
 
@@ -88,3 +91,28 @@ def test_large_udp_datagrams(director, fam):
         assert len(set(got)) == 1, (size, got)
     st = d.lvsadm("--status").stdout
     assert "fragment_overlap" not in st and "fragment_table_full" not in st, st
+
+
+@pytest.mark.parametrize("fam", [4, 6])
+def test_large_ping_to_vip(director, fam):
+    """Echo requests of 3,000 and 20,000 bytes to the VIP arrive in
+    fragments; lvsd puts each together and answers it in fragments that
+    fit the MTU (the director's kernel never sees them: the guard)."""
+    d, e = director, director.lab.env
+    vip = e["VIP4"] if fam == 4 else e["VIP6"]
+    d.service(vip, sched="rr")
+    cap = Capture(d.lab, "client", [e["CLIENT_IF"]], bpf="icmp or icmp6 or ip6[6] == 44")
+    for size in (3000, 20000):
+        r = d.lab.run("client", "ping", "-%d" % fam, "-c", "2", "-W", "2", "-s", str(size), vip,
+                      check=False, timeout=20)
+        assert r.returncode == 0 and " 0% packet loss" in r.stdout, (size, r.stdout, d.lvsd.output())
+    ipf = "ip" if fam == 4 else "ipv6"
+    frames = cap.frames("frame.len", "%s.src" % ipf,
+                        dfilter="%s.src == %s" % (ipf, vip))
+    assert frames, cap.text()
+    # 2 x 3,000 and 2 x 20,000 bytes back, in fragments of at most the MTU
+    assert len(frames) >= 2 * 3 + 2 * 14, (len(frames), cap.text())
+    assert all(int(f["frame.len"][0]) <= 1514 for f in frames), cap.text()
+    m = re.search(r"echo (\d+)\)", d.lvsadm("--status").stdout)
+    assert m and int(m.group(1)) >= 4, d.lvsadm("--status").stdout
+    d.watch.assert_silent()
