@@ -89,8 +89,12 @@ def wait_rules(lab, marks, six=False, timeout=5.0):
 def fwd(request):
     """lvsd on the lab named by the test's parameter, operator rules
     cleaned up after."""
-    lab = request.getfixturevalue(request.param)
-    d = Director(lab, "afpacket")
+    yield from director_with_rules(request.getfixturevalue(request.param), "afpacket")
+
+
+def director_with_rules(lab, io):
+    """lvsd (--io io) on lab; the operator's mangle rules flushed after."""
+    d = Director(lab, io)
     try:
         yield d
     finally:
@@ -288,14 +292,7 @@ def mixed(request):
     lab_name, io = request.param
     if io not in lvsd_io_drivers():
         pytest.skip("lvsd has no --io %s" % io)
-    lab = request.getfixturevalue(lab_name)
-    d = Director(lab, io)
-    try:
-        yield d
-    finally:
-        d.close()
-        for t in ("iptables", "ip6tables"):
-            lab.run("director", t, "-w", "-t", "mangle", "-F", "PREROUTING", check=False)
+    yield from director_with_rules(request.getfixturevalue(lab_name), io)
 
 
 MIXED = [("nat_lab", "afpacket"), ("nat_lab", "afxdp"), ("dr_lab", "afpacket"),

@@ -1435,6 +1435,15 @@ static size_t echo4_frag(uint8_t *f, const char *dst, uint32_t off, uint32_t len
 	return 14 + 20 + len;
 }
 
+/* One fragment through lvs_vip_input: never a frame to send back. */
+static void frag_in(struct lvs_vips *v, const char *dst, uint32_t off, uint32_t len, bool more)
+{
+	uint8_t f[128];
+	struct lvs_pkt p = frame(f, echo4_frag(f, dst, off, len, more));
+
+	assert_false(lvs_vip_input(v, &p));
+}
+
 /* A fragmented echo request is answered once whole (on the packet socket:
  * the frame passed in is left alone); overlapping fragments drop it; one
  * to an address that is not an owned VIP is not answered. */
@@ -1442,30 +1451,21 @@ static void test_echo_fragments(void **state)
 {
 	struct lvs_model *m;
 	struct lvs_vips *v = dp_setup(&m);
-	uint8_t f[128];
-	struct lvs_pkt p;
 	(void)state;
 
 	/* the later fragment first, then the first: answered */
-	p = frame(f, echo4_frag(f, "10.0.0.1", 24, 24, false));
-	assert_false(lvs_vip_input(v, &p));
+	frag_in(v, "10.0.0.1", 24, 24, false);
 	assert_int_equal(v->echo_replies, 0);
-	p = frame(f, echo4_frag(f, "10.0.0.1", 0, 24, true));
-	assert_false(lvs_vip_input(v, &p));
+	frag_in(v, "10.0.0.1", 0, 24, true);
 	assert_int_equal(v->echo_replies, 1);
-	/* overlapping: 0..23 then 16..47 */
-	p = frame(f, echo4_frag(f, "10.0.0.1", 0, 24, true));
-	assert_false(lvs_vip_input(v, &p));
-	p = frame(f, echo4_frag(f, "10.0.0.1", 16, 32, false));
-	assert_false(lvs_vip_input(v, &p));
-	p = frame(f, echo4_frag(f, "10.0.0.1", 24, 24, false));
-	assert_false(lvs_vip_input(v, &p));
+	/* overlapping: 0..23 then 16..47 drops it; 24..47 alone is not whole */
+	frag_in(v, "10.0.0.1", 0, 24, true);
+	frag_in(v, "10.0.0.1", 16, 32, false);
+	frag_in(v, "10.0.0.1", 24, 24, false);
 	assert_int_equal(v->echo_replies, 1);
 	/* a host address's fragments are the host's */
-	p = frame(f, echo4_frag(f, "10.9.9.9", 0, 24, true));
-	assert_false(lvs_vip_input(v, &p));
-	p = frame(f, echo4_frag(f, "10.9.9.9", 24, 24, false));
-	assert_false(lvs_vip_input(v, &p));
+	frag_in(v, "10.9.9.9", 0, 24, true);
+	frag_in(v, "10.9.9.9", 24, 24, false);
 	assert_int_equal(v->echo_replies, 1);
 	lvs_vips_free(v);
 	lvs_model_free(m);
