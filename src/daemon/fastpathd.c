@@ -303,8 +303,10 @@ static void fold(struct lvsd_fast *f, struct frec *r, struct lvs_conn *c, bool e
 		fold_counters(f, r, c, eligible, now, &n);
 }
 
-/* Make the map agree with the connection table for id's direction. */
-static void look(struct lvsd_fast *f, const struct lvs_sync_rec *id, bool reply, lvs_time_t now)
+/* Make the map agree with the connection table for id's direction; sweep
+ * (the sweep's record of it, or NULL) has its counters folded first. */
+static void look(struct lvsd_fast *f, const struct lvs_sync_rec *id, bool reply,
+		 struct frec *sweep, lvs_time_t now)
 {
 	struct lvs_conn_table *ct = f->d->dir.ct;
 	uint8_t bit = reply ? LVS_CONN_FAST_OUT : LVS_CONN_FAST_IN;
@@ -317,6 +319,8 @@ static void look(struct lvsd_fast *f, const struct lvs_sync_rec *id, bool reply,
 	bool existed;
 	int err = 0;
 
+	if (sweep)
+		fold(f, sweep, c, ok, now);
 	if (ok) {
 		lvs_conn_get_info(ct, c, now, &ci);
 		err = entry_of(f, &ci, reply, &k, &v);
@@ -408,7 +412,7 @@ static unsigned drain(struct lvsd_fast *f, lvs_time_t now)
 		while (total < FAST_DRAIN_BUDGET &&
 		       (n = lvs_sync_ring_pop(&f->tap.ring[i], rq, 64)) > 0) {
 			for (unsigned j = 0; j < n; j++)
-				look(f, &rq[j], lvs_fast_rec_reply(&rq[j]), now);
+				look(f, &rq[j], lvs_fast_rec_reply(&rq[j]), NULL, now);
 			total += n;
 		}
 	}
@@ -422,14 +426,10 @@ static void sweep_step(struct lvsd_fast *f, lvs_time_t now)
 
 	while (f->cursor < f->nrec && budget--) {
 		struct frec *r = f->recs[f->cursor];
-		struct lvs_sync_rec id = r->id;
-		bool reply = r->reply;
-		struct lvs_conn *c = conn_of(f, &id, reply);
+		struct lvs_sync_rec id = r->id; /* look may free r */
 		uint32_t n = f->nrec;
 
-		fold(f, r, c, c && lvs_director_fast_eligible(&f->d->dir, f->d->dir.ct, c, reply),
-		     now);
-		look(f, &id, reply, now);
+		look(f, &id, r->reply, r, now);
 		/* a record removed: another took its place */
 		if (f->nrec == n)
 			f->cursor++;

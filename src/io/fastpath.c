@@ -377,16 +377,6 @@ int lvs_fastpath_read(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, b
 	return err ? err : lvs_fastpath_read_key(fp, &k, out);
 }
 
-uint32_t lvs_fastpath_count(struct lvs_fastpath *fp)
-{
-	uint32_t n;
-
-	pthread_mutex_lock(&fp->lock);
-	n = LVS_FAST_FLOWS_MAX - fp->nfree;
-	pthread_mutex_unlock(&fp->lock);
-	return n;
-}
-
 int lvs_fastpath_attach(struct lvs_fastpath *fp, uint32_t ifindex, struct bpf_link **out)
 {
 	struct bpf_link *l = bpf_program__attach_xdp(fp->skel->progs.lvs_fast, (int)ifindex);

@@ -95,8 +95,6 @@ int lvs_fastpath_read_key(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 /* Remove an entry and read its last counters (out may be NULL). */
 int lvs_fastpath_take(struct lvs_fastpath *fp, const struct lvs_fast_key *k,
 		      struct lvs_fast_counters *out);
-/* Entries in the maps now. */
-uint32_t lvs_fastpath_count(struct lvs_fastpath *fp);
 
 /* Attach the program to interface ifindex (driver mode where the driver
  * has it, else generic) by a BPF link: it is detached when the link is
