@@ -78,7 +78,9 @@ $(BUILD)/obj/tests/fastpath_harness.o: tests/unit/fastpath_harness.c
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 UNIT_OBJ_test_fastpath := $(BUILD)/obj/tests/fastpath_harness.o
-$(BUILD)/tests/test_fastpath: $(BUILD)/obj/tests/fastpath_harness.o
+# and loads the AF_XDP driver's program, for the fast path to stand in for
+$(BUILD)/tests/test_fastpath: $(BUILD)/obj/tests/fastpath_harness.o $(BUILD)/gen/lvs_xdp.skel.h
+$(BUILD)/tests/test_fastpath: CFLAGS += -iquote $(BUILD)/gen
 
 $(BUILD)/lvs-pcap: src/tools/lvs_pcap.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -136,7 +136,7 @@ static void usage(FILE *f)
 		"      --fwmark-queue N|off  NFQUEUE number through which firewall-marked\n"
 		"                         packets reach lvsd (default %u; needs iptables)\n"
 		"      --fastpath on|off  forward established connections in an XDP program\n"
-		"                         (default: on where it attaches; afpacket I/O)\n"
+		"                         (default: on where it attaches, not on veth)\n"
 		"      --passive N        take a NAT server out after N failed handshakes in a\n"
 		"                         row, tried again after 5 s, doubling (default: off)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics (/metrics) and a live\n"

@@ -4,7 +4,11 @@
  * The program (io/lvs_fast.bpf.c) is attached to every served interface
  * by BPF links, so it goes when lvsd goes, however it ends.  A frame it
  * has no entry for, or that needs a decision, goes on (XDP_PASS) to the
- * AF_PACKET socket and the host guard as before.
+ * AF_PACKET socket and the host guard as before.  With the AF_XDP driver,
+ * whose own XDP program is already attached by the driver's links, the
+ * fast path's program takes that program's place (a link update) and runs
+ * the driver's filter on the driver's maps for those frames, so they reach
+ * the AF_XDP sockets as before; stopping gives the driver its program back.
  *
  * One thread, `lvsd-fast`, owns the flow map.  It is a participant of the
  * connection table (its own worker id: its lookups are safe until its
@@ -77,6 +81,7 @@ struct lvsd_fast {
 	struct lvs_fastpath *fp;
 	struct bpf_link *link[LVSD_MAX_IFACES];
 	unsigned nlink;
+	bool stands_in;          /* runs in the AF_XDP driver's program's place */
 	struct lvs_fast_tap tap;
 	unsigned worker;         /* connection table id and statistics slot */
 	pthread_t th;
@@ -551,6 +556,8 @@ static void fast_free(struct lvsd_fast *f)
 {
 	for (unsigned i = 0; i < f->nlink; i++)
 		bpf_link__destroy(f->link[i]);
+	if (f->stands_in)
+		f->d->io->xdp_replace(-1);
 	lvs_fastpath_close(f->fp);
 	lvs_fast_tap_free(&f->tap);
 	for (uint32_t i = 0; i < f->nrec; i++)
@@ -566,13 +573,13 @@ int lvsd_fast_start(struct lvsd *d, enum lvsd_fast_mode mode, unsigned worker,
 		    struct lvsd_fast **out)
 {
 	struct lvsd_fast *f;
-	bool veth = false;
+	bool veth = false, xsk = d->io->xdp_replace && d->io->xdp_maps;
 	int err;
 
 	*out = NULL;
 	if (mode == LVSD_FAST_OFF)
 		return 0;
-	if (strcmp(d->io->name, "afpacket")) {
+	if (strcmp(d->io->name, "afpacket") && !xsk) {
 		if (mode == LVSD_FAST_ON) {
 			lvs_err("--fastpath on: not available with --io %s yet", d->io->name);
 			return -EOPNOTSUPP;
@@ -615,13 +622,33 @@ int lvsd_fast_start(struct lvsd *d, enum lvsd_fast_mode mode, unsigned worker,
 		fast_free(f);
 		return 0;
 	}
-	if ((err = lvs_fastpath_open_opts(&f->fp, XDP_PASS, !veth))) {
+	if (xsk) {
+		/* one XDP program per interface: ours, running the driver's
+		 * filter on the driver's maps for what it does not forward */
+		struct lvs_xdp_maps m;
+
+		err = d->io->xdp_maps(&m);
+		if (!err)
+			err = lvs_fastpath_open_xsk(&f->fp, XDP_PASS, !veth, &m);
+	} else {
+		err = lvs_fastpath_open_opts(&f->fp, XDP_PASS, !veth);
+	}
+	if (err) {
 		lvs_log(mode == LVSD_FAST_ON ? LOG_ERR : LOG_NOTICE,
 			"XDP fast path%s: cannot load the program: %s",
 			mode == LVSD_FAST_ON ? "" : " off", strerror(-err));
 		goto fail;
 	}
-	for (unsigned i = 0; i < d->nif; i++) {
+	if (xsk) {
+		if ((err = d->io->xdp_replace(lvs_fastpath_prog_fd(f->fp)))) {
+			lvs_log(mode == LVSD_FAST_ON ? LOG_ERR : LOG_NOTICE,
+				"XDP fast path%s: cannot take the AF_XDP program's place: %s",
+				mode == LVSD_FAST_ON ? "" : " off", strerror(-err));
+			goto fail;
+		}
+		f->stands_in = true;
+	}
+	for (unsigned i = 0; i < d->nif && !xsk; i++) {
 		if ((err = lvs_fastpath_attach(f->fp, d->ifindex[i], &f->link[i]))) {
 			lvs_log(mode == LVSD_FAST_ON ? LOG_ERR : LOG_NOTICE,
 				"XDP fast path%s: cannot attach to %s: %s",
@@ -642,7 +669,8 @@ int lvsd_fast_start(struct lvsd *d, enum lvsd_fast_mode mode, unsigned worker,
 	}
 	pthread_setname_np(f->th, "lvsd-fast");
 	f->started = true;
-	lvs_notice("XDP fast path on %u interface%s", f->nlink, f->nlink > 1 ? "s" : "");
+	lvs_notice("XDP fast path on %u interface%s%s", d->nif, d->nif > 1 ? "s" : "",
+		   xsk ? " (with the AF_XDP driver's filter)" : "");
 	*out = f;
 	return 0;
 fail:
@@ -658,6 +686,9 @@ void lvsd_fast_stop(struct lvsd_fast *f)
 	for (unsigned i = 0; i < f->nlink; i++)
 		bpf_link__destroy(f->link[i]);
 	f->nlink = 0;
+	if (f->stands_in)
+		f->d->io->xdp_replace(-1);
+	f->stands_in = false;
 	__atomic_store_n(&f->tap.active, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->stop, 1, __ATOMIC_RELAXED);
 	if (f->started)

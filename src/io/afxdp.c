@@ -8,6 +8,10 @@
  * holds the VIPs, services and NAT real servers, lvs_io_ops.set_filter)
  * and passes everything else to the host.  On an interface that already
  * has another XDP program, open fails: we do not replace other programs.
+ * lvsd's XDP fast path, which runs the same filter on the same maps for
+ * the frames it does not forward itself, stands in for the program by a
+ * link update on every interface (xdp_replace) and gives it back when it
+ * stops.
  *
  * One instance is one XDP socket, bound to receive queue `worker` of its
  * interface, with a UMEM of its own: AFX_RX_FRAMES go to the fill ring,
@@ -107,6 +111,8 @@ static struct lvs_io *g_inst[AFX_MAX_WORKERS][LVS_XDP_IF_MAX];
  * last close), sorted; the program's map holds it otherwise. */
 static struct lvs_xdp_key *g_filter;
 static unsigned g_nfilter;
+/* A program standing in for the driver's (xdp_replace), or -1. */
+static int g_stand_in = -1;
 
 static int cmp_xkey(const void *a, const void *b)
 {
@@ -189,6 +195,7 @@ static void prog_put(void)
 		filter_save();
 		lvs_xdp__destroy(g_skel);
 		g_skel = NULL;
+		g_stand_in = -1;
 	}
 }
 
@@ -218,6 +225,13 @@ static int if_get(const struct lvs_io_conf *c)
 			strerror(-err),
 			err == -EBUSY || err == -EEXIST ? " (another XDP program is attached)" : "");
 		return err ? err : -EINVAL;
+	}
+	if (g_stand_in >= 0 && bpf_link_update(bpf_link__fd(link), g_stand_in, NULL)) {
+		int err = -errno;
+		lvs_err("afxdp: cannot run the fast path's program on %s: %s", c->ifname,
+			strerror(-err));
+		bpf_link__destroy(link);
+		return err;
 	}
 	slot = (uint32_t)free_slot;
 	if (bpf_map__update_elem(g_skel->maps.lvs_ifslot, &c->ifindex, sizeof(c->ifindex), &slot,
@@ -700,6 +714,50 @@ static void afx_prog_stats(uint64_t *out)
 	pthread_mutex_unlock(&g_lock);
 }
 
+static int afx_xdp_maps(struct lvs_xdp_maps *out)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&g_lock);
+	if (!g_skel) {
+		err = -ENOENT;
+	} else {
+		out->xsks = bpf_map__fd(g_skel->maps.lvs_xsks);
+		out->ifslot = bpf_map__fd(g_skel->maps.lvs_ifslot);
+		out->filter = bpf_map__fd(g_skel->maps.lvs_filter);
+		out->stats = bpf_map__fd(g_skel->maps.lvs_xdp_stats);
+	}
+	pthread_mutex_unlock(&g_lock);
+	return err;
+}
+
+static int afx_xdp_replace(int prog_fd)
+{
+	int own, err = 0, i;
+
+	pthread_mutex_lock(&g_lock);
+	if (!g_skel) {
+		pthread_mutex_unlock(&g_lock);
+		return -ENOENT;
+	}
+	own = bpf_program__fd(g_skel->progs.lvs_xdp);
+	for (i = 0; i < LVS_XDP_IF_MAX; i++)
+		if (g_if[i].link &&
+		    bpf_link_update(bpf_link__fd(g_if[i].link), prog_fd >= 0 ? prog_fd : own, NULL)) {
+			err = -errno;
+			break;
+		}
+	/* all or none: the ones done go back */
+	while (err && --i >= 0)
+		if (g_if[i].link)
+			bpf_link_update(bpf_link__fd(g_if[i].link),
+					g_stand_in >= 0 ? g_stand_in : own, NULL);
+	if (!err)
+		g_stand_in = prog_fd >= 0 ? prog_fd : -1;
+	pthread_mutex_unlock(&g_lock);
+	return err;
+}
+
 const struct lvs_io_ops lvs_io_afxdp = {
 	.name = "afxdp",
 	.open = afx_open,
@@ -711,4 +769,6 @@ const struct lvs_io_ops lvs_io_afxdp = {
 	.max_queues = afx_max_queues,
 	.set_filter = afx_set_filter,
 	.prog_stats = afx_prog_stats,
+	.xdp_maps = afx_xdp_maps,
+	.xdp_replace = afx_xdp_replace,
 };

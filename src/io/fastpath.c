@@ -70,6 +70,40 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 
 int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if)
 {
+	return lvs_fastpath_open_xsk(out, user_verdict, tx_same_if, NULL);
+}
+
+/* The AF_XDP filter's maps: the driver's (xsk), or, unused, as small as
+ * they go. */
+static int filter_maps(struct lvs_fast *skel, const struct lvs_xdp_maps *xsk)
+{
+	struct bpf_map *m[4] = { skel->maps.lvs_xsks, skel->maps.lvs_ifslot,
+				 skel->maps.lvs_filter, skel->maps.lvs_xdp_stats };
+	int fd[4];
+	int err;
+
+	if (!xsk) {
+		for (unsigned i = 0; i < 3; i++)
+			if ((err = bpf_map__set_max_entries(m[i], 1)))
+				return err;
+		return 0;
+	}
+	fd[0] = xsk->xsks;
+	fd[1] = xsk->ifslot;
+	fd[2] = xsk->filter;
+	fd[3] = xsk->stats;
+	for (unsigned i = 0; i < 4; i++)
+		if ((err = bpf_map__reuse_fd(m[i], fd[i])))
+			return err;
+	/* the driver's sockets take one buffer per frame */
+	return bpf_program__set_flags(skel->progs.lvs_fast,
+				      bpf_program__flags(skel->progs.lvs_fast) &
+					      ~BPF_F_XDP_HAS_FRAGS);
+}
+
+int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if,
+			  const struct lvs_xdp_maps *xsk)
+{
 	struct lvs_fastpath *fp;
 	int err;
 
@@ -84,6 +118,9 @@ int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, boo
 	}
 	fp->skel->rodata->lvs_fast_user_verdict = user_verdict;
 	fp->skel->rodata->lvs_fast_tx_same_if = tx_same_if;
+	fp->skel->rodata->lvs_fast_xsk = xsk != NULL;
+	if ((err = filter_maps(fp->skel, xsk)))
+		goto out;
 	err = lvs_fast__load(fp->skel);
 	if (err)
 		goto out;

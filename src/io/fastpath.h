@@ -19,6 +19,7 @@
 
 #include "conn.h"
 #include "lvs_fast.h"
+#include "xdp_filter.h"
 #include "xmit.h"
 
 struct lvs_fastpath;
@@ -44,6 +45,13 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict);
 /* The same; tx_same_if false: egress on the ingress interface by a
  * redirect to it instead of XDP_TX (for veth, see lvs_fast.bpf.c). */
 int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if);
+/* The same, to stand in for the AF_XDP driver's program (xsk non-NULL):
+ * what the program does not forward goes through the driver's filter on
+ * the driver's maps (lvs_xdp_filter.bpf.h), and the program is loaded
+ * without multi-buffer support, as the driver's sockets take one buffer
+ * per frame.  The driver swaps it in (lvs_io_ops.xdp_replace). */
+int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if,
+			  const struct lvs_xdp_maps *xsk);
 void lvs_fastpath_close(struct lvs_fastpath *fp);
 /* The program's descriptor (attach, BPF_PROG_TEST_RUN). */
 int lvs_fastpath_prog_fd(const struct lvs_fastpath *fp);

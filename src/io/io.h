@@ -69,6 +69,7 @@ struct lvs_io_stats {
 
 struct lvs_io;
 struct lvs_xdp_key;
+struct lvs_xdp_maps;
 
 struct lvs_io_ops {
 	const char *name;
@@ -106,6 +107,16 @@ struct lvs_io_ops {
 			  const struct lvs_xdp_key *del, unsigned ndel);
 	/* Counters of that selection (enum lvs_xdp_stat, LVS_XDPS__COUNT). */
 	void (*prog_stats)(uint64_t *out);
+	/* Drivers with an XDP program of their own: its maps, for a program
+	 * that stands in for it (the fast path's, which runs the same filter
+	 * for what it does not forward); valid while an instance is open.
+	 * 0 or -errno. */
+	int (*xdp_maps)(struct lvs_xdp_maps *out);
+	/* Run program prog_fd instead of the driver's on every interface the
+	 * driver serves, and on those it attaches to later; -1: its own
+	 * again.  Swapped in place (a BPF link update): every frame meets
+	 * one program or the other.  All interfaces or none.  0 or -errno. */
+	int (*xdp_replace)(int prog_fd);
 };
 
 extern const struct lvs_io_ops lvs_io_afpacket;

@@ -44,6 +44,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lvs_fast.h"
+#include "lvs_xdp_filter.bpf.h"
 
 #define AF_INET  2
 #define AF_INET6 10
@@ -73,8 +74,12 @@
 #define CSUM_CHUNK  128
 #define CSUM_CHUNKS 128 /* 16 KB: larger datagrams that need a sum go up */
 
-/* What "to user space" means to the caller (lvsd: its AF_XDP socket). */
+/* What "to user space" means: the verdict lvs_fast_user_verdict (the
+ * AF_PACKET driver reads what the host's stack receives), or, with
+ * lvs_fast_xsk set, the AF_XDP driver's filter on the driver's maps
+ * (lvs_xdp_filter.bpf.h), whose program this one then stands in for. */
 const volatile __u32 lvs_fast_user_verdict = XDP_PASS;
+const volatile __u32 lvs_fast_xsk = 0;
 /* Egress on the ingress interface by XDP_TX (1) or by bpf_redirect to it
  * (0: veth loses XDP_TX frames when they arrive through its skb path, as
  * measured on the lab's veths; a redirect to the same device goes through). */
@@ -136,9 +141,17 @@ static __always_inline void count(__u32 what)
 		*c += 1;
 }
 
-static __always_inline int to_user(__u32 why)
+/* One copy of the filter, verified once, however many ways lead up. */
+__noinline int lvs_fast_filter(struct xdp_md *ctx)
+{
+	return lvs_xdp_filter(ctx);
+}
+
+static __always_inline int to_user(struct xdp_md *ctx, __u32 why)
 {
 	count(why);
+	if (lvs_fast_xsk)
+		return lvs_fast_filter(ctx);
 	return lvs_fast_user_verdict;
 }
 
@@ -820,13 +833,13 @@ int lvs_fast(struct xdp_md *ctx)
 	int err;
 
 	if ((void *)(eth + 14) > end)
-		return to_user(LVS_FASTS_NOT_IP);
+		return to_user(ctx, LVS_FASTS_NOT_IP);
 	p.flen = (__u32)bpf_xdp_get_buff_len(ctx);
 	type = *(__be16 *)(eth + 12);
 	p.l2 = 14;
 	if (type == bpf_htons(ETHT_8021Q) || type == bpf_htons(ETHT_8021AD)) {
 		if ((void *)(eth + 18) > end)
-			return to_user(LVS_FASTS_SHAPE);
+			return to_user(ctx, LVS_FASTS_SHAPE);
 		type = *(__be16 *)(eth + 16);
 		p.l2 = 18;
 	}
@@ -836,46 +849,46 @@ int lvs_fast(struct xdp_md *ctx)
 
 		r = parse_ip4(&p, &k, ip, end);
 		if (r)
-			return to_user(r);
+			return to_user(ctx, r);
 		v = bpf_map_lookup_elem(&lvs_flows4, &k);
 	} else if (type == bpf_htons(ETHT_IP6)) {
 		struct lvs_fast_key k = {};
 
 		r = parse_ip6(&p, &k, ip, end);
 		if (r)
-			return to_user(r);
+			return to_user(ctx, r);
 		v = bpf_map_lookup_elem(&lvs_flows6, &k);
 	} else if (type == bpf_htons(ETHT_8021Q) || type == bpf_htons(ETHT_8021AD)) {
-		return to_user(LVS_FASTS_SHAPE);
+		return to_user(ctx, LVS_FASTS_SHAPE);
 	} else {
-		return to_user(LVS_FASTS_NOT_IP);
+		return to_user(ctx, LVS_FASTS_NOT_IP);
 	}
 	if (!v)
-		return to_user(LVS_FASTS_MISS);
+		return to_user(ctx, LVS_FASTS_MISS);
 	/* the TTL is checked before the MTU, as the core does */
 	if ((p.af == AF_INET ? ip[8] : ip[7]) <= 1)
-		return to_user(LVS_FASTS_TTL);
+		return to_user(ctx, LVS_FASTS_TTL);
 	if (v->action == LVS_FAST_TUN) {
 		if (v->oaf != AF_INET && v->oaf != AF_INET6)
-			return to_user(LVS_FASTS_SHAPE);
+			return to_user(ctx, LVS_FASTS_SHAPE);
 		overhead = tun_overhead(&p, v);
 		/* the outer length fields are 16 bits too */
 		if (p.l3len + overhead - (v->oaf == AF_INET6 ? 40 : 0) > 65535)
-			return to_user(LVS_FASTS_MTU);
+			return to_user(ctx, LVS_FASTS_MTU);
 	}
 	if (v->mtu && p.l3len + overhead > v->mtu)
-		return to_user(LVS_FASTS_MTU);
+		return to_user(ctx, LVS_FASTS_MTU);
 	/* sums over the datagram are bounded; a larger one goes up */
 	if ((p.partial || (v->action == LVS_FAST_TUN &&
 			   (v->tun_type == LVS_FAST_TUN_GUE ||
 			    (v->tun_flags & LVS_FAST_TUN_F_CSUM)))) &&
 	    p.l3len + overhead > CSUM_CHUNK * CSUM_CHUNKS)
-		return to_user(LVS_FASTS_CSUM);
+		return to_user(ctx, LVS_FASTS_CSUM);
 	bytes = p.l3len;
 	/* Ethernet padding goes, as the core trims it */
 	if (p.flen > p.l2 + p.l3len &&
 	    bpf_xdp_adjust_tail(ctx, -(int)(p.flen - p.l2 - p.l3len)))
-		return to_user(LVS_FASTS_ROOM);
+		return to_user(ctx, LVS_FASTS_ROOM);
 
 	switch (v->action) {
 	case LVS_FAST_NAT_IN:
@@ -894,7 +907,7 @@ int lvs_fast(struct xdp_md *ctx)
 		err = 1;
 	}
 	if (err > 0)
-		return to_user(LVS_FASTS_ROOM);
+		return to_user(ctx, LVS_FASTS_ROOM);
 	/* The frame changed and then turned out not to be what the parser
 	 * saw: it cannot be given back, so it is dropped (counted). */
 	if (err < 0) {

@@ -65,4 +65,10 @@ enum lvs_xdp_stat {
 	LVS_XDPS__COUNT
 };
 
+/* The program's maps, as descriptors, for another program that does the
+ * same job (the fast path's, lvs_fast.bpf.c, with the AF_XDP driver). */
+struct lvs_xdp_maps {
+	int xsks, ifslot, filter, stats;
+};
+
 #endif

@@ -83,7 +83,7 @@ class Lvsd:
         self.log = open(self.log_path, "wb")
         # the XDP fast path stays off on veth unless asked for (lvsd(8));
         # the lab's peers have GRO on, so every test runs with it on
-        if "--fastpath" not in args and "afxdp" not in args and "-t" not in args:
+        if "--fastpath" not in args and "-t" not in args:
             args = args + ["--fastpath", "on"]
         self.cmd = ["ip", "netns", "exec", lab.ns(role), str(LVSD)] + args
         # `ip netns exec` execs lvsd: this PID is the daemon's.

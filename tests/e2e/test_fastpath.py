@@ -1,6 +1,7 @@
-"""The XDP fast path end to end (lvsd --fastpath, on by default with the
-AF_PACKET driver): established connections are forwarded by the XDP
-program on the director's interfaces while lvsd keeps every decision.
+"""The XDP fast path end to end (lvsd --fastpath): established connections
+are forwarded by the XDP program on the director's interfaces while lvsd
+keeps every decision; with either driver (with AF_XDP the program stands
+in for the driver's own and hands it the rest).
 
 Covered: the 10 MB file intact through NAT (IPv4 and IPv6), DR and TUN
 with most of its packets forwarded by the program, and its packets and
@@ -56,9 +57,9 @@ def wait_for(pred, timeout=5.0, what="condition"):
         time.sleep(0.1)
 
 
-@pytest.fixture
-def fast(module_lab):
-    d = Director(module_lab, "afpacket")
+@pytest.fixture(params=["afpacket", "afxdp"])
+def fast(module_lab, request):
+    d = Director(module_lab, request.param)
     try:
         yield d
     finally:

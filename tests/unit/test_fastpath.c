@@ -39,8 +39,14 @@
 #include <linux/bpf.h>
 
 #include "fastpath_harness.h"
+#include "lvs_xdp.skel.h"
+#include "xdp_filter.h"
 
 static struct lvs_fastpath *g_fp;
+/* The program as it stands in for the AF_XDP driver's, on that program's
+ * own maps (the driver's skeleton, loaded here). */
+static struct lvs_fastpath *g_fpx;
+static struct lvs_xdp *g_xdp;
 static bool g_skip;
 static const char *g_skip_why;
 
@@ -166,9 +172,9 @@ static const struct fcase cases[] = {
 	 .no_entry = true, .expect = USER, .why = LVS_FASTS_MISS},
 };
 
-static void stats(uint64_t s[LVS_FASTS__COUNT])
+static void stats(struct lvs_fastpath *fp, uint64_t s[LVS_FASTS__COUNT])
 {
-	assert_int_equal(lvs_fastpath_stats(g_fp, s), 0);
+	assert_int_equal(lvs_fastpath_stats(fp, s), 0);
 }
 
 /* A director with the case's service and the connection of client port
@@ -181,7 +187,7 @@ static void open_case(const struct fcase *c, struct fh_dir *x, struct lvs_conn_i
 }
 
 /* One case; true when it passed (failures are printed). */
-static bool run_case(const struct fcase *c)
+static bool run_case(struct lvs_fastpath *fp, const struct fcase *c)
 {
 	static uint8_t frame[FH_BUFSZ];
 	static struct fh_run r;
@@ -194,11 +200,11 @@ static bool run_case(const struct fcase *c)
 
 	open_case(c, &x, &ci);
 	if (!c->no_entry)
-		assert_int_equal(fh_entry_add(g_fp, &ci, c->f.reply), 0);
+		assert_int_equal(fh_entry_add(fp, &ci, c->f.reply), 0);
 	len = fh_conn_frame(frame, &c->s, &c->f, &ci);
-	stats(s0);
-	assert_int_equal(fh_run_both(g_fp, &x, frame, len, &r), 0);
-	stats(s1);
+	stats(fp, s0);
+	assert_int_equal(fh_run_both(fp, &x, frame, len, &r), 0);
+	stats(fp, s1);
 	got = fh_judge(&r, frame, len, XDP_PASS);
 	if (got != want) {
 		if (got != FH_DIFFER)
@@ -211,7 +217,7 @@ static bool run_case(const struct fcase *c)
 		ok = false;
 	}
 	if (!c->no_entry)
-		assert_int_equal(lvs_fastpath_del(g_fp, &ci, c->f.reply), 0);
+		assert_int_equal(lvs_fastpath_del(fp, &ci, c->f.reply), 0);
 	fh_dir_free(&x);
 	return ok;
 }
@@ -226,7 +232,7 @@ static void test_fixtures(void **state)
 		skip();
 	}
 	for (unsigned i = 0; i < n; i++) {
-		bool ok = run_case(&cases[i]);
+		bool ok = run_case(g_fp, &cases[i]);
 
 		print_message("%-4s %s\n", ok ? "ok" : "FAIL", cases[i].desc);
 		failed += !ok;
@@ -290,6 +296,86 @@ static void test_counters_and_delete(void **state)
 	fh_dir_free(&x);
 }
 
+/* The driver filter's counters, summed over the CPUs. */
+static void xdp_stats(uint64_t out[LVS_XDPS__COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[ncpu > 0 ? ncpu : 1];
+
+	for (uint32_t k = 0; k < LVS_XDPS__COUNT; k++) {
+		out[k] = 0;
+		assert_int_equal(bpf_map__lookup_elem(g_xdp->maps.lvs_xdp_stats, &k, sizeof(k), v,
+						      sizeof(v), 0),
+				 0);
+		for (int c = 0; c < ncpu; c++)
+			out[k] += v[c];
+	}
+}
+
+/*
+ * Standing in for the AF_XDP driver's program: every fixture forwards the
+ * same bytes; every frame the program does not forward goes through the
+ * driver's filter on the driver's maps, once: not director traffic is
+ * passed to the host, a frame to a VIP in the filter goes to the socket
+ * of its interface and queue (none here: counted as such, and passed).
+ */
+static void test_stands_in_for_afxdp(void **state)
+{
+	static uint8_t frame[FH_BUFSZ], out[FH_BUFSZ];
+	unsigned failed = 0, nuser = 0, n = sizeof(cases) / sizeof(cases[0]);
+	uint64_t x0[LVS_XDPS__COUNT], x1[LVS_XDPS__COUNT];
+	const struct fcase *c = &cases[0]; /* NAT in TCP IPv4 */
+	struct lvs_xdp_key k = {.kind = LVS_XDPK_VIP4};
+	struct lvs_conn_info ci;
+	struct fh_dir x;
+	uint32_t len, olen, one = 1, ifindex = FH_IF_CL, slot = 0;
+	union lvs_addr vip;
+
+	(void)state;
+	if (g_skip || !g_fpx) {
+		print_message("test_fastpath: skipped: %s\n",
+			      g_skip ? g_skip_why : "cannot load the AF_XDP driver's program");
+		skip();
+	}
+	xdp_stats(x0);
+	for (unsigned i = 0; i < n; i++) {
+		bool ok = run_case(g_fpx, &cases[i]);
+
+		if (!ok)
+			print_message("FAIL %s (standing in)\n", cases[i].desc);
+		failed += !ok;
+		nuser += cases[i].expect == USER;
+	}
+	assert_int_equal(failed, 0);
+	xdp_stats(x1);
+	assert_int_equal(x1[LVS_XDPS_PASS] - x0[LVS_XDPS_PASS], nuser);
+	assert_int_equal(x1[LVS_XDPS_NO_SOCKET], x0[LVS_XDPS_NO_SOCKET]);
+
+	/* the VIP in the driver's filter: a frame without an entry is
+	 * director traffic, one with an entry is still forwarded */
+	lvs_addr_parse(AF_INET, FH_V4V, &vip);
+	memcpy(k.addr, &vip.ip4, 4);
+	assert_int_equal(bpf_map__update_elem(g_xdp->maps.lvs_filter, &k, sizeof(k), &one,
+					      sizeof(one), BPF_ANY),
+			 0);
+	assert_int_equal(bpf_map__update_elem(g_xdp->maps.lvs_ifslot, &ifindex, sizeof(ifindex),
+					      &slot, sizeof(slot), BPF_ANY),
+			 0);
+	open_case(c, &x, &ci);
+	len = fh_conn_frame(frame, &c->s, &c->f, &ci);
+	assert_int_equal(fh_xdp_run(g_fpx, frame, len, out, &olen), XDP_PASS);
+	xdp_stats(x0);
+	assert_int_equal(x0[LVS_XDPS_NO_SOCKET] - x1[LVS_XDPS_NO_SOCKET], 1);
+	assert_int_equal(x0[LVS_XDPS_PASS], x1[LVS_XDPS_PASS]);
+	assert_int_equal(fh_entry_add(g_fpx, &ci, false), 0);
+	assert_int_equal(fh_xdp_run(g_fpx, frame, len, out, &olen), XDP_REDIRECT);
+	xdp_stats(x1);
+	assert_int_equal(x1[LVS_XDPS_NO_SOCKET], x0[LVS_XDPS_NO_SOCKET]);
+	assert_int_equal(lvs_fastpath_del(g_fpx, &ci, false), 0);
+	assert_int_equal(bpf_map__delete_elem(g_xdp->maps.lvs_filter, &k, sizeof(k), 0), 0);
+	fh_dir_free(&x);
+}
+
 static int setup(void **state)
 {
 	int err;
@@ -306,6 +392,21 @@ static int setup(void **state)
 		g_skip = true;
 		g_skip_why = "cannot load the XDP program (BPF unavailable?)";
 		fprintf(stderr, "test_fastpath: lvs_fastpath_open: %s\n", strerror(-err));
+		return 0;
+	}
+	g_xdp = lvs_xdp__open_and_load();
+	if (g_xdp) {
+		struct lvs_xdp_maps m = {
+			.xsks = bpf_map__fd(g_xdp->maps.lvs_xsks),
+			.ifslot = bpf_map__fd(g_xdp->maps.lvs_ifslot),
+			.filter = bpf_map__fd(g_xdp->maps.lvs_filter),
+			.stats = bpf_map__fd(g_xdp->maps.lvs_xdp_stats),
+		};
+
+		err = lvs_fastpath_open_xsk(&g_fpx, XDP_PASS, true, &m);
+		if (err)
+			fprintf(stderr, "test_fastpath: lvs_fastpath_open_xsk: %s\n",
+				strerror(-err));
 	}
 	return 0;
 }
@@ -314,6 +415,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	lvs_fastpath_close(g_fp);
+	lvs_fastpath_close(g_fpx);
+	lvs_xdp__destroy(g_xdp);
 	return 0;
 }
 
@@ -322,6 +425,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_counters_and_delete),
+		cmocka_unit_test(test_stands_in_for_afxdp),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
