@@ -6,7 +6,7 @@ rounds (every method once per round, the order rotated each round), HTTP
 through each way of spreading a VIP over the three nginx servers:
 
   lvsd NAT and DR, with each packet I/O driver `build/lvsd --help` lists,
-    AF_PACKET with the XDP fast path on and off;
+    with the XDP fast path on and off;
   nftables DNAT (conntrack, kernel forwarding) in the NAT lab's director;
   stateless nftables DR (netdev ingress, MAC rewrite, fwd) in the DR lab's;
   HAProxy (mode tcp) and nginx stream, on the VIP in the NAT lab's director;
@@ -704,7 +704,7 @@ def print_checks(methods, results, drivers):
         return "met" if (a >= b if higher_better else a <= b) else "not met"
 
     print("\ntarget checks (met: lvsd at least the other's req/s, at most its CPU-µs/req):")
-    for io in [d for d in ("afpacket", "afpacket, fast path", "afxdp")
+    for io in [d for d in ("afpacket", "afpacket, fast path", "afxdp", "afxdp, fast path")
                if d.split(",")[0] in drivers]:
         dr, nat = "lvsd DR (%s)" % io, "lvsd NAT (%s)" % io
         # (lvsd's row, the other's, the column, the line, more is better)
@@ -744,7 +744,7 @@ def build_methods(labs, drivers):
     methods = []
     # source address index into the lab's client addresses (0 = CLIENT_IP4)
     variants = (("afpacket", 1, False, "afpacket"), ("afpacket", 1, True, "afpacket, fast path"),
-                ("afxdp", 2, None, "afxdp"))
+                ("afxdp", 2, False, "afxdp"), ("afxdp", 2, True, "afxdp, fast path"))
     for lab, fwd, what in ((nat, "-m", "NAT"), (dr, "-g", "DR")):
         for io, i, fast, label in variants:
             m = LvsdMethod("lvsd %s (%s)" % (what, label), lab, i, fwd, io, fast)

@@ -10,7 +10,9 @@ timer restarted by the packets only the program saw (a download longer
 than the TCP timeout survives); a destination deleted under a running
 download (its entries go, the download goes on through user space); a
 real server whose MAC changes under a running download (entries
-rewritten); the program gone with lvsd after SIGKILL; `--fastpath off`.
+rewritten); a TUN server's tunnel type edited under a running download
+(entries rewritten, GUE on the wire); the program gone with lvsd after
+SIGKILL; `--fastpath off`.
 """
 import re
 import signal
@@ -18,7 +20,7 @@ import time
 
 import pytest
 
-from .conftest import Director, HeldDownload, addr_port, split_addr
+from .conftest import Director, HeldDownload, WireCapture, addr_port, split_addr
 
 NAT = pytest.mark.parametrize("module_lab", ["nat"], indirect=True)
 
@@ -170,6 +172,41 @@ def test_server_mac_change_rewrites(fast):
         d.lab.run(rs, "ip", "link", "set", e["RS1_IF"], "address", old, check=False)
         d.lab.run("director", "ip", "neigh", "replace", rip, "lladdr", old, "dev",
                   e["DIR_IF_SERVER"], "nud", "reachable", check=False)
+    d.watch.assert_silent()
+
+
+@pytest.mark.parametrize("module_lab", ["tun"], indirect=True)
+def test_tunnel_edited_under_download(fast):
+    """A model change under a download: the server's tunnel edited from
+    IPIP to GUE.  The entry is written again with the new encapsulation,
+    so what the program sends the server from then on is GUE (tshark on
+    the wire), and the download goes on intact."""
+    d, e = fast, fast.lab.env
+    rip = d.lab.rips4[0]
+    svc = addr_port(e["VIP4"], 80)
+    d.service(e["VIP4"], sched="rr", rips=[rip])
+    held = HeldDownload(d, e["VIP4"], rate=1e6, limit=40)
+    wait_for(lambda: fast_status(d)[0] >= 1, what="fast path entry")
+    time.sleep(1)
+    rewritten = fast_status(d)[1]["rewritten"]
+    cap = WireCapture(d.lab, [e["DIR_IF_SERVER"]], bpf="udp dst port 6080", duration=20)
+    try:
+        d.lvsadm("-e", "-t", svc, "-r", addr_port(rip, 80), "-i", "--tun-type", "gue",
+                 "--tun-port", "6080")
+        wait_for(lambda: fast_status(d)[1]["rewritten"] > rewritten, timeout=3,
+                 what="entry rewritten")
+        before = forwarded(fast_status(d)[2])
+        time.sleep(2)
+        assert held.running()
+        after = forwarded(fast_status(d)[2])
+        gue = cap.frames("ip.dst", "udp.dstport")
+    finally:
+        cap.stop()
+    assert after - before >= 20, (before, after)
+    # every frame the program forwarded since the rewrite went out as GUE
+    assert len(gue) >= after - before, (len(gue), before, after)
+    assert all(f["ip.dst"] == [rip] for f in gue), gue[:3]
+    assert held.result() == (0, e["BIG_SHA256"])
     d.watch.assert_silent()
 
 
