@@ -31,9 +31,16 @@
  *
  * Offloads: XDP loses the kernel's checksum-partial flag, so every frame is
  * received as LVS_PKT_F_CSUM_UNKNOWN (the core tells partial from final,
- * csum.h), and anything still partial on transmit is completed here.  With
- * a non-multi-buffer program attached, veth turns GSO off on its peer, so
- * no super-frames arrive; any the core produces are segmented here.
+ * csum.h), and anything still partial on transmit is completed here.  Any
+ * super-frames the core produces are segmented here.
+ *
+ * Multi-buffer: sockets are bound with XDP_USE_SG where the kernel takes
+ * it (the first socket decides, and the matching variant of the program
+ * is attached).  A frame larger than a UMEM frame (jumbo) then comes as a
+ * chain of descriptors, copied into a linear buffer of the instance's
+ * (rx), and leaves as one (put).  A TCP frame over the MTU is taken for a
+ * GSO super-frame (rx_super).  On veth, any XDP program takes TSO off the
+ * peer, so frames arrive at most MTU-sized there.
  */
 #include <errno.h>
 #include <linux/ethtool.h>
@@ -56,6 +63,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
+#include "csum.h"
 #include "io.h"
 #include "log.h"
 #include "lvs_xdp.skel.h"
@@ -70,6 +78,21 @@
 #define AFX_KICKS      64 /* sendto() calls per flush, at most */
 #define AFX_SEG_ARENA  (256 * 1024)
 #define AFX_MAX_SEGS   256
+/* Multi-buffer frames (a GSO super-frame from a veth peer, a jumbo frame)
+ * arrive as a chain of descriptors and are copied into one of AFX_NBIG
+ * linear buffers per instance; a burst stops when they are all taken. */
+#define AFX_RX_PEEK    256                          /* descriptors per rx */
+#define AFX_NBIG       8
+#define AFX_BIG_DATA   (65536 + 1024)               /* largest frame taken */
+#define AFX_BIG_SLOT   (AFX_HEADROOM + AFX_BIG_DATA + 512)
+
+/* Linux 6.6+ (multi-buffer AF_XDP); older uapi headers lack them. */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
 
 struct lvs_io {
 	struct lvs_io_conf c;
@@ -82,9 +105,11 @@ struct lvs_io {
 	int fd;
 	int other_fd; /* packet socket for other interfaces (lazily opened) */
 	bool prog_ref; /* holds a reference on the program (prog_get) */
+	bool sg;       /* bound with XDP_USE_SG: frames may span descriptors */
 	/* frames handed out by the last rx, back to the fill ring next time */
-	uint64_t held[LVS_IO_BURST];
+	uint64_t held[AFX_RX_PEEK];
 	unsigned nheld;
+	uint8_t *big;  /* AFX_NBIG linear buffers of AFX_BIG_SLOT */
 	/* free transmit frames (UMEM offsets) */
 	uint64_t txfree[AFX_TX_FRAMES];
 	unsigned ntxfree;
@@ -113,6 +138,15 @@ static struct lvs_xdp_key *g_filter;
 static unsigned g_nfilter;
 /* A program standing in for the driver's (xdp_replace), or -1. */
 static int g_stand_in = -1;
+/* The sockets take multi-buffer frames (decided by the first socket
+ * bound: the kernel has XDP_USE_SG or not), so the multi-buffer variant
+ * of the program is attached and veth keeps its peer's GSO. */
+static bool g_sg;
+
+static struct bpf_program *own_prog(void)
+{
+	return g_sg ? g_skel->progs.lvs_xdp_mb : g_skel->progs.lvs_xdp;
+}
 
 static int cmp_xkey(const void *a, const void *b)
 {
@@ -218,7 +252,7 @@ static int if_get(const struct lvs_io_conf *c)
 		lvs_err("afxdp: more than %d interfaces", LVS_XDP_IF_MAX);
 		return -ENOSPC;
 	}
-	link = bpf_program__attach_xdp(g_skel->progs.lvs_xdp, (int)c->ifindex);
+	link = bpf_program__attach_xdp(own_prog(), (int)c->ifindex);
 	if (!link) {
 		int err = -errno;
 		lvs_err("afxdp: cannot attach the XDP program to %s: %s%s", c->ifname,
@@ -284,6 +318,7 @@ static void afx_close(struct lvs_io *q)
 	if (q->area)
 		munmap(q->area, (size_t)AFX_NFRAMES * AFX_FRAME);
 	free(q->seg_arena);
+	free(q->big);
 	free(q);
 }
 
@@ -359,37 +394,29 @@ static int afx_open(struct lvs_io_conf *c, struct lvs_io **out)
 	q->fd = -1;
 	q->other_fd = -1;
 	q->seg_arena = malloc(AFX_SEG_ARENA);
+	q->big = malloc((size_t)AFX_NBIG * AFX_BIG_SLOT);
 	q->area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (q->area == MAP_FAILED || !q->seg_arena) {
+	if (q->area == MAP_FAILED || !q->seg_arena || !q->big) {
 		q->area = q->area == MAP_FAILED ? NULL : q->area;
 		afx_close(q);
 		return -ENOMEM;
 	}
-
-	pthread_mutex_lock(&g_lock);
-	err = prog_get();
-	if (err) {
-		pthread_mutex_unlock(&g_lock);
-		afx_close(q);
-		return err;
-	}
-	q->prog_ref = true;
-	slot = if_get(c);
-	if (slot < 0) {
-		pthread_mutex_unlock(&g_lock);
-		afx_close(q);
-		return slot;
-	}
-	q->slot = (unsigned)slot;
-	g_inst[c->worker][slot] = q;
-	pthread_mutex_unlock(&g_lock);
 
 	err = xsk_umem__create(&q->umem, q->area, len, &q->fill, &q->comp, &uc);
 	if (err) {
 		lvs_err("afxdp: %s: UMEM: %s", c->ifname, strerror(-err));
 		goto fail;
 	}
+	/* multi-buffer frames where the kernel takes them (6.6+) */
+	sc.bind_flags |= XDP_USE_SG;
 	err = xsk_socket__create(&q->xsk, c->ifname, q->queue, q->umem, &q->rx, &q->tx, &sc);
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		sc.bind_flags &= ~(uint16_t)XDP_USE_SG;
+		err = xsk_socket__create(&q->xsk, c->ifname, q->queue, q->umem, &q->rx, &q->tx,
+					 &sc);
+	} else if (!err) {
+		q->sg = true;
+	}
 	if (err) {
 		lvs_err("afxdp: %s queue %u: XDP socket: %s", c->ifname, q->queue, strerror(-err));
 		goto fail;
@@ -403,9 +430,29 @@ static int afx_open(struct lvs_io_conf *c, struct lvs_io **out)
 	}
 	for (unsigned i = 0; i < AFX_TX_FRAMES; i++)
 		q->txfree[q->ntxfree++] = (uint64_t)(AFX_RX_FRAMES + i) * AFX_FRAME;
+
+	pthread_mutex_lock(&g_lock);
+	err = prog_get();
+	if (err) {
+		pthread_mutex_unlock(&g_lock);
+		goto fail;
+	}
+	q->prog_ref = true;
+	if (g_users == 1) /* the program was loaded for this socket */
+		g_sg = q->sg;
+	else if (q->sg != g_sg)
+		lvs_warn("afxdp: %s queue %u: %s multi-buffer frames, unlike the other sockets",
+			 c->ifname, q->queue, q->sg ? "takes" : "does not take");
+	slot = if_get(c);
+	if (slot < 0) {
+		pthread_mutex_unlock(&g_lock);
+		err = slot;
+		goto fail;
+	}
+	q->slot = (unsigned)slot;
+	g_inst[c->worker][slot] = q;
 	key = q->slot * LVS_XDP_QUEUES_MAX + q->queue;
 	fd = q->fd;
-	pthread_mutex_lock(&g_lock);
 	err = bpf_map__update_elem(g_skel->maps.lvs_xsks, &key, sizeof(key), &fd, sizeof(fd),
 				   BPF_ANY)
 		      ? -errno
@@ -469,10 +516,78 @@ static void flush(struct lvs_io *q)
 	reclaim(q);
 }
 
+/*
+ * A TCP frame larger than the interface's MTU can only be a GSO
+ * super-frame (a veth peer's TSO or GRO; XDP does not carry the kernel's
+ * GSO fields): it is flagged as one, segmented at the MTU's MSS, with the
+ * checksum made partial (the field holds the pseudo-header sum over the
+ * whole frame, as the kernel has it for a TSO frame), since segmenting
+ * computes every segment's checksum anyway.  Anything else larger than
+ * the MTU is left to the core (a drop or an ICMP error, as for any frame
+ * too big).
+ */
+static void rx_super(const struct lvs_io *q, struct lvs_pkt *p)
+{
+	uint8_t *d = p->data, *l3;
+	uint32_t l2 = 14, l3len, l4len, iphl, ps;
+	uint16_t type, thl, field;
+	uint8_t proto;
+
+	if (p->len < 14)
+		return;
+	type = (uint16_t)(d[12] << 8 | d[13]);
+	if (type == 0x8100 || type == 0x88a8) {
+		if (p->len < 18)
+			return;
+		type = (uint16_t)(d[16] << 8 | d[17]);
+		l2 = 18;
+	}
+	l3 = d + l2;
+	l3len = p->len - l2;
+	if (l3len <= q->c.mtu)
+		return;
+	if (type == 0x0800 && l3len >= 20 && (l3[0] >> 4) == 4) {
+		uint32_t sa, da;
+
+		iphl = (l3[0] & 0x0f) * 4u;
+		proto = l3[9];
+		if (iphl < 20 || l3len < iphl + 20 || (l3[6] & 0x3f) || l3[7])
+			return; /* a fragment, or too short */
+		l4len = l3len - iphl;
+		memcpy(&sa, l3 + 12, 4);
+		memcpy(&da, l3 + 16, 4);
+		ps = lvs_csum_pseudo4(sa, da, IPPROTO_TCP, l4len);
+		p->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	} else if (type == 0x86dd && l3len >= 60 && (l3[0] >> 4) == 6) {
+		union lvs_addr sa, da;
+
+		iphl = 40;
+		proto = l3[6];
+		l4len = l3len - iphl;
+		memcpy(&sa, l3 + 8, 16);
+		memcpy(&da, l3 + 24, 16);
+		ps = lvs_csum_pseudo6(&sa, &da, IPPROTO_TCP, l4len);
+		p->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	} else {
+		return;
+	}
+	thl = (uint16_t)((l3[iphl + 12] >> 4) * 4);
+	if (proto != IPPROTO_TCP || thl < 20 || l4len < thl || q->c.mtu <= iphl + thl) {
+		p->gso_type = 0;
+		return;
+	}
+	field = lvs_csum_fold(ps);
+	memcpy(l3 + iphl + 16, &field, 2);
+	p->flags = LVS_PKT_F_CSUM_PARTIAL;
+	p->csum_start = (uint16_t)(l2 + iphl);
+	p->csum_offset = 16;
+	p->gso_size = (uint16_t)(q->c.mtu - iphl - thl);
+}
+
 static unsigned afx_rx(struct lvs_io *q, struct lvs_pkt *pkts, unsigned max)
 {
 	uint32_t idx;
-	unsigned n;
+	unsigned n, used = 0, np = 0, nbig = 0;
 
 	if (q->nheld && !fill_frames(q, q->held, q->nheld))
 		q->nheld = 0;
@@ -482,26 +597,67 @@ static unsigned afx_rx(struct lvs_io *q, struct lvs_pkt *pkts, unsigned max)
 		max = LVS_IO_BURST;
 	if (q->nheld) /* the fill ring had no room: keep the old frames */
 		return 0;
-	n = xsk_ring_cons__peek(&q->rx, max, &idx);
-	for (unsigned i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+	n = xsk_ring_cons__peek(&q->rx, AFX_RX_PEEK, &idx);
+	while (used < n && np < max) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + used);
 		uint64_t base = d->addr & ~(uint64_t)(AFX_FRAME - 1);
-		struct lvs_pkt *p = &pkts[i];
+		struct lvs_pkt *p = &pkts[np];
+		unsigned last = used, k;
+		uint32_t total = 0;
 
-		lvs_pkt_init(p, q->area + base, AFX_FRAME, (uint32_t)(d->addr - base), d->len);
+		if (!(d->options & XDP_PKT_CONTD)) {
+			/* one buffer: handed to the core in place */
+			lvs_pkt_init(p, q->area + base, AFX_FRAME, (uint32_t)(d->addr - base), d->len);
+			q->held[q->nheld++] = base;
+			used++;
+		} else {
+			/* a chain: the frame's descriptors all come at once */
+			while (last < n &&
+			       (xsk_ring_cons__rx_desc(&q->rx, idx + last)->options & XDP_PKT_CONTD))
+				last++;
+			if (last == n || nbig == AFX_NBIG)
+				break; /* the rest next time */
+			for (k = used; k <= last; k++)
+				total += xsk_ring_cons__rx_desc(&q->rx, idx + k)->len;
+			if (total > AFX_BIG_DATA) {
+				q->st.rx_truncated++;
+			} else {
+				uint8_t *b = q->big + (size_t)nbig++ * AFX_BIG_SLOT;
+				uint32_t off = 0;
+
+				for (k = used; k <= last; k++) {
+					const struct xdp_desc *x = xsk_ring_cons__rx_desc(&q->rx, idx + k);
+
+					memcpy(b + AFX_HEADROOM + off, q->area + x->addr, x->len);
+					off += x->len;
+				}
+				lvs_pkt_init(p, b, AFX_BIG_SLOT, AFX_HEADROOM, total);
+			}
+			for (k = used; k <= last; k++)
+				q->held[q->nheld++] =
+					xsk_ring_cons__rx_desc(&q->rx, idx + k)->addr & ~(uint64_t)(AFX_FRAME - 1);
+			used = last + 1;
+			if (total > AFX_BIG_DATA)
+				continue;
+		}
 		p->flags = LVS_PKT_F_CSUM_UNKNOWN;
 		p->ifindex = q->c.ifindex;
-		q->held[i] = base;
-		q->st.rx_bytes += d->len;
+		q->st.rx_bytes += p->len;
+		if (p->len > q->c.mtu + 14) {
+			rx_super(q, p);
+			q->st.rx_gso += p->gso_size != 0;
+		}
+		np++;
 	}
-	if (n) {
-		xsk_ring_cons__release(&q->rx, n);
-		q->nheld = n;
-		q->st.rx_frames += n;
+	if (n > used)
+		xsk_ring_cons__cancel(&q->rx, n - used);
+	if (used) {
+		xsk_ring_cons__release(&q->rx, used);
+		q->st.rx_frames += np;
 	}
 	if (xsk_ring_prod__needs_wakeup(&q->fill))
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-	return n;
+	return np;
 }
 
 /* The same worker's instance on ifindex, or NULL. */
@@ -515,39 +671,46 @@ static struct lvs_io *egress(const struct lvs_io *q, uint32_t ifindex)
 	return NULL;
 }
 
-/* Copy one complete frame into t's transmit ring. */
+/* Copy one complete frame into t's transmit ring: one descriptor, or a
+ * chain of them (XDP_PKT_CONTD) for a frame larger than a UMEM frame (a
+ * jumbo frame) on a multi-buffer socket. */
 static bool put(struct lvs_io *t, const struct lvs_pkt *p)
 {
-	struct xdp_desc *d;
-	uint32_t idx;
-	uint64_t a;
+	unsigned nd = (p->len + AFX_FRAME - 1) / AFX_FRAME;
+	uint32_t idx, off = 0;
 
-	if (p->len > AFX_FRAME) {
+	if (!nd || (nd > 1 && !t->sg) || nd > AFX_TX_FRAMES / 4) {
 		t->st.tx_errors++;
 		return false;
 	}
-	if (!t->ntxfree)
+	if (t->ntxfree < nd)
 		reclaim(t);
-	if (!t->ntxfree) {
+	if (t->ntxfree < nd) {
 		flush(t);
-		if (!t->ntxfree) {
+		if (t->ntxfree < nd) {
 			t->st.tx_errors++;
 			return false;
 		}
 	}
-	if (xsk_ring_prod__reserve(&t->tx, 1, &idx) != 1) {
+	if (xsk_ring_prod__reserve(&t->tx, nd, &idx) != nd) {
 		flush(t);
-		if (xsk_ring_prod__reserve(&t->tx, 1, &idx) != 1) {
+		if (xsk_ring_prod__reserve(&t->tx, nd, &idx) != nd) {
 			t->st.tx_errors++;
 			return false;
 		}
 	}
-	a = t->txfree[--t->ntxfree];
-	memcpy(t->area + a, p->data, p->len);
-	d = xsk_ring_prod__tx_desc(&t->tx, idx);
-	d->addr = a;
-	d->len = p->len;
-	t->tx_pending++;
+	for (unsigned i = 0; i < nd; i++) {
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&t->tx, idx + i);
+		uint32_t chunk = p->len - off < AFX_FRAME ? p->len - off : AFX_FRAME;
+		uint64_t a = t->txfree[--t->ntxfree];
+
+		memcpy(t->area + a, p->data + off, chunk);
+		d->addr = a;
+		d->len = chunk;
+		d->options = i + 1 < nd ? XDP_PKT_CONTD : 0;
+		off += chunk;
+	}
+	t->tx_pending += nd;
 	t->st.tx_frames++;
 	t->st.tx_bytes += p->len;
 	return true;
@@ -726,6 +889,7 @@ static int afx_xdp_maps(struct lvs_xdp_maps *out)
 		out->ifslot = bpf_map__fd(g_skel->maps.lvs_ifslot);
 		out->filter = bpf_map__fd(g_skel->maps.lvs_filter);
 		out->stats = bpf_map__fd(g_skel->maps.lvs_xdp_stats);
+		out->frags = g_sg;
 	}
 	pthread_mutex_unlock(&g_lock);
 	return err;
@@ -740,7 +904,7 @@ static int afx_xdp_replace(int prog_fd)
 		pthread_mutex_unlock(&g_lock);
 		return -ENOENT;
 	}
-	own = bpf_program__fd(g_skel->progs.lvs_xdp);
+	own = bpf_program__fd(own_prog());
 	for (i = 0; i < LVS_XDP_IF_MAX; i++)
 		if (g_if[i].link &&
 		    bpf_link_update(bpf_link__fd(g_if[i].link), prog_fd >= 0 ? prog_fd : own, NULL)) {

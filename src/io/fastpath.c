@@ -95,7 +95,9 @@ static int filter_maps(struct lvs_fast *skel, const struct lvs_xdp_maps *xsk)
 	for (unsigned i = 0; i < 4; i++)
 		if ((err = bpf_map__reuse_fd(m[i], fd[i])))
 			return err;
-	/* the driver's sockets take one buffer per frame */
+	/* multi-buffer only where the driver's sockets take such frames */
+	if (xsk->frags)
+		return 0;
 	return bpf_program__set_flags(skel->progs.lvs_fast,
 				      bpf_program__flags(skel->progs.lvs_fast) &
 					      ~BPF_F_XDP_HAS_FRAGS);

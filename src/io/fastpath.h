@@ -47,9 +47,9 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict);
 int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if);
 /* The same, to stand in for the AF_XDP driver's program (xsk non-NULL):
  * what the program does not forward goes through the driver's filter on
- * the driver's maps (lvs_xdp_filter.bpf.h), and the program is loaded
- * without multi-buffer support, as the driver's sockets take one buffer
- * per frame.  The driver swaps it in (lvs_io_ops.xdp_replace). */
+ * the driver's maps (lvs_xdp_filter.bpf.h), and the program is
+ * multi-buffer only if the driver's sockets take such frames
+ * (xsk->frags).  The driver swaps it in (lvs_io_ops.xdp_replace). */
 int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if,
 			  const struct lvs_xdp_maps *xsk);
 void lvs_fastpath_close(struct lvs_fastpath *fp);

@@ -2,7 +2,8 @@
  * lvs_xdp.bpf.c - the XDP program of lvsd's AF_XDP driver (afxdp.c).
  *
  * Attached to every interface lvsd serves with --io afxdp: the filter of
- * lvs_xdp_filter.bpf.h alone.  With the fast path on, lvsd swaps it for
+ * lvs_xdp_filter.bpf.h alone, in two variants (one buffer per frame, or
+ * multi-buffer where the kernel's AF_XDP sockets take such frames).  With the fast path on, lvsd swaps it for
  * the fast path's program (lvs_fast.bpf.c), which runs the same filter on
  * the same maps for what it does not forward.
  */
@@ -10,6 +11,15 @@
 
 SEC("xdp")
 int lvs_xdp(struct xdp_md *ctx)
+{
+	return lvs_xdp_filter(ctx);
+}
+
+/* The same for sockets bound with XDP_USE_SG: frames may span buffers
+ * (the filter reads only headers, in the first), and veth keeps its
+ * peer's GSO. */
+SEC("xdp.frags")
+int lvs_xdp_mb(struct xdp_md *ctx)
 {
 	return lvs_xdp_filter(ctx);
 }

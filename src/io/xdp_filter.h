@@ -69,6 +69,7 @@ enum lvs_xdp_stat {
  * same job (the fast path's, lvs_fast.bpf.c, with the AF_XDP driver). */
 struct lvs_xdp_maps {
 	int xsks, ifslot, filter, stats;
+	int frags; /* the sockets take multi-buffer frames (XDP_USE_SG) */
 };
 
 #endif

@@ -11,11 +11,13 @@ than the TCP timeout survives); a destination deleted under a running
 download (its entries go, the download goes on through user space); a
 real server whose MAC changes under a running download (entries
 rewritten); a TUN server's tunnel type edited under a running download
-(entries rewritten, GUE on the wire); the program gone with lvsd after
-SIGKILL; `--fastpath off`.
+(entries rewritten, GUE on the wire); jumbo frames (multi-buffer in XDP)
+with either driver, the fast path on and off; the program gone with lvsd
+after SIGKILL; `--fastpath off`.
 """
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -208,6 +210,52 @@ def test_tunnel_edited_under_download(fast):
     assert all(f["ip.dst"] == [rip] for f in gue), gue[:3]
     assert held.result() == (0, e["BIG_SHA256"])
     d.watch.assert_silent()
+
+
+def set_mtu(lab, mtu):
+    """Every link of the lab but lo to mtu (bridges after their ports)."""
+    links = []
+    for ns in lab.env["NS_ALL"].split():
+        out = subprocess.run(["ip", "-n", ns, "-o", "link", "show"], capture_output=True,
+                             text=True, check=True).stdout
+        for line in out.splitlines():
+            name = line.split(":")[1].strip().split("@")[0]
+            if name != "lo":
+                links.append((ns, name))
+    for ns, name in sorted(links, key=lambda l: l[1].startswith("br")):
+        subprocess.run(["ip", "-n", ns, "link", "set", name, "mtu", str(mtu)], check=True)
+
+
+@NAT
+@pytest.mark.parametrize("fastpath", ["on", "off"])
+@pytest.mark.parametrize("io", ["afpacket", "afxdp"])
+def test_jumbo_frames(module_lab, io, fastpath):
+    """Links of MTU 9000 end to end: frames larger than a page, which XDP
+    sees as multi-buffer frames.  The AF_XDP driver receives and sends
+    them as chains of descriptors (its multi-buffer program attached), the
+    fast path's program forwards them; the file arrives intact and the
+    service's statistics count frames of jumbo size."""
+    lab, e = module_lab, module_lab.env
+    d = None
+    set_mtu(lab, 9000)
+    try:
+        d = Director(lab, io, extra=("--fastpath", fastpath))
+        key = d.service(e["VIP4"], sched="rr")
+        for _ in range(2):
+            assert lab.sha256("client", e["VIP4"]) == e["BIG_SHA256"]
+        conns, inpkts, outpkts, inbytes, outbytes = d.stats()[key]
+        assert outpkts and outbytes / outpkts > 4096, d.stats()[key]
+        nif = len(e["DIR_IFS"].split())
+        if fastpath == "on":
+            assert xdp_progs(lab) == ["lvs_fast"] * nif
+            assert forwarded(fast_status(d)[2]) >= 500, fast_status(d)
+        elif io == "afxdp":
+            assert xdp_progs(lab) == ["lvs_xdp_mb"] * nif
+        d.watch.assert_silent()
+    finally:
+        if d:
+            d.close()
+        set_mtu(lab, 1500)
 
 
 @NAT

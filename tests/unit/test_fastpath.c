@@ -401,6 +401,7 @@ static int setup(void **state)
 			.ifslot = bpf_map__fd(g_xdp->maps.lvs_ifslot),
 			.filter = bpf_map__fd(g_xdp->maps.lvs_filter),
 			.stats = bpf_map__fd(g_xdp->maps.lvs_xdp_stats),
+			.frags = 1, /* as the driver's multi-buffer sockets have it */
 		};
 
 		err = lvs_fastpath_open_xsk(&g_fpx, XDP_PASS, true, &m);
