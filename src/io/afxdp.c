@@ -39,7 +39,7 @@
  * is attached).  A frame larger than a UMEM frame (jumbo) then comes as a
  * chain of descriptors, copied into a linear buffer of the instance's
  * (rx), and leaves as one (put).  A TCP frame over the MTU is taken for a
- * GSO super-frame (rx_super).  On veth, any XDP program takes TSO off the
+ * GSO super-frame (lvs_io_sw_gso_guess).  On veth, any XDP program takes TSO off the
  * peer, so frames arrive at most MTU-sized there.
  */
 #include <errno.h>
@@ -63,7 +63,6 @@
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
-#include "csum.h"
 #include "io.h"
 #include "log.h"
 #include "lvs_xdp.skel.h"
@@ -516,74 +515,6 @@ static void flush(struct lvs_io *q)
 	reclaim(q);
 }
 
-/*
- * A TCP frame larger than the interface's MTU can only be a GSO
- * super-frame (a veth peer's TSO or GRO; XDP does not carry the kernel's
- * GSO fields): it is flagged as one, segmented at the MTU's MSS, with the
- * checksum made partial (the field holds the pseudo-header sum over the
- * whole frame, as the kernel has it for a TSO frame), since segmenting
- * computes every segment's checksum anyway.  Anything else larger than
- * the MTU is left to the core (a drop or an ICMP error, as for any frame
- * too big).
- */
-static void rx_super(const struct lvs_io *q, struct lvs_pkt *p)
-{
-	uint8_t *d = p->data, *l3;
-	uint32_t l2 = 14, l3len, l4len, iphl, ps;
-	uint16_t type, thl, field;
-	uint8_t proto;
-
-	if (p->len < 14)
-		return;
-	type = (uint16_t)(d[12] << 8 | d[13]);
-	if (type == 0x8100 || type == 0x88a8) {
-		if (p->len < 18)
-			return;
-		type = (uint16_t)(d[16] << 8 | d[17]);
-		l2 = 18;
-	}
-	l3 = d + l2;
-	l3len = p->len - l2;
-	if (l3len <= q->c.mtu)
-		return;
-	if (type == 0x0800 && l3len >= 20 && (l3[0] >> 4) == 4) {
-		uint32_t sa, da;
-
-		iphl = (l3[0] & 0x0f) * 4u;
-		proto = l3[9];
-		if (iphl < 20 || l3len < iphl + 20 || (l3[6] & 0x3f) || l3[7])
-			return; /* a fragment, or too short */
-		l4len = l3len - iphl;
-		memcpy(&sa, l3 + 12, 4);
-		memcpy(&da, l3 + 16, 4);
-		ps = lvs_csum_pseudo4(sa, da, IPPROTO_TCP, l4len);
-		p->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	} else if (type == 0x86dd && l3len >= 60 && (l3[0] >> 4) == 6) {
-		union lvs_addr sa, da;
-
-		iphl = 40;
-		proto = l3[6];
-		l4len = l3len - iphl;
-		memcpy(&sa, l3 + 8, 16);
-		memcpy(&da, l3 + 24, 16);
-		ps = lvs_csum_pseudo6(&sa, &da, IPPROTO_TCP, l4len);
-		p->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
-	} else {
-		return;
-	}
-	thl = (uint16_t)((l3[iphl + 12] >> 4) * 4);
-	if (proto != IPPROTO_TCP || thl < 20 || l4len < thl || q->c.mtu <= iphl + thl) {
-		p->gso_type = 0;
-		return;
-	}
-	field = lvs_csum_fold(ps);
-	memcpy(l3 + iphl + 16, &field, 2);
-	p->flags = LVS_PKT_F_CSUM_PARTIAL;
-	p->csum_start = (uint16_t)(l2 + iphl);
-	p->csum_offset = 16;
-	p->gso_size = (uint16_t)(q->c.mtu - iphl - thl);
-}
-
 static unsigned afx_rx(struct lvs_io *q, struct lvs_pkt *pkts, unsigned max)
 {
 	uint32_t idx;
@@ -644,8 +575,7 @@ static unsigned afx_rx(struct lvs_io *q, struct lvs_pkt *pkts, unsigned max)
 		p->ifindex = q->c.ifindex;
 		q->st.rx_bytes += p->len;
 		if (p->len > q->c.mtu + 14) {
-			rx_super(q, p);
-			q->st.rx_gso += p->gso_size != 0;
+			q->st.rx_gso += lvs_io_sw_gso_guess(p, q->c.mtu);
 		}
 		np++;
 	}

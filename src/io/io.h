@@ -158,4 +158,15 @@ int lvs_io_sw_segment(const struct lvs_pkt *p, uint8_t *out, size_t cap, struct 
  */
 bool lvs_io_kernel_can_offload(const struct lvs_pkt *p);
 
+/*
+ * For drivers that lose the kernel's GSO fields (AF_XDP): a frame whose
+ * IP datagram exceeds mtu and is plain TCP over IPv4 (not a fragment) or
+ * IPv6 (no extension header), optionally behind one VLAN tag, is flagged
+ * as a GSO super-frame of that MTU's MSS, checksum-partial (the field
+ * rewritten to the pseudo-header sum, as the kernel has it for TSO; every
+ * segment's checksum is computed when it is cut).  True if flagged; any
+ * other frame is left as it is.
+ */
+bool lvs_io_sw_gso_guess(struct lvs_pkt *p, uint32_t mtu);
+
 #endif

@@ -424,3 +424,73 @@ int lvs_io_sw_segment(const struct lvs_pkt *p, uint8_t *out, size_t cap, struct 
 	}
 	return (int)nseg;
 }
+
+/*
+ * lvs_io_sw_gso_guess (io.h).  A TCP frame larger than the interface's
+ * MTU can only be a GSO super-frame (a sender's TSO, or GRO before a
+ * program in generic XDP mode; XDP does not carry the kernel's GSO
+ * fields): it is flagged as one, segmented at the MTU's MSS, with the
+ * checksum made partial (the field holds the pseudo-header sum over the
+ * whole frame, as the kernel has it for a TSO frame), since segmenting
+ * computes every segment's checksum anyway.  Anything else larger than
+ * the MTU is left to the core (a drop or an ICMP error, as for any frame
+ * too big).
+ */
+bool lvs_io_sw_gso_guess(struct lvs_pkt *p, uint32_t mtu)
+{
+	uint8_t *d = p->data, *l3;
+	uint32_t l2 = 14, l3len, l4len, iphl, ps;
+	uint16_t type, thl, field;
+	uint8_t proto;
+
+	if (p->len < 14)
+		return false;
+	type = (uint16_t)(d[12] << 8 | d[13]);
+	if (type == 0x8100 || type == 0x88a8) {
+		if (p->len < 18)
+			return false;
+		type = (uint16_t)(d[16] << 8 | d[17]);
+		l2 = 18;
+	}
+	l3 = d + l2;
+	l3len = p->len - l2;
+	if (l3len <= mtu)
+		return false;
+	if (type == 0x0800 && l3len >= 20 && (l3[0] >> 4) == 4) {
+		uint32_t sa, da;
+
+		iphl = (l3[0] & 0x0f) * 4u;
+		proto = l3[9];
+		if (iphl < 20 || l3len < iphl + 20 || (l3[6] & 0x3f) || l3[7])
+			return false; /* a fragment, or too short */
+		l4len = l3len - iphl;
+		memcpy(&sa, l3 + 12, 4);
+		memcpy(&da, l3 + 16, 4);
+		ps = lvs_csum_pseudo4(sa, da, IPPROTO_TCP, l4len);
+		p->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	} else if (type == 0x86dd && l3len >= 60 && (l3[0] >> 4) == 6) {
+		union lvs_addr sa, da;
+
+		iphl = 40;
+		proto = l3[6];
+		l4len = l3len - iphl;
+		memcpy(&sa, l3 + 8, 16);
+		memcpy(&da, l3 + 24, 16);
+		ps = lvs_csum_pseudo6(&sa, &da, IPPROTO_TCP, l4len);
+		p->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	} else {
+		return false;
+	}
+	thl = (uint16_t)((l3[iphl + 12] >> 4) * 4);
+	if (proto != IPPROTO_TCP || thl < 20 || l4len < thl || mtu <= iphl + thl) {
+		p->gso_type = 0;
+		return false;
+	}
+	field = lvs_csum_fold(ps);
+	memcpy(l3 + iphl + 16, &field, 2);
+	p->flags = LVS_PKT_F_CSUM_PARTIAL;
+	p->csum_start = (uint16_t)(l2 + iphl);
+	p->csum_offset = 16;
+	p->gso_size = (uint16_t)(mtu - iphl - thl);
+	return true;
+}

@@ -196,6 +196,77 @@ static void test_tcp6_segment(void **state)
 	}
 }
 
+/*
+ * A super-frame that lost its GSO fields (AF_XDP): taken for one at the
+ * MTU's MSS, with its checksum field rewritten to the pseudo-header sum,
+ * whatever it held (here a stale value, as a GRO'd frame's), and cut
+ * into segments whose every checksum is right.
+ */
+static void test_gso_guess(void **state)
+{
+	size_t l = put_eth(frame, 0x0800);
+	struct lvs_pkt p;
+	int n;
+
+	(void)state;
+	l += put_ip4(frame + l, IPPROTO_TCP, 32 + PAYLOAD, "10.0.0.1", "10.0.0.2", 100);
+	l += put_tcp(frame + 14, frame + l, PAYLOAD, 0x80 | 0x18 | 0x01);
+	wr16(frame + 34 + 16, 0x1234);
+	lvs_pkt_init(&p, frame, sizeof(frame), 0, (uint32_t)l);
+	p.flags = LVS_PKT_F_CSUM_UNKNOWN;
+	p.ifindex = 7;
+	/* within the MTU: nothing to guess */
+	assert_false(lvs_io_sw_gso_guess(&p, (uint32_t)l - 14));
+	assert_int_equal(p.gso_size, 0);
+	assert_int_equal(rd16(frame + 34 + 16), 0x1234);
+	assert_true(lvs_io_sw_gso_guess(&p, 20 + 32 + MSS));
+	assert_int_equal(p.gso_size, MSS);
+	assert_int_equal(p.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(p.flags, LVS_PKT_F_CSUM_PARTIAL);
+	assert_int_equal(p.csum_start, 34);
+	assert_int_equal(p.csum_offset, 16);
+	assert_int_equal(rd16(frame + 34 + 16),
+			 ref_sum(NULL, 0, ref_pseudo(frame + 14, IPPROTO_TCP, 32 + PAYLOAD)));
+	n = lvs_io_sw_segment(&p, out, sizeof(out), segs, 64);
+	check_tcp_segments(n, 14, 34, true);
+
+	/* IPv6 behind a VLAN tag */
+	l = put_eth(frame, 0x8100);
+	wr16(frame + 14, 5);
+	wr16(frame + 16, 0x86dd);
+	l = 18 + put_ip6(frame + 18, IPPROTO_TCP, 32 + PAYLOAD, "fd00::1", "fd00::2");
+	l += put_tcp(frame + 18, frame + l, PAYLOAD, 0x10);
+	wr16(frame + 58 + 16, 0);
+	lvs_pkt_init(&p, frame, sizeof(frame), 0, (uint32_t)l);
+	assert_true(lvs_io_sw_gso_guess(&p, 40 + 32 + 1000));
+	assert_int_equal(p.gso_size, 1000);
+	assert_int_equal(p.gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
+	assert_int_equal(p.csum_start, 58);
+	n = lvs_io_sw_segment(&p, out, sizeof(out), segs, 64);
+	assert_int_equal(n, (PAYLOAD + 999) / 1000);
+	for (int i = 0; i < n; i++) {
+		uint32_t plen = i < n - 1 ? 1000 : PAYLOAD - (uint32_t)(n - 1) * 1000;
+
+		assert_int_equal(segs[i].len, 58 + 32 + plen);
+		assert_true(l4_ok(segs[i].data + 18, segs[i].data + 58, IPPROTO_TCP, 32 + plen));
+	}
+
+	/* not TCP, or a fragment: left alone */
+	l = put_eth(frame, 0x0800);
+	l += put_ip4(frame + l, IPPROTO_UDP, 8 + PAYLOAD, "10.0.0.1", "10.0.0.2", 1);
+	lvs_pkt_init(&p, frame, sizeof(frame), 0, (uint32_t)(l + 8 + PAYLOAD));
+	assert_false(lvs_io_sw_gso_guess(&p, 1500));
+	assert_int_equal(p.gso_size, 0);
+	assert_int_equal(p.gso_type, 0);
+	l = put_eth(frame, 0x0800);
+	l += put_ip4(frame + l, IPPROTO_TCP, 32 + PAYLOAD, "10.0.0.1", "10.0.0.2", 1);
+	l += put_tcp(frame + 14, frame + l, PAYLOAD, 0x10);
+	frame[14 + 6] |= 0x20; /* more fragments */
+	lvs_pkt_init(&p, frame, sizeof(frame), 0, (uint32_t)l);
+	assert_false(lvs_io_sw_gso_guess(&p, 1500));
+	assert_int_equal(p.gso_size, 0);
+}
+
 /* IPv4-in-IPv4 (ipip), outer header as xmit_tun writes it. */
 static void test_ipip_segment(void **state)
 {
@@ -339,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp4_segment),
 		cmocka_unit_test(test_tcp6_segment),
+		cmocka_unit_test(test_gso_guess),
 		cmocka_unit_test(test_ipip_segment),
 		cmocka_unit_test(test_gue6_segment),
 		cmocka_unit_test(test_udp_l4_segment),
