@@ -10,7 +10,9 @@ timer restarted by the packets only the program saw (a download longer
 than the TCP timeout survives); a destination deleted under a running
 download (its entries go, the download goes on through user space); a
 real server whose MAC changes under a running download (entries
-rewritten); a TUN server's tunnel type edited under a running download
+rewritten); a route with a smaller MTU to the client under a running
+download (entries rewritten, larger frames sent up and answered, the
+server's path MTU lowered); a TUN server's tunnel type edited under a running download
 (entries rewritten, GUE on the wire); jumbo frames (multi-buffer in XDP)
 with either driver, the fast path on and off; the program gone with lvsd
 after SIGKILL; `--fastpath off`.
@@ -174,6 +176,45 @@ def test_server_mac_change_rewrites(fast):
         d.lab.run(rs, "ip", "link", "set", e["RS1_IF"], "address", old, check=False)
         d.lab.run("director", "ip", "neigh", "replace", rip, "lladdr", old, "dev",
                   e["DIR_IF_SERVER"], "nud", "reachable", check=False)
+    d.watch.assert_silent()
+
+
+@NAT
+def test_route_mtu_change_under_download(fast):
+    """A route change under a download: a host route to the client with an
+    MTU of 1400 comes in front of the connected one.  The reply entry is
+    written again with that MTU, so the program stops forwarding the
+    server's 1500-byte frames: they go up, lvsd answers fragmentation
+    needed, the server learns the path MTU and sends smaller segments,
+    which the program forwards again, and the download completes.  (The
+    client's side of the wire has GRO on, so tshark there would see
+    coalesced frames: the server's route cache is the witness.)"""
+    d, e = fast, fast.lab.env
+    client = e["CLIENT_IP4"]
+    d.service(e["VIP4"], sched="rr", rips=[d.lab.rips4[0]])
+    d.lab.run("rs1", "ip", "route", "flush", "cache", check=False)
+    held = HeldDownload(d, e["VIP4"], rate=1e6, limit=40)
+    wait_for(lambda: fast_status(d)[0] >= 2, what="fast path entries")
+    time.sleep(1)
+    _, counts, prog0 = fast_status(d)
+    assert prog0.get("mtu", 0) == 0, prog0
+    route = [client + "/32", "dev", e["DIR_IF_CLIENT"]]
+    try:
+        d.lab.run("director", "ip", "route", "add", *route, "mtu", "1400")
+        wait_for(lambda: fast_status(d)[1]["rewritten"] > counts["rewritten"], timeout=3,
+                 what="entry rewritten")
+        wait_for(lambda: "mtu 1400" in d.lab.run("rs1", "ip", "route", "get", client).stdout,
+                 timeout=5, what="path MTU learnt by the server")
+        _, _, prog1 = fast_status(d)
+        time.sleep(1.5)
+        assert held.running()
+        _, _, prog2 = fast_status(d)
+    finally:
+        d.lab.run("director", "ip", "route", "del", *route, check=False)
+    assert prog1.get("mtu", 0) >= 1, prog1
+    assert forwarded(prog2) - forwarded(prog1) >= 100, (prog1, prog2)
+    assert held.result() == (0, e["BIG_SHA256"])
+    d.lab.run("rs1", "ip", "route", "flush", "cache", check=False)
     d.watch.assert_silent()
 
 
