@@ -77,6 +77,7 @@
 #include "io.h"
 #include "kaconf.h"
 #include "log.h"
+#include "lvs_fast.h"
 #include "lvsd_ctx.h"
 #include "netstate.h"
 #include "nfqueue.h"
@@ -137,13 +138,15 @@ static void usage(FILE *f)
 		"                         packets reach lvsd (default %u; needs iptables)\n"
 		"      --fastpath on|off  forward established connections in an XDP program\n"
 		"                         (default: on where it attaches, not on veth)\n"
+		"      --fastpath-entries N  flow entries of the fast path (default and most\n"
+		"                         %u; when full, an idle entry makes room)\n"
 		"      --passive N        take a NAT server out after N failed handshakes in a\n"
 		"                         row, tried again after 5 s, doubling (default: off)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics (/metrics) and a live\n"
 		"                         status page (/) over HTTP on ADDR:PORT, [ADDR6]:PORT\n"
 		"                         or :PORT (every address); off by default\n"
 		"  -v, --verbose          debug logging\n"
-		"  -h, --help             this text\n", LVSD_FWMARK_QUEUE);
+		"  -h, --help             this text\n", LVSD_FWMARK_QUEUE, LVS_FAST_FLOWS_MAX);
 }
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -181,6 +184,7 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 		{ "passive", required_argument, NULL, 'P' },
 		{ "fwmark-queue", required_argument, NULL, 'Q' },
 		{ "fastpath", required_argument, NULL, 'X' },
+		{ "fastpath-entries", required_argument, NULL, 'E' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -226,6 +230,14 @@ static int parse_args(int argc, char **argv, struct lvsd *d, struct opts *o)
 				fprintf(stderr, "lvsd: bad --fastpath '%s' (on or off)\n", optarg);
 				return 2;
 			}
+			break;
+		case 'E':
+			if (parse_uint(optarg, 2, LVS_FAST_FLOWS_MAX, &v)) {
+				fprintf(stderr, "lvsd: bad --fastpath-entries '%s' (2..%u)\n", optarg,
+					LVS_FAST_FLOWS_MAX);
+				return 2;
+			}
+			d->fast_entries = (uint32_t)v;
 			break;
 		case 'w':
 			/* two worker ids of the table are the sync and fast path threads' */

@@ -64,6 +64,10 @@
 #define FAST_SWEEP_NS     (1000ull * 1000 * 1000)
 #define FAST_SWEEP_BUDGET 4096u
 #define FAST_DRAIN_BUDGET 1024u
+/* A full map: an entry the program has not used for FAST_IDLE_NS makes
+ * room for a new one; at most FAST_EVICT_SCAN records are looked at. */
+#define FAST_IDLE_NS      (1000ull * 1000 * 1000)
+#define FAST_EVICT_SCAN   64u
 
 /* An entry this thread wrote. */
 struct frec {
@@ -74,6 +78,7 @@ struct frec {
 	struct lvs_fast_val v;   /* as written (counters 0) */
 	struct lvs_sync_rec id;  /* the connection */
 	uint64_t pk, by, last;   /* counters already folded */
+	lvs_time_t born;         /* when it was written */
 };
 
 struct lvsd_fast {
@@ -94,6 +99,7 @@ struct lvsd_fast {
 	struct frec **recs;
 	uint32_t nrec, cap;
 	uint32_t cursor;         /* sweep position; nrec when none runs */
+	uint32_t evict_cursor;   /* where the search for an idle entry goes on */
 	lvs_time_t last_sweep;
 	uint64_t sig;            /* changes seen (model, routes, VRRP) */
 
@@ -103,7 +109,7 @@ struct lvsd_fast {
 	uint64_t fold_req, fold_done;
 
 	/* counters (this thread writes, others read relaxed) */
-	uint64_t requests, written, rewritten, removed, write_errors, unresolved, sweeps;
+	uint64_t requests, written, rewritten, removed, evicted, write_errors, unresolved, sweeps;
 	uint64_t fast_pkts, fast_bytes;
 };
 
@@ -308,6 +314,41 @@ static void fold(struct lvsd_fast *f, struct frec *r, struct lvs_conn *c, bool e
 		fold_counters(f, r, c, eligible, now, &n);
 }
 
+/*
+ * The map is full: remove the entry of a connection whose packets the
+ * program has not seen for FAST_IDLE_NS (keep excepted), its counters
+ * folded.  The connection goes on through user space, whose next packet
+ * of it asks for an entry again, so the entries go to the connections
+ * that use them.  True if one went.
+ */
+static bool evict_idle(struct lvsd_fast *f, const struct frec *keep, lvs_time_t now)
+{
+	for (unsigned i = 0; i < FAST_EVICT_SCAN && f->nrec; i++) {
+		struct lvs_fast_counters n;
+		struct lvs_conn *c;
+		struct frec *r;
+		lvs_time_t seen;
+
+		if (f->evict_cursor >= f->nrec)
+			f->evict_cursor = 0;
+		r = f->recs[f->evict_cursor++];
+		if (r == keep || lvs_fastpath_read_key(f->fp, &r->k, &n))
+			continue;
+		seen = n.last_ns ? (lvs_time_t)n.last_ns : r->born;
+		if (seen + FAST_IDLE_NS > now)
+			continue;
+		c = conn_of(f, &r->id, r->reply);
+		if (!lvs_fastpath_take(f->fp, &r->k, &n))
+			fold_counters(f, r, c, false, now, &n);
+		if (c)
+			lvs_conn_fast_set(c, r->reply ? LVS_CONN_FAST_OUT : LVS_CONN_FAST_IN, false);
+		rec_del(f, r);
+		__atomic_store_n(&f->evicted, f->evicted + 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
+}
+
 /* Make the map agree with the connection table for id's direction; sweep
  * (the sweep's record of it, or NULL) has its counters folded first. */
 static void look(struct lvsd_fast *f, const struct lvs_sync_rec *id, bool reply,
@@ -358,7 +399,10 @@ static void look(struct lvsd_fast *f, const struct lvs_sync_rec *id, bool reply,
 		fold(f, r, c, true, now); /* its counters start again */
 	else if (!(r = rec_add(f, &k)))
 		goto fail;
-	if ((err = lvs_fastpath_put(f->fp, &k, &v))) {
+	err = lvs_fastpath_put(f->fp, &k, &v);
+	if (err == -ENOSPC && !existed && evict_idle(f, r, now))
+		err = lvs_fastpath_put(f->fp, &k, &v);
+	if (err) {
 		rec_del(f, r);
 		lvs_fastpath_remove(f->fp, &k);
 		goto fail;
@@ -377,6 +421,8 @@ static void look(struct lvsd_fast *f, const struct lvs_sync_rec *id, bool reply,
 	r->v = v;
 	r->reply = reply;
 	r->pk = r->by = 0;
+	if (!existed)
+		r->born = now;
 	lvs_sync_rec_from_info(ct, &ci, &r->id);
 	lvs_conn_fast_set(c, bit, true);
 	return;
@@ -622,16 +668,18 @@ int lvsd_fast_start(struct lvsd *d, enum lvsd_fast_mode mode, unsigned worker,
 		fast_free(f);
 		return 0;
 	}
-	if (xsk) {
-		/* one XDP program per interface: ours, running the driver's
-		 * filter on the driver's maps for what it does not forward */
+	{
+		struct lvs_fastpath_opts fo = { .user_verdict = XDP_PASS, .tx_same_if = !veth,
+						.entries = d->fast_entries };
 		struct lvs_xdp_maps m;
 
-		err = d->io->xdp_maps(&m);
+		/* one XDP program per interface: with AF_XDP, ours, running the
+		 * driver's filter on the driver's maps for what it does not
+		 * forward */
+		err = xsk ? d->io->xdp_maps(&m) : 0;
+		fo.xsk = xsk ? &m : NULL;
 		if (!err)
-			err = lvs_fastpath_open_xsk(&f->fp, XDP_PASS, !veth, &m);
-	} else {
-		err = lvs_fastpath_open_opts(&f->fp, XDP_PASS, !veth);
+			err = lvs_fastpath_open_with(&f->fp, &fo);
 	}
 	if (err) {
 		lvs_log(mode == LVSD_FAST_ON ? LOG_ERR : LOG_NOTICE,
@@ -710,10 +758,11 @@ void lvsd_fast_print_status(const struct lvsd_fast *f, FILE *out)
 		return;
 	fprintf(out,
 	        "XDP fast path: on, %u entries; %llu requests, %llu written, %llu rewritten, "
-	        "%llu removed, %llu next hop unresolved, %llu write errors, %llu sweeps\n",
+	        "%llu removed, %llu evicted, %llu next hop unresolved, %llu write errors, "
+	        "%llu sweeps\n",
 	        __atomic_load_n(&f->nrec, __ATOMIC_RELAXED), U(f->requests), U(f->written),
-	        U(f->rewritten), U(f->removed), U(f->unresolved), U(f->write_errors),
-	        U(f->sweeps));
+	        U(f->rewritten), U(f->removed), U(f->evicted), U(f->unresolved),
+	        U(f->write_errors), U(f->sweeps));
 	fprintf(out, "  forwarded by the program: %llu packets, %llu bytes (folded)\n",
 	        U(f->fast_pkts), U(f->fast_bytes));
 	if (!lvs_fastpath_stats(f->fp, x)) {

@@ -49,6 +49,7 @@ struct lvsd {
 	struct lvs_nfq *nfq;          /* firewall-marked packets (read by worker 0), NULL: none */
 	struct lvsd_fwmark *fwmark;   /* the queue's iptables rules (fwmark.h), NULL: none */
 	struct lvsd_fast *fast;       /* the XDP fast path (fastpathd.h), NULL: off */
+	uint32_t fast_entries;        /* its flow entries (0: the most) */
 
 	/* Set once (atomically) to stop: workers leave their loop. */
 	int stopping;

@@ -50,6 +50,7 @@ struct lvs_fastpath {
 	uint32_t *free;   /* ring of free slots */
 	uint32_t head;    /* next slot to hand out */
 	uint32_t nfree;
+	uint32_t cap;     /* entries (and slots) in all */
 	int ncpu;         /* possible CPUs: the per-CPU value's length */
 	struct lvs_fast_ctr *ctr; /* ncpu counters: zeros, or a read */
 };
@@ -70,7 +71,9 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict)
 
 int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if)
 {
-	return lvs_fastpath_open_xsk(out, user_verdict, tx_same_if, NULL);
+	struct lvs_fastpath_opts o = { .user_verdict = user_verdict, .tx_same_if = tx_same_if };
+
+	return lvs_fastpath_open_with(out, &o);
 }
 
 /* The AF_XDP filter's maps: the driver's (xsk), or, unused, as small as
@@ -103,9 +106,9 @@ static int filter_maps(struct lvs_fast *skel, const struct lvs_xdp_maps *xsk)
 					      ~BPF_F_XDP_HAS_FRAGS);
 }
 
-int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if,
-			  const struct lvs_xdp_maps *xsk)
+int lvs_fastpath_open_with(struct lvs_fastpath **out, const struct lvs_fastpath_opts *o)
 {
+	const struct lvs_xdp_maps *xsk = o->xsk;
 	struct lvs_fastpath *fp;
 	int err;
 
@@ -118,8 +121,17 @@ int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool
 		err = errno ? -errno : -EINVAL;
 		goto out;
 	}
-	fp->skel->rodata->lvs_fast_user_verdict = user_verdict;
-	fp->skel->rodata->lvs_fast_tx_same_if = tx_same_if;
+	fp->cap = o->entries ? o->entries : LVS_FAST_FLOWS_MAX;
+	if (fp->cap > LVS_FAST_FLOWS_MAX) {
+		err = -ERANGE;
+		goto out;
+	}
+	fp->skel->rodata->lvs_fast_user_verdict = o->user_verdict;
+	fp->skel->rodata->lvs_fast_tx_same_if = o->tx_same_if;
+	if ((err = bpf_map__set_max_entries(fp->skel->maps.lvs_flows4, fp->cap)) ||
+	    (err = bpf_map__set_max_entries(fp->skel->maps.lvs_flows6, fp->cap)) ||
+	    (err = bpf_map__set_max_entries(fp->skel->maps.lvs_fast_ctrs, fp->cap)))
+		goto out;
 	fp->skel->rodata->lvs_fast_xsk = xsk != NULL;
 	if ((err = filter_maps(fp->skel, xsk)))
 		goto out;
@@ -131,15 +143,15 @@ int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool
 		err = fp->ncpu ? fp->ncpu : -EINVAL;
 		goto out;
 	}
-	fp->free = malloc(sizeof(*fp->free) * LVS_FAST_FLOWS_MAX);
+	fp->free = malloc(sizeof(*fp->free) * fp->cap);
 	fp->ctr = calloc((size_t)fp->ncpu, sizeof(*fp->ctr));
 	if (!fp->free || !fp->ctr) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (uint32_t i = 0; i < LVS_FAST_FLOWS_MAX; i++)
+	for (uint32_t i = 0; i < fp->cap; i++)
 		fp->free[i] = i;
-	fp->nfree = LVS_FAST_FLOWS_MAX;
+	fp->nfree = fp->cap;
 	pthread_mutex_init(&fp->lock, NULL);
 	*out = fp;
 	return 0;
@@ -168,14 +180,14 @@ static int slot_get(struct lvs_fastpath *fp, uint32_t *slot)
 	if (!fp->nfree)
 		return -ENOSPC;
 	*slot = fp->free[fp->head];
-	fp->head = (fp->head + 1) % LVS_FAST_FLOWS_MAX;
+	fp->head = (fp->head + 1) % fp->cap;
 	fp->nfree--;
 	return 0;
 }
 
 static void slot_put(struct lvs_fastpath *fp, uint32_t slot)
 {
-	fp->free[(fp->head + fp->nfree) % LVS_FAST_FLOWS_MAX] = slot;
+	fp->free[(fp->head + fp->nfree) % fp->cap] = slot;
 	fp->nfree++;
 }
 

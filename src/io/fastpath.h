@@ -45,13 +45,21 @@ int lvs_fastpath_open(struct lvs_fastpath **out, uint32_t user_verdict);
 /* The same; tx_same_if false: egress on the ingress interface by a
  * redirect to it instead of XDP_TX (for veth, see lvs_fast.bpf.c). */
 int lvs_fastpath_open_opts(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if);
-/* The same, to stand in for the AF_XDP driver's program (xsk non-NULL):
- * what the program does not forward goes through the driver's filter on
- * the driver's maps (lvs_xdp_filter.bpf.h), and the program is
- * multi-buffer only if the driver's sockets take such frames
- * (xsk->frags).  The driver swaps it in (lvs_io_ops.xdp_replace). */
-int lvs_fastpath_open_xsk(struct lvs_fastpath **out, uint32_t user_verdict, bool tx_same_if,
-			  const struct lvs_xdp_maps *xsk);
+/* Everything that can be chosen at load time. */
+struct lvs_fastpath_opts {
+	uint32_t user_verdict;
+	bool tx_same_if;
+	/* non-NULL: stand in for the AF_XDP driver's program.  What the
+	 * program does not forward goes through the driver's filter on the
+	 * driver's maps (lvs_xdp_filter.bpf.h), and the program is
+	 * multi-buffer only if the driver's sockets take such frames
+	 * (xsk->frags).  The driver swaps it in (lvs_io_ops.xdp_replace). */
+	const struct lvs_xdp_maps *xsk;
+	/* entries in all, IPv4 and IPv6 (0: LVS_FAST_FLOWS_MAX, the most);
+	 * -ERANGE above that */
+	uint32_t entries;
+};
+int lvs_fastpath_open_with(struct lvs_fastpath **out, const struct lvs_fastpath_opts *o);
 void lvs_fastpath_close(struct lvs_fastpath *fp);
 /* The program's descriptor (attach, BPF_PROG_TEST_RUN). */
 int lvs_fastpath_prog_fd(const struct lvs_fastpath *fp);
@@ -74,7 +82,7 @@ int lvs_fastpath_entry(const struct lvs_conn_info *ci, bool reply, const struct 
 		       struct lvs_fast_key *k, struct lvs_fast_val *v);
 
 /* Write (or replace) that entry in its map (IPv4 or IPv6).  0, -ENOSPC
- * (LVS_FAST_FLOWS_MAX entries in all already), or -errno. */
+ * (as many entries as the program was opened for already), or -errno. */
 int lvs_fastpath_add(struct lvs_fastpath *fp, const struct lvs_conn_info *ci, bool reply,
 		     const struct lvs_nexthop *nh, const struct lvs_fast_tun *tun,
 		     const union lvs_addr *tun_src);

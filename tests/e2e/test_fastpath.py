@@ -13,7 +13,8 @@ real server whose MAC changes under a running download (entries
 rewritten); a route with a smaller MTU to the client under a running
 download (entries rewritten, larger frames sent up and answered, the
 server's path MTU lowered); a TUN server's tunnel type edited under a running download
-(entries rewritten, GUE on the wire); jumbo frames (multi-buffer in XDP)
+(entries rewritten, GUE on the wire); a full map (idle entries make
+room for a busy connection); jumbo frames (multi-buffer in XDP)
 with either driver, the fast path on and off; the program gone with lvsd
 after SIGKILL; `--fastpath off`.
 """
@@ -24,7 +25,7 @@ import time
 
 import pytest
 
-from .conftest import Director, HeldDownload, WireCapture, addr_port, split_addr
+from .conftest import PY, Director, HeldDownload, WireCapture, addr_port, split_addr
 
 NAT = pytest.mark.parametrize("module_lab", ["nat"], indirect=True)
 
@@ -251,6 +252,60 @@ def test_tunnel_edited_under_download(fast):
     assert all(f["ip.dst"] == [rip] for f in gue), gue[:3]
     assert held.result() == (0, e["BIG_SHA256"])
     d.watch.assert_silent()
+
+
+IDLE_CONNS = r"""
+import socket, sys, time
+vip, n, hold = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+def ask(s):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+         if l.lower().startswith(b"content-length:")][0]
+    while len(body) < n:
+        body += s.recv(65536)
+    return head.split(b" ")[1].decode()
+socks = [socket.create_connection((vip, 80), timeout=10) for _ in range(n)]
+first = [ask(s) for s in socks]
+print("ready", flush=True)
+time.sleep(hold)
+print(" ".join(first + [ask(s) for s in socks]), flush=True)
+"""
+
+
+@NAT
+@pytest.mark.parametrize("io", ["afpacket", "afxdp"])
+def test_full_map_evicts_idle_entries(module_lab, io):
+    """--fastpath-entries 4: two idle keep-alive connections fill the map
+    (an entry each way).  A download that starts later takes the entries
+    of the idle ones, which go on through user space: the download is
+    forwarded by the program, the idle connections answer their next
+    request."""
+    lab, e = module_lab, module_lab.env
+    d = Director(lab, io, extra=("--fastpath", "on", "--fastpath-entries", "4"))
+    try:
+        d.service(e["VIP4"], sched="rr", rips=[lab.rips4[0]])
+        idle = d.spawn("client", PY, "-c", IDLE_CONNS, e["VIP4"], "2", "8",
+                       stdout=subprocess.PIPE, text=True)
+        assert idle.stdout.readline().strip() == "ready"
+        wait_for(lambda: fast_status(d)[0] == 4, what="the map full")
+        time.sleep(1.5)  # idle for longer than a second
+        assert fast_status(d)[1]["evicted"] == 0
+        held = HeldDownload(d, e["VIP4"], rate=2e6, limit=30)
+        wait_for(lambda: fast_status(d)[1]["evicted"] >= 2, what="idle entries evicted")
+        before = forwarded(fast_status(d)[2])
+        time.sleep(1)
+        assert forwarded(fast_status(d)[2]) - before >= 100, fast_status(d)
+        assert held.result() == (0, e["BIG_SHA256"])
+        out, _ = idle.communicate(timeout=20)
+        assert out.split() == ["200"] * 4, out
+        assert fast_status(d)[0] <= 4
+        d.watch.assert_silent()
+    finally:
+        d.close()
 
 
 def set_mtu(lab, mtu):

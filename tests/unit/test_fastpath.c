@@ -296,6 +296,44 @@ static void test_counters_and_delete(void **state)
 	fh_dir_free(&x);
 }
 
+/* --fastpath-entries: as many entries as asked for, IPv4 and IPv6
+ * together; a freed one can be written again. */
+static void test_capacity(void **state)
+{
+	struct lvs_fastpath_opts o = { .user_verdict = XDP_PASS, .tx_same_if = true,
+				       .entries = 2 };
+	const struct fcase *c4 = &cases[0]; /* NAT in TCP IPv4 */
+	struct lvs_conn_info ci4, ci6;
+	struct fh_svc s6 = c4->s;
+	struct lvs_fastpath *fp;
+	struct fh_dir x4, x6;
+
+	(void)state;
+	if (g_skip)
+		skip();
+	o.entries = LVS_FAST_FLOWS_MAX + 1;
+	assert_int_equal(lvs_fastpath_open_with(&fp, &o), -ERANGE);
+	o.entries = 2;
+	assert_int_equal(lvs_fastpath_open_with(&fp, &o), 0);
+	open_case(c4, &x4, &ci4);
+	s6.af = AF_INET6;
+	s6.dest = "2001:db8:1::1";
+	assert_int_equal(fh_dir_init(&x6), 0);
+	assert_int_equal(fh_dir_add(&x6, &s6), 0);
+	assert_int_equal(fh_conn_open(&x6, &s6, 40000, &ci6), 0);
+	assert_int_equal(fh_entry_add(fp, &ci4, false), 0);
+	assert_int_equal(fh_entry_add(fp, &ci6, false), 0);
+	assert_int_equal(fh_entry_add(fp, &ci4, true), -ENOSPC);
+	assert_int_equal(fh_entry_add(fp, &ci6, true), -ENOSPC);
+	/* rewriting a present entry needs no room */
+	assert_int_equal(fh_entry_add(fp, &ci4, false), 0);
+	assert_int_equal(lvs_fastpath_del(fp, &ci6, false), 0);
+	assert_int_equal(fh_entry_add(fp, &ci4, true), 0);
+	lvs_fastpath_close(fp);
+	fh_dir_free(&x4);
+	fh_dir_free(&x6);
+}
+
 /* The driver filter's counters, summed over the CPUs. */
 static void xdp_stats(uint64_t out[LVS_XDPS__COUNT])
 {
@@ -404,9 +442,12 @@ static int setup(void **state)
 			.frags = 1, /* as the driver's multi-buffer sockets have it */
 		};
 
-		err = lvs_fastpath_open_xsk(&g_fpx, XDP_PASS, true, &m);
+		struct lvs_fastpath_opts o = { .user_verdict = XDP_PASS, .tx_same_if = true,
+					       .xsk = &m };
+
+		err = lvs_fastpath_open_with(&g_fpx, &o);
 		if (err)
-			fprintf(stderr, "test_fastpath: lvs_fastpath_open_xsk: %s\n",
+			fprintf(stderr, "test_fastpath: lvs_fastpath_open_with: %s\n",
 				strerror(-err));
 	}
 	return 0;
@@ -427,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_counters_and_delete),
 		cmocka_unit_test(test_stands_in_for_afxdp),
+		cmocka_unit_test(test_capacity),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
