@@ -227,7 +227,7 @@ bench-fast: $(BUILD)/bench_fast
 
 # End-to-end table on the namespace lab (root): lvsd NAT and DR against
 # nftables, HAProxy, nginx stream and a direct path, in interleaved rounds.
-# BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_VERBOSE=1.
+# BENCH_ROUNDS (5), BENCH_SECONDS (4), BENCH_VERBOSE=1, BENCH_ONLY=NAME,...
 bench-e2e: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lvsd $(BUILD)/lvsadm
 	@LVS_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/e2e.py

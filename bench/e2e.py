@@ -18,7 +18,8 @@ their access logs, and the whole machine's CPU time per request from
 /proc/stat.  Prints one table of medians, notes and the target checks.
 
 Environment: BENCH_ROUNDS (default 5), BENCH_SECONDS per wrk run (default
-4), BENCH_VERBOSE=1 (per-round numbers on stderr), LVS_BUILD (default
+4), BENCH_VERBOSE=1 (per-round numbers on stderr), BENCH_ONLY (comma-separated
+parts of method names: only those are measured), LVS_BUILD (default
 <repo>/build).  Needs root; Debian's python3, stdlib only.  Exit status 1
 when a method could not be measured in any round (a missed target is not an
 error), 130 when interrupted; the labs go down in every case.
@@ -795,6 +796,11 @@ def main():
             lab.up()
         methods = build_methods(labs, drivers)
         results = {m.name: [] for m in methods}
+        only = [w.strip() for w in os.environ.get("BENCH_ONLY", "").split(",") if w.strip()]
+        if only:
+            for m in methods:
+                if not m.na and not any(w in m.name for w in only):
+                    m.na = "n/a (not in BENCH_ONLY)"
         active = [m for m in methods if not m.na]
         t0 = time.monotonic()
         for rnd in range(1, ROUNDS + 1):

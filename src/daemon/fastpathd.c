@@ -68,6 +68,18 @@
  * room for a new one; at most FAST_EVICT_SCAN records are looked at. */
 #define FAST_IDLE_NS      (1000ull * 1000 * 1000)
 #define FAST_EVICT_SCAN   64u
+/* A connection gets its entries once it has been eligible for
+ * FAST_MIN_AGE_NS: a short one (a request and its answer) is over by then
+ * and costs the map nothing; its packets all go through user space, as
+ * its handshake and close do anyway.  At most FAST_PENDING wait. */
+#define FAST_MIN_AGE_NS   (10ull * 1000 * 1000)
+#define FAST_PENDING      16384u
+
+/* A request for a connection without entries, held until it is due. */
+struct fpend {
+	struct lvs_sync_rec id;
+	lvs_time_t due;
+};
 
 /* An entry this thread wrote. */
 struct frec {
@@ -100,6 +112,8 @@ struct lvsd_fast {
 	uint32_t nrec, cap;
 	uint32_t cursor;         /* sweep position; nrec when none runs */
 	uint32_t evict_cursor;   /* where the search for an idle entry goes on */
+	struct fpend *pend;      /* ring of FAST_PENDING, in order of due time */
+	uint32_t phead, pn;
 	lvs_time_t last_sweep;
 	uint64_t sig;            /* changes seen (model, routes, VRRP) */
 
@@ -452,6 +466,36 @@ static uint64_t change_sig(struct lvsd_fast *f)
 	return sig;
 }
 
+/* A request: at once for a connection with entries (to remove or
+ * rewrite them), after FAST_MIN_AGE_NS for one without. */
+static void request_in(struct lvsd_fast *f, const struct lvs_sync_rec *id, lvs_time_t now)
+{
+	bool reply = lvs_fast_rec_reply(id);
+	struct lvs_fast_key k;
+
+	if (!key_of(id, reply, &k) && !rec_find(f, &k) && f->pn < FAST_PENDING) {
+		struct fpend *p = &f->pend[(f->phead + f->pn++) % FAST_PENDING];
+
+		p->id = *id;
+		p->due = now + FAST_MIN_AGE_NS;
+		return;
+	}
+	look(f, id, reply, NULL, now);
+}
+
+/* The held requests that are due: the connection is looked at again, and
+ * gets its entries if it is still eligible. */
+static void pending_run(struct lvsd_fast *f, lvs_time_t now)
+{
+	while (f->pn && f->pend[f->phead].due <= now) {
+		struct lvs_sync_rec id = f->pend[f->phead].id;
+
+		f->phead = (f->phead + 1) % FAST_PENDING;
+		f->pn--;
+		look(f, &id, lvs_fast_rec_reply(&id), NULL, now);
+	}
+}
+
 static unsigned drain(struct lvsd_fast *f, lvs_time_t now)
 {
 	struct lvs_sync_rec rq[64];
@@ -463,7 +507,7 @@ static unsigned drain(struct lvsd_fast *f, lvs_time_t now)
 		while (total < FAST_DRAIN_BUDGET &&
 		       (n = lvs_sync_ring_pop(&f->tap.ring[i], rq, 64)) > 0) {
 			for (unsigned j = 0; j < n; j++)
-				look(f, &rq[j], lvs_fast_rec_reply(&rq[j]), NULL, now);
+				request_in(f, &rq[j], now);
 			total += n;
 		}
 	}
@@ -560,6 +604,7 @@ static void *fast_main(void *arg)
 		rcu_thread_online();
 		now = lvsd_now();
 		drain(f, now);
+		pending_run(f, now);
 		serve_sync(f, now);
 		sig = change_sig(f);
 		if (sig != f->sig || (f->cursor >= f->nrec && now - f->last_sweep >= FAST_SWEEP_NS)) {
@@ -610,6 +655,7 @@ static void fast_free(struct lvsd_fast *f)
 		free(f->recs[i]);
 	free(f->recs);
 	free(f->bucket);
+	free(f->pend);
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
@@ -651,7 +697,8 @@ int lvsd_fast_start(struct lvsd *d, enum lvsd_fast_mode mode, unsigned worker,
 	f->bmask = 1023;
 	f->recs = calloc(f->cap, sizeof(*f->recs));
 	f->bucket = calloc(f->bmask + 1, sizeof(*f->bucket));
-	if (!f->recs || !f->bucket) {
+	f->pend = malloc(FAST_PENDING * sizeof(*f->pend));
+	if (!f->recs || !f->bucket || !f->pend) {
 		err = -ENOMEM;
 		goto fail;
 	}
