@@ -39,8 +39,8 @@
  * is attached).  A frame larger than a UMEM frame (jumbo) then comes as a
  * chain of descriptors, copied into a linear buffer of the instance's
  * (rx), and leaves as one (put).  A TCP frame over the MTU is taken for a
- * GSO super-frame (lvs_io_sw_gso_guess).  On veth, any XDP program takes TSO off the
- * peer, so frames arrive at most MTU-sized there.
+ * GSO super-frame (lvs_io_sw_gso_guess).  On veth, any XDP program takes
+ * TSO off the peer, so frames arrive at most MTU-sized there.
  */
 #include <errno.h>
 #include <linux/ethtool.h>
@@ -77,7 +77,7 @@
 #define AFX_KICKS      64 /* sendto() calls per flush, at most */
 #define AFX_SEG_ARENA  (256 * 1024)
 #define AFX_MAX_SEGS   256
-/* Multi-buffer frames (a GSO super-frame from a veth peer, a jumbo frame)
+/* Multi-buffer frames (a jumbo frame; a GRO'd one in generic XDP mode)
  * arrive as a chain of descriptors and are copied into one of AFX_NBIG
  * linear buffers per instance; a burst stops when they are all taken. */
 #define AFX_RX_PEEK    256                          /* descriptors per rx */
@@ -139,7 +139,7 @@ static unsigned g_nfilter;
 static int g_stand_in = -1;
 /* The sockets take multi-buffer frames (decided by the first socket
  * bound: the kernel has XDP_USE_SG or not), so the multi-buffer variant
- * of the program is attached and veth keeps its peer's GSO. */
+ * of the program is attached: frames over a page (jumbo) get through. */
 static bool g_sg;
 
 static struct bpf_program *own_prog(void)

@@ -16,8 +16,8 @@ int lvs_xdp(struct xdp_md *ctx)
 }
 
 /* The same for sockets bound with XDP_USE_SG: frames may span buffers
- * (the filter reads only headers, in the first), and veth keeps its
- * peer's GSO. */
+ * (the filter reads only headers, in the first), so frames over a page
+ * (jumbo) get through. */
 SEC("xdp.frags")
 int lvs_xdp_mb(struct xdp_md *ctx)
 {
