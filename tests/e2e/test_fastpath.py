@@ -332,8 +332,9 @@ def test_jumbo_frames(module_lab, io, fastpath):
     """Links of MTU 9000 end to end: frames larger than a page, which XDP
     sees as multi-buffer frames.  The AF_XDP driver receives and sends
     them as chains of descriptors (its multi-buffer program attached), the
-    fast path's program forwards them; the file arrives intact and the
-    service's statistics count frames of jumbo size."""
+    fast path's program forwards them; the file arrives intact and, where
+    an XDP program is attached, the service's statistics count frames of
+    jumbo size."""
     lab, e = module_lab, module_lab.env
     d = None
     set_mtu(lab, 9000)
@@ -343,7 +344,12 @@ def test_jumbo_frames(module_lab, io, fastpath):
         for _ in range(2):
             assert lab.sha256("client", e["VIP4"]) == e["BIG_SHA256"]
         conns, inpkts, outpkts, inbytes, outbytes = d.stats()[key]
-        assert outpkts and outbytes / outpkts > 4096, d.stats()[key]
+        # With an XDP program on the director's veths their peers send no
+        # TSO super-frames, so frames over a page can only be jumbo ones;
+        # without one (AF_PACKET, fast path off) super-frames would pass
+        # this check at any MTU, so there it says nothing and is skipped.
+        if io == "afxdp" or fastpath == "on":
+            assert outpkts and outbytes / outpkts > 4096, d.stats()[key]
         nif = len(e["DIR_IFS"].split())
         if fastpath == "on":
             assert xdp_progs(lab) == ["lvs_fast"] * nif
