@@ -408,13 +408,25 @@ struct ka_config *ka_config_load(const char *path)
 	return finish(c, &t);
 }
 
-struct ka_config *ka_config_load_mem(const char *text, size_t len, const char *name)
+static struct ka_config *load_mem(const char *text, size_t len, const char *name,
+				  bool no_include)
 {
 	struct ka_config *c = config_new();
 	struct ka_toks t = {0};
 
+	c->no_include = no_include;
 	ka_lex_mem(c, &t, text, len, name);
 	return finish(c, &t);
+}
+
+struct ka_config *ka_config_load_mem(const char *text, size_t len, const char *name)
+{
+	return load_mem(text, len, name, false);
+}
+
+struct ka_config *ka_config_load_text(const char *text, size_t len, const char *name)
+{
+	return load_mem(text, len, name, true);
 }
 
 

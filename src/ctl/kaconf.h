@@ -446,6 +446,8 @@ struct ka_config {
 	struct ka_diag *diags, **diag_tail;
 	unsigned nerrors, nwarnings, ninfos;
 	bool main_unreadable;     /* the main file could not be read */
+	bool no_include;          /* include lines are refused (an error), and
+				   * no file is read: ka_config_load_text */
 };
 
 /*
@@ -456,6 +458,9 @@ struct ka_config {
  */
 struct ka_config *ka_config_load(const char *path);
 struct ka_config *ka_config_load_mem(const char *text, size_t len, const char *name);
+/* The same, the text alone: an include line is an error and no file is
+ * read (for text from outside, such as a fuzzer's). */
+struct ka_config *ka_config_load_text(const char *text, size_t len, const char *name);
 void ka_config_free(struct ka_config *c);
 
 /* Print the diagnostics as "FILE:LINE: message" lines, in file order;

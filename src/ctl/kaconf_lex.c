@@ -243,6 +243,10 @@ static void do_include(struct lex *lx, const char *pattern, const struct ka_loc 
 	glob_t g;
 	int rc;
 
+	if (lx->c->no_include) {
+		ka_diag(lx->c, KA_ERROR, loc, "include '%s': no includes here", pattern);
+		return;
+	}
 	if (pattern[0] == '/' || !strcmp(loc->file, "-")) {
 		snprintf(full, sizeof(full), "%s", pattern);
 	} else {

@@ -201,6 +201,28 @@ static void test_include_glob_relative(void **state)
 	assert_true(c->main_unreadable);
 	assert_int_equal(ka_config_test_status(c), 4);
 	ka_config_free(c);
+
+	/* the text alone: an include of a file that exists is refused, and
+	 * its virtual server is not read */
+	{
+		char text[512], expect[512];
+
+		snprintf(text, sizeof(text), "include %s/conf.d/a.conf
+", tmpdir);
+		c = ka_config_load_text(text, strlen(text), "fuzz.conf");
+		d = diags(c);
+		snprintf(expect, sizeof(expect),
+			 "fuzz.conf:1: include '%s/conf.d/a.conf': no includes here\n", tmpdir);
+		assert_string_equal(d, expect);
+		free(d);
+		assert_int_equal(c->nvs, 0);
+		assert_int_equal(c->nerrors, 1);
+		ka_config_free(c);
+		/* the same text with includes followed reads it */
+		c = ka_config_load_mem(text, strlen(text), "fuzz.conf");
+		assert_int_equal(c->nvs, 1);
+		ka_config_free(c);
+	}
 	{
 		char cmd[128];
 
