@@ -207,8 +207,7 @@ static void test_include_glob_relative(void **state)
 	{
 		char text[512], expect[512];
 
-		snprintf(text, sizeof(text), "include %s/conf.d/a.conf
-", tmpdir);
+		snprintf(text, sizeof(text), "include %s/conf.d/a.conf\n", tmpdir);
 		c = ka_config_load_text(text, strlen(text), "fuzz.conf");
 		d = diags(c);
 		snprintf(expect, sizeof(expect),
